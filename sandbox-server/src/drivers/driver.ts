@@ -1,0 +1,95 @@
+// The contract between the sandbox server and the ways of making a sandbox.
+// The HTTP/WebSocket layer and the sandbox manager only ever see these types;
+// whether a sandbox is a set of Linux namespaces or a QEMU virtual machine is
+// the driver's business alone.
+
+export interface TerminalSize {
+  cols: number;
+  rows: number;
+}
+
+export interface Disposable {
+  dispose(): void;
+}
+
+export interface SandboxLimits {
+  /** Memory limit for everything in the sandbox, in bytes. */
+  memoryBytes: number;
+  /** Most tasks (processes + threads) the sandbox may hold. */
+  pids: number;
+  /** CPU share, in cores (0.5 = half a core). */
+  cpus: number;
+  /** Size of the sandbox's private writable layer, in bytes. */
+  diskBytes: number;
+}
+
+export interface SandboxSpec {
+  /** Unguessable id chosen by the manager; also names host-side resources. */
+  id: string;
+  limits: SandboxLimits;
+  /** Start a real Docker daemon inside (the lesson needs `pidof dockerd`). */
+  docker: boolean;
+}
+
+/** A pty running inside the sandbox (allocated there, not on the host). */
+export interface TerminalStream {
+  readonly name: string;
+  /** Bytes the shell wrote; the callback's Buffer is owned by the receiver. */
+  onData(listener: (chunk: Buffer) => void): Disposable;
+  /** The shell exited (the terminal is then gone; opening the name again starts a new shell). */
+  onExit(listener: (exit: { code: number | null; signal: number | null }) => void): Disposable;
+  write(data: Buffer | string): void;
+  resize(size: TerminalSize): void;
+  /** Flow control: stop reading the pty (the shell blocks on write) until resume(). */
+  pause(): void;
+  resume(): void;
+  /** Hang up the terminal (SIGHUP to its shell). */
+  close(): void;
+}
+
+export interface SandboxUsage {
+  memoryBytes: number;
+  cpuSeconds: number;
+  pids: number;
+}
+
+export interface Sandbox {
+  readonly id: string;
+  /**
+   * Open terminal `name` at `size`, or return the one already open under
+   * that name (same shell; the size is then applied as a resize).
+   */
+  openTerminal(name: string, size: TerminalSize): Promise<TerminalStream>;
+  usage(): Promise<SandboxUsage>;
+  /** The sandbox died on its own (init killed, VM crashed). */
+  onExit(listener: (reason: string) => void): Disposable;
+  /** Kill every process, remove every mount, cgroup and namespace. Idempotent. */
+  destroy(): Promise<void>;
+}
+
+export interface PrepareProgress {
+  (step: string, detail?: string): void;
+}
+
+export interface SandboxDriver {
+  readonly name: 'namespace' | 'vm';
+  /**
+   * Throws HostNotSupportedError when this host cannot make sandboxes,
+   * saying what is missing and what to do.
+   */
+  checkHost(): Promise<void>;
+  /** Build or verify what every sandbox needs (root filesystem…), cached. */
+  prepare(progress: PrepareProgress): Promise<void>;
+  create(spec: SandboxSpec): Promise<Sandbox>;
+  /** Remove what a crashed earlier run left behind; returns how many sandboxes it removed. */
+  cleanupLeftovers(): Promise<number>;
+}
+
+export class HostNotSupportedError extends Error {
+  override name = 'HostNotSupportedError';
+  readonly hint: string;
+  constructor(message: string, hint: string) {
+    super(message);
+    this.hint = hint;
+  }
+}
