@@ -1,0 +1,44 @@
+// @ts-check
+// The course site. Everything configurable comes from src/lib/site-config.ts
+// (COURSE_* environment variables, validated there).
+import mdx from '@astrojs/mdx';
+import { satteri } from '@astrojs/markdown-satteri';
+import { defineConfig } from 'astro/config';
+import { basename, dirname, join } from 'node:path';
+import { mdxComponentChecks } from './src/components/mdx-component-checks.ts';
+import { SHIKI_THEMES } from './src/components/shiki-themes.ts';
+import { pagefindIndex } from './src/components/pagefind-integration.ts';
+import { satteriHugoShortcodes } from './src/lib/hugo/remark-shortcodes.ts';
+import { loadSiteConfig, PROJECT_ROOT } from './src/lib/site-config.ts';
+
+const site = loadSiteConfig();
+
+// A build into another folder (tests, benchmarks) keeps its content cache beside
+// that folder: builds of different content trees never share stale entries, and
+// removing a temporary build removes its cache too.
+const defaultOutDir = join(PROJECT_ROOT, 'dist');
+const cacheDir = site.outDir === defaultOutDir ? join(PROJECT_ROOT, 'node_modules', '.astro') : join(dirname(site.outDir), `${basename(site.outDir)}.astro-cache`);
+
+export default defineConfig({
+  base: site.basePath,
+  outDir: site.outDir,
+  cacheDir,
+  trailingSlash: 'always',
+  build: { format: 'directory' },
+  // Static HTML only; the few scripts are bundled islands.
+  prefetch: false,
+  devToolbar: { enabled: false },
+  markdown: {
+    shikiConfig: { themes: SHIKI_THEMES, defaultColor: false },
+    // Hugo pages (.md) keep their {{% notice %}} shortcodes.
+    processor: satteri({ mdastPlugins: [satteriHugoShortcodes] }),
+  },
+  vite: {
+    // Bundled pages read the configuration through currentSiteConfig().
+    define: { __COURSE_SITE_CONFIG__: JSON.stringify(site) },
+  },
+  integrations: [
+    mdx({ processor: satteri({ mdastPlugins: [mdxComponentChecks] }) }),
+    pagefindIndex(),
+  ],
+});

@@ -1,0 +1,120 @@
+// The page's only eager terminal code: it makes the Exécuter, Copier and
+// « Ouvrir un nouveau terminal » buttons work, and loads the terminal app
+// (xterm included) on the first click, or at once after a reload when the
+// reader had terminals open. Keep it small: every lesson page ships it.
+import { textToCopy, writeClipboard } from '../components/copy-client.ts';
+import { sandboxEndpoint } from './sandbox-endpoint.ts';
+import { recall, sessionStore } from './sandbox-memory.ts';
+import type { SnippetState, TerminalApp } from './terminal-app.ts';
+
+type Report = (state: SnippetState, message: string, hint?: string) => void;
+
+let app: Promise<TerminalApp> | undefined;
+
+function loadApp(server: string): Promise<TerminalApp> {
+  if (app === undefined) {
+    app = import('./terminal-app.ts').then(({ TerminalApp }) => new TerminalApp(server));
+    app.catch(() => {
+      app = undefined; // A failed download (network) may succeed on the next click.
+    });
+  }
+  return app;
+}
+
+/** The command to start the server, shown as code inside the hint. */
+const START_COMMAND = 'bash scripts/start.sh';
+
+function reporter(controls: HTMLElement): Report {
+  const status = controls.querySelector<HTMLElement>('[data-run-status]');
+  return (state, message, hint) => {
+    controls.dataset.runState = state;
+    if (status === null) return;
+    const text = document.createElement('span');
+    text.className = 'run-message';
+    text.textContent = message;
+    status.replaceChildren(text);
+    if (hint !== undefined) {
+      const help = document.createElement('span');
+      help.className = 'run-hint';
+      for (const [index, part] of hint.split(START_COMMAND).entries()) {
+        if (index > 0) {
+          const code = document.createElement('code');
+          code.textContent = START_COMMAND;
+          help.append(code);
+        }
+        help.append(part);
+      }
+      status.append(' ', help);
+    }
+  };
+}
+
+const LOAD_FAILED = 'Le terminal n\'a pas pu être chargé : le serveur qui sert cette page ne répond plus.';
+const LOAD_FAILED_HINT = `Vérifiez votre connexion ; si le serveur du cours est arrêté, relancez-le avec ${START_COMMAND}, puis rechargez la page.`;
+
+function setUpSnippet(controls: HTMLElement): void {
+  const figure = controls.closest<HTMLElement>('[data-transcript]');
+  if (figure === null) return;
+  const commands = JSON.parse(figure.dataset.commands ?? '[]') as string[];
+  const terminal = controls.dataset.terminal ?? figure.dataset.terminal ?? '1';
+  const server = controls.dataset.sandboxUrl ?? '/';
+  const report = reporter(controls);
+  const lines = () => figure.querySelectorAll<HTMLElement>('[data-command-index]');
+
+  controls.querySelector('[data-run]')?.addEventListener('click', () => {
+    // A click while the machine starts would only start it twice; later clicks re-run (with Ctrl-C first).
+    if (controls.dataset.runState === 'starting') return;
+    for (const line of lines()) line.classList.remove('is-running', 'is-done', 'is-failed');
+    report('starting', 'Chargement du terminal…');
+    loadApp(server)
+      .then((loaded) =>
+        loaded.runSnippet({
+          terminal,
+          commands,
+          report,
+          // The terminal area covers the bottom of the window (terminal.css sets the matching scroll-padding).
+          reveal: () => controls.scrollIntoView({ block: 'nearest' }),
+          commandState: (index, state) => {
+            const line = figure.querySelector(`[data-command-index="${index}"]`);
+            line?.classList.remove('is-running', 'is-done', 'is-failed');
+            line?.classList.add(`is-${state}`);
+          },
+        }),
+      )
+      .catch(() => report('error', LOAD_FAILED, LOAD_FAILED_HINT));
+  });
+
+  const copy = controls.querySelector<HTMLButtonElement>('[data-copy]');
+  const pre = figure.querySelector<HTMLElement>('pre');
+  copy?.addEventListener('click', () => {
+    if (pre === null) return;
+    writeClipboard(textToCopy(pre))
+      .then(() => report('done', commands.length > 1 ? 'Commandes copiées.' : 'Commande copiée.'))
+      .catch(() => report('error', 'Copie impossible : sélectionnez le texte à la main.'));
+  });
+}
+
+function setUpOpenButton(button: HTMLElement): void {
+  const name = button.dataset.openTerminal ?? '2';
+  const server = button.dataset.sandboxUrl ?? '/';
+  const holder = button.closest<HTMLElement>('[data-terminal-open]') ?? button;
+  const report = reporter(holder);
+  button.addEventListener('click', () => {
+    report('starting', 'Chargement du terminal…');
+    loadApp(server)
+      .then((loaded) => loaded.openTerminal(name, report))
+      .catch(() => report('error', LOAD_FAILED, LOAD_FAILED_HINT));
+  });
+}
+
+const snippets = [...document.querySelectorAll<HTMLElement>('[data-run-controls]')];
+snippets.forEach(setUpSnippet);
+document.querySelectorAll<HTMLElement>('[data-open-terminal]').forEach(setUpOpenButton);
+
+// After a reload, reattach to the terminals the reader had open (if the machine still exists).
+const server = snippets[0]?.dataset.sandboxUrl;
+if (server !== undefined && (recall(sessionStore(), sandboxEndpoint(server, location.href).base)?.terminals.length ?? 0) > 0) {
+  loadApp(server)
+    .then((loaded) => loaded.restore())
+    .catch(() => undefined);
+}

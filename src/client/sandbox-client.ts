@@ -1,0 +1,153 @@
+// The reader's machine, through the REST API (protocol.ts): created on the
+// first Exécuter, reused for the whole visit, remembered across reloads
+// (sandbox-memory.ts), destroyed and replaced by « Réinitialiser la machine ».
+import { ApiErrorBody, CreateSandboxResponse, TOKEN_QUERY_PARAM, apiPath, type ErrorInfo, type TerminalSize } from '../../sandbox-server/src/protocol.ts';
+import { SandboxRefusedError, SandboxServerMissingError } from './sandbox-errors.ts';
+import { apiUrl, type SandboxEndpoint } from './sandbox-endpoint.ts';
+import { forget, recall, remember, type KeyValueStore, type RememberedSandbox } from './sandbox-memory.ts';
+
+export interface SandboxClientOptions {
+  endpoint: SandboxEndpoint;
+  store?: KeyValueStore;
+  fetch?: typeof fetch;
+  now?: () => number;
+}
+
+/** ws(s)://…/api/sandboxes/:id/terminals/:name?cols&rows[&token] */
+export function terminalSocketUrl(endpoint: SandboxEndpoint, id: string, name: string, size: TerminalSize, token: string): string {
+  const url = new URL(apiPath.terminal(id, name), endpoint.base);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.searchParams.set('cols', String(size.cols));
+  url.searchParams.set('rows', String(size.rows));
+  // Same origin: the HttpOnly cookie set by POST /api/sandboxes carries the token, so it stays out of URLs.
+  if (endpoint.crossOrigin) url.searchParams.set(TOKEN_QUERY_PARAM, token);
+  return url.href;
+}
+
+/** Statuses meaning "that sandbox is not (or no longer) yours": make a new one. */
+const LOST = new Set([401, 403, 404, 410]);
+
+export class SandboxClient {
+  readonly endpoint: SandboxEndpoint;
+  private readonly store: KeyValueStore | undefined;
+  private readonly fetchImpl: typeof fetch;
+  private readonly now: () => number;
+  private sandbox: RememberedSandbox | undefined;
+  /** The sandbox was created or checked by this page: no need to ask the server again. */
+  private confirmed = false;
+  private pending: Promise<RememberedSandbox> | undefined;
+
+  constructor(options: SandboxClientOptions) {
+    this.endpoint = options.endpoint;
+    this.store = options.store;
+    this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.now = options.now ?? Date.now;
+    this.sandbox = recall(this.store, this.endpoint.base, this.now());
+  }
+
+  /** The sandbox this page uses or remembers, if any (not checked with the server). */
+  get current(): RememberedSandbox | undefined {
+    return this.sandbox;
+  }
+
+  /**
+   * The reader's sandbox: the remembered one if the server still has it,
+   * else a new one. Concurrent calls share one request.
+   */
+  ensure(): Promise<RememberedSandbox> {
+    if (this.sandbox !== undefined && this.confirmed) return Promise.resolve(this.sandbox);
+    this.pending ??= this.findOrCreate().finally(() => {
+      this.pending = undefined;
+    });
+    return this.pending;
+  }
+
+  /** Destroys the current sandbox (if any) and creates a fresh one. */
+  async reset(): Promise<RememberedSandbox> {
+    await this.destroy();
+    return this.ensure();
+  }
+
+  /** Destroys the current sandbox; a sandbox the server already lost counts as destroyed. */
+  async destroy(): Promise<void> {
+    const sandbox = this.sandbox;
+    this.drop();
+    if (sandbox === undefined) return;
+    const response = await this.request(apiPath.sandbox(sandbox.id), { method: 'DELETE', headers: this.authorization(sandbox) });
+    if (!response.ok && !LOST.has(response.status)) throw await this.refusal(response);
+  }
+
+  /** Forgets the current sandbox without asking the server (it told us the sandbox is gone). */
+  drop(): void {
+    this.sandbox = undefined;
+    this.confirmed = false;
+    forget(this.store, this.endpoint.base);
+  }
+
+  /** Records which terminals are open, so that a reload reopens them. */
+  rememberTerminals(names: readonly string[]): void {
+    if (this.sandbox === undefined) return;
+    this.sandbox = { ...this.sandbox, terminals: [...names] };
+    remember(this.store, this.endpoint.base, this.sandbox);
+  }
+
+  terminalUrl(sandbox: RememberedSandbox, name: string, size: TerminalSize): string {
+    return terminalSocketUrl(this.endpoint, sandbox.id, name, size, sandbox.token);
+  }
+
+  /**
+   * The remembered sandbox if the server still has it (forgotten otherwise);
+   * never creates one. Used to reattach after a reload.
+   */
+  async check(): Promise<RememberedSandbox | undefined> {
+    const known = this.sandbox;
+    if (known === undefined) return undefined;
+    if (this.confirmed) return known;
+    const response = await this.request(apiPath.sandbox(known.id), { headers: this.authorization(known) });
+    if (response.ok) {
+      this.confirmed = true;
+      return known;
+    }
+    if (!LOST.has(response.status)) throw await this.refusal(response);
+    this.drop();
+    return undefined;
+  }
+
+  private async findOrCreate(): Promise<RememberedSandbox> {
+    return (await this.check()) ?? this.create();
+  }
+
+  private async create(): Promise<RememberedSandbox> {
+    const response = await this.request(apiPath.sandboxes(), { method: 'POST' });
+    if (response.status !== 201) throw await this.refusal(response);
+    const body = CreateSandboxResponse.safeParse(await response.json().catch(() => undefined));
+    if (!body.success) throw new SandboxServerMissingError(this.endpoint.base, 'la réponse n\'est pas celle d\'un serveur de machines');
+    this.sandbox = { ...body.data, terminals: [] };
+    this.confirmed = true;
+    remember(this.store, this.endpoint.base, this.sandbox);
+    return this.sandbox;
+  }
+
+  private async request(path: string, init: RequestInit): Promise<Response> {
+    try {
+      return await this.fetchImpl(apiUrl(this.endpoint, path), { ...init, cache: 'no-store' });
+    } catch {
+      throw new SandboxServerMissingError(this.endpoint.base, 'connexion impossible');
+    }
+  }
+
+  private authorization(sandbox: RememberedSandbox): Record<string, string> {
+    return { authorization: `Bearer ${sandbox.token}` };
+  }
+
+  /** An error for a response that is not what we asked for. */
+  private async refusal(response: Response): Promise<Error> {
+    const body = ApiErrorBody.safeParse(await response.json().catch(() => undefined));
+    // A static host answers 404 or 405 with a page of its own: there is no sandbox server here.
+    if (!body.success) {
+      return new SandboxServerMissingError(this.endpoint.base, `HTTP ${response.status} sans réponse d'API`);
+    }
+    const retryAfter = Number(response.headers.get('retry-after'));
+    return new SandboxRefusedError(response.status, body.data.error as ErrorInfo, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined);
+  }
+}

@@ -1,0 +1,201 @@
+// What happens behind the lesson's Exécuter buttons, once the reader first
+// asks for a terminal (this module and xterm are loaded then, not before):
+// get the reader's machine (sandbox-client.ts), show its terminals
+// (terminal-dock.ts) and type a snippet into one of them (lesson-terminal.ts).
+import { RunStoppedError, RunTimeoutError } from './run-queue.ts';
+import { SandboxClient } from './sandbox-client.ts';
+import { SandboxServerMissingError, describeFailure } from './sandbox-errors.ts';
+import { sandboxEndpoint } from './sandbox-endpoint.ts';
+import { sessionStore, type RememberedSandbox } from './sandbox-memory.ts';
+import { TerminalConnectError, type LessonTerminal, type TerminalConnection, type TerminalStateEventDetail } from './lesson-terminal.ts';
+import { TerminalDock } from './terminal-dock.ts';
+
+export type SnippetState = 'starting' | 'running' | 'done' | 'stopped' | 'error';
+
+/** A snippet being run, as the page's controls see it. */
+export interface SnippetRun {
+  terminal: string;
+  commands: readonly string[];
+  report(state: SnippetState, message: string, hint?: string): void;
+  /** Highlights the command being typed, or marks it done. */
+  commandState(index: number, state: 'running' | 'done' | 'failed'): void;
+  /** Scrolls the snippet into view above the terminal area, once that is open. */
+  reveal?(): void;
+}
+
+export class TerminalApp {
+  private readonly sandbox: SandboxClient;
+  private readonly dock: TerminalDock;
+  /** The machine the terminals are connected to. */
+  private attachedTo: RememberedSandbox | undefined;
+  private readonly connection: TerminalConnection;
+
+  constructor(configuredServer: string) {
+    this.sandbox = new SandboxClient({ endpoint: sandboxEndpoint(configuredServer, location.href), store: sessionStore() });
+    this.dock = new TerminalDock({
+      newTerminal: () => void this.openTerminal(this.dock.nextName()),
+      reset: () => void this.resetMachine(),
+    });
+    this.connection = {
+      url: (name, size) => {
+        const machine = this.attachedTo;
+        if (machine === undefined) throw new Error('no machine');
+        return this.sandbox.terminalUrl(machine, name, size);
+      },
+    };
+    this.dock.element.addEventListener('lesson-terminal-state', (event) => {
+      this.onTerminalState((event as CustomEvent<TerminalStateEventDetail>).detail);
+    });
+  }
+
+  /** Runs a snippet: machine first (created on first use), then its terminal, then its commands. */
+  async runSnippet(run: SnippetRun): Promise<void> {
+    let terminal: LessonTerminal;
+    try {
+      terminal = await this.terminalFor(run.terminal, (message) => run.report('starting', message));
+    } catch (error) {
+      const failure = describeFailure(error);
+      run.report('error', failure.message, failure.hint);
+      return;
+    }
+    run.reveal?.();
+    const total = run.commands.length;
+    run.report('running', `Exécution dans le terminal ${run.terminal}…`);
+    try {
+      const outcome = await terminal.run(run.commands, {
+        interrupted: () => run.report('running', `Une commande tournait encore dans le terminal ${run.terminal} : Ctrl-C envoyé pour l'arrêter.`),
+        commandStarted: (index, command) => {
+          run.commandState(index, 'running');
+          run.report('running', `Terminal ${run.terminal}, commande ${index + 1}/${total} : ${command}`);
+        },
+        commandFinished: (index, status) => run.commandState(index, status === undefined || status === 0 ? 'done' : 'failed'),
+      });
+      const failed = outcome.statuses.filter((status) => status !== undefined && status !== 0).length;
+      const parts = [`Terminé dans le terminal ${run.terminal}.`];
+      if (outcome.interrupted) parts.push('Une commande en cours a d\'abord été arrêtée (Ctrl-C).');
+      if (failed > 0) parts.push(failed === 1 ? 'Une commande a échoué : voyez sa sortie.' : `${failed} commandes ont échoué : voyez leur sortie.`);
+      run.report('done', parts.join(' '));
+    } catch (error) {
+      if (error instanceof RunStoppedError) {
+        run.report('stopped', error.message === 'replaced by a newer run' ? 'Interrompu par une autre exécution dans ce terminal.' : error.message);
+      } else if (error instanceof RunTimeoutError) {
+        run.report('error', error.message);
+      } else {
+        const failure = describeFailure(error);
+        run.report('error', failure.message, failure.hint);
+      }
+    }
+  }
+
+  /** Shows terminal `name` (« Ouvrir un nouveau terminal »), starting the machine if needed. */
+  async openTerminal(name: string, report?: (state: SnippetState, message: string, hint?: string) => void): Promise<void> {
+    try {
+      const terminal = await this.terminalFor(name, (message) => report?.('starting', message));
+      report?.('done', `Terminal ${name} ouvert.`);
+      terminal.focusTerminal();
+    } catch (error) {
+      const failure = describeFailure(error);
+      if (report !== undefined) report('error', failure.message, failure.hint);
+      else this.showMachineError(failure.message, failure.hint);
+    }
+  }
+
+  /** After a reload: reattaches the terminals that were open, if the machine still exists (never creates one). */
+  async restore(): Promise<void> {
+    const names = this.sandbox.current?.terminals ?? [];
+    if (names.length === 0) return;
+    let machine: RememberedSandbox | undefined;
+    try {
+      machine = await this.sandbox.check();
+    } catch {
+      return; // No server any more: the page reads fine without terminals; Exécuter will explain.
+    }
+    if (machine === undefined) return;
+    this.attachedTo = machine;
+    this.dock.setMachineStatus('Machine retrouvée : vos terminaux sont rattachés.');
+    for (const name of names) this.dock.addTerminal(name).open(this.connection, false);
+    this.rememberTerminals();
+  }
+
+  /** « Réinitialiser la machine »: destroys the machine and starts a fresh one in every open terminal. */
+  async resetMachine(): Promise<void> {
+    this.dock.setMachineStatus('Réinitialisation de la machine…', 'busy');
+    for (const terminal of this.dock.terminals()) terminal.close();
+    try {
+      this.attachedTo = await this.sandbox.reset();
+    } catch (error) {
+      const failure = describeFailure(error);
+      this.showMachineError(failure.message, failure.hint);
+      return;
+    }
+    for (const terminal of this.dock.terminals()) terminal.open(this.connection, true);
+    this.rememberTerminals();
+    this.dock.setMachineStatus('Nouvelle machine prête.');
+  }
+
+  private async terminalFor(name: string, starting: (message: string) => void): Promise<LessonTerminal> {
+    // One more try when the machine turns out to be gone (server restarted, idle timeout): a new machine is made.
+    for (let attempt = 0; ; attempt++) {
+      await this.machine(starting);
+      const terminal = this.dock.addTerminal(name);
+      if (terminal.state === 'idle' || terminal.state === 'closed') {
+        terminal.open(this.connection, false);
+        this.rememberTerminals();
+      }
+      if (terminal.state !== 'connected') starting(`Connexion au terminal ${name}…`);
+      try {
+        await terminal.whenConnected();
+        return terminal;
+      } catch (error) {
+        if (!(error instanceof TerminalConnectError)) throw error;
+        if (error.state === 'machine-gone' && attempt === 0) continue;
+        throw this.connectFailure(error);
+      }
+    }
+  }
+
+  /** Words for a terminal that would not connect. */
+  private connectFailure(error: TerminalConnectError): Error {
+    switch (error.state) {
+      case 'reconnecting':
+        return new SandboxServerMissingError(this.sandbox.endpoint.base, 'le terminal ne peut pas s\'y connecter');
+      case 'machine-gone':
+        return new Error('Votre machine a été arrêtée et la nouvelle n\'a pas pu être jointe. Cliquez sur « Réinitialiser la machine ».');
+      case 'taken-over':
+        return new Error('Ce terminal est ouvert dans une autre fenêtre ou un autre onglet : fermez-le là-bas, puis réessayez ici.');
+      default:
+        return new Error(`Le terminal a refusé la connexion${error.detail.error ? ` : ${error.detail.error.message}` : '.'}`);
+    }
+  }
+
+  /** The reader's machine; a new one (after a reset, or when the old one died) reopens every terminal. */
+  private async machine(starting: (message: string) => void): Promise<RememberedSandbox> {
+    if (this.attachedTo === undefined || this.sandbox.current?.id !== this.attachedTo.id) {
+      starting('Démarrage de votre machine…');
+      if (this.dock.open) this.dock.setMachineStatus('Démarrage de votre machine…', 'busy');
+    }
+    const machine = await this.sandbox.ensure();
+    if (this.attachedTo?.id !== machine.id) {
+      const replaced = this.attachedTo !== undefined;
+      this.attachedTo = machine;
+      for (const terminal of this.dock.terminals()) terminal.open(this.connection, true);
+      this.dock.setMachineStatus(replaced ? 'Nouvelle machine démarrée.' : 'Machine démarrée.');
+    }
+    return machine;
+  }
+
+  private onTerminalState({ state, detail }: TerminalStateEventDetail): void {
+    if (state !== 'machine-gone' || this.attachedTo === undefined) return;
+    if (this.sandbox.current?.id === this.attachedTo.id) this.sandbox.drop();
+    const why = detail.error?.message ? ` (${detail.error.message})` : '';
+    this.dock.setMachineStatus(`Votre machine a été arrêtée${why}. Exécuter en démarrera une nouvelle.`, 'error');
+  }
+
+  private rememberTerminals(): void {
+    this.sandbox.rememberTerminals(this.dock.names);
+  }
+
+  private showMachineError(message: string, hint: string): void {
+    this.dock.setMachineStatus(`${message} ${hint}`, 'error');
+  }
+}
