@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 
 # Debian packages: chromium (browser tests), hugo (compatibility test), debootstrap
 # (sandbox root filesystem), crun (OCI runtime of the namespace driver), iproute2,
-# util-linux; qemu for the VM driver is installed by that driver's own setup.
-APT_PACKAGES=(chromium hugo debootstrap crun iproute2 util-linux procps psmisc fonts-dejavu-core)
+# util-linux; gcc and libc6-dev (the sandbox's small static C helpers, compiled at
+# prepare time); qemu for the VM driver is installed by that driver's own setup.
+APT_PACKAGES=(chromium hugo debootstrap crun iproute2 util-linux procps psmisc fonts-dejavu-core gcc libc6-dev)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -53,6 +53,14 @@ export interface SandboxUsage {
   pids: number;
 }
 
+/** What a command run with Sandbox.exec did. */
+export interface ExecResult {
+  /** Exit status; null when it was killed (signal, timeout). */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
 export interface Sandbox {
   readonly id: string;
   /**
@@ -61,6 +69,13 @@ export interface Sandbox {
    */
   openTerminal(name: string, size: TerminalSize): Promise<TerminalStream>;
   usage(): Promise<SandboxUsage>;
+  /**
+   * Run `argv` as root inside the sandbox, without a terminal, and wait for it
+   * (the class's exercise checks). Optional: a driver without it cannot check
+   * exercises. Resolves whatever the exit status; rejects only when the
+   * command could not be run at all.
+   */
+  exec?(argv: readonly string[], options?: { timeoutMs?: number }): Promise<ExecResult>;
   /** The sandbox died on its own (init killed, VM crashed). */
   onExit(listener: (reason: string) => void): Disposable;
   /** Kill every process, remove every mount, cgroup and namespace. Idempotent. */

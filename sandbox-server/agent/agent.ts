@@ -1,0 +1,214 @@
+// The agent's side of the protocol: serves terminals over one byte stream.
+// Knows nothing about how the stream reaches the host, nor about sandboxes.
+import type { Duplex } from 'node:stream';
+import type { IPty } from 'node-pty';
+import {
+  FrameDecoder,
+  FrameKind,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  decodeControl,
+  encodeControl,
+  encodeData,
+  frameKindName,
+  type Frame,
+  type LogRecord,
+} from '../src/agent-protocol.ts';
+import type { Log } from './log.ts';
+import type { TerminalGroups } from './terminal-groups.ts';
+import type { LoginShellOptions } from './login-shell.ts';
+import { runExec } from './exec.ts';
+
+interface Terminal {
+  name: string;
+  channel: number;
+  pty: IPty;
+  /** The host asked for a pause (its client is behind). */
+  pausedByHost: boolean;
+}
+
+export interface AgentOptions {
+  user: string;
+  hostname: string;
+  groups: TerminalGroups;
+  spawnShell: (options: LoginShellOptions) => IPty;
+  log: Log;
+}
+
+// Shown in the terminal when a fork bomb was stopped: the reader must know
+// why their processes vanished. In French, like the course.
+const forkBombNotice = (killed: number) =>
+  `\r\n\x1b[1;33m[bac à sable] Limite de processus atteinte (fork bomb ?) : ${killed} processus arrêtés.\x1b[0m\r\n`;
+
+export class Agent {
+  #stream: Duplex;
+  #options: AgentOptions;
+  #decoder = new FrameDecoder();
+  #terminals = new Map<number, Terminal>();
+  /** The stream's buffer is full: every pty is paused until it drains. */
+  #blocked = false;
+  #closed = false;
+  #onClose: (() => void)[] = [];
+
+  constructor(stream: Duplex, options: AgentOptions) {
+    this.#stream = stream;
+    this.#options = options;
+  }
+
+  start(): void {
+    this.#stream.on('data', (chunk: Buffer) => this.#receive(chunk));
+    this.#stream.on('drain', () => this.#unblock());
+    this.#stream.on('error', (error) => this.#options.log('warn', 'host stream error', { error: error.message }));
+    this.#stream.on('close', () => this.#shutDown());
+    this.#stream.on('end', () => this.#shutDown());
+    this.#send(encodeControl(FrameKind.Hello, 0, { protocol: PROTOCOL_VERSION, pid: process.pid, hostname: this.#options.hostname }));
+    this.#options.groups.watchLimit((name) => this.#stopForkBomb(name));
+  }
+
+  /** The host is gone: the sandbox has no reason to live on. */
+  onClose(listener: () => void): void {
+    this.#onClose.push(listener);
+  }
+
+  /** Sends a log record to the host (see log.ts). */
+  sendLog(record: LogRecord): void {
+    if (!this.#closed) this.#send(encodeControl(FrameKind.Log, 0, record));
+  }
+
+  #receive(chunk: Buffer): void {
+    let frames: Frame[];
+    try {
+      frames = this.#decoder.push(chunk);
+    } catch (error) {
+      this.#options.log('error', 'unreadable stream from the host, closing', { error: String(error) });
+      this.#stream.destroy();
+      return;
+    }
+    for (const frame of frames) {
+      try {
+        this.#handle(frame);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        this.#send(encodeControl(FrameKind.Error, frame.channel, { message }));
+      }
+    }
+  }
+
+  #handle(frame: Frame): void {
+    if (frame.kind === FrameKind.Open) return this.#open(frame);
+    if (frame.kind === FrameKind.Exec) return this.#exec(frame);
+    const terminal = this.#terminals.get(frame.channel);
+    if (!terminal) {
+      // Frames may cross an Exit on the wire: input for a shell that just ended is dropped.
+      if (frame.kind === FrameKind.Data || frame.kind === FrameKind.Close) return;
+      throw new ProtocolError(`${frameKindName(frame.kind)} for channel ${frame.channel}, which has no terminal`);
+    }
+    switch (frame.kind) {
+      case FrameKind.Data:
+        terminal.pty.write(frame.payload);
+        return;
+      case FrameKind.Resize: {
+        const { cols, rows } = decodeControl(FrameKind.Resize, frame);
+        terminal.pty.resize(cols, rows);
+        return;
+      }
+      case FrameKind.Pause:
+        terminal.pausedByHost = true;
+        terminal.pty.pause();
+        return;
+      case FrameKind.Resume:
+        terminal.pausedByHost = false;
+        if (!this.#blocked) terminal.pty.resume();
+        return;
+      case FrameKind.Close:
+        terminal.pty.kill('SIGHUP');
+        return;
+      default:
+        throw new ProtocolError(`the agent does not accept ${frameKindName(frame.kind)} frames`);
+    }
+  }
+
+  #open(frame: Frame): void {
+    const { name, cols, rows } = decodeControl(FrameKind.Open, frame);
+    const { channel } = frame;
+    if (channel === 0 || this.#terminals.has(channel)) throw new ProtocolError(`channel ${channel} is not free`);
+    for (const other of this.#terminals.values()) {
+      if (other.name === name) throw new ProtocolError(`terminal "${name}" is already open on channel ${other.channel}`);
+    }
+    const groupProcsFiles = this.#options.groups.create(name);
+    const pty = this.#options.spawnShell({ user: this.#options.user, cols, rows, groupProcsFiles });
+    const terminal: Terminal = { name, channel, pty, pausedByHost: false };
+    this.#terminals.set(channel, terminal);
+    if (this.#blocked) pty.pause();
+
+    // With `encoding: null` node-pty hands out Buffers, though its typings say string.
+    pty.onData((chunk: string | Buffer) => {
+      this.#send(...encodeData(channel, Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)));
+    });
+    pty.onExit(({ exitCode, signal }) => {
+      this.#terminals.delete(channel);
+      this.#send(encodeControl(FrameKind.Exit, channel, { code: signal ? null : exitCode, signal: signal || null }));
+      this.#options.log('info', 'terminal exited', { terminal: name, code: exitCode, signal });
+    });
+    // node-pty's pty path (e.g. /dev/pts/0) is not in its typings.
+    const tty = (pty as IPty & { ptsName?: string }).ptsName ?? '';
+    this.#send(encodeControl(FrameKind.Opened, channel, { pid: pty.pid, tty }));
+    this.#options.log('info', 'terminal opened', { terminal: name, pid: pty.pid, tty });
+  }
+
+  #exec(frame: Frame): void {
+    const request = decodeControl(FrameKind.Exec, frame);
+    if (frame.channel === 0 || this.#terminals.has(frame.channel)) throw new ProtocolError(`channel ${frame.channel} is not free`);
+    void runExec(request).then((done) => {
+      let frameOut: Buffer;
+      try {
+        frameOut = encodeControl(FrameKind.ExecDone, frame.channel, done);
+      } catch (error) {
+        frameOut = encodeControl(FrameKind.Error, frame.channel, { message: `the command's result could not be sent: ${String(error)}` });
+      }
+      this.#send(frameOut);
+    });
+  }
+
+  async #stopForkBomb(name: string): Promise<void> {
+    const terminal = [...this.#terminals.values()].find((candidate) => candidate.name === name);
+    let killed: number;
+    try {
+      killed = await this.#options.groups.killAll(name, terminal?.pty.pid);
+    } catch (error) {
+      this.#options.log('error', 'pids limit reached but the terminal could not be cleaned up', { terminal: name, error: String(error) });
+      return;
+    }
+    this.#options.log('warn', 'pids limit reached: stopped every process of the terminal but its shell', { terminal: name, killed });
+    if (terminal && this.#terminals.has(terminal.channel)) {
+      this.#send(...encodeData(terminal.channel, Buffer.from(forkBombNotice(killed))));
+    }
+  }
+
+  #send(...frames: Buffer[]): void {
+    if (this.#closed) return;
+    let full = false;
+    for (const frame of frames) full = !this.#stream.write(frame) || full;
+    if (full && !this.#blocked) {
+      // The host reads slower than the shells write: hold every pty back
+      // rather than buffer without bound.
+      this.#blocked = true;
+      for (const terminal of this.#terminals.values()) terminal.pty.pause();
+    }
+  }
+
+  #unblock(): void {
+    if (!this.#blocked) return;
+    this.#blocked = false;
+    for (const terminal of this.#terminals.values()) if (!terminal.pausedByHost) terminal.pty.resume();
+  }
+
+  #shutDown(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#options.groups.stop();
+    for (const terminal of this.#terminals.values()) terminal.pty.kill('SIGHUP');
+    this.#terminals.clear();
+    for (const listener of this.#onClose) listener();
+  }
+}

@@ -1,0 +1,198 @@
+// sandbox-launch: give one sandbox its root filesystem view, then exec the OCI runtime.
+//
+// Runs on the host, as root, once per runtime invocation. It works in a private
+// mount namespace of its own, so nothing it mounts is ever visible on the host:
+// the mounts live on only inside the container's mount namespace (copied from
+// this one by the runtime) and vanish with it. No host-side unmount to forget.
+//
+//   1. unshare(CLONE_NEWNS), make every mount private;
+//   2. detach the mounts named by --unmount (crun 1.8 refuses "hybrid" cgroup
+//      hosts, where a cgroup2 tree sits beside the v1 hierarchies);
+//   3. with --lower/--bundle: a read-only, id-mapped view of the shared root
+//      filesystem (files owned by host uid 0 appear owned by --uid-base, the
+//      sandbox's root), a size-limited tmpfs for everything the sandbox writes,
+//      and an overlay of the two at BUNDLE/rootfs;
+//   4. exec the command after "--" (crun …).
+//
+// The id-mapped mount needs a user namespace carrying the sandbox's map before
+// the sandbox exists: a short-lived child creates it, we write its maps, keep
+// a handle on it and kill the child.
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void die(const char *step, const char *hint, ...) __attribute__((noreturn, format(printf, 2, 3)));
+static void die(const char *step, const char *hint, ...) {
+  int saved = errno;
+  fprintf(stderr, "sandbox-launch: %s: %s", step, saved ? strerror(saved) : "failed");
+  if (hint && *hint) {
+    va_list ap;
+    va_start(ap, hint);
+    fputs(" (", stderr);
+    vfprintf(stderr, hint, ap);
+    fputs(")", stderr);
+    va_end(ap);
+  }
+  fputc('\n', stderr);
+  exit(125);
+}
+
+static unsigned long parse_number(const char *text, const char *option) {
+  char *end = NULL;
+  errno = 0;
+  unsigned long long value = strtoull(text, &end, 10);
+  if (errno || !end || *end || end == text) {
+    errno = EINVAL;
+    die(option, "expected a decimal number, got '%s'", text);
+  }
+  return (unsigned long)value;
+}
+
+static void write_file(const char *path, const char *content) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) die(path, "open");
+  size_t length = strlen(content);
+  if (write(fd, content, length) != (ssize_t)length) die(path, "write");
+  close(fd);
+}
+
+// A user namespace mapping 0..count-1 to base..base+count-1, as an fd.
+static int user_namespace_fd(unsigned long base, unsigned long count) {
+  int ready[2], done[2];
+  if (pipe2(ready, O_CLOEXEC) || pipe2(done, O_CLOEXEC)) die("pipe", NULL);
+  pid_t child = fork();
+  if (child < 0) die("fork", NULL);
+  if (child == 0) {
+    char byte = 0;
+    if (unshare(CLONE_NEWUSER)) _exit(1);
+    if (write(ready[1], &byte, 1) != 1) _exit(1);
+    // Wait until the parent has taken its handle (it then kills us).
+    if (read(done[0], &byte, 1) < 0) _exit(1);
+    _exit(0);
+  }
+  char byte;
+  close(ready[1]);
+  if (read(ready[0], &byte, 1) != 1) {
+    errno = EPERM;
+    die("unshare(CLONE_NEWUSER)", "the kernel refused a new user namespace");
+  }
+  char path[64], map[96];
+  snprintf(map, sizeof map, "0 %lu %lu\n", base, count);
+  snprintf(path, sizeof path, "/proc/%d/uid_map", (int)child);
+  write_file(path, map);
+  snprintf(path, sizeof path, "/proc/%d/gid_map", (int)child);
+  write_file(path, map);
+  snprintf(path, sizeof path, "/proc/%d/ns/user", (int)child);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) die(path, "open");
+  kill(child, SIGKILL);
+  waitpid(child, NULL, 0);
+  close(done[1]);
+  return fd;
+}
+
+static void make_dir(const char *path, mode_t mode, uid_t owner) {
+  if (mkdir(path, mode) && errno != EEXIST) die(path, "mkdir");
+  if (chown(path, owner, owner)) die(path, "chown");
+  if (chmod(path, mode)) die(path, "chmod");
+}
+
+static void mount_root_filesystem(const char *lower, const char *bundle, unsigned long uid_base,
+                                  unsigned long id_count, unsigned long layer_size) {
+  char lower_mount[4096], layer[4096], upper[4096], work[4096], docker[4096], rootfs[4096];
+  snprintf(lower_mount, sizeof lower_mount, "%s/lower", bundle);
+  snprintf(layer, sizeof layer, "%s/layer", bundle);
+  snprintf(upper, sizeof upper, "%s/layer/upper", bundle);
+  snprintf(work, sizeof work, "%s/layer/work", bundle);
+  snprintf(docker, sizeof docker, "%s/layer/docker", bundle);
+  snprintf(rootfs, sizeof rootfs, "%s/rootfs", bundle);
+
+  int userns = user_namespace_fd(uid_base, id_count);
+  int tree = open_tree(AT_FDCWD, lower, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  if (tree < 0) die("open_tree", "is %s a directory on a local filesystem?", lower);
+  struct mount_attr attr = {
+      .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY,
+      .userns_fd = (unsigned long long)userns,
+  };
+  if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof attr))
+    die("mount_setattr(MOUNT_ATTR_IDMAP)", "the filesystem holding %s must support id-mapped mounts (ext4, xfs, btrfs, tmpfs ≥ 6.3)", lower);
+  if (mkdir(lower_mount, 0755) && errno != EEXIST) die(lower_mount, "mkdir");
+  if (move_mount(tree, "", AT_FDCWD, lower_mount, MOVE_MOUNT_F_EMPTY_PATH)) die("move_mount", NULL);
+  close(tree);
+  close(userns);
+
+  char options[256];
+  if (mkdir(layer, 0755) && errno != EEXIST) die(layer, "mkdir");
+  snprintf(options, sizeof options, "size=%lu,mode=0755", layer_size);
+  if (mount("tmpfs", layer, "tmpfs", MS_NODEV, options))
+    die("mount tmpfs", "writable layer at %s", layer);
+  make_dir(upper, 0755, (uid_t)uid_base);
+  make_dir(work, 0700, 0);
+  make_dir(docker, 0710, (uid_t)uid_base);
+
+  if (mkdir(rootfs, 0755) && errno != EEXIST) die(rootfs, "mkdir");
+  char overlay[3 * 4096 + 64];
+  snprintf(overlay, sizeof overlay, "lowerdir=%s,upperdir=%s,workdir=%s", lower_mount, upper, work);
+  if (mount("overlay", rootfs, "overlay", 0, overlay))
+    die("mount overlay", "the kernel needs overlayfs with id-mapped lower layers (Linux ≥ 5.19)");
+}
+
+static void usage(void) {
+  fputs("usage: sandbox-launch [--unmount PATH]... [--lower DIR --bundle DIR --uid-base N --id-count N\n"
+        "                      --layer-size BYTES] -- COMMAND [ARG]...\n",
+        stderr);
+  exit(125);
+}
+
+int main(int argc, char **argv) {
+  static const struct option options[] = {
+      {"unmount", required_argument, NULL, 'u'}, {"lower", required_argument, NULL, 'l'},
+      {"bundle", required_argument, NULL, 'b'},  {"uid-base", required_argument, NULL, 'i'},
+      {"id-count", required_argument, NULL, 'c'}, {"layer-size", required_argument, NULL, 's'},
+      {NULL, 0, NULL, 0},
+  };
+  const char *unmounts[16];
+  int unmount_count = 0;
+  const char *lower = NULL, *bundle = NULL;
+  unsigned long uid_base = 0, id_count = 65536, layer_size = 0;
+  int option;
+  while ((option = getopt_long(argc, argv, "+", options, NULL)) != -1) {
+    switch (option) {
+      case 'u':
+        if (unmount_count == 16) usage();
+        unmounts[unmount_count++] = optarg;
+        break;
+      case 'l': lower = optarg; break;
+      case 'b': bundle = optarg; break;
+      case 'i': uid_base = parse_number(optarg, "--uid-base"); break;
+      case 'c': id_count = parse_number(optarg, "--id-count"); break;
+      case 's': layer_size = parse_number(optarg, "--layer-size"); break;
+      default: usage();
+    }
+  }
+  if (optind >= argc) usage();
+  if ((lower == NULL) != (bundle == NULL)) usage();
+  if (lower && (uid_base == 0 || layer_size == 0)) usage();
+
+  if (unshare(CLONE_NEWNS)) die("unshare(CLONE_NEWNS)", "run as root");
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) die("make / private", NULL);
+  for (int i = 0; i < unmount_count; i++)
+    if (umount2(unmounts[i], MNT_DETACH) && errno != EINVAL && errno != ENOENT) die(unmounts[i], "umount");
+  if (lower) mount_root_filesystem(lower, bundle, uid_base, id_count, layer_size);
+
+  execvp(argv[optind], argv + optind);
+  die(argv[optind], "exec");
+}

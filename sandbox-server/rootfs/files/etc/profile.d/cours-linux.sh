@@ -1,0 +1,2 @@
+# UTF-8 everywhere: a French course types accented letters.
+export LANG=C.UTF-8

@@ -1,0 +1,371 @@
+// The wire protocol between the sandbox server (host) and the agent that runs
+// inside each sandbox and owns its terminals.
+//
+// One ordered, reliable byte stream carries everything: a unix socket for the
+// namespace driver, a virtio-serial port for a VM, a pipe in tests. Nothing
+// here knows which. Terminals are multiplexed over it by channel number.
+//
+// Frame layout (all integers big-endian):
+//
+//   u32 length   bytes that follow this field (1 + 4 + payload)
+//   u8  kind     one of FrameKind
+//   u32 channel  terminal channel, chosen by the host at open; 0 = the agent itself
+//   ... payload  raw bytes for Data, UTF-8 JSON for every other kind (may be empty)
+//
+// Both ends must treat the other as untrusted: root inside a sandbox can kill
+// the agent and speak on its socket. Hence the size cap and the validation of
+// every control message.
+//
+// This module is imported by the agent inside the sandbox, where each
+// millisecond of startup is felt, so it depends on nothing but Node (a zod
+// import alone costs more than Node's own startup there); the few message
+// shapes are checked by hand below.
+
+export const PROTOCOL_VERSION = 1;
+
+export const FrameKind = {
+  /** agent → host, channel 0: the agent is up and ready for terminals. JSON Hello. */
+  Hello: 1,
+  /** host → agent: start a login shell on a new pty. JSON Open. */
+  Open: 2,
+  /** agent → host: the shell runs. JSON Opened. */
+  Opened: 3,
+  /** both ways: terminal bytes (keyboard in, screen out). Raw. */
+  Data: 4,
+  /** host → agent: new window size. JSON Resize. */
+  Resize: 5,
+  /** host → agent: stop reading the pty (flow control). Empty. */
+  Pause: 6,
+  /** host → agent: read the pty again. Empty. */
+  Resume: 7,
+  /** host → agent: hang up the terminal. Empty. */
+  Close: 8,
+  /** agent → host: the shell is gone; the channel is closed. JSON Exit. */
+  Exit: 9,
+  /** both ways: a request failed (channel ≠ 0) or the peer misbehaved (channel 0). JSON ErrorMessage. */
+  Error: 10,
+  /** agent → host, channel 0: a structured log record for the server's log. JSON LogRecord. */
+  Log: 11,
+  /** host → agent: run a command as root, no terminal (exercise checks). JSON Exec. */
+  Exec: 12,
+  /** agent → host: the command of an Exec finished; the channel is closed. JSON ExecDone. */
+  ExecDone: 13,
+} as const;
+export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
+
+const kindNames = new Map<number, string>(Object.entries(FrameKind).map(([name, value]) => [value, name]));
+export function frameKindName(kind: number): string {
+  return kindNames.get(kind) ?? `unknown(${kind})`;
+}
+
+const HEADER_BYTES = 4 + 1 + 4;
+/** Largest frame either side accepts; bigger ones mean a broken or hostile peer. */
+export const MAX_FRAME_BYTES = 1 << 20;
+/** Terminal bytes are cut into frames of at most this size. */
+export const MAX_DATA_PAYLOAD = 64 * 1024;
+
+export interface Frame {
+  kind: FrameKind;
+  channel: number;
+  payload: Buffer;
+}
+
+export class ProtocolError extends Error {
+  override name = 'ProtocolError';
+}
+
+export function encodeFrame(kind: FrameKind, channel: number, payload: Buffer | string = Buffer.alloc(0)): Buffer {
+  const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
+  if (!Number.isInteger(channel) || channel < 0 || channel > 0xffffffff) {
+    throw new ProtocolError(`channel must be an integer in 0..2^32-1, got ${channel}`);
+  }
+  if (HEADER_BYTES + body.length > MAX_FRAME_BYTES) {
+    throw new ProtocolError(`frame of ${HEADER_BYTES + body.length} bytes exceeds the ${MAX_FRAME_BYTES}-byte limit`);
+  }
+  const frame = Buffer.allocUnsafe(HEADER_BYTES + body.length);
+  frame.writeUInt32BE(1 + 4 + body.length, 0);
+  frame.writeUInt8(kind, 4);
+  frame.writeUInt32BE(channel, 5);
+  body.copy(frame, HEADER_BYTES);
+  return frame;
+}
+
+/** Terminal bytes as as many Data frames as needed. */
+export function encodeData(channel: number, data: Buffer): Buffer[] {
+  const frames: Buffer[] = [];
+  for (let offset = 0; offset < data.length; offset += MAX_DATA_PAYLOAD) {
+    frames.push(encodeFrame(FrameKind.Data, channel, data.subarray(offset, offset + MAX_DATA_PAYLOAD)));
+  }
+  return frames;
+}
+
+/**
+ * Cuts a byte stream back into frames, whatever the chunking of the transport.
+ * Throws ProtocolError on a frame that is too short, too long or of an unknown
+ * kind; the stream cannot be resynchronised after that, so close it.
+ */
+export class FrameDecoder {
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+
+  push(chunk: Buffer): Frame[] {
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
+    const frames: Frame[] = [];
+    while (this.#pendingBytes >= 4) {
+      const head = this.#peek(4);
+      const length = head.readUInt32BE(0);
+      if (length < 5) throw new ProtocolError(`frame length ${length} is shorter than a frame header`);
+      if (4 + length > MAX_FRAME_BYTES) {
+        throw new ProtocolError(`frame of ${4 + length} bytes exceeds the ${MAX_FRAME_BYTES}-byte limit`);
+      }
+      if (this.#pendingBytes < 4 + length) break;
+      const bytes = this.#take(4 + length);
+      const kind = bytes.readUInt8(4);
+      if (!kindNames.has(kind)) throw new ProtocolError(`unknown frame kind ${kind}`);
+      frames.push({ kind: kind as FrameKind, channel: bytes.readUInt32BE(5), payload: bytes.subarray(HEADER_BYTES) });
+    }
+    return frames;
+  }
+
+  /** Bytes received that do not yet form a whole frame. */
+  get bufferedBytes(): number {
+    return this.#pendingBytes;
+  }
+
+  #peek(count: number): Buffer {
+    const first = this.#pending[0]!;
+    if (first.length >= count) return first.subarray(0, count);
+    this.#pending = [Buffer.concat(this.#pending)];
+    return this.#pending[0]!.subarray(0, count);
+  }
+
+  #take(count: number): Buffer {
+    let joined = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending);
+    const taken = joined.subarray(0, count);
+    joined = joined.subarray(count);
+    this.#pending = joined.length > 0 ? [joined] : [];
+    this.#pendingBytes = joined.length;
+    return taken;
+  }
+}
+
+// ---- Control messages -------------------------------------------------------
+
+export interface Hello {
+  protocol: number;
+  /** The agent's pid inside the sandbox. */
+  pid: number;
+  hostname: string;
+}
+
+/** Terminal names travel in paths (cgroups) inside the sandbox: keep them plain. */
+export const TERMINAL_NAME = /^[A-Za-z0-9_-]{1,32}$/;
+/** The sizes a terminal may take; anything else is a client bug, reported, never applied. */
+export const TERMINAL_SIZE_LIMITS = { minCols: 2, maxCols: 1000, minRows: 1, maxRows: 500 } as const;
+
+export interface Open {
+  name: string;
+  cols: number;
+  rows: number;
+}
+
+export interface Opened {
+  /** The shell's pid inside the sandbox. */
+  pid: number;
+  /** Its pty, e.g. /dev/pts/0. */
+  tty: string;
+}
+
+export interface Resize {
+  cols: number;
+  rows: number;
+}
+
+export interface Exit {
+  code: number | null;
+  signal: number | null;
+}
+
+export interface ErrorMessage {
+  message: string;
+  /** What the receiver could do about it. */
+  hint?: string;
+}
+
+export interface Exec {
+  argv: string[];
+  /** Killed (SIGKILL) after this long. */
+  timeoutMs: number;
+}
+
+/**
+ * Bytes kept of each stream of an Exec; the rest is dropped and `truncated`
+ * set. Small enough that both, JSON-escaped at worst (×6), fit in a frame.
+ */
+export const EXEC_OUTPUT_LIMIT = 64 * 1024;
+
+export interface ExecDone {
+  code: number | null;
+  signal: number | null;
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+  /** Set when the command could not be started (no such file…). */
+  error?: string;
+}
+
+export interface LogRecord {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  msg: string;
+  [field: string]: unknown;
+}
+
+interface ControlMessages {
+  [FrameKind.Hello]: Hello;
+  [FrameKind.Open]: Open;
+  [FrameKind.Opened]: Opened;
+  [FrameKind.Resize]: Resize;
+  [FrameKind.Exit]: Exit;
+  [FrameKind.Error]: ErrorMessage;
+  [FrameKind.Log]: LogRecord;
+  [FrameKind.Exec]: Exec;
+  [FrameKind.ExecDone]: ExecDone;
+}
+export type ControlKind = keyof ControlMessages;
+
+export function encodeControl<K extends ControlKind>(kind: K, channel: number, message: ControlMessages[K]): Buffer {
+  return encodeFrame(kind, channel, JSON.stringify(message));
+}
+
+/** The JSON payload of a control frame, checked against its kind's shape. */
+export function decodeControl<K extends ControlKind>(kind: K, frame: Frame): ControlMessages[K] {
+  if (frame.kind !== kind) {
+    throw new ProtocolError(`expected a ${frameKindName(kind)} frame, got ${frameKindName(frame.kind)}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(frame.payload.toString('utf8'));
+  } catch {
+    throw new ProtocolError(`${frameKindName(kind)} frame payload is not JSON`);
+  }
+  const problem = validators[kind](value);
+  if (problem) throw new ProtocolError(`invalid ${frameKindName(kind)} message: ${problem}`);
+  return value as ControlMessages[K];
+}
+
+/** Why a size cannot be applied, or undefined when it can. */
+export function checkTerminalSize(size: { cols?: unknown; rows?: unknown }): string | undefined {
+  const { minCols, maxCols, minRows, maxRows } = TERMINAL_SIZE_LIMITS;
+  if (!isIntegerIn(size.cols, minCols, maxCols)) return `cols must be an integer in ${minCols}..${maxCols}, got ${String(size.cols)}`;
+  if (!isIntegerIn(size.rows, minRows, maxRows)) return `rows must be an integer in ${minRows}..${maxRows}, got ${String(size.rows)}`;
+  return undefined;
+}
+
+type Validator = (value: unknown) => string | undefined;
+
+const validators: Record<ControlKind, Validator> = {
+  [FrameKind.Hello]: (value) =>
+    ifObject(value, (o) =>
+      !isIntegerIn(o.protocol, 1, 1000) ? 'protocol must be a positive integer'
+      : !isIntegerIn(o.pid, 1, 2 ** 22) ? 'pid must be a positive integer'
+      : typeof o.hostname !== 'string' ? 'hostname must be a string'
+      : undefined),
+  [FrameKind.Open]: (value) =>
+    ifObject(value, (o) =>
+      typeof o.name !== 'string' || !TERMINAL_NAME.test(o.name)
+        ? `name must match ${TERMINAL_NAME}, got ${JSON.stringify(o.name)}`
+        : checkTerminalSize(o)),
+  [FrameKind.Opened]: (value) =>
+    ifObject(value, (o) =>
+      !isIntegerIn(o.pid, 1, 2 ** 22) ? 'pid must be a positive integer'
+      : typeof o.tty !== 'string' ? 'tty must be a string'
+      : undefined),
+  [FrameKind.Resize]: (value) => ifObject(value, (o) => checkTerminalSize(o)),
+  [FrameKind.Exit]: (value) =>
+    ifObject(value, (o) =>
+      !(o.code === null || isIntegerIn(o.code, -255, 255)) ? 'code must be an integer or null'
+      : !(o.signal === null || isIntegerIn(o.signal, 0, 64)) ? 'signal must be a signal number or null'
+      : undefined),
+  [FrameKind.Error]: (value) =>
+    ifObject(value, (o) =>
+      typeof o.message !== 'string' ? 'message must be a string'
+      : o.hint !== undefined && typeof o.hint !== 'string' ? 'hint must be a string'
+      : undefined),
+  [FrameKind.Log]: (value) =>
+    ifObject(value, (o) =>
+      !['debug', 'info', 'warn', 'error'].includes(o.level as string) ? 'level must be debug, info, warn or error'
+      : typeof o.msg !== 'string' ? 'msg must be a string'
+      : undefined),
+  [FrameKind.Exec]: (value) =>
+    ifObject(value, (o) =>
+      !Array.isArray(o.argv) || o.argv.length === 0 || !o.argv.every((arg) => typeof arg === 'string')
+        ? 'argv must be a non-empty array of strings'
+      : !isIntegerIn(o.timeoutMs, 1, 3_600_000) ? 'timeoutMs must be an integer in 1..3600000'
+      : undefined),
+  [FrameKind.ExecDone]: (value) =>
+    ifObject(value, (o) =>
+      !(o.code === null || isIntegerIn(o.code, -255, 255)) ? 'code must be an integer or null'
+      : !(o.signal === null || isIntegerIn(o.signal, 0, 64)) ? 'signal must be a signal number or null'
+      : typeof o.stdout !== 'string' || typeof o.stderr !== 'string' ? 'stdout and stderr must be strings'
+      : typeof o.truncated !== 'boolean' ? 'truncated must be a boolean'
+      : o.error !== undefined && typeof o.error !== 'string' ? 'error must be a string'
+      : undefined),
+};
+
+function ifObject(value: unknown, check: (o: Record<string, unknown>) => string | undefined): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'expected a JSON object';
+  return check(value as Record<string, unknown>);
+}
+
+function isIntegerIn(value: unknown, min: number, max: number): boolean {
+  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
+}
+
+// ---- Agent start-up configuration --------------------------------------------
+
+/**
+ * What the host tells the agent when starting it (JSON in the
+ * SANDBOX_AGENT_CONFIG environment variable). Part of the same contract as the
+ * frames, so it lives here.
+ */
+export interface AgentConfig {
+  /** Where to find the host: "unix:/path/to.sock" (connect) or "stdio". */
+  transport: string;
+  hostname: string;
+  /** Start a Docker daemon in the background once the agent is ready. */
+  docker: boolean;
+  /** The user every terminal's login shell runs as. */
+  user: string;
+  /**
+   * Most tasks all terminals together may hold (their cgroup's pids.max). Kept
+   * below the sandbox's own limit so a fork bomb in a terminal leaves room for
+   * the agent and dockerd, and the agent can then clean up after it.
+   */
+  terminalPidsMax: number;
+  /** When false, /etc/machine-id etc. are left alone (tests of the agent on a dev machine). */
+  writeIdentity: boolean;
+}
+
+export const AGENT_CONFIG_ENV = 'SANDBOX_AGENT_CONFIG';
+
+export function parseAgentConfig(text: string | undefined): AgentConfig {
+  if (!text) throw new ProtocolError(`${AGENT_CONFIG_ENV} is not set: the agent is started by the sandbox driver, not by hand`);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ProtocolError(`${AGENT_CONFIG_ENV} is not JSON`);
+  }
+  const problem = ifObject(value, (o) =>
+    typeof o.transport !== 'string' || !(o.transport === 'stdio' || o.transport.startsWith('unix:'))
+      ? 'transport must be "stdio" or "unix:/path"'
+    : typeof o.hostname !== 'string' || !/^[A-Za-z0-9.-]{1,63}$/.test(o.hostname) ? 'hostname must be a valid host name'
+    : typeof o.docker !== 'boolean' ? 'docker must be a boolean'
+    : typeof o.user !== 'string' || !/^[a-z_][a-z0-9_-]*$/.test(o.user) ? 'user must be a user name'
+    : !isIntegerIn(o.terminalPidsMax, 8, 1 << 22) ? 'terminalPidsMax must be an integer ≥ 8'
+    : typeof o.writeIdentity !== 'boolean' ? 'writeIdentity must be a boolean'
+    : undefined);
+  if (problem) throw new ProtocolError(`${AGENT_CONFIG_ENV}: ${problem}`);
+  return value as AgentConfig;
+}

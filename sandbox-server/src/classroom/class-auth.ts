@@ -1,0 +1,88 @@
+// Checks the credential a request presents — a student's link or the
+// instructor's key — under the per-address rate limits, and says in French
+// why it is refused. The one place where class credentials are verified.
+import type { ErrorInfo } from '../protocol.ts';
+import { credentialKind, hashCredential, hashesMatch } from './credentials.ts';
+import { instructorErrors, studentErrors } from './messages.ts';
+import type { CredentialRateLimiter } from './rate-limiter.ts';
+import type { ClassRecord, ClassroomStore, CredentialRecord, StudentRecord } from './store.ts';
+
+export interface Refusal {
+  ok: false;
+  status: 401 | 403 | 429;
+  error: ErrorInfo;
+  /** With 429: seconds until the address may try again. */
+  retryAfterSeconds?: number;
+}
+
+export type StudentVerdict = { ok: true; credential: CredentialRecord; student: StudentRecord; classRecord: ClassRecord } | Refusal;
+export type InstructorVerdict = { ok: true; credential: CredentialRecord } | Refusal;
+
+export class ClassAuth {
+  readonly #store: ClassroomStore;
+  readonly #limiter: CredentialRateLimiter;
+  readonly #now: () => number;
+
+  constructor(store: ClassroomStore, limiter: CredentialRateLimiter, now: () => number = Date.now) {
+    this.#store = store;
+    this.#limiter = limiter;
+    this.#now = now;
+  }
+
+  student(token: string | undefined, address: string): StudentVerdict {
+    if (token === undefined) return { ok: false, status: 401, error: studentErrors.linkRequired() };
+    const limited = this.#admit(address, studentErrors.rateLimited);
+    if (limited) return limited;
+    const credential = this.#lookup(token);
+    if (!credential || credential.kind !== 'student' || credential.studentId === null) return this.#fail(address, 403, studentErrors.linkUnknown());
+    const now = this.#now();
+    if (credential.revokedAt !== null) return this.#fail(address, 403, studentErrors.linkRevoked(credential.revokedAt));
+    if (credential.expiresAt !== null && credential.expiresAt <= now) return this.#fail(address, 403, studentErrors.linkExpired(credential.expiresAt));
+    const student = this.#store.student(credential.studentId);
+    const classRecord = student ? this.#store.getClass(student.classId) : undefined;
+    if (!student || !classRecord) return this.#fail(address, 403, studentErrors.linkUnknown());
+    if (classRecord.expiresAt <= now) return this.#fail(address, 403, studentErrors.linkExpired(classRecord.expiresAt));
+    this.#store.touchCredential(credential, now);
+    return { ok: true, credential, student, classRecord };
+  }
+
+  instructor(token: string | undefined, address: string): InstructorVerdict {
+    if (token === undefined) return { ok: false, status: 401, error: instructorErrors.keyRequired() };
+    const limited = this.#admit(address, (seconds) => ({ ...studentErrors.rateLimited(seconds) }));
+    if (limited) return limited;
+    const credential = this.#lookup(token);
+    const now = this.#now();
+    const valid = credential?.kind === 'instructor' && credential.revokedAt === null && (credential.expiresAt === null || credential.expiresAt > now);
+    if (!credential || !valid) return this.#fail(address, 403, instructorErrors.keyRefused());
+    this.#store.touchCredential(credential, now);
+    return { ok: true, credential };
+  }
+
+  /** Is this student credential (by hash) still good? For machines handed out earlier. */
+  stillValid(hash: string): Refusal | undefined {
+    const credential = this.#store.credentialByHash(hash);
+    const now = this.#now();
+    if (!credential) return { ok: false, status: 403, error: studentErrors.linkUnknown() };
+    if (credential.revokedAt !== null) return { ok: false, status: 403, error: studentErrors.linkRevoked(credential.revokedAt) };
+    if (credential.expiresAt !== null && credential.expiresAt <= now) return { ok: false, status: 403, error: studentErrors.linkExpired(credential.expiresAt) };
+    return undefined;
+  }
+
+  #admit(address: string, message: (seconds: number) => ErrorInfo): Refusal | undefined {
+    const wait = this.#limiter.admit(address);
+    return wait > 0 ? { ok: false, status: 429, error: message(wait), retryAfterSeconds: wait } : undefined;
+  }
+
+  #lookup(token: string): CredentialRecord | undefined {
+    // Tokens not shaped like ours are not looked up at all (a sandbox token, a truncated paste).
+    if (credentialKind(token) === undefined) return undefined;
+    const hash = hashCredential(token);
+    const credential = this.#store.credentialByHash(hash);
+    return credential && hashesMatch(credential.hash, hash) ? credential : undefined;
+  }
+
+  #fail(address: string, status: 401 | 403, error: ErrorInfo): Refusal {
+    this.#limiter.failed(address);
+    return { ok: false, status, error };
+  }
+}

@@ -1,0 +1,121 @@
+// What an instructor gives to create a class, from the CLI or the dashboard:
+// one zod schema, checked in one place, with errors that name the field and
+// the fix. Defaults come from the server's configuration.
+import { z } from 'zod';
+import { parseDuration, parseSize, type Config } from '../config.ts';
+import type { ClassLimits, NewClass } from './store.ts';
+
+export const MAX_CAPACITY = 500;
+const MAX_NAME_LENGTH = 80;
+/** Ten minutes to a year. */
+const LIFETIME_MS = { min: 10 * 60_000, max: 366 * 24 * 3_600_000 };
+
+/** The roster: one name per line; blank lines and lines starting with "#" are ignored. */
+export function parseRoster(text: string): string[] {
+  const names: string[] = [];
+  const seen = new Map<string, number>();
+  const problems: string[] = [];
+  text.split(/\r?\n/).forEach((line, index) => {
+    const name = line.trim().replace(/\s+/g, ' ');
+    if (name === '' || name.startsWith('#')) return;
+    if (name.length > MAX_NAME_LENGTH) problems.push(`line ${index + 1}: a name is at most ${MAX_NAME_LENGTH} characters`);
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(name)) problems.push(`line ${index + 1}: control characters are not allowed in a name`);
+    const key = name.toLocaleLowerCase('fr');
+    const first = seen.get(key);
+    if (first !== undefined) problems.push(`line ${index + 1}: "${name}" is already on line ${first}; names must be unique (add an initial)`);
+    seen.set(key, index + 1);
+    names.push(name);
+  });
+  if (problems.length > 0) throw new ClassSettingsError(`The roster has problems:\n  - ${problems.join('\n  - ')}`);
+  if (names.length === 0) throw new ClassSettingsError('The roster has no names: write one student name per line.');
+  return names;
+}
+
+/** Names for N anonymous seats. */
+export function seatNames(count: number): string[] {
+  return Array.from({ length: count }, (_, index) => `Élève ${index + 1}`);
+}
+
+export class ClassSettingsError extends Error {
+  override name = 'ClassSettingsError';
+}
+
+const positiveInt = (what: string, min: number, max: number) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
+    z.int({ error: `${what}: expected a whole number from ${min} to ${max}` }).min(min, `${what}: at least ${min}`).max(max, `${what}: at most ${max}`),
+  );
+
+export const ClassRequestSchema = z.strictObject({
+  name: z.string({ error: 'name: give the class a name, e.g. "TP namespaces, groupe B"' }).trim().min(1, 'name: give the class a name').max(MAX_NAME_LENGTH, `name: at most ${MAX_NAME_LENGTH} characters`),
+  capacity: positiveInt('capacity', 1, MAX_CAPACITY).optional(),
+  /** The students' names (a roster), or… */
+  roster: z.array(z.string()).optional(),
+  /** …a number of anonymous seats. */
+  seats: positiveInt('seats', 1, MAX_CAPACITY).optional(),
+  lifetime: z.string().optional(),
+  memory: z.union([z.string(), z.int()]).optional(),
+  cpus: z.union([z.string(), z.number()]).optional(),
+  pids: z.union([z.string(), z.int()]).optional(),
+  docker: z.union([z.boolean(), z.stringbool()]).optional(),
+  startPage: z.string().regex(/^(?:[a-z0-9_-]+\/)*$/i, 'startPage: a page path relative to the site, ending with "/", e.g. "docker_linux/namespaces/"').optional(),
+});
+export type ClassRequest = z.input<typeof ClassRequestSchema>;
+
+export interface ClassDefaults {
+  driver: Config['driver'];
+  limits: ClassLimits;
+  docker: boolean;
+  startPage: string;
+}
+
+export function classDefaults(config: Config, startPage: string): ClassDefaults {
+  return {
+    driver: config.driver,
+    limits: { memoryBytes: config.sandboxMemory, cpus: config.sandboxCpus, pids: config.sandboxPids },
+    docker: config.sandboxDocker,
+    startPage,
+  };
+}
+
+/** A validated class and its students' names; throws ClassSettingsError listing every problem. */
+export function resolveClassRequest(request: unknown, defaults: ClassDefaults, now = Date.now()): { newClass: NewClass; names: string[] } {
+  const parsed = ClassRequestSchema.safeParse(request);
+  if (!parsed.success) throw new ClassSettingsError(parsed.error.issues.map((issue) => issue.message).join('; '));
+  const input = parsed.data;
+  const problems: string[] = [];
+
+  let names: string[] = [];
+  if (input.roster !== undefined && input.seats !== undefined) problems.push('give either a roster of names or a number of seats, not both');
+  else if (input.roster !== undefined) names = parseRoster(input.roster.join('\n'));
+  else if (input.seats !== undefined) names = seatNames(input.seats);
+  else problems.push('give the students: a roster of names (one per line) or a number of anonymous seats');
+  const capacity = input.capacity ?? Math.max(names.length, 1);
+  if (names.length > capacity) problems.push(`${names.length} students for a capacity of ${capacity}: raise the capacity or shorten the list`);
+
+  const lifetimeMs = input.lifetime === undefined ? 8 * 3_600_000 : parseDuration(input.lifetime);
+  if (lifetimeMs === undefined || lifetimeMs < LIFETIME_MS.min || lifetimeMs > LIFETIME_MS.max) {
+    problems.push(`lifetime: expected a duration from 10m to 8784h, e.g. "4h" (got ${JSON.stringify(input.lifetime)})`);
+  }
+  const memoryBytes = input.memory === undefined ? defaults.limits.memoryBytes : typeof input.memory === 'number' ? input.memory : parseSize(input.memory);
+  if (memoryBytes === undefined || memoryBytes < 128 * 2 ** 20 || memoryBytes > 64 * 2 ** 30) problems.push(`memory: expected a size from 128MiB to 64GiB, e.g. "256MiB" (got ${JSON.stringify(input.memory)})`);
+  const cpus = input.cpus === undefined ? defaults.limits.cpus : Number(input.cpus);
+  if (!(cpus >= 0.05 && cpus <= 64)) problems.push(`cpus: expected a number of cores from 0.05 to 64, e.g. 0.5 (got ${JSON.stringify(input.cpus)})`);
+  const pids = input.pids === undefined ? defaults.limits.pids : Number(input.pids);
+  if (!(Number.isInteger(pids) && pids >= 300 && pids <= 65_536)) problems.push(`pids: expected a whole number from 300 to 65536, e.g. 512 (got ${JSON.stringify(input.pids)})`);
+  if (problems.length > 0) throw new ClassSettingsError(problems.join('; '));
+
+  return {
+    names,
+    newClass: {
+      name: input.name,
+      capacity,
+      driver: defaults.driver,
+      limits: { memoryBytes: memoryBytes!, cpus, pids },
+      docker: input.docker ?? defaults.docker,
+      startPage: input.startPage ?? defaults.startPage,
+      expiresAt: now + lifetimeMs!,
+    },
+  };
+}

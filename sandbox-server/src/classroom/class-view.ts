@@ -1,0 +1,100 @@
+// What the dashboard shows of a class, in one JSON document: each student's
+// link, status (online, idle, no machine), machine (age, CPU, memory),
+// exercises and snippet runs, the class's events, and the server's load.
+import type { ClassRecord, CredentialRecord } from './store.ts';
+import type { Classroom, ExerciseState, StudentMachine, StudentStatus } from './classroom.ts';
+
+export interface LinkState {
+  state: 'active' | 'revoked' | 'expired' | 'none';
+  createdAt: string | null;
+  lastUsedAt: string | null;
+  until: string | null;
+}
+
+export interface StudentView {
+  id: string;
+  name: string;
+  seat: number;
+  link: LinkState;
+  status: StudentStatus;
+  lastActivityAt: string | null;
+  machine: StudentMachine | null;
+  exercises: Record<string, string | null>;
+  commands: { ran: number; failed: number; snippets: number; lastAt: string | null };
+}
+
+export interface ClassView {
+  class: ReturnType<typeof describeClass>;
+  exercises: Omit<ExerciseState, 'passedAt'>[];
+  students: StudentView[];
+  events: { at: string; student: string | null; kind: string; message: string }[];
+  server: { driver: string; maxSandboxes: number; sandboxes: { assigned: number; pool: number; creating: number } };
+}
+
+export function describeClass(classRecord: ClassRecord, students: number) {
+  return {
+    id: classRecord.id,
+    name: classRecord.name,
+    capacity: classRecord.capacity,
+    students,
+    driver: classRecord.driver,
+    limits: classRecord.limits,
+    docker: classRecord.docker,
+    startPage: classRecord.startPage,
+    createdAt: iso(classRecord.createdAt)!,
+    expiresAt: iso(classRecord.expiresAt)!,
+  };
+}
+
+export function linkState(credential: CredentialRecord | undefined, now = Date.now()): LinkState {
+  if (!credential) return { state: 'none', createdAt: null, lastUsedAt: null, until: null };
+  const state = credential.revokedAt !== null ? 'revoked' : credential.expiresAt !== null && credential.expiresAt <= now ? 'expired' : 'active';
+  return { state, createdAt: iso(credential.createdAt), lastUsedAt: iso(credential.lastUsedAt), until: iso(credential.revokedAt ?? credential.expiresAt) };
+}
+
+export async function buildClassView(
+  classroom: Classroom,
+  classRecord: ClassRecord,
+  server: ClassView['server'],
+  now = Date.now(),
+): Promise<ClassView> {
+  const { store } = classroom;
+  const students = store.students(classRecord.id);
+  const summaries = store.snippetSummaries(classRecord.id);
+  const checks = store.classCheckResults(classRecord.id);
+  const names = new Map(students.map((student) => [student.id, student.name]));
+  const views = await Promise.all(students.map(async (student): Promise<StudentView> => {
+    const { status, machine, lastActivityAt } = await classroom.machineOf(student.id, now);
+    const summary = summaries.get(student.id);
+    const exercises: Record<string, string | null> = {};
+    for (const exercise of classroom.exercises) exercises[exercise.key] = null;
+    for (const result of checks) if (result.studentId === student.id && result.passedAt !== null) exercises[result.exercise] = iso(result.passedAt);
+    return {
+      id: student.id,
+      name: student.name,
+      seat: student.seat,
+      link: linkState(store.latestStudentCredential(student.id), now),
+      status,
+      lastActivityAt: iso(lastActivityAt ?? summary?.lastAt ?? null),
+      machine,
+      exercises,
+      commands: { ran: summary?.commands ?? 0, failed: summary?.failed ?? 0, snippets: summary?.snippets ?? 0, lastAt: iso(summary?.lastAt ?? null) },
+    };
+  }));
+  return {
+    class: describeClass(classRecord, students.length),
+    exercises: classroom.exercises.map(({ key, page, id, section, title }) => ({ key, page, id, section, title })),
+    students: views,
+    events: store.events(classRecord.id).map((event) => ({
+      at: iso(event.at)!,
+      student: event.studentId === null ? null : names.get(event.studentId) ?? null,
+      kind: event.kind,
+      message: event.message,
+    })),
+    server,
+  };
+}
+
+function iso(at: number | null): string | null {
+  return at === null ? null : new Date(at).toISOString();
+}

@@ -1,0 +1,141 @@
+// WS <base>api/class/viewers/:ticket — the instructor watches a student's
+// terminal, read-only. The dashboard first asks for a ticket (instructor
+// credential, REST), then opens the socket with it: single use, valid one
+// minute, so the instructor's key never travels in a URL.
+//
+// Frames follow the terminal protocol (protocol.ts): a `ready` message, the
+// recent output, then live output as binary frames; `exit` when the shell
+// ends; an `error` frame and 4410 when the machine is gone. Nothing the
+// viewer sends ever reaches the terminal: incoming frames are dropped, and
+// the first one is answered with an error frame saying so.
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import { checkOrigin } from '../http/origin-policy.ts';
+import { CloseCode, MAX_SERVER_FRAME_BYTES, type ErrorInfo, type ServerMessage } from '../protocol.ts';
+import { closeReason } from '../ws/close-reason.ts';
+import type { Classroom } from './classroom.ts';
+
+const TICKET_TTL_MS = 60_000;
+const TICKETS_KEPT = 1000;
+/** A viewer this far behind is dropped rather than slowing anything down (it never pauses the student's shell). */
+const VIEWER_BUFFER_LIMIT = 1024 * 1024;
+const PATH = /^api\/class\/viewers\/([A-Za-z0-9_-]{43})$/;
+
+interface Ticket {
+  studentId: string;
+  terminal: string;
+  expiresAt: number;
+}
+
+export interface ViewerEndpointOptions {
+  classroom: Classroom;
+  basePath: string;
+  allowedOrigins: readonly string[];
+  metrics: Metrics;
+  log: Logger;
+}
+
+export class ViewerEndpoint {
+  readonly #options: ViewerEndpointOptions;
+  readonly #tickets = new Map<string, Ticket>();
+  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, perMessageDeflate: false });
+
+  constructor(options: ViewerEndpointOptions) {
+    this.#options = options;
+  }
+
+  /** A single-use ticket to watch `terminal` of a student; the path to open it (relative to the base). */
+  issue(studentId: string, terminal: string): { ticket: string; path: string; expiresAt: string } {
+    const now = Date.now();
+    for (const [key, ticket] of this.#tickets) if (ticket.expiresAt <= now) this.#tickets.delete(key);
+    if (this.#tickets.size >= TICKETS_KEPT) this.#tickets.delete(this.#tickets.keys().next().value!);
+    const ticket = randomBytes(32).toString('base64url');
+    this.#tickets.set(ticket, { studentId, terminal, expiresAt: now + TICKET_TTL_MS });
+    return { ticket, path: `api/class/viewers/${ticket}`, expiresAt: new Date(now + TICKET_TTL_MS).toISOString() };
+  }
+
+  /** For the HTTP server's 'upgrade' event: true when the request was ours. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const url = new URL(req.url ?? '/', 'http://server.invalid');
+    const rest = url.pathname.startsWith(this.#options.basePath) ? url.pathname.slice(this.#options.basePath.length) : '';
+    if (!rest.startsWith('api/class/viewers/')) return false;
+    const ticketText = PATH.exec(rest)?.[1];
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('error', (error) => this.#options.log.debug({ err: error }, 'viewer websocket error'));
+      this.#attach(ws, req, ticketText);
+    });
+    return true;
+  }
+
+  #attach(ws: WebSocket, req: IncomingMessage, ticketText: string | undefined): void {
+    const origin = checkOrigin(req, this.#options.allowedOrigins);
+    if (!origin.allowed) {
+      this.#options.metrics.rejected.inc({ reason: 'origin' });
+      return refuse(ws, CloseCode.forbidden, { code: 'origin-not-allowed', message: `Les pages de ${origin.origin} ne peuvent pas ouvrir cette vue.`, hint: 'Ouvrez le tableau de bord servi par ce serveur, ou ajoutez son origine à ALLOWED_ORIGINS.' });
+    }
+    const ticket = ticketText === undefined ? undefined : this.#tickets.get(ticketText);
+    if (ticketText !== undefined) this.#tickets.delete(ticketText);
+    if (!ticket || ticket.expiresAt <= Date.now()) {
+      this.#options.metrics.rejected.inc({ reason: 'forbidden' });
+      return refuse(ws, CloseCode.forbidden, { code: 'forbidden', message: 'Ce ticket de vue est inconnu, déjà utilisé ou expiré.', hint: 'Cliquez de nouveau sur « Voir » dans le tableau de bord.' });
+    }
+    const target = this.#options.classroom.viewerTarget(ticket.studentId, ticket.terminal);
+    if (!target) {
+      return refuse(ws, CloseCode.notFound, { code: 'not-found', message: `Ce terminal (${ticket.terminal}) n'est pas ouvert sur la machine de cet élève.`, hint: 'Actualisez le tableau de bord : la liste des terminaux ouverts y est à jour.' });
+    }
+    const log = this.#options.log.child({ sandbox: target.sandboxId, terminal: ticket.terminal, viewer: true });
+    const { session, stream } = target;
+    const status = session.status();
+    // Snapshot and subscription in the same tick: no output is lost or shown twice.
+    const replay = session.recentOutput();
+    const ready: ServerMessage = { type: 'ready', sandbox: target.sandboxId, terminal: ticket.terminal, cols: status.cols, rows: status.rows, resumed: true, replayBytes: replay.length };
+    ws.send(JSON.stringify(ready));
+    for (let offset = 0; offset < replay.length; offset += MAX_SERVER_FRAME_BYTES) ws.send(replay.subarray(offset, offset + MAX_SERVER_FRAME_BYTES), { binary: true });
+    const watching = stream.watch((chunk) => {
+      if (ws.readyState !== ws.OPEN) return;
+      if (ws.bufferedAmount > VIEWER_BUFFER_LIMIT) {
+        refuse(ws, 1013, { code: 'rate-limited', message: 'Ce terminal produit plus vite que votre connexion ne lit.', hint: 'Rouvrez la vue.' });
+        return;
+      }
+      ws.send(chunk, { binary: true });
+    });
+    const exited = stream.onExit((exit) => {
+      if (ws.readyState !== ws.OPEN) return;
+      ws.send(JSON.stringify({ type: 'exit', code: exit.code, signal: exit.signal } satisfies ServerMessage));
+      ws.close(CloseCode.normal, 'shell exited');
+    });
+    let told = false;
+    ws.on('message', () => {
+      // Read-only: whatever the viewer sends is dropped, never written to the terminal.
+      if (told) return;
+      told = true;
+      ws.send(JSON.stringify({ type: 'error', code: 'forbidden', message: 'Vue en lecture seule : ce que vous tapez n\'est pas envoyé à l\'élève.' } satisfies ServerMessage));
+    });
+    ws.on('close', () => {
+      watching.dispose();
+      exited.dispose();
+      log.info('viewer closed');
+    });
+    log.info({ replayBytes: replay.length }, 'viewer attached');
+  }
+
+  /** Close every viewer (server shutdown). */
+  closeAll(): void {
+    for (const ws of this.#wss.clients) refuse(ws, CloseCode.goingAway, { code: 'server-shutting-down', message: 'Le serveur s\'arrête.', hint: 'Rouvrez la vue dans un moment.' });
+    // Let the close handshakes finish, then drop whoever did not answer.
+    setTimeout(() => {
+      for (const ws of this.#wss.clients) ws.terminate();
+      this.#wss.close();
+    }, 200).unref();
+  }
+}
+
+function refuse(ws: WebSocket, code: number, error: ErrorInfo): void {
+  if (ws.readyState !== ws.OPEN) return;
+  ws.send(JSON.stringify({ type: 'error', ...error }));
+  ws.close(code, closeReason(error.message));
+}

@@ -1,0 +1,317 @@
+// The host's side of the agent protocol: one session per sandbox, over any
+// byte stream (a unix socket here; a VM driver can hand it a virtio-serial
+// stream). Turns frames into the driver contract's TerminalStreams.
+//
+// Everything the agent sends is untrusted — root inside the sandbox can
+// replace the agent — so a malformed or unexpected frame closes the session
+// (and the sandbox's owner hears about it through onClose), never throws into
+// the server.
+import type { Duplex } from 'node:stream';
+import type { Disposable, TerminalSize, TerminalStream } from '../driver.ts';
+import {
+  FrameDecoder,
+  FrameKind,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  TERMINAL_NAME,
+  checkTerminalSize,
+  decodeControl,
+  encodeControl,
+  encodeData,
+  encodeFrame,
+  frameKindName,
+  type ExecDone,
+  type Frame,
+  type Hello,
+} from '../../agent-protocol.ts';
+import type { LogSink } from './options.ts';
+
+/** Output kept for a terminal nobody listens to yet (between open and the first onData). */
+const UNHEARD_OUTPUT_LIMIT = 256 * 1024;
+
+export class AgentSession {
+  readonly hello: Promise<Hello>;
+  #stream: Duplex;
+  #log: LogSink;
+  #fields: Record<string, unknown>;
+  #decoder = new FrameDecoder();
+  #nextChannel = 1;
+  #terminals = new Map<number, HostTerminal>();
+  #opening = new Map<string, Promise<HostTerminal>>();
+  #pendingOpens = new Map<number, { name: string; resolve: (terminal: HostTerminal) => void; reject: (error: Error) => void }>();
+  #pendingExecs = new Map<number, { resolve: (done: ExecDone) => void; reject: (error: Error) => void }>();
+  #closeListeners = new Set<(reason: string) => void>();
+  #closedReason: string | undefined;
+  #helloSettle!: { resolve: (hello: Hello) => void; reject: (error: Error) => void };
+
+  constructor(stream: Duplex, log: LogSink, fields: Record<string, unknown> = {}) {
+    this.#stream = stream;
+    this.#log = log;
+    this.#fields = fields;
+    this.hello = new Promise((resolve, reject) => (this.#helloSettle = { resolve, reject }));
+    this.hello.catch(() => {}); // observed by whoever awaits it; never an unhandled rejection
+    stream.on('data', (chunk: Buffer) => this.#receive(chunk));
+    stream.on('error', (error) => this.#close(`agent connection error: ${error.message}`));
+    stream.on('close', () => this.#close('agent connection closed'));
+  }
+
+  get closed(): boolean {
+    return this.#closedReason !== undefined;
+  }
+
+  /** The session ended (agent gone, or protocol violation); `reason` says which. */
+  onClose(listener: (reason: string) => void): Disposable {
+    if (this.#closedReason !== undefined) {
+      const reason = this.#closedReason;
+      queueMicrotask(() => listener(reason));
+      return { dispose() {} };
+    }
+    this.#closeListeners.add(listener);
+    return { dispose: () => this.#closeListeners.delete(listener) };
+  }
+
+  async openTerminal(name: string, size: TerminalSize): Promise<TerminalStream> {
+    if (!TERMINAL_NAME.test(name)) {
+      throw new RangeError(`terminal name must match ${TERMINAL_NAME} (letters, digits, "_" or "-"), got ${JSON.stringify(name)}`);
+    }
+    const sizeProblem = checkTerminalSize(size);
+    if (sizeProblem) throw new RangeError(`invalid terminal size: ${sizeProblem}`);
+    if (this.#closedReason !== undefined) throw new Error(`the sandbox is gone (${this.#closedReason})`);
+
+    const existing = [...this.#terminals.values()].find((terminal) => terminal.name === name) ?? (await this.#opening.get(name));
+    if (existing && !existing.exited) {
+      existing.resize(size);
+      return existing;
+    }
+    const opening = this.#open(name, size);
+    this.#opening.set(name, opening);
+    try {
+      return await opening;
+    } finally {
+      this.#opening.delete(name);
+    }
+  }
+
+  /** Runs `argv` as root inside, without a terminal; see agent/exec.ts. */
+  exec(argv: readonly string[], timeoutMs: number): Promise<ExecDone> {
+    if (this.#closedReason !== undefined) return Promise.reject(new Error(`the sandbox is gone (${this.#closedReason})`));
+    if (argv.length === 0) return Promise.reject(new RangeError('exec needs a command: argv is empty'));
+    const channel = this.#nextChannel++;
+    const done = new Promise<ExecDone>((resolve, reject) => this.#pendingExecs.set(channel, { resolve, reject }));
+    this.#send(encodeControl(FrameKind.Exec, channel, { argv: [...argv], timeoutMs }));
+    return done;
+  }
+
+  /** Ends the session; the agent then exits, and the sandbox with it. */
+  close(reason = 'closed by the host'): void {
+    this.#close(reason);
+    this.#stream.destroy();
+  }
+
+  #open(name: string, size: TerminalSize): Promise<HostTerminal> {
+    const channel = this.#nextChannel++;
+    const opened = new Promise<HostTerminal>((resolve, reject) => this.#pendingOpens.set(channel, { name, resolve, reject }));
+    this.#send(encodeControl(FrameKind.Open, channel, { name, cols: size.cols, rows: size.rows }));
+    return opened;
+  }
+
+  #send(frame: Buffer): void {
+    if (this.#closedReason === undefined) this.#stream.write(frame);
+  }
+
+  #receive(chunk: Buffer): void {
+    try {
+      for (const frame of this.#decoder.push(chunk)) this.#handle(frame);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.#log({ level: 'error', msg: 'agent broke the protocol; closing its session', error: message, ...this.#fields });
+      this.close(`agent broke the protocol: ${message}`);
+    }
+  }
+
+  #handle(frame: Frame): void {
+    switch (frame.kind) {
+      case FrameKind.Hello: {
+        const hello = decodeControl(FrameKind.Hello, frame);
+        if (hello.protocol !== PROTOCOL_VERSION) {
+          throw new ProtocolError(`agent speaks protocol ${hello.protocol}, the server ${PROTOCOL_VERSION}: the sandbox runs another version of the agent`);
+        }
+        this.#helloSettle.resolve(hello);
+        return;
+      }
+      case FrameKind.Opened: {
+        const { pid, tty } = decodeControl(FrameKind.Opened, frame);
+        const pending = this.#pendingOpens.get(frame.channel);
+        if (!pending) throw new ProtocolError(`Opened for channel ${frame.channel}, which nobody opened`);
+        this.#pendingOpens.delete(frame.channel);
+        // Created now, not when the opener resumes: the shell's first bytes may
+        // be in the very chunk that carried this frame.
+        const terminal = new HostTerminal(pending.name, frame.channel, pid, tty, (bytes) => this.#send(bytes), this.#log, this.#fields);
+        this.#terminals.set(frame.channel, terminal);
+        pending.resolve(terminal);
+        return;
+      }
+      case FrameKind.Data:
+        this.#terminals.get(frame.channel)?.deliver(frame.payload);
+        return;
+      case FrameKind.Exit: {
+        const exit = decodeControl(FrameKind.Exit, frame);
+        this.#pendingOpens.get(frame.channel)?.reject(new Error('the shell exited before it was ready'));
+        this.#pendingOpens.delete(frame.channel);
+        this.#terminals.get(frame.channel)?.finish(exit);
+        this.#terminals.delete(frame.channel);
+        return;
+      }
+      case FrameKind.ExecDone: {
+        const done = decodeControl(FrameKind.ExecDone, frame);
+        this.#pendingExecs.get(frame.channel)?.resolve(done);
+        this.#pendingExecs.delete(frame.channel);
+        return;
+      }
+      case FrameKind.Error: {
+        const { message, hint } = decodeControl(FrameKind.Error, frame);
+        const pending = this.#pendingOpens.get(frame.channel) ?? this.#pendingExecs.get(frame.channel);
+        if (pending) {
+          this.#pendingOpens.delete(frame.channel);
+          this.#pendingExecs.delete(frame.channel);
+          pending.reject(new Error(`the sandbox refused the request: ${message}`));
+        } else {
+          this.#log({ level: 'warn', msg: 'agent reported an error', error: message, hint, channel: frame.channel, ...this.#fields });
+        }
+        return;
+      }
+      case FrameKind.Log: {
+        const { level, msg, ...rest } = decodeControl(FrameKind.Log, frame);
+        this.#log({ ...rest, level, msg, source: 'agent', ...this.#fields });
+        return;
+      }
+      default:
+        throw new ProtocolError(`the agent may not send ${frameKindName(frame.kind)} frames`);
+    }
+  }
+
+  #close(reason: string): void {
+    if (this.#closedReason !== undefined) return;
+    this.#closedReason = reason;
+    const gone = new Error(`the sandbox is gone (${reason})`);
+    this.#helloSettle.reject(gone);
+    for (const pending of [...this.#pendingOpens.values(), ...this.#pendingExecs.values()]) pending.reject(gone);
+    this.#pendingOpens.clear();
+    this.#pendingExecs.clear();
+    // The shells died with the agent: SIGKILL is what they got.
+    for (const terminal of this.#terminals.values()) terminal.finish({ code: null, signal: 9 });
+    this.#terminals.clear();
+    for (const listener of this.#closeListeners) listener(reason);
+    this.#closeListeners.clear();
+  }
+}
+
+type ExitInfo = { code: number | null; signal: number | null };
+
+class HostTerminal implements TerminalStream {
+  readonly name: string;
+  /** The shell's pid and pty inside the sandbox. */
+  readonly pid: number;
+  readonly tty: string;
+  exited = false;
+  #channel: number;
+  #send: (frame: Buffer) => void;
+  #log: LogSink;
+  #fields: Record<string, unknown>;
+  #dataListeners = new Set<(chunk: Buffer) => void>();
+  #exitListeners = new Set<(exit: ExitInfo) => void>();
+  #unheard: Buffer[] = [];
+  #unheardBytes = 0;
+  #exit: ExitInfo | undefined;
+
+  constructor(
+    name: string,
+    channel: number,
+    pid: number,
+    tty: string,
+    send: (frame: Buffer) => void,
+    log: LogSink,
+    fields: Record<string, unknown>,
+  ) {
+    this.name = name;
+    this.pid = pid;
+    this.tty = tty;
+    this.#channel = channel;
+    this.#send = send;
+    this.#log = log;
+    this.#fields = { ...fields, terminal: name };
+  }
+
+  onData(listener: (chunk: Buffer) => void): Disposable {
+    this.#dataListeners.add(listener);
+    if (this.#unheard.length > 0) {
+      // What the shell said before anybody listened (its first prompt, typically).
+      const unheard = Buffer.concat(this.#unheard);
+      this.#unheard = [];
+      this.#unheardBytes = 0;
+      queueMicrotask(() => this.#call(listener, unheard));
+    }
+    return { dispose: () => this.#dataListeners.delete(listener) };
+  }
+
+  onExit(listener: (exit: ExitInfo) => void): Disposable {
+    if (this.#exit) {
+      const exit = this.#exit;
+      queueMicrotask(() => this.#call(listener, exit));
+      return { dispose() {} };
+    }
+    this.#exitListeners.add(listener);
+    return { dispose: () => this.#exitListeners.delete(listener) };
+  }
+
+  write(data: Buffer | string): void {
+    if (this.exited) return;
+    for (const frame of encodeData(this.#channel, typeof data === 'string' ? Buffer.from(data, 'utf8') : data)) this.#send(frame);
+  }
+
+  resize(size: TerminalSize): void {
+    const problem = checkTerminalSize(size);
+    if (problem) throw new RangeError(`invalid terminal size: ${problem}`);
+    if (!this.exited) this.#send(encodeControl(FrameKind.Resize, this.#channel, { cols: size.cols, rows: size.rows }));
+  }
+
+  pause(): void {
+    if (!this.exited) this.#send(encodeFrame(FrameKind.Pause, this.#channel));
+  }
+
+  resume(): void {
+    if (!this.exited) this.#send(encodeFrame(FrameKind.Resume, this.#channel));
+  }
+
+  close(): void {
+    if (!this.exited) this.#send(encodeFrame(FrameKind.Close, this.#channel));
+  }
+
+  deliver(chunk: Buffer): void {
+    if (this.#dataListeners.size === 0) {
+      this.#unheard.push(chunk);
+      this.#unheardBytes += chunk.length;
+      while (this.#unheardBytes > UNHEARD_OUTPUT_LIMIT && this.#unheard.length > 1) {
+        this.#unheardBytes -= this.#unheard.shift()!.length;
+      }
+      return;
+    }
+    for (const listener of this.#dataListeners) this.#call(listener, chunk);
+  }
+
+  finish(exit: ExitInfo): void {
+    if (this.exited) return;
+    this.exited = true;
+    this.#exit = exit;
+    for (const listener of this.#exitListeners) this.#call(listener, exit);
+    this.#exitListeners.clear();
+  }
+
+  #call<T>(listener: (value: T) => void, value: T): void {
+    try {
+      listener(value);
+    } catch (error) {
+      this.#log({ level: 'error', msg: 'terminal listener threw', error: String(error), ...this.#fields });
+    }
+  }
+}

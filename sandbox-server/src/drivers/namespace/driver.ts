@@ -1,0 +1,181 @@
+// The namespace driver: each sandbox is an OCI container run by crun, with
+// its own user (a host uid range of its own), pid, mount, uts, ipc, net
+// (loopback only) and cgroup namespaces, cgroup limits, and a private tmpfs
+// layer over a shared read-only Debian root filesystem.
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { HostNotSupportedError, type PrepareProgress, type SandboxDriver, type SandboxSpec } from '../driver.ts';
+import { ensureRootfs, rootfsPath } from '../../rootfs/build.ts';
+import { ensureHelpers, helperPath } from '../../rootfs/native.ts';
+import { readRecipe } from '../../rootfs/recipe.ts';
+import { REQUIRED_CONTROLLERS, SandboxCgroups, childGroups, hybridCgroupMounts, removeParentIfEmpty, v1Hierarchies } from './cgroups.ts';
+import { checkLimits, resolveOptions, type NamespaceDriverOptions, type ResolvedOptions } from './options.ts';
+import { Runtime } from './runtime.ts';
+import { NamespaceSandbox, type SandboxHost } from './sandbox.ts';
+import { SandboxDirs, listRecords, ownerIsAlive } from './sandbox-state.ts';
+import { UidRanges } from './uid-ranges.ts';
+
+const SANDBOX_ID = /^[A-Za-z0-9_-]{1,48}$/;
+
+interface Prepared {
+  rootfs: string;
+  initPath: string;
+  launchPath: string;
+  agentDir: string;
+}
+
+export class NamespaceDriver implements SandboxDriver {
+  readonly name = 'namespace' as const;
+  readonly options: ResolvedOptions;
+  #uidRanges: UidRanges;
+  #live = new Map<string, NamespaceSandbox>();
+  #prepared: Promise<Prepared> | undefined;
+
+  constructor(options: NamespaceDriverOptions = {}) {
+    this.options = resolveOptions(options);
+    this.#uidRanges = new UidRanges(join(this.options.stateDir, 'uid-ranges'), this.options.uidRangeStart, this.options.maxSandboxes);
+  }
+
+  async checkHost(): Promise<void> {
+    if (process.getuid?.() !== 0) {
+      throw new HostNotSupportedError(
+        'the namespace driver needs root',
+        'run the sandbox server as root: it creates user namespaces with uid ranges, cgroups and id-mapped mounts',
+      );
+    }
+    const userNamespaces = Number(readFileSync('/proc/sys/user/max_user_namespaces', 'utf8'));
+    if (!(userNamespaces > 0)) {
+      throw new HostNotSupportedError('user namespaces are disabled on this host', 'sysctl -w user.max_user_namespaces=15000');
+    }
+    const hierarchies = v1Hierarchies();
+    const missing = REQUIRED_CONTROLLERS.filter((controller) => !hierarchies.includes(controller));
+    if (missing.length > 0) {
+      throw new HostNotSupportedError(
+        `cgroup v1 hierarchies missing: ${missing.join(', ')} (found: ${hierarchies.join(', ') || 'none'})`,
+        'this driver drives cgroup v1 (as on the course host); on a pure cgroup v2 host, boot with systemd.unified_cgroup_hierarchy=0 or use the vm driver',
+      );
+    }
+    try {
+      await promisify(execFile)(this.options.crun, ['--version']);
+    } catch {
+      throw new HostNotSupportedError(`the OCI runtime "${this.options.crun}" cannot be run`, 'apt-get install crun (scripts/install.sh does it)');
+    }
+    if (!existsSync(this.options.nodePath)) {
+      throw new HostNotSupportedError(`no Node binary at ${this.options.nodePath}`, 'set the driver option nodePath to a Node ≥ 22.12 binary');
+    }
+    const recipe = readRecipe();
+    const needsBuild = !existsSync(rootfsPath(this.options.cacheDir, recipe));
+    const needsCompile = !existsSync(helperPath(this.options.cacheDir, 'init')) || !existsSync(helperPath(this.options.cacheDir, 'launch'));
+    for (const [needed, tool, hint] of [
+      [needsBuild, 'debootstrap', 'apt-get install debootstrap (scripts/install.sh does it), then npm run sandbox:prepare'],
+      [needsCompile, 'gcc', 'apt-get install gcc libc6-dev, then npm run sandbox:prepare'],
+    ] as const) {
+      if (!needed) continue;
+      try {
+        await promisify(execFile)('sh', ['-c', `command -v ${tool}`]);
+      } catch {
+        throw new HostNotSupportedError(`${tool} is needed to prepare sandboxes and is not installed`, hint);
+      }
+    }
+  }
+
+  prepare(progress: PrepareProgress): Promise<void> {
+    return this.#remember(this.#prepare(progress)).then(() => {});
+  }
+
+  /** Keeps a preparation for create(), forgetting it if it fails so that the next call tries again. */
+  #remember(preparing: Promise<Prepared>): Promise<Prepared> {
+    this.#prepared = preparing;
+    preparing.catch(() => {
+      if (this.#prepared === preparing) this.#prepared = undefined;
+    });
+    return preparing;
+  }
+
+  async #prepare(progress: PrepareProgress): Promise<Prepared> {
+    const helpers = await ensureHelpers(this.options.cacheDir, progress);
+    const rootfs = await ensureRootfs({ cacheDir: this.options.cacheDir, mirror: this.options.mirror, progress });
+    return { rootfs, initPath: helpers.init, launchPath: helpers.launch, agentDir: helpers.agent };
+  }
+
+  async create(spec: SandboxSpec): Promise<NamespaceSandbox> {
+    if (!SANDBOX_ID.test(spec.id)) throw new RangeError(`sandbox id must match ${SANDBOX_ID}, got ${JSON.stringify(spec.id)}`);
+    const problem = checkLimits(spec.limits, this.options);
+    if (problem) throw new RangeError(`invalid sandbox limits: ${problem}`);
+    if (this.#live.has(spec.id)) throw new Error(`sandbox ${spec.id} already exists`);
+    // First use without prepare(): build what is missing (a minute the first time), logging progress.
+    const prepared = await (this.#prepared ??
+      this.#remember(this.#prepare((step, detail) => this.options.log({ level: 'info', msg: `prepare: ${step}`, detail }))));
+    const host: SandboxHost = {
+      options: this.options,
+      runtime: this.#runtime(prepared.launchPath),
+      uidRanges: this.#uidRanges,
+      rootfs: prepared.rootfs,
+      initPath: prepared.initPath,
+      agentDir: prepared.agentDir,
+      forget: (id) => this.#live.delete(id),
+    };
+    const sandbox = await NamespaceSandbox.start(host, spec);
+    this.#live.set(spec.id, sandbox);
+    return sandbox;
+  }
+
+  /** Live sandboxes of this driver instance. */
+  get sandboxes(): ReadonlyMap<string, NamespaceSandbox> {
+    return this.#live;
+  }
+
+  async cleanupLeftovers(): Promise<number> {
+    const { prefix, stateDir, log } = this.options;
+    const runtime = this.#runtime(helperPath(this.options.cacheDir, 'launch'));
+    const removed = new Set<string>();
+    const records = await listRecords(stateDir);
+    // Sandboxes of a live owner (this process, or another server on the host) are not leftovers.
+    const alive = new Set(records.filter(({ record }) => record && ownerIsAlive(record)).map(({ id }) => id));
+    const canRunCrun = existsSync(helperPath(this.options.cacheDir, 'launch'));
+    const containers = canRunCrun ? await runtime.list().catch(() => []) : [];
+
+    for (const container of containers) {
+      if (!container.id.startsWith(`${prefix}-`)) continue;
+      const id = container.id.slice(prefix.length + 1);
+      if (alive.has(id)) continue;
+      await runtime.kill(container.id).catch(() => {});
+      await new SandboxCgroups(`${prefix}/${id}`).killAll();
+      await runtime.delete(container.id).catch((error: Error) => log({ level: 'warn', msg: 'leftover container not deleted', error: error.message }));
+      removed.add(id);
+    }
+    for (const id of await childGroups(prefix)) {
+      if (alive.has(id)) continue;
+      const cgroups = new SandboxCgroups(`${prefix}/${id}`);
+      await cgroups.killAll();
+      await cgroups.remove().catch((error: Error) => log({ level: 'warn', msg: 'leftover cgroup not removed', error: error.message }));
+      removed.add(id);
+    }
+    for (const { id } of records) {
+      if (alive.has(id)) continue;
+      await new SandboxDirs(stateDir, id).remove();
+      removed.add(id);
+    }
+    for (const [index, { holder, sinceMs }] of await this.#uidRanges.held()) {
+      if (!holder || alive.has(holder)) continue;
+      // A range is taken a moment before its sandbox's record is written: spare fresh ones.
+      if (!records.some(({ id }) => id === holder) && Date.now() - sinceMs < 60_000) continue;
+      await this.#uidRanges.release(index, holder);
+      removed.add(holder);
+    }
+    await removeParentIfEmpty(prefix);
+    if (removed.size > 0) log({ level: 'info', msg: 'removed leftover sandboxes', sandboxes: [...removed] });
+    return removed.size;
+  }
+
+  #runtime(launchPath: string): Runtime {
+    return new Runtime({
+      crun: this.options.crun,
+      launchPath,
+      stateDir: join(this.options.stateDir, 'crun'),
+      unmounts: hybridCgroupMounts(),
+    });
+  }
+}

@@ -1,0 +1,93 @@
+// Options of the namespace driver: a plain object the server's configuration
+// fills. Every field is optional; the defaults suit one host serving one class.
+import { z } from 'zod';
+import type { SandboxLimits } from '../driver.ts';
+
+export const DEFAULT_LIMITS: SandboxLimits = {
+  memoryBytes: 256 * 1024 * 1024,
+  pids: 512,
+  cpus: 0.5,
+  // Well below the memory limit: the writable layer is a tmpfs charged to the
+  // sandbox's memory, and a full disk must give ENOSPC, not an OOM kill of PID 1.
+  diskBytes: 96 * 1024 * 1024,
+};
+
+export interface LogRecord {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  msg: string;
+  [field: string]: unknown;
+}
+export type LogSink = (record: LogRecord) => void;
+
+/** Default log: JSON lines on stderr. */
+export const jsonLinesToStderr: LogSink = (record) => {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`);
+};
+
+const optionsSchema = z.object({
+  /** Per-sandbox bundles and agent sockets, crun's state and the uid-range locks. A tmpfs is best: a reboot empties it, as it kills every sandbox. */
+  stateDir: z.string().startsWith('/', 'must be an absolute path').default('/run/cours-linux'),
+  /** Built root filesystems (rootfs-<recipe hash>, ≈ 410 MB each) and compiled helpers. Survives reboots. */
+  cacheDir: z.string().startsWith('/', 'must be an absolute path').default('/var/cache/cours-linux'),
+  /** Host name of every sandbox, as the course's VM had. */
+  hostname: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/, 'must be a valid host name').default('tp-docker'),
+  /** Allow a Docker daemon in sandboxes. When false, dockerd is left out whatever SandboxSpec.docker says (lighter classes). */
+  docker: z.boolean().default(true),
+  /** Name of the cgroup (in every hierarchy) under which sandboxes get theirs, and prefix of every host resource. */
+  prefix: z.string().regex(/^[a-z][a-z0-9-]{1,30}$/, 'lowercase letters, digits and dashes').default('cours-linux'),
+  /** First host uid of the first sandbox's range; each live sandbox gets its own 65536 ids from there. Keep clear of real users and /etc/subuid. */
+  uidRangeStart: z.number().int().min(100_000).default(1_000_000),
+  /** Most sandboxes alive at once on this host (number of uid ranges). */
+  maxSandboxes: z.number().int().min(1).max(60_000).default(512),
+  /** Low pids held by the sandbox's init (see native/sandbox-init.c); they count in the pids limit. */
+  holdPids: z.number().int().min(0).max(1000).default(100),
+  /** Tasks kept for the agent, dockerd and containerd out of the pids limit: terminals together get the rest. */
+  reservedPids: z.number().int().min(16).default(160),
+  /** How long a sandbox may take from `crun run` to its agent saying hello. */
+  startTimeoutMs: z.number().int().min(1000).default(30_000),
+  /** The OCI runtime. */
+  crun: z.string().default('crun'),
+  /** Node binary mounted (read-only) into sandboxes to run the agent; same glibc as the rootfs (Debian 12). */
+  nodePath: z.string().startsWith('/', 'must be an absolute path').default(process.execPath),
+  /** Debian mirror for building the root filesystem; default: the one the host's apt sources name. */
+  mirror: z.url().optional(),
+  /** Where structured log records go. */
+  log: z.custom<LogSink>((value) => typeof value === 'function', 'must be a function').default(() => jsonLinesToStderr),
+});
+
+export type NamespaceDriverOptions = z.input<typeof optionsSchema>;
+export type ResolvedOptions = z.output<typeof optionsSchema>;
+
+export class InvalidOptionsError extends Error {
+  override name = 'InvalidOptionsError';
+}
+
+export function resolveOptions(options: NamespaceDriverOptions = {}): ResolvedOptions {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(options)'}: ${issue.message}`);
+    throw new InvalidOptionsError(`invalid namespace driver options — ${problems.join('; ')}`);
+  }
+  const resolved = parsed.data;
+  if (resolved.uidRangeStart + resolved.maxSandboxes * 65536 > 2 ** 32 - 1) {
+    throw new InvalidOptionsError(
+      `invalid namespace driver options — uidRangeStart + maxSandboxes × 65536 must stay below 2^32; lower maxSandboxes`,
+    );
+  }
+  return resolved;
+}
+
+/** What a spec's limits must satisfy on top of the contract's types. */
+export function checkLimits(limits: SandboxLimits, options: ResolvedOptions): string | undefined {
+  const minPids = options.holdPids + options.reservedPids + 16;
+  if (!(limits.memoryBytes >= 64 * 1024 * 1024)) return `limits.memoryBytes must be at least 64 MiB, got ${limits.memoryBytes}`;
+  if (!(limits.diskBytes >= 8 * 1024 * 1024)) return `limits.diskBytes must be at least 8 MiB, got ${limits.diskBytes}`;
+  if (!(limits.diskBytes <= limits.memoryBytes * 0.75)) {
+    return `limits.diskBytes (${limits.diskBytes}) must stay well below limits.memoryBytes (${limits.memoryBytes}): the writable layer lives in memory`;
+  }
+  if (!(Number.isInteger(limits.pids) && limits.pids >= minPids)) {
+    return `limits.pids must be an integer ≥ ${minPids} (holdPids + reservedPids + 16), got ${limits.pids}`;
+  }
+  if (!(limits.cpus >= 0.01 && limits.cpus <= 64)) return `limits.cpus must be in 0.01..64, got ${limits.cpus}`;
+  return undefined;
+}

@@ -1,0 +1,82 @@
+// Host uid/gid ranges for sandboxes: each live sandbox maps its 65536 ids
+// (root inside included) onto a range of its own, so two sandboxes never share
+// an owner on the host, and no sandbox's root is anybody on the host.
+//
+// A range is taken by renaming a ready lock directory (naming the sandbox that
+// holds it) to the range's number: rename onto an existing non-empty directory
+// fails, so this is atomic, also between processes (the server and a test run
+// may share a host). Freed ranges are reused, live ones never.
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export const IDS_PER_SANDBOX = 65536;
+
+export interface UidRange {
+  index: number;
+  /** Host id that is root inside the sandbox. */
+  base: number;
+  count: number;
+}
+
+export class UidRanges {
+  #dir: string;
+  #start: number;
+  #slots: number;
+
+  constructor(dir: string, start: number, slots: number) {
+    this.#dir = dir;
+    this.#start = start;
+    this.#slots = slots;
+  }
+
+  async allocate(sandboxId: string): Promise<UidRange> {
+    await mkdir(this.#dir, { recursive: true, mode: 0o700 });
+    const taken = new Set((await readdir(this.#dir)).filter(isIndex).map(Number));
+    const ready = join(this.#dir, `.lock-${process.pid}-${randomBytes(4).toString('hex')}`);
+    await mkdir(ready);
+    await writeFile(join(ready, 'sandbox'), sandboxId);
+    try {
+      for (let index = 0; index < this.#slots; index++) {
+        if (taken.has(index)) continue;
+        try {
+          await rename(ready, join(this.#dir, String(index)));
+          return this.range(index);
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error; // else another process was faster
+        }
+      }
+    } finally {
+      await rm(ready, { recursive: true, force: true });
+    }
+    throw new Error(`all ${this.#slots} uid ranges are in use: too many sandboxes alive (raise maxSandboxes, or destroy some)`);
+  }
+
+  range(index: number): UidRange {
+    return { index, base: this.#start + index * IDS_PER_SANDBOX, count: IDS_PER_SANDBOX };
+  }
+
+  /** Frees `index` if `sandboxId` still holds it. */
+  async release(index: number, sandboxId: string): Promise<void> {
+    const lock = join(this.#dir, String(index));
+    const holder = await readFile(join(lock, 'sandbox'), 'utf8').catch(() => undefined);
+    if (holder === sandboxId) await rm(lock, { recursive: true, force: true });
+  }
+
+  /** Ranges held, by index: the sandbox holding each and since when (ms since the epoch). */
+  async held(): Promise<Map<number, { holder: string | undefined; sinceMs: number }>> {
+    const held = new Map<number, { holder: string | undefined; sinceMs: number }>();
+    for (const name of (await readdir(this.#dir).catch(() => [])).filter(isIndex)) {
+      const lock = join(this.#dir, name);
+      const holder = await readFile(join(lock, 'sandbox'), 'utf8').catch(() => undefined);
+      const sinceMs = (await stat(lock).catch(() => undefined))?.mtimeMs ?? 0;
+      held.set(Number(name), { holder, sinceMs });
+    }
+    return held;
+  }
+}
+
+function isIndex(name: string): boolean {
+  return /^\d+$/.test(name);
+}

@@ -1,0 +1,104 @@
+// The guest's disk: the very root filesystem the namespace driver uses (same
+// recipe, same build), plus the agent's files at the paths the namespace
+// driver bind-mounts them to, plus the guest's boot script; as one ext4
+// image (`mkfs.ext4 -d`), read-only in the cache. Each VM opens it
+// copy-on-write (see qemu-args.ts), so the image never changes.
+//
+// The free space in the image is the VM's writable space: it is part of the
+// image (and of its name), one image per distinct size.
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { PrepareProgress } from '../driver.ts';
+import { SANDBOX_PATHS, agentFiles } from '../../rootfs/agent-files.ts';
+import { hashOf, hashTree, pruneOldBuilds, removeStaleTemporaries, vmCacheDir } from './cache.ts';
+import { GUEST_FILES_DIR } from './guest-boot.ts';
+import { runCommand } from './run-command.ts';
+
+/** Bump when this file's procedure changes in a way its inputs do not show. */
+const BUILD_FORMAT = 1;
+const BOOT_SCRIPT = join(GUEST_FILES_DIR, 'boot.sh');
+/** Where boot.sh lives in the guest (initramfs-init.sh starts it). */
+export const GUEST_BOOT_SCRIPT = '/.sandbox/vm/boot.sh';
+/** What a VM needs of node-pty: its JavaScript and the native module built for the host's Node (not its 60 MB of sources). */
+const NODE_PTY_PARTS = ['package.json', 'lib', 'build/Release'];
+
+export interface DiskImageInputs {
+  cacheDir: string;
+  /** The finished root filesystem (ensureRootfs). */
+  rootfs: string;
+  nodePath: string;
+  initPath: string;
+  /** Free space the reader gets inside the VM. */
+  freeBytes: number;
+}
+
+export function diskImagePath(inputs: DiskImageInputs): string {
+  const sources = agentFiles({ nodePath: inputs.nodePath, initPath: inputs.initPath });
+  const hash = hashOf(
+    BUILD_FORMAT,
+    basename(inputs.rootfs), // rootfs-<recipe hash>
+    sources.map((file) => [file.target, hashTree(file.source)]),
+    readFileSync(BOOT_SCRIPT),
+    inputs.freeBytes,
+  );
+  return join(vmCacheDir(inputs.cacheDir), `disk-${hash}.ext4`);
+}
+
+export async function ensureDiskImage(inputs: DiskImageInputs, progress: PrepareProgress): Promise<string> {
+  const final = diskImagePath(inputs);
+  if (existsSync(final)) {
+    progress('vm-disk', `cached: ${final}`);
+    return final;
+  }
+  const dir = vmCacheDir(inputs.cacheDir);
+  await mkdir(dir, { recursive: true });
+  await removeStaleTemporaries(dir);
+  const work = `${final}.tmp-${process.pid}`;
+  const tree = join(work, 'tree');
+  const image = join(work, 'disk.ext4');
+  const started = Date.now();
+  try {
+    await mkdir(work, { recursive: true });
+    progress('vm-disk', `copying ${inputs.rootfs}`);
+    await runCommand('cp', ['-a', '--reflink=auto', inputs.rootfs, tree]);
+    progress('vm-disk', 'adding the agent, Node and node-pty');
+    for (const file of agentFiles({ nodePath: inputs.nodePath, initPath: inputs.initPath })) {
+      const target = join(tree, file.target);
+      await mkdir(join(target, '..'), { recursive: true });
+      if (file.target === SANDBOX_PATHS.nodePty) {
+        for (const part of NODE_PTY_PARTS) {
+          await mkdir(join(target, part, '..'), { recursive: true });
+          await copyInto(join(file.source, part), join(target, part));
+        }
+      } else {
+        await copyInto(file.source, target);
+      }
+    }
+    await mkdir(join(tree, '.sandbox', 'vm'), { recursive: true });
+    await writeFile(join(tree, GUEST_BOOT_SCRIPT), readFileSync(BOOT_SCRIPT), { mode: 0o755 });
+
+    const used = Number((await runCommand('du', ['-s', '--block-size=1', tree])).split(/\s/)[0]);
+    // ext4's own metadata takes a few percent; the rest is the reader's.
+    const mib = Math.ceil((used * 1.1 + inputs.freeBytes + 32 * 1024 * 1024) / (1024 * 1024));
+    progress('vm-disk', `mkfs.ext4 -d: ${mib} MiB image, ${Math.round(inputs.freeBytes / (1024 * 1024))} MiB free`);
+    await runCommand('truncate', ['-s', `${mib}M`, image]);
+    // No journal: the disk lives as long as one VM and is thrown away with it.
+    // One inode per 8 KiB: Docker images are many small files.
+    await runCommand('mkfs.ext4', ['-q', '-F', '-L', 'cours-linux', '-m', '0', '-i', '8192', '-O', '^has_journal', '-E', 'root_owner=0:0', '-d', tree, image]);
+    await chmod(image, 0o444);
+    await rename(image, final).catch((error: NodeJS.ErrnoException) => {
+      if (!existsSync(final)) throw error;
+    });
+    await pruneOldBuilds(dir, /^disk-[0-9a-f]+\.ext4$/, final, 3);
+    progress('vm-disk', `ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${final}`);
+    return final;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Copies a file or a tree, following symbolic links (the host's layout must not leak into the guest's). */
+async function copyInto(source: string, target: string): Promise<void> {
+  await runCommand('cp', ['-RL', '--preserve=mode,timestamps', source, target]);
+}

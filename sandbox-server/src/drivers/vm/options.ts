@@ -1,0 +1,86 @@
+// Options of the VM driver: a plain object the server's configuration fills.
+// Every field is optional; the defaults suit one host serving one class.
+import { z } from 'zod';
+import type { SandboxLimits } from '../driver.ts';
+import { jsonLinesToStderr, type LogRecord, type LogSink } from '../namespace/options.ts';
+
+export type { LogRecord, LogSink };
+
+const optionsSchema = z.object({
+  /** Shared with the namespace driver: the root filesystem, compiled helpers; the VM's kernel, initramfs and disk go under vm/. */
+  cacheDir: z.string().startsWith('/', 'must be an absolute path').default('/var/cache/cours-linux'),
+  /**
+   * One directory per VM: the agent's socket, the console log and the disk's
+   * copy-on-write layer (grows with what the reader writes). On disk, not a
+   * tmpfs, so that writes inside a VM do not take host memory.
+   */
+  stateDir: z.string().startsWith('/', 'must be an absolute path').default('/var/tmp/cours-linux-vm'),
+  /** Host name of every VM, as the course's VM had. */
+  hostname: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/, 'must be a valid host name').default('tp-docker'),
+  /** Allow a Docker daemon in VMs. When false, dockerd is left out whatever SandboxSpec.docker says. */
+  docker: z.boolean().default(true),
+  /** Prefix of every VM's directory and QEMU process name (how a later run recognises leftovers). */
+  prefix: z.string().regex(/^[a-z][a-z0-9-]{1,14}$/, 'lowercase letters, digits and dashes, at most 15 characters').default('cours-linux-vm'),
+  /** "auto": KVM when a probe boot under KVM works on this host (result cached), else TCG (emulation, ≈ 10× slower). */
+  accelerator: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
+  /** The QEMU binary; installed with apt (qemu-system-x86) by prepare() when missing. */
+  qemu: z.string().default('qemu-system-x86_64'),
+  /** Firmware QEMU boots with: qboot (minimal, from qemu-system-data; ≈ 1 s faster under TCG) or an empty string for QEMU's default SeaBIOS. */
+  bios: z.string().default('/usr/share/qemu/qboot.rom'),
+  /** Install missing Debian packages (qemu-system-x86) in prepare() with apt-get. */
+  installPackages: z.boolean().default(true),
+  /** Guest memory never goes below this, whatever limits.memoryBytes says: a Debian guest with dockerd needs it. */
+  minMemoryBytes: z.number().int().min(128 * 1024 * 1024).default(384 * 1024 * 1024),
+  /** TCG's translation cache, in MiB. QEMU's default (1 GiB reserved, ≈ 770 MiB RSS) dwarfs the guest; 64 keeps QEMU near 400 MiB. */
+  tbSizeMiB: z.number().int().min(16).max(2048).default(64),
+  /** Tasks kept for the guest's own services (agent, dockerd, containerd) out of limits.pids: terminals together get the rest. */
+  reservedPids: z.number().int().min(16).default(160),
+  /** How long a VM may take from QEMU's start to its agent saying hello (TCG on a busy host: tens of seconds). */
+  bootTimeoutMs: z.number().int().min(5_000).default(240_000),
+  /** Unprivileged user QEMU switches to once it has opened its files; empty: QEMU stays root. */
+  runAs: z.string().regex(/^([a-z_][a-z0-9_-]*)?$/, 'a user name, or empty').default('nobody'),
+  /** Node binary copied into the disk image to run the agent; same glibc as the rootfs (Debian 12). */
+  nodePath: z.string().startsWith('/', 'must be an absolute path').default(process.execPath),
+  /** Debian mirror for building the root filesystem; default: the one the host's apt sources name. */
+  mirror: z.url().optional(),
+  /** Where structured log records go. */
+  log: z.custom<LogSink>((value) => typeof value === 'function', 'must be a function').default(() => jsonLinesToStderr),
+});
+
+export type VmDriverOptions = z.input<typeof optionsSchema>;
+export type ResolvedVmOptions = z.output<typeof optionsSchema>;
+
+export class InvalidVmOptionsError extends Error {
+  override name = 'InvalidVmOptionsError';
+}
+
+export function resolveVmOptions(options: VmDriverOptions = {}): ResolvedVmOptions {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(options)'}: ${issue.message}`);
+    throw new InvalidVmOptionsError(`invalid VM driver options — ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** What a spec's limits must satisfy for a VM; undefined when they do. */
+export function checkVmLimits(limits: SandboxLimits, options: ResolvedVmOptions): string | undefined {
+  if (!(limits.memoryBytes >= 64 * 1024 * 1024)) return `limits.memoryBytes must be at least 64 MiB, got ${limits.memoryBytes}`;
+  if (!(limits.diskBytes >= 8 * 1024 * 1024)) return `limits.diskBytes must be at least 8 MiB, got ${limits.diskBytes}`;
+  const minPids = options.reservedPids + 16;
+  if (!(Number.isInteger(limits.pids) && limits.pids >= minPids)) {
+    return `limits.pids must be an integer ≥ ${minPids} (reservedPids + 16), got ${limits.pids}`;
+  }
+  if (!(limits.cpus >= 0.01 && limits.cpus <= 64)) return `limits.cpus must be in 0.01..64, got ${limits.cpus}`;
+  return undefined;
+}
+
+/** Guest RAM in MiB: the sandbox's memory limit, raised to the floor a Debian guest needs. */
+export function guestMemoryMiB(limits: SandboxLimits, options: ResolvedVmOptions): number {
+  return Math.ceil(Math.max(limits.memoryBytes, options.minMemoryBytes) / (1024 * 1024));
+}
+
+/** vCPUs: whole cores, at least one. */
+export function guestCpus(limits: SandboxLimits): number {
+  return Math.max(1, Math.ceil(limits.cpus));
+}

@@ -1,0 +1,77 @@
+// The QEMU command line of one sandbox VM. A pure function: what a VM is
+// made of, in one place, testable without starting anything.
+import type { AgentConfig } from '../../agent-protocol.ts';
+import type { Accelerator } from './accelerator.ts';
+
+/** Name of the virtio-serial port the agent talks on (/dev/virtio-ports/<name> in the guest, see vm/boot.sh). */
+export const AGENT_PORT_NAME = 'cours-linux.agent';
+
+export interface VmLaunch {
+  /** Shown by QEMU as the guest's name; `<prefix>-<id>`, how leftovers are recognised. */
+  name: string;
+  /** Process name (comm, ≤ 15 characters): what `ps` and `top` show on the host. */
+  processName: string;
+  accelerator: Accelerator;
+  tbSizeMiB: number;
+  memoryMiB: number;
+  cpus: number;
+  kernel: string;
+  initrd: string;
+  disk: string;
+  /** Unix socket the host listens on; QEMU connects to it at start. */
+  agentSocket: string;
+  consoleLog: string;
+  agent: AgentConfig;
+  /** User QEMU becomes once its files are open; empty: stays root. */
+  runAs: string;
+  /** Firmware; undefined: QEMU's default (SeaBIOS). */
+  bios?: string;
+}
+
+export function qemuArgs(launch: VmLaunch): string[] {
+  const agentConfig = Buffer.from(JSON.stringify(launch.agent)).toString('base64');
+  const kernelCommandLine = [
+    'console=ttyS0',
+    // A guest kernel panic (e.g. its init killed) ends the VM instead of hanging it.
+    'panic=-1',
+    'quiet',
+    'root=/dev/vda',
+    // Nothing inside is protected from anything else inside by these: one
+    // reader, one machine. Under TCG they cost boot time for nothing.
+    'mitigations=off',
+    `cours_linux.agent=${agentConfig}`,
+  ].join(' ');
+  return [
+    '-name', `guest=${launch.name},process=${launch.processName}`,
+    ...(launch.accelerator === 'kvm'
+      ? ['-accel', 'kvm', '-cpu', 'host']
+      : ['-accel', `tcg,tb-size=${launch.tbSizeMiB}`]),
+    // `pc`, not `microvm`: under TCG microvm hung at boot half the time with Debian's kernel.
+    '-machine', 'pc',
+    // qboot does only what booting a kernel needs: ≈ 1 s less than SeaBIOS under TCG.
+    ...(launch.bios ? ['-bios', launch.bios] : []),
+    '-m', String(launch.memoryMiB),
+    '-smp', String(launch.cpus),
+    // Only the devices listed here: no NIC (the guest has no network at all,
+    // only lo), no VGA, no USB, no floppy, no CD.
+    '-nodefaults', '-no-user-config', '-display', 'none', '-nic', 'none',
+    '-no-reboot',
+    '-kernel', launch.kernel,
+    '-initrd', launch.initrd,
+    '-append', kernelCommandLine,
+    // snapshot=on: writes go to a temporary file (in $TMPDIR, the VM's own
+    // directory), never to the shared image; cache=unsafe: nothing to keep.
+    '-drive', `file=${launch.disk},format=raw,if=virtio,snapshot=on,cache=unsafe`,
+    '-device', 'virtio-serial-pci,id=serial0',
+    '-chardev', `socket,id=agent,path=${launch.agentSocket}`,
+    '-device', `virtserialport,bus=serial0.0,chardev=agent,name=${AGENT_PORT_NAME}`,
+    '-device', 'virtio-rng-pci',
+    '-serial', `file:${launch.consoleLog}`,
+    // Defence in depth should the guest break out into QEMU: a seccomp
+    // filter (no spawning, no obsolete syscalls) and no root. -runas needs
+    // setuid() after the filter is in place, so set*id is denied only when
+    // QEMU stays root; once it is `nobody`, there is nothing to elevate to.
+    '-sandbox', `on,obsolete=deny,spawn=deny,resourcecontrol=deny,elevateprivileges=${launch.runAs ? 'allow' : 'deny'}`,
+    ...(launch.runAs ? ['-runas', launch.runAs] : []),
+  ];
+}

@@ -1,0 +1,85 @@
+// Where a VM keeps its host-side files, and the record that lets a later run
+// find what a crashed one left behind:
+//
+//   <stateDir>/<prefix>-<id>/state.json    who owns it (server pid + start time), QEMU's pid
+//   <stateDir>/<prefix>-<id>/agent.sock    the host listens, QEMU connects (virtio-serial ⇄ socket)
+//   <stateDir>/<prefix>-<id>/console.log   the guest's serial console (boot errors end up here)
+//   <stateDir>/<prefix>-<id>/tmp/          QEMU's TMPDIR: the disk's copy-on-write layer
+//
+// The directory is root's alone (0700): nobody else on the host may talk to
+// a guest's agent.
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { processStartTime } from '../namespace/sandbox-state.ts';
+
+export interface VmRecord {
+  id: string;
+  ownerPid: number;
+  /** Start time of the owner process (clock ticks since boot): tells a live owner from a reused pid. */
+  ownerStart: number;
+  qemuPid?: number;
+  qemuStart?: number;
+  createdAt: string;
+}
+
+export class VmDirs {
+  readonly root: string;
+  readonly socket: string;
+  readonly console: string;
+  readonly tmp: string;
+  readonly record: string;
+
+  constructor(stateDir: string, prefix: string, id: string) {
+    this.root = join(stateDir, `${prefix}-${id}`);
+    this.socket = join(this.root, 'agent.sock');
+    this.console = join(this.root, 'console.log');
+    this.tmp = join(this.root, 'tmp');
+    this.record = join(this.root, 'state.json');
+  }
+
+  async create(record: VmRecord): Promise<void> {
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
+    await mkdir(this.tmp, { mode: 0o700 });
+    await this.write(record);
+  }
+
+  async write(record: VmRecord): Promise<void> {
+    await writeFile(this.record, JSON.stringify(record, null, 2));
+  }
+
+  /** The last lines the guest printed on its console (for error messages). */
+  consoleTail(lines = 15): string {
+    if (!existsSync(this.console)) return '';
+    const text = readFileSync(this.console, 'utf8').replace(/\r/g, '');
+    return text.split('\n').filter((line) => line.trim()).slice(-lines).join('\n');
+  }
+
+  async remove(): Promise<void> {
+    await rm(this.root, { recursive: true, force: true });
+  }
+}
+
+/** Every VM directory under `stateDir` with our prefix, with its record when readable. */
+export async function listVmDirs(stateDir: string, prefix: string): Promise<{ id: string; dirs: VmDirs; record: VmRecord | undefined }[]> {
+  const found: { id: string; dirs: VmDirs; record: VmRecord | undefined }[] = [];
+  for (const name of await readdir(stateDir).catch(() => [] as string[])) {
+    if (!name.startsWith(`${prefix}-`)) continue;
+    const id = name.slice(prefix.length + 1);
+    const dirs = new VmDirs(stateDir, prefix, id);
+    let record: VmRecord | undefined;
+    try {
+      record = JSON.parse(await readFile(dirs.record, 'utf8')) as VmRecord;
+    } catch {
+      record = undefined;
+    }
+    found.push({ id, dirs, record });
+  }
+  return found;
+}
+
+export function ownerIsAlive(record: VmRecord): boolean {
+  return processStartTime(record.ownerPid) === record.ownerStart;
+}
+
+export { processStartTime };

@@ -1,0 +1,132 @@
+// The VM driver: one QEMU virtual machine per reader, behind the same
+// contract as the namespace driver. Stronger isolation (its own kernel: a
+// kernel bug inside hurts one VM, not the host), for a much higher price in
+// memory and start time; see the README's "Choosing a driver".
+//
+//   const driver = createVmDriver({ log });   (from ./index.ts)
+//   await driver.checkHost(); await driver.cleanupLeftovers(); await driver.prepare(progress);
+//   const sandbox = await driver.create({ id, limits, docker: true });
+import { mkdir } from 'node:fs/promises';
+import { HostNotSupportedError, type PrepareProgress, type Sandbox, type SandboxDriver, type SandboxSpec } from '../driver.ts';
+import { ensureRootfs } from '../../rootfs/build.ts';
+import { ensureHelpers } from '../../rootfs/native.ts';
+import { chooseAccelerator, type Accelerator } from './accelerator.ts';
+import { ensureHostCommands } from './debian-packages.ts';
+import { ensureDiskImage } from './disk-image.ts';
+import { ensureGuestBoot, type GuestBoot } from './guest-boot.ts';
+import { removeLeftoverVms } from './leftovers.ts';
+import { checkVmLimits, resolveVmOptions, type ResolvedVmOptions, type VmDriverOptions } from './options.ts';
+import { commandExists } from './run-command.ts';
+import { VmSandbox, type VmHost } from './vm-sandbox.ts';
+
+/** Free space of the disk image prepare() builds: the server's default SANDBOX_DISK. Other sizes are built on first use. */
+const PREPARED_DISK_FREE_BYTES = 128 * 1024 * 1024;
+/** Sandbox ids end up in paths and in QEMU's -name option (where a comma would split it). */
+const SANDBOX_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+interface Prepared {
+  boot: GuestBoot;
+  accelerator: Accelerator;
+  rootfs: string;
+  initPath: string;
+}
+
+export class VmDriver implements SandboxDriver {
+  readonly name = 'vm' as const;
+  readonly options: ResolvedVmOptions;
+  #prepared: Prepared | undefined;
+  #disks = new Map<number, Promise<string>>();
+  #sandboxes = new Map<string, VmSandbox>();
+
+  constructor(options: VmDriverOptions = {}) {
+    this.options = resolveVmOptions(options);
+  }
+
+  /** The accelerator VMs run with (known after prepare()). */
+  get accelerator(): Accelerator | undefined {
+    return this.#prepared?.accelerator;
+  }
+
+  /** The guest kernel's release (known after prepare()). */
+  get guestKernelRelease(): string | undefined {
+    return this.#prepared?.boot.release;
+  }
+
+  async checkHost(): Promise<void> {
+    if (process.platform !== 'linux') {
+      throw new HostNotSupportedError(`the VM driver runs on Linux only, not ${process.platform}`, 'run the sandbox server on a Debian 12 host');
+    }
+    if (process.getuid?.() !== 0) {
+      throw new HostNotSupportedError(
+        'the VM driver needs root (to build the guest disk and install QEMU)',
+        'start the sandbox server as root, e.g. in a dedicated VM or container host',
+      );
+    }
+    const missing: string[] = [];
+    for (const [command, pkg] of [['apt-get', 'apt'], ['dpkg-deb', 'dpkg'], ['mkfs.ext4', 'e2fsprogs'], ['debootstrap', 'debootstrap'], ['gzip', 'gzip']]) {
+      if (!(await commandExists(command!))) missing.push(`${command} (${pkg})`);
+    }
+    if (!this.options.installPackages && !(await commandExists(this.options.qemu))) missing.push(`${this.options.qemu} (qemu-system-x86)`);
+    if (missing.length > 0) {
+      throw new HostNotSupportedError(
+        `missing on this host: ${missing.join(', ')}`,
+        'run scripts/install.sh on a Debian 12 host (apt-get install the packages named above)',
+      );
+    }
+  }
+
+  async prepare(progress: PrepareProgress): Promise<void> {
+    const { options } = this;
+    await ensureHostCommands({ [options.qemu]: 'qemu-system-x86', xz: 'xz-utils' }, { install: options.installPackages, progress });
+    const rootfs = await ensureRootfs({ cacheDir: options.cacheDir, mirror: options.mirror, progress });
+    const helpers = await ensureHelpers(options.cacheDir, progress);
+    const boot = await ensureGuestBoot(options.cacheDir, progress);
+    const prepared: Prepared = { boot, rootfs, initPath: helpers.init, accelerator: 'tcg' };
+    this.#prepared = prepared;
+    this.#disks.clear();
+    await this.diskImage(PREPARED_DISK_FREE_BYTES, progress);
+    const choice = await chooseAccelerator(options.accelerator, { qemu: options.qemu, cacheDir: options.cacheDir, boot, progress });
+    prepared.accelerator = choice.accelerator;
+    await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
+  }
+
+  async create(spec: SandboxSpec): Promise<Sandbox> {
+    const prepared = this.#prepared;
+    if (!prepared) throw new Error('the VM driver is not prepared: call prepare() before create()');
+    if (!SANDBOX_ID.test(spec.id)) throw new RangeError(`sandbox id must match ${SANDBOX_ID}, got ${JSON.stringify(spec.id)}`);
+    if (this.#sandboxes.has(spec.id)) throw new Error(`sandbox ${spec.id} already exists`);
+    const problem = checkVmLimits(spec.limits, this.options);
+    if (problem) throw new RangeError(`invalid sandbox limits: ${problem}`);
+    const host: VmHost = {
+      options: this.options,
+      boot: prepared.boot,
+      accelerator: prepared.accelerator,
+      diskImage: (freeBytes) => this.diskImage(freeBytes),
+      forget: (id) => this.#sandboxes.delete(id),
+    };
+    const sandbox = await VmSandbox.start(host, spec);
+    this.#sandboxes.set(spec.id, sandbox);
+    return sandbox;
+  }
+
+  cleanupLeftovers(): Promise<number> {
+    return removeLeftoverVms(this.options.stateDir, this.options.prefix, this.options.log);
+  }
+
+  /** The guest disk image with `freeBytes` of free space (built on first use, then cached); after prepare(). */
+  diskImage(freeBytes: number, progress: PrepareProgress = () => {}): Promise<string> {
+    const prepared = this.#prepared;
+    if (!prepared) return Promise.reject(new Error('the VM driver is not prepared: call prepare() first'));
+    let disk = this.#disks.get(freeBytes);
+    if (!disk) {
+      disk = ensureDiskImage(
+        { cacheDir: this.options.cacheDir, rootfs: prepared.rootfs, nodePath: this.options.nodePath, initPath: prepared.initPath, freeBytes },
+        progress,
+      );
+      // A failed build is tried again by the next sandbox, not remembered.
+      disk.catch(() => this.#disks.delete(freeBytes));
+      this.#disks.set(freeBytes, disk);
+    }
+    return disk;
+  }
+}

@@ -1,0 +1,285 @@
+// One VM sandbox: a QEMU process booting the guest's kernel on a
+// copy-on-write view of the shared disk image, its agent reached over a
+// virtio-serial port that QEMU bridges to a unix socket the host listens on.
+// The agent session is the namespace driver's: same protocol, other pipe.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import { createInterface } from 'node:readline';
+import type { Disposable, Sandbox, SandboxSpec, SandboxUsage, TerminalSize, TerminalStream } from '../driver.ts';
+import { AgentSession } from '../namespace/agent-session.ts';
+import type { Accelerator } from './accelerator.ts';
+import type { GuestBoot } from './guest-boot.ts';
+import { guestCpus, guestMemoryMiB, type ResolvedVmOptions } from './options.ts';
+import { qemuArgs } from './qemu-args.ts';
+import { QEMU_OVERHEAD_BYTES, QemuCgroup } from './qemu-cgroup.ts';
+import { killAndWait } from './qemu-processes.ts';
+import { VmDirs, processStartTime, type VmRecord } from './vm-dirs.ts';
+
+export interface VmHost {
+  options: ResolvedVmOptions;
+  boot: GuestBoot;
+  accelerator: Accelerator;
+  /** The disk image with `freeBytes` of free space, built first if missing. */
+  diskImage(freeBytes: number): Promise<string>;
+  /** Called once the VM is gone for good (destroyed, or dead and cleaned). */
+  forget(id: string): void;
+}
+
+/** The user every terminal runs as; the root filesystem's recipe creates it. */
+const COURSE_USER = 'student';
+const CLOCK_TICKS_PER_SECOND = 100;
+
+type Level = 'debug' | 'info' | 'warn' | 'error';
+
+export class VmSandbox implements Sandbox {
+  readonly id: string;
+  readonly dirs: VmDirs;
+  #host: VmHost;
+  #qemu: ChildProcess | undefined;
+  #qemuExit: Promise<string> | undefined;
+  #qemuStderr: string[] = [];
+  #session: AgentSession | undefined;
+  #cgroup: QemuCgroup | undefined;
+  #listener: net.Server | undefined;
+  #exitListeners = new Set<(reason: string) => void>();
+  #teardown: Promise<void> | undefined;
+  #stopping = false;
+  #log: (level: Level, msg: string, fields?: Record<string, unknown>) => void;
+
+  private constructor(host: VmHost, id: string) {
+    this.id = id;
+    this.#host = host;
+    this.dirs = new VmDirs(host.options.stateDir, host.options.prefix, id);
+    this.#log = (level, msg, fields = {}) => host.options.log({ level, msg, sandbox: id, ...fields });
+  }
+
+  /** Boots a VM; resolves once its agent is ready for terminals. Leaves nothing behind on failure. */
+  static async start(host: VmHost, spec: SandboxSpec): Promise<VmSandbox> {
+    const sandbox = new VmSandbox(host, spec.id);
+    try {
+      await sandbox.#start(spec);
+      return sandbox;
+    } catch (error) {
+      await sandbox.#tearDown().catch((cleanupError: Error) =>
+        sandbox.#log('error', 'cleanup after a failed start failed too', { error: cleanupError.message }),
+      );
+      throw error;
+    }
+  }
+
+  /** QEMU's pid on the host (undefined before the start, or once gone). */
+  get qemuPid(): number | undefined {
+    return this.#qemu?.exitCode === null && this.#qemu.signalCode === null ? this.#qemu.pid : undefined;
+  }
+
+  async #start(spec: SandboxSpec): Promise<void> {
+    const { options, boot, accelerator } = this.#host;
+    const started = Date.now();
+    const disk = await this.#host.diskImage(spec.limits.diskBytes);
+    const record: VmRecord = {
+      id: this.id,
+      ownerPid: process.pid,
+      ownerStart: processStartTime(process.pid) ?? 0,
+      createdAt: new Date().toISOString(),
+    };
+    await this.dirs.create(record);
+    const connection = this.#listen();
+    connection.catch(() => {}); // awaited below, unless the start fails earlier
+
+    const docker = options.docker && spec.docker;
+    const memoryMiB = guestMemoryMiB(spec.limits, options);
+    const cpus = guestCpus(spec.limits);
+    const args = qemuArgs({
+      name: `${options.prefix}-${this.id}`,
+      processName: options.prefix,
+      accelerator,
+      tbSizeMiB: options.tbSizeMiB,
+      memoryMiB,
+      cpus,
+      kernel: boot.kernel,
+      initrd: boot.initrd,
+      disk,
+      agentSocket: this.dirs.socket,
+      consoleLog: this.dirs.console,
+      runAs: options.runAs,
+      bios: options.bios && existsSync(options.bios) ? options.bios : undefined,
+      agent: {
+        transport: 'stdio',
+        hostname: options.hostname,
+        docker,
+        user: COURSE_USER,
+        terminalPidsMax: spec.limits.pids - options.reservedPids,
+        writeIdentity: true,
+      },
+    });
+    // QEMU joins its cgroup before it allocates anything: a shell writes its
+    // own pid into the group, then becomes QEMU.
+    const cgroup = QemuCgroup.for(options.prefix, this.id);
+    if (cgroup) {
+      await cgroup.create((memoryMiB + (accelerator === 'tcg' ? options.tbSizeMiB : 0)) * 1024 * 1024 + QEMU_OVERHEAD_BYTES);
+      this.#cgroup = cgroup;
+    } else {
+      this.#log('warn', 'no cgroup with the cpu and memory controllers: QEMU runs without host-side limits');
+    }
+    const joinCgroup = 'for f do [ "$f" = -- ] && break; echo $$ > "$f" || exit 125; shift; done; shift; exec "$@"';
+    const [command, commandArgs] = cgroup
+      ? ['/bin/sh', ['-c', joinCgroup, 'qemu-launch', ...cgroup.procsFiles(), '--', options.qemu, ...args]]
+      : [options.qemu, args];
+    const qemu = spawn(command, commandArgs, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      // snapshot=on puts the disk's copy-on-write layer in $TMPDIR.
+      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', TMPDIR: this.dirs.tmp, LANG: 'C' },
+    });
+    this.#qemu = qemu;
+    this.#qemuExit = new Promise((resolve) => {
+      qemu.once('error', (error) => resolve(`QEMU could not start: ${error.message}`));
+      qemu.once('exit', (code, signal) => resolve(`QEMU exited (${signal ?? `code ${code}`})`));
+    });
+    createInterface({ input: qemu.stderr! }).on('line', (line) => {
+      if (this.#qemuStderr.length < 20) this.#qemuStderr.push(line);
+      this.#log('warn', 'qemu', { line });
+    });
+    if (qemu.pid) {
+      await this.dirs.write({ ...record, qemuPid: qemu.pid, qemuStart: processStartTime(qemu.pid) ?? 0 });
+    }
+
+    const failed = this.#qemuExit.then((reason) => Promise.reject(new Error(this.#describeFailure(reason))));
+    failed.catch(() => {});
+    const socket = await withTimeout(Promise.race([connection, failed]), 30_000, () => 'QEMU did not connect to the agent socket within 30 s');
+    const session = new AgentSession(socket, options.log, { sandbox: this.id });
+    this.#session = session;
+    try {
+      await withTimeout(Promise.race([session.hello, failed]), options.bootTimeoutMs, () =>
+        this.#describeFailure(`the guest's agent did not say hello within ${options.bootTimeoutMs / 1000} s`),
+      );
+    } catch (error) {
+      // The socket closing is only the symptom when QEMU itself died: say why it did.
+      const exit = await withTimeout(this.#qemuExit, 2000, () => '').catch(() => undefined);
+      throw exit ? new Error(this.#describeFailure(exit)) : error;
+    }
+    // The boot ran at full speed; from now on the VM gets its share of the host's CPU.
+    await cgroup?.limitCpu(spec.limits.cpus).catch((error: Error) =>
+      this.#log('warn', 'could not limit the VM\'s CPU', { error: error.message }),
+    );
+    // From here on a death is news for the owner; before, the start's own error says it.
+    void this.#qemuExit.then((reason) => this.#died(reason));
+    session.onClose((reason) => void this.#died(`agent gone: ${reason}`));
+    this.#log('info', 'sandbox ready', { accelerator, memoryMiB, cpus, docker, qemuPid: qemu.pid, cgroup: cgroup?.group, startMs: Date.now() - started });
+  }
+
+  /** Listens on the socket QEMU connects to; resolves with that (only) connection. */
+  #listen(): Promise<net.Socket> {
+    return new Promise((resolve, reject) => {
+      const server = net.createServer((socket) => {
+        // One QEMU per socket; nobody else may connect (the directory is root's alone).
+        server.close();
+        resolve(socket);
+      });
+      this.#listener = server;
+      server.once('error', reject);
+      server.listen(this.dirs.socket);
+    });
+  }
+
+  #describeFailure(reason: string): string {
+    const stderr = this.#qemuStderr.length > 0 ? `\nQEMU said:\n${this.#qemuStderr.join('\n')}` : '';
+    const console = this.dirs.consoleTail();
+    return `VM ${this.id} did not start: ${reason}${stderr}${console ? `\nlast lines of the guest's console:\n${console}` : ''}`;
+  }
+
+  openTerminal(name: string, size: TerminalSize): Promise<TerminalStream> {
+    if (!this.#session || this.#stopping) return Promise.reject(new Error(`sandbox ${this.id} is not running`));
+    return this.#session.openTerminal(name, size);
+  }
+
+  /**
+   * What the VM costs the host: QEMU's resident memory and CPU time. `pids`
+   * is QEMU's thread count — the guest's own tasks are behind its kernel.
+   */
+  async usage(): Promise<SandboxUsage> {
+    const pid = this.qemuPid;
+    if (!pid) return { memoryBytes: 0, cpuSeconds: 0, pids: 0 };
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return {
+        memoryBytes: Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024,
+        cpuSeconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND,
+        pids: Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? 0),
+      };
+    } catch {
+      return { memoryBytes: 0, cpuSeconds: 0, pids: 0 }; // gone meanwhile
+    }
+  }
+
+  onExit(listener: (reason: string) => void): Disposable {
+    this.#exitListeners.add(listener);
+    return { dispose: () => this.#exitListeners.delete(listener) };
+  }
+
+  destroy(): Promise<void> {
+    return this.#tearDown();
+  }
+
+  async #died(reason: string): Promise<void> {
+    if (this.#stopping) return; // we are the ones ending it
+    const console = this.dirs.consoleTail(5);
+    const why = console ? `${reason}; the guest's console ended with:\n${console}` : reason;
+    this.#log('warn', 'sandbox died', { reason: why });
+    await this.#tearDown().catch((error: Error) => this.#log('error', 'cleanup of a dead VM failed', { error: error.message }));
+    for (const listener of this.#exitListeners) listener(why);
+    this.#exitListeners.clear();
+  }
+
+  #tearDown(): Promise<void> {
+    // Set before anything runs: closing the session calls #died synchronously.
+    this.#stopping = true;
+    this.#teardown ??= this.#removeEverything();
+    return this.#teardown;
+  }
+
+  async #removeEverything(): Promise<void> {
+    const started = Date.now();
+    const problems: string[] = [];
+    this.#session?.close('sandbox destroyed');
+    this.#listener?.close();
+    const qemu = this.#qemu;
+    if (qemu?.pid !== undefined && qemu.exitCode === null && qemu.signalCode === null) {
+      // The guest holds nothing worth a clean shutdown: its disk is thrown away.
+      qemu.kill('SIGKILL');
+      const gone = await withTimeout(this.#qemuExit!, 15_000, () => 'QEMU survived SIGKILL for 15 s').then(
+        () => true,
+        () => killAndWait(qemu.pid!),
+      );
+      if (!gone) problems.push(`QEMU (pid ${qemu.pid}) survived SIGKILL`);
+    }
+    if (this.#cgroup) {
+      try {
+        await this.#cgroup.remove();
+      } catch (error) {
+        problems.push((error as Error).message);
+      }
+    }
+    try {
+      await this.dirs.remove();
+    } catch (error) {
+      problems.push(`remove ${this.dirs.root}: ${(error as Error).message}`);
+    }
+    this.#host.forget(this.id);
+    if (problems.length > 0) {
+      this.#log('error', 'VM not fully removed', { problems });
+      throw new Error(`VM ${this.id} not fully removed: ${problems.join('; ')}`);
+    }
+    this.#log('info', 'sandbox destroyed', { destroyMs: Date.now() - started });
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message())), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,87 @@
+// Routes every HTTP request under the base path: health and metrics, the
+// sandbox API (behind the origin policy), and the static site for the rest.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import type { SandboxManager } from '../manager/sandbox-manager.ts';
+import { checkOrigin, corsHeaders, preflightHeaders } from './origin-policy.ts';
+import { sendEmpty, sendError, sendJson } from './respond.ts';
+import type { SandboxApi } from './sandbox-api.ts';
+import type { StaticHandler } from './static-site.ts';
+
+export interface RequestHandlerOptions {
+  basePath: string;
+  allowedOrigins: readonly string[];
+  driverName: string;
+  api: SandboxApi;
+  /** Routes under api/class/ (classroom/class-mode.ts); false when `rest` is not one of them. */
+  classApi(req: IncomingMessage, res: ServerResponse, rest: string, headers: Record<string, string>): Promise<boolean>;
+  site: StaticHandler;
+  manager: SandboxManager;
+  metrics: Metrics;
+  log: Logger;
+  isShuttingDown(): boolean;
+}
+
+export function createRequestHandler(options: RequestHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    route(options, req, res).catch((error: unknown) => {
+      options.log.error({ err: error, method: req.method, url: req.url }, 'request failed');
+      if (!res.headersSent) sendError(res, 500, { code: 'internal', message: 'The server failed on this request.', hint: 'Try again; the server log has the details.' });
+      else res.destroy();
+    });
+  };
+}
+
+async function route(options: RequestHandlerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://server.invalid');
+  const { basePath } = options;
+  if (!url.pathname.startsWith(basePath)) {
+    if (`${url.pathname}/` === basePath) {
+      sendEmpty(res, 308, { location: basePath + url.search });
+    } else {
+      sendError(res, 404, { code: 'not-found', message: `Nothing here: everything is under ${basePath}.` });
+    }
+    return;
+  }
+  const rest = url.pathname.slice(basePath.length);
+
+  if (rest === 'healthz') {
+    const shuttingDown = options.isShuttingDown();
+    sendJson(res, shuttingDown ? 503 : 200, { status: shuttingDown ? 'shutting-down' : 'ok', driver: options.driverName, sandboxes: options.manager.sandboxes() });
+    return;
+  }
+  if (rest === 'metrics') {
+    const text = await options.metrics.text();
+    res.writeHead(200, { 'content-type': options.metrics.contentType(), 'cache-control': 'no-store' });
+    res.end(text);
+    return;
+  }
+  if (rest === 'api' || rest.startsWith('api/')) {
+    await routeApi(options, req, res, rest, url);
+    return;
+  }
+  options.site(req, res, rest);
+}
+
+async function routeApi(options: RequestHandlerOptions, req: IncomingMessage, res: ServerResponse, rest: string, url: URL): Promise<void> {
+  const verdict = checkOrigin(req, options.allowedOrigins);
+  if (!verdict.allowed) {
+    options.metrics.rejected.inc({ reason: 'origin' });
+    options.log.warn({ origin: verdict.origin, url: url.pathname }, 'request from a page on a foreign origin refused');
+    sendError(res, 403, {
+      code: 'origin-not-allowed',
+      message: `Pages from ${verdict.origin} may not use this sandbox server.`,
+      hint: 'Serve the lesson from this server, or add that origin to ALLOWED_ORIGINS in the server configuration.',
+    });
+    return;
+  }
+  const headers = verdict.crossOrigin ? corsHeaders(verdict.crossOrigin) : {};
+  if (req.method === 'OPTIONS') {
+    sendEmpty(res, 204, verdict.crossOrigin ? preflightHeaders(verdict.crossOrigin) : { allow: 'GET, POST, DELETE' });
+    return;
+  }
+  if (!(await options.api.handle(req, res, rest, url, headers)) && !(await options.classApi(req, res, rest, headers))) {
+    sendError(res, 404, { code: 'not-found', message: `No API at ${url.pathname}.`, hint: 'See docs/protocol.md for the API\'s URLs.' }, headers);
+  }
+}

@@ -1,0 +1,142 @@
+// REST for sandbox lifetimes: POST <base>api/sandboxes, GET and DELETE
+// <base>api/sandboxes/:id. Streams (terminals) live on the WebSocket side.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import { CapacityError, ShuttingDownError, type SandboxManager } from '../manager/sandbox-manager.ts';
+import type { ManagedSandbox } from '../manager/managed-sandbox.ts';
+import { SANDBOX_ID_PATTERN, apiPath, type CreateSandboxResponse, type ErrorInfo } from '../protocol.ts';
+import { clientKey } from './client-key.ts';
+import { sendEmpty, sendError, sendJson } from './respond.ts';
+import { clearedTokenCookie, presentedToken, tokenCookie, type CookieSettings } from './sandbox-credential.ts';
+import { describeTombstone } from './tombstone-message.ts';
+
+/** Class mode's part in this API (classroom/class-mode.ts): who may get a sandbox, and keep using it. */
+export interface ClassGate {
+  /** Answers POST api/sandboxes for the student whose link the request carries. */
+  createSandbox(req: IncomingMessage, res: ServerResponse, headers: Record<string, string>): Promise<void>;
+  /** Why the holder of this sandbox's token may no longer use it (the student's link was revoked or expired). */
+  attachRefusal(sandboxId: string): ErrorInfo | undefined;
+}
+
+export interface SandboxApiOptions {
+  manager: SandboxManager;
+  metrics: Metrics;
+  log: Logger;
+  cookie: CookieSettings;
+  clientIpHeader: string;
+  maxAgeMs: number;
+  /** Set in class mode. */
+  classGate?: ClassGate | undefined;
+}
+
+export class SandboxApi {
+  private readonly options: SandboxApiOptions;
+
+  constructor(options: SandboxApiOptions) {
+    this.options = options;
+  }
+
+  /** Handle `rest` (the path after the base, e.g. "api/sandboxes/abc"); false when it is not an API route. */
+  async handle(req: IncomingMessage, res: ServerResponse, rest: string, url: URL, headers: Record<string, string>): Promise<boolean> {
+    if (rest === apiPath.sandboxes()) {
+      if (req.method !== 'POST') return this.methodNotAllowed(res, 'POST', headers);
+      if (this.options.classGate) await this.options.classGate.createSandbox(req, res, headers);
+      else await this.create(req, res, headers);
+      return true;
+    }
+    const match = /^api\/sandboxes\/([^/]+)$/.exec(rest);
+    if (!match) return false;
+    const id = match[1]!;
+    if (req.method !== 'GET' && req.method !== 'DELETE') return this.methodNotAllowed(res, 'GET, DELETE', headers);
+    const managed = this.authorize(req, res, url, id, headers);
+    if (!managed) return true;
+    if (req.method === 'GET') {
+      sendJson(res, 200, managed.status(), headers);
+      return true;
+    }
+    await this.options.manager.destroy(id, 'delete');
+    sendEmpty(res, 204, { ...headers, 'set-cookie': clearedTokenCookie(this.options.cookie, id) });
+    return true;
+  }
+
+  private async create(req: IncomingMessage, res: ServerResponse, headers: Record<string, string>): Promise<void> {
+    const { manager, metrics, log } = this.options;
+    const client = clientKey(req, this.options.clientIpHeader);
+    req.resume(); // the body, if any, carries nothing we use
+    try {
+      const { sandbox, token } = await manager.create(client);
+      const body: CreateSandboxResponse = { id: sandbox.id, token, expiresAt: sandbox.expiresAt.toISOString() };
+      sendJson(res, 201, body, {
+        ...headers,
+        location: this.options.cookie.basePath + apiPath.sandbox(sandbox.id),
+        'set-cookie': tokenCookie(this.options.cookie, sandbox.id, token, this.options.maxAgeMs / 1000),
+      });
+    } catch (error) {
+      if (error instanceof CapacityError) {
+        metrics.rejected.inc({ reason: error.scope === 'host' ? 'host-capacity' : 'client-capacity' });
+        log.warn({ client, scope: error.scope }, 'sandbox refused: capacity');
+        sendError(
+          res,
+          error.scope === 'host' ? 503 : 429,
+          { code: error.scope === 'host' ? 'server-at-capacity' : 'too-many-sandboxes', message: error.message, hint: error.hint },
+          { ...headers, 'retry-after': String(error.retryAfterSeconds) },
+        );
+      } else if (error instanceof ShuttingDownError) {
+        metrics.rejected.inc({ reason: 'shutting-down' });
+        sendError(res, 503, { code: 'server-shutting-down', message: error.message, hint: 'Try again in a moment.' }, { ...headers, 'retry-after': '10' });
+      } else {
+        log.error({ client, err: error }, 'sandbox creation failed');
+        sendError(res, 500, {
+          code: 'sandbox-failed',
+          message: 'The server could not start a sandbox.',
+          hint: 'Try again; if it keeps failing, the server log (message "sandbox creation failed") says why.',
+        }, headers);
+      }
+    }
+  }
+
+  /** The sandbox if the request holds its token; otherwise answers 404/410/401/403 and returns undefined. */
+  private authorize(req: IncomingMessage, res: ServerResponse, url: URL, id: string, headers: Record<string, string>): ManagedSandbox | undefined {
+    const { manager, metrics } = this.options;
+    const managed = SANDBOX_ID_PATTERN.test(id) ? manager.get(id) : undefined;
+    if (!managed) {
+      const tombstone = SANDBOX_ID_PATTERN.test(id) ? manager.tombstone(id) : undefined;
+      if (tombstone) {
+        metrics.rejected.inc({ reason: 'gone' });
+        sendError(res, 410, describeTombstone(tombstone), headers);
+      } else {
+        metrics.rejected.inc({ reason: 'not-found' });
+        sendError(res, 404, { code: 'not-found', message: `No sandbox ${JSON.stringify(id)}.`, hint: 'Create one with POST /api/sandboxes (reloading the lesson page does it).' }, headers);
+      }
+      return undefined;
+    }
+    const token = presentedToken(req, url, false);
+    if (token === undefined) {
+      metrics.rejected.inc({ reason: 'unauthorized' });
+      sendError(res, 401, {
+        code: 'unauthorized',
+        message: 'This request carries no sandbox token.',
+        hint: 'Send the token returned by POST /api/sandboxes as "Authorization: Bearer <token>" (pages on this server send the cookie automatically).',
+      }, { ...headers, 'www-authenticate': 'Bearer' });
+      return undefined;
+    }
+    if (!managed.tokenMatches(token)) {
+      metrics.rejected.inc({ reason: 'forbidden' });
+      sendError(res, 403, { code: 'forbidden', message: 'This token does not belong to that sandbox.', hint: 'Use the token returned when this sandbox was created, or create your own sandbox.' }, headers);
+      return undefined;
+    }
+    const refusal = this.options.classGate?.attachRefusal(id);
+    if (refusal) {
+      metrics.rejected.inc({ reason: 'forbidden' });
+      sendError(res, 403, refusal, headers);
+      return undefined;
+    }
+    return managed;
+  }
+
+  private methodNotAllowed(res: ServerResponse, allow: string, headers: Record<string, string>): true {
+    sendError(res, 405, { code: 'method-not-allowed', message: `Use ${allow} on this URL.` }, { ...headers, allow });
+    return true;
+  }
+}

@@ -1,0 +1,130 @@
+// Puts the pieces together: one Node HTTP server carrying the static site,
+// the REST API, metrics and the terminal WebSockets, over one sandbox
+// manager. main.ts owns the process (signals, exit codes); this owns the
+// server's lifetime, so tests and benchmarks could run it in-process too.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config.ts';
+import type { SandboxDriver } from '../drivers/driver.ts';
+import type { Logger } from '../log.ts';
+import { SandboxManager } from '../manager/sandbox-manager.ts';
+import { Metrics } from '../metrics.ts';
+import { ClassMode, classModeOff } from '../classroom/class-mode.ts';
+import { CloseCode } from '../protocol.ts';
+import { TerminalEndpoint } from '../ws/terminal-endpoint.ts';
+import { createRequestHandler } from './request-handler.ts';
+import { SandboxApi } from './sandbox-api.ts';
+import { createStaticSite } from './static-site.ts';
+
+export interface SandboxServer {
+  /** The address it listens on, e.g. http://127.0.0.1:4321/ (base path included). */
+  readonly url: string;
+  readonly manager: SandboxManager;
+  /** Refuse new work, close every socket (1001), destroy every sandbox, stop listening. Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+export async function startSandboxServer(config: Config, driver: SandboxDriver, log: Logger): Promise<SandboxServer> {
+  let shuttingDown = false;
+  let manager: SandboxManager | undefined;
+  const metrics = new Metrics({
+    sandboxes: () => manager?.sandboxes() ?? { assigned: 0, pool: 0, creating: 0 },
+    terminals: () => manager?.terminals() ?? { open: 0, attached: 0, paused: 0, unackedBytes: 0, bufferedBytes: 0 },
+  });
+  // Class mode watches every terminal through the driver (exercise checks, read-only viewers).
+  const classMode = config.classMode ? await ClassMode.open(config, driver, log, metrics) : undefined;
+  manager = new SandboxManager({
+    driver: classMode?.driver ?? driver,
+    log,
+    metrics,
+    limits: { memoryBytes: config.sandboxMemory, pids: config.sandboxPids, cpus: config.sandboxCpus, diskBytes: config.sandboxDisk },
+    docker: config.sandboxDocker,
+    warmPoolSize: config.warmPoolSize,
+    maxSandboxes: config.maxSandboxes,
+    maxSandboxesPerClient: config.maxSandboxesPerClient,
+    maxTerminalsPerSandbox: config.maxTerminalsPerSandbox,
+    idleTimeoutMs: config.idleTimeout,
+    maxAgeMs: config.maxAge,
+  });
+  const isShuttingDown = () => shuttingDown;
+  classMode?.start(manager);
+
+  const site = createStaticSite(config.siteDir);
+  if (!site.built) log.warn({ siteDir: config.siteDir }, 'no built site: pages answer 404 until `npm run build` writes it (the API works regardless)');
+  const api = new SandboxApi({
+    manager,
+    metrics,
+    log,
+    cookie: { basePath: config.basePath, secure: config.cookieSecure },
+    clientIpHeader: config.clientIpHeader,
+    maxAgeMs: config.maxAge,
+    classGate: classMode,
+  });
+  const terminals = new TerminalEndpoint({
+    basePath: config.basePath,
+    allowedOrigins: config.allowedOrigins,
+    clientIpHeader: config.clientIpHeader,
+    manager,
+    metrics,
+    log,
+    isShuttingDown,
+    attachRefusal: classMode ? (id) => classMode.attachRefusal(id) : undefined,
+  });
+  const http: Server = createServer(
+    createRequestHandler({
+      basePath: config.basePath,
+      allowedOrigins: config.allowedOrigins,
+      driverName: driver.name,
+      api,
+      classApi: classMode ? (req, res, rest, headers) => classMode.handleApi(req, res, rest, headers) : classModeOff,
+      site: site.handler,
+      manager,
+      metrics,
+      log,
+      isShuttingDown,
+    }),
+  );
+  http.on('upgrade', (req, socket, head) => {
+    if (!classMode?.handleUpgrade(req, socket, head)) terminals.handleUpgrade(req, socket, head);
+  });
+  http.on('clientError', (error, socket) => {
+    log.debug({ err: error }, 'malformed HTTP request');
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.port, config.host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const address = http.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}${config.basePath}`;
+  manager.start();
+
+  const managerRef = manager;
+  let shutdownPromise: Promise<void> | undefined;
+  const shutdown = () => {
+    shutdownPromise ??= (async () => {
+      shuttingDown = true;
+      log.info('shutting down');
+      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+      classMode?.stop();
+      // Sandboxes first: their terminals' clients are told why (1001 + error frame).
+      await managerRef.shutdown();
+      terminals.closeAll(CloseCode.goingAway, { code: 'server-shutting-down', message: 'The sandbox server is shutting down.', hint: 'Reload the page in a moment.' });
+      // Give clients a moment to answer the close handshake, then drop what is left.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      terminals.dispose();
+      http.closeAllConnections();
+      await closed;
+      classMode?.close();
+      log.info('shut down');
+    })();
+    return shutdownPromise;
+  };
+
+  return { url, manager: managerRef, shutdown };
+}

@@ -1,0 +1,84 @@
+// `npm run server`: read the configuration, make sure this host can run
+// sandboxes, clean up after a crashed earlier run, then serve the site, the
+// API and the terminals until SIGINT/SIGTERM, and leave nothing behind.
+import { ConfigError, loadConfig, describeConfig, type Config } from './config.ts';
+import { HostNotSupportedError } from './drivers/driver.ts';
+import { createDriver } from './drivers/index.ts';
+import { createLogger, type Logger, type LogLevel } from './log.ts';
+import { startSandboxServer, type SandboxServer } from './http/server.ts';
+
+/** Exit statuses, so scripts can tell a bad configuration from an unfit host. */
+const EXIT_CONFIG = 2;
+const EXIT_HOST = 3;
+const EXIT_FAILURE = 1;
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--help')) {
+    process.stdout.write(`Sandbox server. Settings (environment variables, or keys of the JSON file named by SANDBOX_CONFIG):\n\n${describeConfig()}\n`);
+    return;
+  }
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    createLogger('error').error({ problems: error.problems }, error.message);
+    process.stderr.write(`${error.message}\n`);
+    process.exit(EXIT_CONFIG);
+  }
+  const log = createLogger(config.logLevel);
+  const driverLog = log.child({ component: `driver-${config.driver}` });
+  const driver = createDriver(config.driver, {
+    // The driver logs plain records; they join the server's JSON lines with its ids.
+    log: ({ level, msg, ...fields }: { level: LogLevel; msg: string; [field: string]: unknown }) => driverLog[level](fields, msg),
+  });
+
+  try {
+    await driver.checkHost();
+  } catch (error) {
+    if (!(error instanceof HostNotSupportedError)) throw error;
+    log.fatal({ driver: driver.name, hint: error.hint }, `This host cannot run ${driver.name} sandboxes: ${error.message}`);
+    process.stderr.write(`This host cannot run ${driver.name} sandboxes: ${error.message}\nWhat to do: ${error.hint}\n`);
+    process.exit(EXIT_HOST);
+  }
+  const removed = await driver.cleanupLeftovers();
+  log.info({ removed }, removed > 0 ? 'removed sandboxes left by an earlier run' : 'no sandboxes left by an earlier run');
+  await driver.prepare((step: string, detail?: string) => log.info({ step, detail }, 'preparing sandboxes'));
+
+  const server = await startSandboxServer(config, driver, log);
+  log.info({ url: server.url, port: Number(new URL(server.url).port), driver: driver.name, warmPool: config.warmPoolSize }, 'listening');
+  handleSignals(server, log, config.shutdownTimeout);
+}
+
+function handleSignals(server: SandboxServer, log: Logger, timeoutMs: number): void {
+  let signalled = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      log.warn({ signal }, 'second signal: exiting now; leftovers are removed at the next start');
+      process.exit(EXIT_FAILURE);
+    }
+    signalled = true;
+    log.info({ signal }, 'stopping');
+    const timeout = setTimeout(() => {
+      log.error({ timeoutMs }, 'shutdown took too long: exiting; leftovers are removed at the next start');
+      process.exit(EXIT_FAILURE);
+    }, timeoutMs);
+    server
+      .shutdown()
+      .then(() => {
+        clearTimeout(timeout);
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(EXIT_FAILURE);
+      });
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`The sandbox server failed to start: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(EXIT_FAILURE);
+});

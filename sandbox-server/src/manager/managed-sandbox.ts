@@ -1,0 +1,153 @@
+// A sandbox handed to a reader: the driver's sandbox plus what the server
+// knows about it — who owns it, its token, its terminals, and the two clocks
+// that end it (idle with no terminal attached, and maximum age).
+import type { Sandbox, TerminalSize } from '../drivers/driver.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import type { SandboxStatus } from '../protocol.ts';
+import { tokensMatch } from './credentials.ts';
+import { TerminalSession } from './terminal-session.ts';
+
+export type ExpiryReason = 'idle' | 'max-age';
+
+export interface ManagedSandboxOptions {
+  sandbox: Sandbox;
+  token: string;
+  /** Client key (address) of the reader who created it. */
+  owner: string;
+  log: Logger;
+  metrics: Metrics;
+  idleTimeoutMs: number;
+  maxAgeMs: number;
+  maxTerminals: number;
+  onExpire(sandbox: ManagedSandbox, reason: ExpiryReason): void;
+}
+
+export class TooManyTerminalsError extends Error {
+  override name = 'TooManyTerminalsError';
+}
+
+export class ManagedSandbox {
+  readonly id: string;
+  readonly owner: string;
+  readonly createdAt = new Date();
+  readonly expiresAt: Date;
+  readonly log: Logger;
+  state: 'running' | 'destroying' = 'running';
+  private readonly options: ManagedSandboxOptions;
+  private readonly token: string;
+  private readonly terminals = new Map<string, TerminalSession>();
+  private readonly opening = new Map<string, Promise<TerminalSession>>();
+  private readonly maxAgeTimer: NodeJS.Timeout;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private idleSince: Date | undefined;
+
+  constructor(options: ManagedSandboxOptions) {
+    this.options = options;
+    this.id = options.sandbox.id;
+    this.owner = options.owner;
+    this.token = options.token;
+    this.log = options.log;
+    this.expiresAt = new Date(this.createdAt.getTime() + options.maxAgeMs);
+    this.maxAgeTimer = setTimeout(() => options.onExpire(this, 'max-age'), options.maxAgeMs);
+    this.maxAgeTimer.unref();
+    this.updateIdleTimer();
+  }
+
+  get sandbox(): Sandbox {
+    return this.options.sandbox;
+  }
+
+  tokenMatches(presented: string): boolean {
+    return tokensMatch(this.token, presented);
+  }
+
+  get terminalSessions(): Iterable<TerminalSession> {
+    return this.terminals.values();
+  }
+
+  /** The session for `name`, opening a shell at `size` on first use. Concurrent first attaches share one shell. */
+  async terminal(name: string, size: TerminalSize): Promise<{ session: TerminalSession; resumed: boolean }> {
+    const existing = this.terminals.get(name);
+    if (existing) return { session: existing, resumed: true };
+    const pending = this.opening.get(name);
+    if (pending) return { session: await pending, resumed: true };
+    if (this.terminals.size + this.opening.size >= this.options.maxTerminals) {
+      throw new TooManyTerminalsError(`This sandbox already has ${this.options.maxTerminals} terminals open.`);
+    }
+    const opening = this.open(name, size);
+    this.opening.set(name, opening);
+    try {
+      return { session: await opening, resumed: false };
+    } finally {
+      this.opening.delete(name);
+    }
+  }
+
+  private async open(name: string, size: TerminalSize): Promise<TerminalSession> {
+    const stream = await this.options.sandbox.openTerminal(name, size);
+    const session = new TerminalSession({
+      sandboxId: this.id,
+      name,
+      size,
+      stream,
+      log: this.log.child({ terminal: name }),
+      metrics: this.options.metrics,
+      onAttachmentChange: () => this.updateIdleTimer(),
+      onExit: (finished) => {
+        if (this.terminals.get(name) === finished) this.terminals.delete(name);
+        this.updateIdleTimer();
+      },
+    });
+    if (this.state !== 'running') {
+      session.end(1001, 'sandbox going away');
+      throw new Error('The sandbox is being destroyed.');
+    }
+    this.terminals.set(name, session);
+    this.log.info({ terminal: name, cols: size.cols, rows: size.rows }, 'terminal opened');
+    return session;
+  }
+
+  get attachedCount(): number {
+    let count = 0;
+    for (const session of this.terminals.values()) if (session.attached) count++;
+    return count;
+  }
+
+  status(): SandboxStatus {
+    const idleExpiresAt = this.idleSince ? new Date(this.idleSince.getTime() + this.options.idleTimeoutMs) : undefined;
+    return {
+      id: this.id,
+      state: 'running',
+      createdAt: this.createdAt.toISOString(),
+      expiresAt: this.expiresAt.toISOString(),
+      idle: { since: this.idleSince?.toISOString() ?? null, expiresAt: idleExpiresAt?.toISOString() ?? null },
+      terminals: [...this.terminals.values()].map((session) => session.status()),
+    };
+  }
+
+  /** Stop the clocks and close every terminal's client; the driver sandbox is destroyed by the manager. */
+  retire(close: (session: TerminalSession) => void): void {
+    this.state = 'destroying';
+    clearTimeout(this.maxAgeTimer);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    const sessions = [...this.terminals.values()];
+    this.terminals.clear();
+    for (const session of sessions) close(session);
+  }
+
+  private updateIdleTimer(): void {
+    if (this.state !== 'running') return;
+    const idle = this.attachedCount === 0;
+    if (idle && !this.idleTimer) {
+      this.idleSince = new Date();
+      this.idleTimer = setTimeout(() => this.options.onExpire(this, 'idle'), this.options.idleTimeoutMs);
+      this.idleTimer.unref();
+    } else if (!idle && this.idleTimer) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
+      this.idleSince = undefined;
+    }
+  }
+}

@@ -1,0 +1,42 @@
+// The last N bytes a terminal printed, so a reader who reloads the page sees
+// where they were. A fixed ring: memory stays at `capacity` whatever the shell
+// prints, and appending never allocates.
+export class ReplayBuffer {
+  readonly capacity: number;
+  private readonly ring: Buffer;
+  /** Where the next byte goes. */
+  private head = 0;
+  private length = 0;
+
+  constructor(capacity: number) {
+    if (!Number.isInteger(capacity) || capacity <= 0) throw new RangeError(`ReplayBuffer capacity must be a positive integer, got ${capacity}`);
+    this.capacity = capacity;
+    this.ring = Buffer.alloc(capacity);
+  }
+
+  get size(): number {
+    return this.length;
+  }
+
+  append(chunk: Uint8Array): void {
+    // Only the tail of an oversized chunk can survive.
+    const data = chunk.length > this.capacity ? chunk.subarray(chunk.length - this.capacity) : chunk;
+    const firstPart = Math.min(data.length, this.capacity - this.head);
+    this.ring.set(data.subarray(0, firstPart), this.head);
+    this.ring.set(data.subarray(firstPart), 0);
+    this.head = (this.head + data.length) % this.capacity;
+    this.length = Math.min(this.capacity, this.length + data.length);
+  }
+
+  /** A copy of the kept bytes, oldest first. */
+  snapshot(): Buffer {
+    const start = (this.head - this.length + this.capacity) % this.capacity;
+    if (start + this.length <= this.capacity) return Buffer.from(this.ring.subarray(start, start + this.length));
+    return Buffer.concat([this.ring.subarray(start), this.ring.subarray(0, this.head)]);
+  }
+
+  clear(): void {
+    this.head = 0;
+    this.length = 0;
+  }
+}

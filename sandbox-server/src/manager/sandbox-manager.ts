@@ -1,0 +1,286 @@
+// Every sandbox this server runs: hands them to readers (from the warm pool
+// when one is ready), enforces the host and per-reader capacity, destroys
+// them on request, on expiry, when they die and at shutdown, and remembers
+// recently destroyed ids so a late client learns why its sandbox is gone.
+import type { Sandbox, SandboxDriver, SandboxLimits } from '../drivers/driver.ts';
+import type { Logger } from '../log.ts';
+import type { DestroyReason, Metrics, MetricsState } from '../metrics.ts';
+import { newSandboxId, newToken } from './credentials.ts';
+import { ManagedSandbox, type ExpiryReason } from './managed-sandbox.ts';
+import { WarmPool } from './warm-pool.ts';
+import { CloseCode, type ErrorInfo } from '../protocol.ts';
+
+export interface ManagerOptions {
+  driver: SandboxDriver;
+  log: Logger;
+  metrics: Metrics;
+  limits: SandboxLimits;
+  docker: boolean;
+  warmPoolSize: number;
+  maxSandboxes: number;
+  maxSandboxesPerClient: number;
+  maxTerminalsPerSandbox: number;
+  idleTimeoutMs: number;
+  maxAgeMs: number;
+}
+
+/** Creation refused for lack of room; the HTTP layer turns it into 503 or 429 with Retry-After. */
+export class CapacityError extends Error {
+  override name = 'CapacityError';
+  readonly scope: 'host' | 'client';
+  readonly hint: string;
+  readonly retryAfterSeconds: number;
+  constructor(scope: 'host' | 'client', message: string, hint: string, retryAfterSeconds: number) {
+    super(message);
+    this.scope = scope;
+    this.hint = hint;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** What a caller may ask of one sandbox beyond the server's defaults (a class's own limits and end). */
+export interface SandboxRequest {
+  /** Limits and Docker for this sandbox; the warm pool serves only requests equal to the server's defaults. */
+  limits?: SandboxLimits;
+  docker?: boolean;
+  /** A maximum age other than the server's (a class that ends sooner). */
+  maxAgeMs?: number;
+}
+
+export class ShuttingDownError extends Error {
+  override name = 'ShuttingDownError';
+}
+
+const HOST_RETRY_AFTER_SECONDS = 30;
+const CLIENT_RETRY_AFTER_SECONDS = 60;
+const TOMBSTONES_KEPT = 1000;
+
+export interface Tombstone {
+  reason: DestroyReason;
+  at: Date;
+}
+
+export class SandboxManager implements MetricsState {
+  private readonly options: ManagerOptions;
+  private readonly log: Logger;
+  private readonly assigned = new Map<string, ManagedSandbox>();
+  private readonly tombstones = new Map<string, Tombstone>();
+  /** Sandboxes being made for readers, by client key. */
+  private readonly creatingFor = new Map<string, number>();
+  private creatingForReaders = 0;
+  private readonly pool: WarmPool;
+  private shuttingDown = false;
+
+  constructor(options: ManagerOptions) {
+    this.options = options;
+    this.log = options.log;
+    this.pool = new WarmPool({
+      target: options.warmPoolSize,
+      log: options.log.child({ component: 'warm-pool' }),
+      create: () => this.makeSandbox('pool'),
+      hasRoom: () => this.total() < this.options.maxSandboxes,
+      readersWaiting: () => this.creatingForReaders > 0,
+      discard: (sandbox, reason) => this.destroyDriverSandbox(sandbox, reason),
+    });
+  }
+
+  /** Start filling the warm pool. */
+  start(): void {
+    this.pool.wake();
+  }
+
+  /** A running sandbox; one being destroyed is already gone for the API (its tombstone says why). */
+  get(id: string): ManagedSandbox | undefined {
+    const managed = this.assigned.get(id);
+    return managed?.state === 'running' ? managed : undefined;
+  }
+
+  tombstone(id: string): Tombstone | undefined {
+    return this.tombstones.get(id);
+  }
+
+  /** A sandbox for `client`: from the pool when one is ready, else made now. */
+  async create(client: string, request: SandboxRequest = {}): Promise<{ sandbox: ManagedSandbox; token: string; fromPool: boolean }> {
+    if (this.shuttingDown) throw new ShuttingDownError('The server is shutting down.');
+    const held = this.ownedBy(client) + (this.creatingFor.get(client) ?? 0);
+    if (held >= this.options.maxSandboxesPerClient) {
+      throw new CapacityError(
+        'client',
+        `You already have ${held} sandbox${held > 1 ? 'es' : ''}, the most one reader may hold at once.`,
+        'Close the lesson tabs you no longer use (each holds a sandbox), or delete one with DELETE /api/sandboxes/:id, then try again.',
+        CLIENT_RETRY_AFTER_SECONDS,
+      );
+    }
+    this.creatingFor.set(client, (this.creatingFor.get(client) ?? 0) + 1);
+    try {
+      const { sandbox, fromPool } = await this.obtain(request);
+      if (this.shuttingDown) {
+        await this.destroyDriverSandbox(sandbox, 'shutdown');
+        throw new ShuttingDownError('The server is shutting down.');
+      }
+      const token = newToken();
+      const managed = new ManagedSandbox({
+        sandbox,
+        token,
+        owner: client,
+        log: this.log.child({ sandbox: sandbox.id }),
+        metrics: this.options.metrics,
+        idleTimeoutMs: this.options.idleTimeoutMs,
+        maxAgeMs: request.maxAgeMs ?? this.options.maxAgeMs,
+        maxTerminals: this.options.maxTerminalsPerSandbox,
+        onExpire: (expired, reason) => void this.expire(expired, reason),
+      });
+      this.assigned.set(sandbox.id, managed);
+      sandbox.onExit((reason) => {
+        if (this.assigned.get(sandbox.id) !== managed) return;
+        managed.log.warn({ reason }, 'sandbox died');
+        void this.destroy(sandbox.id, 'died');
+      });
+      this.options.metrics.sandboxesHandedOut.inc({ from: fromPool ? 'pool' : 'cold' });
+      managed.log.info({ client, fromPool, expiresAt: managed.expiresAt.toISOString() }, 'sandbox handed out');
+      return { sandbox: managed, token, fromPool };
+    } finally {
+      const left = (this.creatingFor.get(client) ?? 1) - 1;
+      if (left === 0) this.creatingFor.delete(client);
+      else this.creatingFor.set(client, left);
+      this.pool.wake();
+    }
+  }
+
+  /** Take a pooled sandbox, wait for the one the pool is making, or make one (capacity permitting). */
+  private async obtain(request: SandboxRequest = {}): Promise<{ sandbox: Sandbox; fromPool: boolean }> {
+    const limits = request.limits ?? this.options.limits;
+    const docker = request.docker ?? this.options.docker;
+    const pooledFits = docker === this.options.docker && (Object.keys(limits) as (keyof SandboxLimits)[]).every((key) => limits[key] === this.options.limits[key]);
+    for (;;) {
+      const pooled = pooledFits ? this.pool.take() : undefined;
+      if (pooled) return { sandbox: pooled, fromPool: true };
+      // The pool is already making one: waiting for it is faster than starting a second on a busy host.
+      if (pooledFits && this.pool.creating > 0) {
+        await this.pool.settled();
+        continue;
+      }
+      if (this.total() >= this.options.maxSandboxes) {
+        throw new CapacityError(
+          'host',
+          `The server is running its maximum of ${this.options.maxSandboxes} sandboxes.`,
+          'Try again in a little while: sandboxes are freed when readers leave.',
+          HOST_RETRY_AFTER_SECONDS,
+        );
+      }
+      this.creatingForReaders++;
+      try {
+        return { sandbox: await this.makeSandbox('request', limits, docker), fromPool: false };
+      } finally {
+        this.creatingForReaders--;
+      }
+    }
+  }
+
+  private async makeSandbox(source: 'pool' | 'request', limits = this.options.limits, docker = this.options.docker): Promise<Sandbox> {
+    const id = newSandboxId();
+    const started = performance.now();
+    const sandbox = await this.options.driver.create({ id, limits, docker });
+    const seconds = (performance.now() - started) / 1000;
+    this.options.metrics.sandboxStartSeconds.observe({ source }, seconds);
+    this.options.metrics.sandboxesCreated.inc({ source });
+    this.log.info({ sandbox: id, source, startMs: Math.round(seconds * 1000) }, 'sandbox created');
+    return sandbox;
+  }
+
+  /** Destroy sandbox `id`; resolves once the driver has removed it. Unknown ids are ignored. */
+  async destroy(id: string, reason: DestroyReason): Promise<void> {
+    const managed = this.assigned.get(id);
+    if (!managed || managed.state !== 'running') return;
+    const error = closingError(reason);
+    const code = reason === 'shutdown' ? CloseCode.goingAway : CloseCode.gone;
+    managed.retire((session) => session.end(code, error.message.slice(0, 100), error));
+    this.remember(id, reason);
+    try {
+      await this.destroyDriverSandbox(managed.sandbox, reason);
+    } finally {
+      this.assigned.delete(id);
+      this.pool.wake();
+    }
+  }
+
+  private async expire(managed: ManagedSandbox, reason: ExpiryReason): Promise<void> {
+    managed.log.info({ reason }, 'sandbox expired');
+    await this.destroy(managed.id, reason);
+  }
+
+  private async destroyDriverSandbox(sandbox: Sandbox, reason: DestroyReason): Promise<void> {
+    try {
+      await sandbox.destroy();
+      this.options.metrics.sandboxesDestroyed.inc({ reason });
+      this.log.info({ sandbox: sandbox.id, reason }, 'sandbox destroyed');
+    } catch (error) {
+      this.log.error({ sandbox: sandbox.id, reason, err: error }, 'sandbox destroy failed; the driver\'s cleanupLeftovers() will retry at next start');
+    }
+  }
+
+  /** Refuse new sandboxes and destroy every one, the pool's included. */
+  async shutdown(): Promise<void> {
+    this.shuttingDown = true;
+    await Promise.all([this.pool.stop(), ...[...this.assigned.keys()].map((id) => this.destroy(id, 'shutdown'))]);
+  }
+
+  private remember(id: string, reason: DestroyReason): void {
+    this.tombstones.set(id, { reason, at: new Date() });
+    if (this.tombstones.size > TOMBSTONES_KEPT) {
+      const oldest = this.tombstones.keys().next().value;
+      if (oldest !== undefined) this.tombstones.delete(oldest);
+    }
+  }
+
+  private ownedBy(client: string): number {
+    let count = 0;
+    for (const managed of this.assigned.values()) if (managed.owner === client && managed.state === 'running') count++;
+    return count;
+  }
+
+  private total(): number {
+    return this.assigned.size + this.pool.ready + this.pool.creating + this.creatingForReaders;
+  }
+
+  // ── MetricsState ──
+  sandboxes(): { assigned: number; pool: number; creating: number } {
+    return { assigned: this.assigned.size, pool: this.pool.ready, creating: this.pool.creating + this.creatingForReaders };
+  }
+
+  terminals(): { open: number; attached: number; paused: number; unackedBytes: number; bufferedBytes: number } {
+    const totals = { open: 0, attached: 0, paused: 0, unackedBytes: 0, bufferedBytes: 0 };
+    for (const managed of this.assigned.values()) {
+      for (const session of managed.terminalSessions) {
+        totals.open++;
+        if (session.attached) totals.attached++;
+        if (session.paused) totals.paused++;
+        totals.unackedBytes += session.unackedBytes;
+        totals.bufferedBytes += session.bufferedBytes;
+      }
+    }
+    return totals;
+  }
+}
+
+/** What a client attached to a sandbox is told when it goes away. */
+export function closingError(reason: DestroyReason): ErrorInfo {
+  switch (reason) {
+    case 'shutdown':
+      return { code: 'server-shutting-down', message: 'The sandbox server is shutting down.', hint: 'Reload the page in a moment to get a new sandbox.' };
+    case 'idle':
+      return { code: 'gone', message: 'The sandbox was closed after a long time with no terminal open.', hint: 'Reload the page to get a new sandbox.' };
+    case 'max-age':
+      return { code: 'gone', message: 'The sandbox reached its maximum lifetime and was closed.', hint: 'Reload the page to get a new sandbox.' };
+    case 'died':
+      return { code: 'gone', message: 'The sandbox stopped unexpectedly.', hint: 'Reload the page to get a new sandbox.' };
+    case 'delete':
+    case 'create-failed':
+      return { code: 'gone', message: 'The sandbox was deleted.', hint: 'Create a new sandbox (reload the page).' };
+    // Class mode (classroom/): students read French.
+    case 'instructor':
+      return { code: 'gone', message: 'Votre formateur a réinitialisé ou arrêté votre machine.', hint: 'Cliquez sur Exécuter pour continuer sur une machine neuve.' };
+    case 'revoked':
+      return { code: 'gone', message: 'Votre lien d\'accès ne fonctionne plus (révoqué par votre formateur ou expiré) : votre machine a été arrêtée.', hint: 'Demandez un nouveau lien à votre formateur.' };
+  }
+}

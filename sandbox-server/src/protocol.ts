@@ -1,0 +1,261 @@
+// The wire protocol between the lesson page and the sandbox server, in one
+// module imported by both sides. It must stay free of Node imports: the
+// browser bundle includes it as is. docs/protocol.md explains it in prose.
+import { z } from 'zod';
+
+// ───────────────────────── identifiers ─────────────────────────
+
+/** Sandbox ids: 128 random bits in lowercase hex (also safe in host-side resource names). */
+export const SANDBOX_ID_PATTERN = /^[0-9a-f]{32}$/;
+/** Terminal names: short, lowercase, e.g. "1", "2", "main". */
+export const TERMINAL_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,15}$/;
+
+export const SandboxId = z.string().regex(SANDBOX_ID_PATTERN, 'a sandbox id is 32 lowercase hex digits');
+export const TerminalName = z
+  .string()
+  .regex(TERMINAL_NAME_PATTERN, 'a terminal name is 1–16 characters of a-z, 0-9 and "-", starting with a letter or digit');
+
+// ───────────────────────── terminal sizes ─────────────────────────
+
+export const TERMINAL_MAX_COLS = 500;
+export const TERMINAL_MAX_ROWS = 200;
+export const DEFAULT_TERMINAL_SIZE = { cols: 80, rows: 24 } as const;
+
+export const TerminalSize = z.object({
+  cols: z.int().min(1).max(TERMINAL_MAX_COLS),
+  rows: z.int().min(1).max(TERMINAL_MAX_ROWS),
+});
+export type TerminalSize = z.infer<typeof TerminalSize>;
+
+// ───────────────────────── flow control and framing ─────────────────────────
+// Both sides count the same unit: bytes of binary frames (terminal output).
+
+/** Unacknowledged output bytes above which the server pauses the terminal. */
+export const FLOW_HIGH_WATERMARK = 128 * 1024;
+/** Unacknowledged output bytes below which a paused terminal resumes. */
+export const FLOW_LOW_WATERMARK = 16 * 1024;
+/** The client should acknowledge at least this often (bytes written into xterm since its last ack). */
+export const FLOW_ACK_EVERY_BYTES = 16 * 1024;
+/** Largest frame a client may send (terminal input or control message); larger ones are refused with an error frame. */
+export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
+/** Output the server keeps per terminal to replay on reattach. */
+export const REPLAY_BUFFER_BYTES = 64 * 1024;
+/** Longest the server holds terminal output to send it in fewer frames (never after input: echo is immediate). */
+export const OUTPUT_COALESCE_MS = 4;
+/** Largest binary frame the server sends. */
+export const MAX_SERVER_FRAME_BYTES = 32 * 1024;
+
+// ───────────────────────── WebSocket close codes ─────────────────────────
+
+export const CloseCode = {
+  /** The terminal's shell exited (an `exit` message came first). */
+  normal: 1000,
+  /** The server is shutting down. */
+  goingAway: 1001,
+  /** A frame exceeded the hard limit (16 × MAX_CLIENT_FRAME_BYTES); the connection cannot continue. */
+  messageTooBig: 1009,
+  /** The server failed unexpectedly (opening the terminal failed, …). */
+  internalError: 1011,
+  /** The URL is wrong: bad terminal name. */
+  badRequest: 4400,
+  /** No credential (cookie or ?token=) was presented. */
+  unauthorized: 4401,
+  /** Wrong credential, or the page's origin is not allowed. */
+  forbidden: 4403,
+  /** No such sandbox. */
+  notFound: 4404,
+  /** Another connection attached to this terminal (typically the same reader after a reload). */
+  takenOver: 4409,
+  /** The sandbox was destroyed (deleted, idle, too old, or it died). */
+  gone: 4410,
+  /** The sandbox already has the most terminals allowed. */
+  tooManyTerminals: 4429,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+// ───────────────────────── error codes (REST bodies and `error` frames) ─────────────────────────
+
+export const ERROR_CODES = [
+  'bad-json',
+  'bad-message',
+  'unknown-type',
+  'frame-too-large',
+  'invalid-size',
+  'invalid-terminal-name',
+  'unauthorized',
+  'forbidden',
+  'origin-not-allowed',
+  'not-found',
+  'gone',
+  'taken-over',
+  'too-many-terminals',
+  'too-many-sandboxes',
+  'server-at-capacity',
+  'server-shutting-down',
+  'method-not-allowed',
+  'sandbox-failed',
+  'terminal-failed',
+  'internal',
+  // Class mode (sandbox-server/src/classroom/): the student's personal link and the dashboard.
+  'class-link-required',
+  'class-link-invalid',
+  'class-link-revoked',
+  'class-link-expired',
+  'class-mode-off',
+  'rate-limited',
+  'invalid-request',
+] as const;
+export const ErrorCode = z.enum(ERROR_CODES);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const ErrorInfo = z.object({
+  code: ErrorCode,
+  message: z.string(),
+  hint: z.string().optional(),
+});
+export type ErrorInfo = z.infer<typeof ErrorInfo>;
+
+// ───────────────────────── WebSocket control messages (text frames) ─────────────────────────
+
+export const ResizeMessage = z.object({ type: z.literal('resize'), cols: z.number(), rows: z.number() });
+export const AckMessage = z.object({ type: z.literal('ack'), bytes: z.int().min(0).max(Number.MAX_SAFE_INTEGER) });
+export const ClientMessage = z.discriminatedUnion('type', [ResizeMessage, AckMessage]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+export const CLIENT_MESSAGE_TYPES = ['resize', 'ack'] as const;
+
+export const ReadyMessage = z.object({
+  type: z.literal('ready'),
+  sandbox: z.string(),
+  terminal: z.string(),
+  cols: z.int(),
+  rows: z.int(),
+  /** True when this attach returned to a shell that was already running. */
+  resumed: z.boolean(),
+  /** Bytes of earlier output that follow in binary frames before live output. */
+  replayBytes: z.int().min(0),
+});
+export const ExitMessage = z.object({
+  type: z.literal('exit'),
+  code: z.int().nullable(),
+  signal: z.int().nullable(),
+});
+export const ErrorMessage = ErrorInfo.extend({ type: z.literal('error') });
+export const ServerMessage = z.discriminatedUnion('type', [ReadyMessage, ExitMessage, ErrorMessage]);
+export type ReadyMessage = z.infer<typeof ReadyMessage>;
+export type ExitMessage = z.infer<typeof ExitMessage>;
+export type ErrorMessage = z.infer<typeof ErrorMessage>;
+export type ServerMessage = z.infer<typeof ServerMessage>;
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
+
+/** Parse a text frame from the client; never throws. */
+export function parseClientMessage(text: string): ParseResult<ClientMessage> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return {
+      ok: false,
+      error: { code: 'bad-json', message: 'The control message is not valid JSON.', hint: 'Send text frames as JSON objects, e.g. {"type":"resize","cols":80,"rows":24}; send terminal input as binary frames.' },
+    };
+  }
+  const type = typeof json === 'object' && json !== null && 'type' in json ? (json as { type: unknown }).type : undefined;
+  if (typeof type !== 'string' || !(CLIENT_MESSAGE_TYPES as readonly string[]).includes(type)) {
+    return {
+      ok: false,
+      error: { code: 'unknown-type', message: `Unknown control message type ${JSON.stringify(type ?? null)}.`, hint: `Known types: ${CLIENT_MESSAGE_TYPES.join(', ')}.` },
+    };
+  }
+  const parsed = ClientMessage.safeParse(json);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      error: { code: 'bad-message', message: `Malformed "${type}" message: ${z.prettifyError(parsed.error)}`, hint: type === 'ack' ? 'Send {"type":"ack","bytes":N} with N a non-negative integer.' : 'Send {"type":"resize","cols":C,"rows":R}.' },
+    };
+  }
+  if (parsed.data.type === 'resize') {
+    const size = checkTerminalSize(parsed.data.cols, parsed.data.rows);
+    if (!size.ok) return size;
+  }
+  return { ok: true, value: parsed.data };
+}
+
+/** Validate a terminal size from a message or a URL; never throws. */
+export function checkTerminalSize(cols: unknown, rows: unknown): ParseResult<TerminalSize> {
+  const parsed = TerminalSize.safeParse({ cols, rows });
+  if (parsed.success) return { ok: true, value: parsed.data };
+  return {
+    ok: false,
+    error: {
+      code: 'invalid-size',
+      message: `Invalid terminal size ${String(cols)}×${String(rows)}.`,
+      hint: `cols must be an integer from 1 to ${TERMINAL_MAX_COLS} and rows from 1 to ${TERMINAL_MAX_ROWS}; the size was ignored.`,
+    },
+  };
+}
+
+/** Parse a text frame from the server (used by the browser client); never throws. */
+export function parseServerMessage(text: string): ParseResult<ServerMessage> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, error: { code: 'bad-json', message: 'The server sent a control message that is not JSON.' } };
+  }
+  const parsed = ServerMessage.safeParse(json);
+  if (!parsed.success) return { ok: false, error: { code: 'bad-message', message: z.prettifyError(parsed.error) } };
+  return { ok: true, value: parsed.data };
+}
+
+// ───────────────────────── REST ─────────────────────────
+
+export const CreateSandboxResponse = z.object({
+  id: SandboxId,
+  /** Credential for this sandbox: `Authorization: Bearer <token>` on REST, `?token=` on the WebSocket (a cookie carries it too). */
+  token: z.string(),
+  /** When the sandbox will be destroyed at the latest (maximum age), ISO 8601. */
+  expiresAt: z.iso.datetime(),
+});
+export type CreateSandboxResponse = z.infer<typeof CreateSandboxResponse>;
+
+export const TerminalStatus = z.object({
+  name: z.string(),
+  attached: z.boolean(),
+  cols: z.int(),
+  rows: z.int(),
+  createdAt: z.iso.datetime(),
+  /** Output is paused because the client has not acknowledged enough of it. */
+  paused: z.boolean(),
+});
+export type TerminalStatus = z.infer<typeof TerminalStatus>;
+
+export const SandboxStatus = z.object({
+  id: SandboxId,
+  /** Always "running": a sandbox being destroyed answers 410 at once. */
+  state: z.literal('running'),
+  createdAt: z.iso.datetime(),
+  expiresAt: z.iso.datetime(),
+  idle: z.object({
+    /** Since when no terminal has been attached, or null while one is. */
+    since: z.iso.datetime().nullable(),
+    /** When the sandbox will be destroyed for idleness, or null while a terminal is attached. */
+    expiresAt: z.iso.datetime().nullable(),
+  }),
+  terminals: z.array(TerminalStatus),
+});
+export type SandboxStatus = z.infer<typeof SandboxStatus>;
+
+export const ApiErrorBody = z.object({ error: ErrorInfo });
+export type ApiErrorBody = z.infer<typeof ApiErrorBody>;
+
+/** Name of the HttpOnly cookie that carries a sandbox's token (scoped to that sandbox's API path). */
+export const TOKEN_COOKIE = 'sandbox_token';
+/** Query parameter that carries the token on the WebSocket URL (for pages on another origin). */
+export const TOKEN_QUERY_PARAM = 'token';
+
+/** API paths, relative to the server's base path (which ends with "/"). */
+export const apiPath = {
+  sandboxes: () => 'api/sandboxes',
+  sandbox: (id: string) => `api/sandboxes/${id}`,
+  terminal: (id: string, name: string) => `api/sandboxes/${id}/terminals/${name}`,
+} as const;

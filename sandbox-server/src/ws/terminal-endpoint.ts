@@ -1,0 +1,197 @@
+// WS <base>api/sandboxes/:id/terminals/:name?cols=…&rows=…[&token=…]
+// Checks the page's origin, the sandbox and its token, then attaches the
+// socket to the named terminal (opening its shell on first use). Refusals are
+// made after the upgrade, as an error frame plus a 4xxx close code, because a
+// browser cannot read the HTTP status of a refused upgrade (it sees only 1006).
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from '../log.ts';
+import type { Metrics, RejectReason } from '../metrics.ts';
+import { TooManyTerminalsError } from '../manager/managed-sandbox.ts';
+import type { SandboxManager } from '../manager/sandbox-manager.ts';
+import { checkOrigin } from '../http/origin-policy.ts';
+import { clientKey } from '../http/client-key.ts';
+import { presentedToken } from '../http/sandbox-credential.ts';
+import { describeTombstone } from '../http/tombstone-message.ts';
+import {
+  CloseCode,
+  DEFAULT_TERMINAL_SIZE,
+  MAX_CLIENT_FRAME_BYTES,
+  SANDBOX_ID_PATTERN,
+  TERMINAL_NAME_PATTERN,
+  checkTerminalSize,
+  type ErrorInfo,
+  type TerminalSize,
+} from '../protocol.ts';
+import { closeReason } from './close-reason.ts';
+import { TerminalSocket } from './terminal-socket.ts';
+
+/** Frames beyond this are not even read: the connection closes with 1009. Below it, oversized frames get an error frame. */
+const HARD_MAX_PAYLOAD = 16 * MAX_CLIENT_FRAME_BYTES;
+/** Dead connections (laptop lid closed) would keep a terminal "attached" and the sandbox from idling out. */
+const HEARTBEAT_MS = 30_000;
+
+export interface TerminalEndpointOptions {
+  basePath: string;
+  allowedOrigins: readonly string[];
+  clientIpHeader: string;
+  manager: SandboxManager;
+  metrics: Metrics;
+  log: Logger;
+  isShuttingDown(): boolean;
+  /** Class mode: why the holder of this sandbox's token may no longer attach (the student's link was revoked or expired). */
+  attachRefusal?: ((sandboxId: string) => ErrorInfo | undefined) | undefined;
+}
+
+const PATH_PATTERN = /^api\/sandboxes\/([^/]+)\/terminals\/([^/]+)$/;
+
+export class TerminalEndpoint {
+  private readonly options: TerminalEndpointOptions;
+  private readonly wss: WebSocketServer;
+  private readonly alive = new WeakSet<WebSocket>();
+  private readonly heartbeat: NodeJS.Timeout;
+
+  constructor(options: TerminalEndpointOptions) {
+    this.options = options;
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: HARD_MAX_PAYLOAD,
+      perMessageDeflate: false,
+      // Invalid UTF-8 in a text frame becomes a "bad-json" error frame rather than a 1007 close.
+      skipUTF8Validation: true,
+    });
+    this.heartbeat = setInterval(() => this.checkHeartbeats(), HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  /** For the HTTP server's 'upgrade' event. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://server.invalid');
+    const rest = url.pathname.startsWith(this.options.basePath) ? url.pathname.slice(this.options.basePath.length) : undefined;
+    const match = rest === undefined ? null : PATH_PATTERN.exec(rest);
+    if (!match) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nNo WebSocket endpoint here: terminals are at <base>api/sandboxes/:id/terminals/:name\n');
+      return;
+    }
+    const [, id, name] = match as unknown as [string, string, string];
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.alive.add(ws);
+      ws.on('pong', () => this.alive.add(ws));
+      ws.on('error', (error) => this.options.log.debug({ err: error }, 'websocket error'));
+      this.attach(ws, req, url, id, name).catch((error: unknown) => {
+        this.options.log.error({ err: error, sandbox: id, terminal: name }, 'attach failed');
+        refuse(ws, CloseCode.internalError, { code: 'internal', message: 'The server failed while opening this terminal.', hint: 'Reconnect; the server log has the details.' });
+      });
+    });
+  }
+
+  /** Close every connection (server shutdown). */
+  closeAll(code: CloseCode, error: ErrorInfo): void {
+    for (const ws of this.wss.clients) refuse(ws, code, error);
+  }
+
+  /** Stop the heartbeat and drop connections that did not close in time. */
+  dispose(): void {
+    clearInterval(this.heartbeat);
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
+  }
+
+  private async attach(ws: WebSocket, req: IncomingMessage, url: URL, id: string, name: string): Promise<void> {
+    const { manager, metrics } = this.options;
+    const client = clientKey(req, this.options.clientIpHeader);
+    const log = this.options.log.child({ client, sandbox: id, terminal: name });
+    const reject = (reason: RejectReason, code: CloseCode, error: ErrorInfo) => {
+      metrics.rejected.inc({ reason });
+      log.info({ reason, closeCode: code }, 'terminal connection refused');
+      refuse(ws, code, error);
+    };
+
+    if (this.options.isShuttingDown()) {
+      return reject('shutting-down', CloseCode.goingAway, { code: 'server-shutting-down', message: 'The sandbox server is shutting down.', hint: 'Reload the page in a moment.' });
+    }
+    const origin = checkOrigin(req, this.options.allowedOrigins);
+    if (!origin.allowed) {
+      return reject('origin', CloseCode.forbidden, {
+        code: 'origin-not-allowed',
+        message: `Pages from ${origin.origin} may not open terminals on this server.`,
+        hint: 'Serve the lesson from this server, or add that origin to ALLOWED_ORIGINS in the server configuration.',
+      });
+    }
+    const managed = SANDBOX_ID_PATTERN.test(id) ? manager.get(id) : undefined;
+    if (!managed) {
+      const tombstone = SANDBOX_ID_PATTERN.test(id) ? manager.tombstone(id) : undefined;
+      if (tombstone) return reject('gone', CloseCode.gone, describeTombstone(tombstone));
+      return reject('not-found', CloseCode.notFound, { code: 'not-found', message: `No sandbox ${JSON.stringify(id)}.`, hint: 'Create one with POST /api/sandboxes (reloading the lesson page does it).' });
+    }
+    const token = presentedToken(req, url, true);
+    if (token === undefined) {
+      return reject('unauthorized', CloseCode.unauthorized, {
+        code: 'unauthorized',
+        message: 'This connection carries no sandbox token.',
+        hint: 'Pages on this server send the cookie automatically; pages elsewhere add ?token=<token from POST /api/sandboxes>.',
+      });
+    }
+    if (!managed.tokenMatches(token)) {
+      return reject('forbidden', CloseCode.forbidden, { code: 'forbidden', message: 'This token does not belong to that sandbox.', hint: 'Use the token returned when this sandbox was created.' });
+    }
+    const refusal = this.options.attachRefusal?.(id);
+    if (refusal) return reject('forbidden', CloseCode.forbidden, refusal);
+    if (!TERMINAL_NAME_PATTERN.test(name)) {
+      return reject('bad-request', CloseCode.badRequest, {
+        code: 'invalid-terminal-name',
+        message: `Invalid terminal name ${JSON.stringify(name)}.`,
+        hint: 'Use 1–16 characters of a-z, 0-9 and "-", e.g. "1" or "2".',
+      });
+    }
+
+    const socket = new TerminalSocket(ws, log, metrics);
+    const size = requestedSize(url, socket);
+    let opened;
+    try {
+      opened = await managed.terminal(name, size);
+    } catch (error) {
+      if (error instanceof TooManyTerminalsError) {
+        return reject('terminal-capacity', CloseCode.tooManyTerminals, { code: 'too-many-terminals', message: error.message, hint: 'Close a terminal you no longer use (type exit in it).' });
+      }
+      log.error({ err: error }, 'could not open terminal');
+      refuse(ws, CloseCode.internalError, { code: 'terminal-failed', message: 'The terminal could not be opened.', hint: 'Reconnect; if it keeps failing, reload the page for a new sandbox.' });
+      return;
+    }
+    if (ws.readyState !== ws.OPEN) {
+      log.info('client left while its terminal was opening');
+      return;
+    }
+    opened.session.attach(socket, size, opened.resumed);
+    socket.bind(opened.session);
+  }
+
+  private checkHeartbeats(): void {
+    for (const ws of this.wss.clients) {
+      if (!this.alive.has(ws)) {
+        ws.terminate();
+        continue;
+      }
+      this.alive.delete(ws);
+      ws.ping();
+    }
+  }
+}
+
+/** The size asked in the URL, or the default (with an error frame when the one asked was invalid). */
+function requestedSize(url: URL, socket: TerminalSocket): TerminalSize {
+  const cols = url.searchParams.get('cols');
+  const rows = url.searchParams.get('rows');
+  if (cols === null && rows === null) return { ...DEFAULT_TERMINAL_SIZE };
+  const checked = checkTerminalSize(Number(cols ?? Number.NaN), Number(rows ?? Number.NaN));
+  if (checked.ok) return checked.value;
+  socket.sendError({ ...checked.error, hint: `${checked.error.hint ?? ''} Using ${DEFAULT_TERMINAL_SIZE.cols}×${DEFAULT_TERMINAL_SIZE.rows}.`.trim() });
+  return { ...DEFAULT_TERMINAL_SIZE };
+}
+
+function refuse(ws: WebSocket, code: CloseCode, error: ErrorInfo): void {
+  if (ws.readyState !== ws.OPEN) return;
+  ws.send(JSON.stringify({ type: 'error', ...error }));
+  ws.close(code, closeReason(error.message));
+}

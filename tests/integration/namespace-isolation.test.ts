@@ -1,0 +1,178 @@
+// Limits and isolation of namespace sandboxes, each tried for real: what a
+// careless or curious student can do as root inside must stay inside.
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sandbox } from '../../sandbox-server/src/drivers/driver.ts';
+import { DEFAULT_LIMITS } from '../../sandbox-server/src/drivers/namespace/index.ts';
+import { rootfsPath } from '../../sandbox-server/src/rootfs/build.ts';
+import { readRecipe } from '../../sandbox-server/src/rootfs/recipe.ts';
+import { NamespaceFixture, type OpenedTerminal } from '../support/namespace-fixture.ts';
+
+const fixture = new NamespaceFixture();
+let sandbox: Sandbox;
+let neighbour: Sandbox;
+let term: OpenedTerminal;
+const hostMarker = join('/tmp', `host-marker-${randomBytes(4).toString('hex')}`);
+const cgroup = (hierarchy: string, file: string) =>
+  readFileSync(`/sys/fs/cgroup/${hierarchy}/${fixture.driver.options.prefix}/${sandbox.id}/${file}`, 'utf8');
+
+beforeAll(async () => {
+  await fixture.prepare();
+  writeFileSync(hostMarker, 'a file of the host');
+  sandbox = await fixture.create('isolated', { docker: true });
+  neighbour = await fixture.create('neighbour');
+  term = await fixture.open(sandbox, '1');
+});
+
+afterAll(async () => {
+  rmSync(hostMarker, { force: true });
+  expect(await fixture.destroyAll()).toEqual([]);
+});
+
+describe('limits', () => {
+  it('applies the configured memory, pids and CPU limits to the sandbox\'s cgroups', () => {
+    expect(Number(cgroup('memory', 'memory.limit_in_bytes'))).toBe(DEFAULT_LIMITS.memoryBytes);
+    expect(Number(cgroup('pids', 'pids.max'))).toBe(DEFAULT_LIMITS.pids);
+    expect(Number(cgroup('cpu', 'cpu.cfs_quota_us')) / Number(cgroup('cpu', 'cpu.cfs_period_us'))).toBe(DEFAULT_LIMITS.cpus);
+  });
+
+  it('holds a fork bomb at the pids limit, stops it, and gives the shell back', async () => {
+    const other = await fixture.open(sandbox, 'bystander');
+    const before = term.reader.cursor;
+    term.terminal.write(':(){ :|:& };:\r');
+    await term.reader.waitFor(/Limite de processus atteinte \(fork bomb \?\) : \d+ processus arrêtés/, { from: before.text, timeoutMs: 60_000 });
+    // The limit held: forks were refused, and the sandbox never went past it.
+    expect(term.reader.text.slice(before.text)).toMatch(/fork: (retry: )?Resource temporarily unavailable/);
+    expect(Number(cgroup('pids', 'pids.peak'))).toBeLessThanOrEqual(DEFAULT_LIMITS.pids);
+    // Both terminals answer again.
+    expect((await term.reader.run('echo alive-$((20+1))', { timeoutMs: 60_000 })).output).toMatch(/alive-21/);
+    expect((await other.reader.run('echo bystander-ok', { timeoutMs: 60_000 })).output.trim()).toBe('bystander-ok');
+  });
+
+  it('OOM-kills a memory hog inside, and only the hog', async () => {
+    const agentBefore = (await term.reader.run('pidof sandbox-agent')).output.trim();
+    const hog = await term.reader.run('head -c 600M /dev/zero | tail');
+    expect(hog.exitCode).toBe(137); // tail was killed (SIGKILL)
+    expect(Number(/oom_kill (\d+)/.exec(cgroup('memory', 'memory.oom_control'))?.[1])).toBeGreaterThan(0);
+    expect((await term.reader.run('pidof sandbox-agent')).output.trim()).toBe(agentBefore);
+    expect((await term.reader.run('echo survived')).output.trim()).toBe('survived');
+  });
+
+  it('gives ENOSPC when the disk is full, then frees it', async () => {
+    const fill = await term.reader.run('dd if=/dev/zero of=$HOME/big bs=1M count=400');
+    expect(fill.output).toMatch(/No space left on device/);
+    expect(fill.exitCode).not.toBe(0);
+    expect((await term.reader.run('rm $HOME/big && echo freed')).output.trim()).toBe('freed');
+    expect((await term.reader.run('echo writable > $HOME/after && cat $HOME/after')).output.trim()).toBe('writable');
+  });
+});
+
+describe('network', () => {
+  it('has loopback only and no route out', async () => {
+    expect((await term.reader.run('ip -o link show | cut -d: -f2')).output.trim()).toBe('lo');
+    expect((await term.reader.run('ip route; ip -6 route | grep -v "^::1\\|^fe80" ; echo end')).output.trim()).toBe('end');
+    // TEST-NET-1: nothing leaves anyway, there is no route.
+    const out = await term.reader.run('curl -sS --max-time 10 http://192.0.2.1/ 2>&1');
+    expect(out.output).toMatch(/Network is unreachable|Couldn't connect/);
+    const dns = await term.reader.run('curl -sS --max-time 10 http://deb.debian.org/ 2>&1');
+    expect(dns.exitCode).not.toBe(0);
+  });
+
+  it('does not reach a service on the host\'s loopback', async () => {
+    const server = net.createServer((socket) => socket.end('host service\n'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    try {
+      const attempt = await term.reader.run(`curl -sS --max-time 10 http://127.0.0.1:${port}/ 2>&1`);
+      expect(attempt.output).not.toMatch(/host service/);
+      expect(attempt.output).toMatch(/Connection refused|Couldn't connect/);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('host files', () => {
+  it('does not see the host\'s files, and its /etc/shadow is the root filesystem\'s', async () => {
+    expect((await term.reader.run(`sudo ls ${hostMarker}`)).output).toMatch(/No such file or directory/);
+    const inside = (await term.reader.run('sudo sha256sum /etc/shadow')).output.trim().split(/\s+/)[0];
+    const rootfsShadow = readFileSync(join(rootfsPath(fixture.driver.options.cacheDir, readRecipe()), 'etc/shadow'));
+    expect(inside).toBe(createHash('sha256').update(rootfsShadow).digest('hex'));
+    expect(inside).not.toBe(createHash('sha256').update(readFileSync('/etc/shadow')).digest('hex'));
+  });
+
+  it('cannot write to the shared root filesystem', async () => {
+    const rootfs = rootfsPath(fixture.driver.options.cacheDir, readRecipe());
+    await term.reader.run('sudo sh -c "echo changed > /etc/motd-written-inside"');
+    expect(existsSync(join(rootfs, 'etc/motd-written-inside'))).toBe(false);
+  });
+});
+
+describe('root inside reaches nothing outside', () => {
+  it('cannot mount the host\'s disk nor make a device for it', async () => {
+    const mount = await term.reader.run('sudo mount /dev/vda /mnt');
+    expect(mount.exitCode).not.toBe(0);
+    const mknod = await term.reader.run('sudo mknod /tmp/disk b 254 0 && sudo mount /tmp/disk /mnt');
+    expect(mknod.exitCode).not.toBe(0);
+    expect(mknod.output).toMatch(/Operation not permitted|Permission denied/);
+  });
+
+  it('cannot use the magic SysRq key, drop caches or read the kernel log', async () => {
+    const sysrq = await term.reader.run('echo h | sudo tee /proc/sysrq-trigger');
+    expect(sysrq.exitCode).not.toBe(0);
+    // Kernels built without SysRq (this host's) have no such file at all.
+    expect(sysrq.output).toMatch(existsSync('/proc/sysrq-trigger') ? /Read-only file system/ : /No such file or directory/);
+    const caches = await term.reader.run('sudo sh -c "echo 3 > /proc/sys/vm/drop_caches"');
+    expect(caches.output).toMatch(/Read-only file system/);
+    expect((await term.reader.run('sudo dmesg')).output).toMatch(/Operation not permitted/);
+  });
+
+  it('cannot raise its own limits', async () => {
+    for (const file of ['pids/pids.max', 'memory/memory.limit_in_bytes', 'cpu/cpu.cfs_quota_us']) {
+      const attempt = await term.reader.run(`echo -1 | sudo tee /sys/fs/cgroup/${file}`);
+      expect(attempt.output).toMatch(/Permission denied/);
+    }
+    expect(Number(cgroup('pids', 'pids.max'))).toBe(DEFAULT_LIMITS.pids);
+    expect(Number(cgroup('memory', 'memory.limit_in_bytes'))).toBe(DEFAULT_LIMITS.memoryBytes);
+  });
+
+  it('cannot load kernel modules', async () => {
+    // Kernels built without module support (this host's) have no /proc/modules.
+    const modulesOnHost = () => (existsSync('/proc/modules') ? readFileSync('/proc/modules', 'utf8') : 'no module support');
+    const modules = modulesOnHost();
+    const modprobe = await term.reader.run('sudo modprobe dummy');
+    expect(modprobe.exitCode).not.toBe(0);
+    // CAP_SYS_MODULE (bit 16) is not even in the bounding set of root inside.
+    const bounding = (await term.reader.run('sudo grep CapBnd /proc/self/status')).output.trim().split(/\s+/)[1]!;
+    expect(BigInt(`0x${bounding}`) & (1n << 16n)).toBe(0n);
+    expect(modulesOnHost()).toBe(modules);
+  });
+
+  it('cannot see or touch the processes and files of another sandbox', async () => {
+    const other = await fixture.open(neighbour, '1');
+    await other.reader.run('echo secret > /tmp/neighbour-secret; sleep 4242 &');
+    expect((await term.reader.run('ls /tmp/neighbour-secret')).output).toMatch(/No such file/);
+    expect((await term.reader.run('pgrep -f "sleep 4242" || echo none')).output.trim()).toBe('none');
+    expect((await other.reader.run('pgrep -f "sleep 4242"')).exitCode).toBe(0);
+  });
+
+  it('kill -9 -1 as root ends this sandbox only', async () => {
+    const hostProcess = spawn('sleep', ['300'], { stdio: 'ignore' });
+    const other = await fixture.open(neighbour, 'witness');
+    const died = new Promise<string>((resolve) => sandbox.onExit(resolve));
+    try {
+      term.terminal.write('sudo kill -9 -1\r');
+      expect(await died).toMatch(/agent connection closed/);
+      expect(hostProcess.exitCode).toBeNull();
+      expect(hostProcess.signalCode).toBeNull();
+      process.kill(hostProcess.pid!, 0); // still there
+      expect((await other.reader.run('echo neighbour-alive')).output.trim()).toBe('neighbour-alive');
+    } finally {
+      hostProcess.kill();
+    }
+  });
+});

@@ -1,0 +1,76 @@
+// Real namespace sandboxes for integration tests: a driver with the default
+// options (the same host paths a server would use), ids unique to the test
+// run, readers on terminals, and teardown that proves nothing was left.
+import { randomBytes } from 'node:crypto';
+import type { Sandbox, SandboxLimits, TerminalSize, TerminalStream } from '../../sandbox-server/src/drivers/driver.ts';
+import {
+  DEFAULT_LIMITS,
+  createNamespaceDriver,
+  type LogRecord,
+  type NamespaceDriver,
+  type NamespaceSandbox,
+} from '../../sandbox-server/src/drivers/namespace/index.ts';
+import { namespaceLeftovers } from './namespace-leftovers.ts';
+import { TerminalReader } from './terminal-reader.ts';
+
+export interface OpenedTerminal {
+  terminal: TerminalStream;
+  reader: TerminalReader;
+}
+
+export class NamespaceFixture {
+  readonly driver: NamespaceDriver;
+  readonly ids: string[] = [];
+  readonly logs: LogRecord[] = [];
+  #sandboxes: Sandbox[] = [];
+
+  constructor() {
+    this.driver = createNamespaceDriver({
+      log: (record) => {
+        this.logs.push(record);
+        if (record.level === 'error') process.stderr.write(`${JSON.stringify(record)}\n`);
+      },
+    });
+  }
+
+  async prepare(): Promise<void> {
+    await this.driver.checkHost();
+    await this.driver.prepare(() => {});
+  }
+
+  newId(label: string): string {
+    const id = `test-${label}-${randomBytes(3).toString('hex')}`;
+    this.ids.push(id);
+    return id;
+  }
+
+  async create(label: string, options: { docker?: boolean; limits?: Partial<SandboxLimits> } = {}): Promise<NamespaceSandbox> {
+    const sandbox = await this.driver.create({
+      id: this.newId(label),
+      docker: options.docker ?? false,
+      limits: { ...DEFAULT_LIMITS, ...options.limits },
+    });
+    this.#sandboxes.push(sandbox);
+    return sandbox;
+  }
+
+  /** Opens terminal `name` and waits for its first prompt. */
+  async open(sandbox: Sandbox, name: string, size: TerminalSize = { cols: 120, rows: 40 }): Promise<OpenedTerminal> {
+    const terminal = await sandbox.openTerminal(name, size);
+    const reader = new TerminalReader(terminal, (text) => terminal.write(text));
+    await reader.waitForPrompt();
+    return { terminal, reader };
+  }
+
+  /** Destroys every sandbox the fixture made (even after a failure) and returns what was left on the host. */
+  async destroyAll(): Promise<string[]> {
+    const results = await Promise.allSettled(this.#sandboxes.map((sandbox) => sandbox.destroy()));
+    this.#sandboxes = [];
+    const failures = results.filter((result) => result.status === 'rejected').map((result) => String((result as PromiseRejectedResult).reason));
+    return [...failures, ...this.leftovers()];
+  }
+
+  leftovers(): string[] {
+    return namespaceLeftovers({ prefix: this.driver.options.prefix, stateDir: this.driver.options.stateDir, ids: this.ids });
+  }
+}

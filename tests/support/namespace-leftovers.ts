@@ -1,0 +1,58 @@
+// What a namespace sandbox may leave on the host, looked for the hard way
+// (the kernel's tables, not the driver's bookkeeping): processes in its
+// cgroups, cgroup directories, mounts, crun containers, state directories and
+// uid-range locks. Tests call it after destroying their sandboxes.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface LeftoverScope {
+  prefix: string;
+  stateDir: string;
+  /** Sandbox ids the test created. */
+  ids: string[];
+}
+
+export function namespaceLeftovers({ prefix, stateDir, ids }: LeftoverScope): string[] {
+  const found: string[] = [];
+  const groups = ids.map((id) => `/${prefix}/${id}`);
+
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    let cgroups = '';
+    try {
+      cgroups = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const group = groups.find((path) => cgroups.includes(`:${path}\n`) || cgroups.includes(`:${path}/`));
+    if (group) found.push(`process ${pid} in cgroup ${group}`);
+  }
+
+  for (const hierarchy of readdirSync('/sys/fs/cgroup')) {
+    for (const id of ids) {
+      const dir = join('/sys/fs/cgroup', hierarchy, prefix, id);
+      if (existsSync(dir)) found.push(`cgroup ${dir}`);
+    }
+  }
+
+  const mountInfo = readFileSync('/proc/self/mountinfo', 'utf8');
+  for (const id of ids) {
+    if (mountInfo.includes(`/sandboxes/${id}/`)) found.push(`mount of sandbox ${id} in the host's mount table`);
+    if (existsSync(join(stateDir, 'sandboxes', id))) found.push(`state directory of sandbox ${id}`);
+  }
+
+  const crunRoot = join(stateDir, 'crun');
+  if (existsSync(crunRoot)) {
+    const containers = JSON.parse(execFileSync('crun', ['--root', crunRoot, 'list', '--format=json'], { encoding: 'utf8' }) || '[]') as { id: string }[];
+    for (const { id } of containers) if (ids.some((sandbox) => id === `${prefix}-${sandbox}`)) found.push(`crun container ${id}`);
+  }
+
+  const locks = join(stateDir, 'uid-ranges');
+  if (existsSync(locks)) {
+    for (const index of readdirSync(locks)) {
+      const holder = existsSync(join(locks, index, 'sandbox')) ? readFileSync(join(locks, index, 'sandbox'), 'utf8') : '';
+      if (ids.includes(holder)) found.push(`uid range ${index} still held by ${holder}`);
+    }
+  }
+  return found;
+}
