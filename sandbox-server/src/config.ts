@@ -162,8 +162,8 @@ export const ConfigSchema = z.strictObject({
     .describe('A sandbox is destroyed this long after it was handed to a reader, attached or not. Written with a unit: "2h".'),
   sandboxMemory: size(16 * 1024 ** 2).default(256 * 1024 ** 2)
     .describe('Memory limit of each sandbox (everything inside it together), e.g. "256MiB".'),
-  sandboxPids: integer(16, 65_536).default(512)
-    .describe('Most tasks (processes and threads) in each sandbox; stops fork bombs.'),
+  sandboxPids: integer(300, 65_536).default(512)
+    .describe('Most tasks (processes and threads) in each sandbox; stops fork bombs. The namespace driver keeps ≈ 280 of them for the sandbox\'s own init, agent and dockerd.'),
   sandboxCpus: decimal(0.05, 64).default(0.5)
     .describe('CPU share of each sandbox, in cores (0.5 = half a core).'),
   sandboxDisk: size(1024 ** 2).default(128 * 1024 ** 2)
@@ -180,6 +180,15 @@ export const ConfigSchema = z.strictObject({
     .describe('SQLite file of the classes, links and progress (class mode); created with its folder if missing. `npm run class` uses the same file.'),
   contentDir: z.string().min(1).default('content').transform((dir) => resolve(dir))
     .describe('The course\'s content tree; in class mode the exercises\' checks are read from its *.checks.json files.'),
+}).superRefine((config, ctx) => {
+  // The writable layer lives in the sandbox's memory: a full disk must give ENOSPC, not an OOM kill of its init.
+  if (config.sandboxDisk > config.sandboxMemory * 0.75) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['sandboxDisk'],
+      message: `must be at most 3/4 of SANDBOX_MEMORY (${config.sandboxMemory} bytes), since the writable layer is held in the sandbox's memory`,
+    });
+  }
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

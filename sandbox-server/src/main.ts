@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const driverLog = log.child({ component: `driver-${config.driver}` });
   const driver = createDriver(config.driver, {
     // The driver logs plain records; they join the server's JSON lines with its ids.
-    log: ({ level, msg, ...fields }: { level: LogLevel; msg: string; [field: string]: unknown }) => driverLog[level](fields, msg),
+    log: ({ level, msg, ...fields }: { level: LogLevel; msg: string; [field: string]: unknown }) => driverLog[level](renameReserved(fields), msg),
   });
 
   try {
@@ -48,6 +48,13 @@ async function main(): Promise<void> {
   const server = await startSandboxServer(config, driver, log);
   log.info({ url: server.url, port: Number(new URL(server.url).port), driver: driver.name, warmPool: config.warmPoolSize }, 'listening');
   handleSignals(server, log, config.shutdownTimeout);
+}
+
+/** The driver's `pid` (a process in a sandbox) must not clash with the server's own `pid` field. */
+function renameReserved(fields: Record<string, unknown>): Record<string, unknown> {
+  const renamed: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) renamed[['pid', 'time', 'level', 'msg'].includes(key) ? `driver_${key}` : key] = value;
+  return renamed;
 }
 
 function handleSignals(server: SandboxServer, log: Logger, timeoutMs: number): void {

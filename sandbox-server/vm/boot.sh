@@ -38,6 +38,9 @@ done
 channel=/dev/virtio-ports/cours-linux.agent
 [ -e "$channel" ] || { say "FATAL: no virtio-serial port named cours-linux.agent"; halt_now; }
 
+# Where the disk's builder put Node and the agent (src/drivers/vm/disk-image.ts).
+. /.sandbox/vm/agent.env
+
 config=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^cours_linux\.agent=//p' | base64 -d) \
   || { say "FATAL: no valid cours_linux.agent= on the kernel command line"; halt_now; }
 
@@ -45,12 +48,16 @@ config=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^cours_linux\.agent=//p' | base
 # directions. Two cats turn it into pipes for the agent: Node would treat the
 # character device as a file (blocking reads in its thread pool, and writes
 # the port driver cuts at 32 KiB that Node would not finish); cat copies
-# every byte, promptly, both ways.
+# every byte, promptly, both ways. Only the agent is waited for: once the
+# host is gone, a write to the port blocks forever.
 exec 3<>"$channel"
-mkfifo -m 600 /run/agent.in
+mkfifo -m 600 /run/agent.in /run/agent.out
 cat <&3 > /run/agent.in &
 reader=$!
-SANDBOX_AGENT_CONFIG="$config" /.sandbox/bin/node /.sandbox/agent/main.js < /run/agent.in 3<&- | cat >&3
-kill "$reader" 2>/dev/null
+cat < /run/agent.out >&3 &
+writer=$!
+exec 3<&-
+SANDBOX_AGENT_CONFIG="$config" "$AGENT_NODE" "$AGENT_MAIN" < /run/agent.in > /run/agent.out
+kill -9 "$reader" "$writer" 2>/dev/null
 say "agent exited; powering off"
 halt_now

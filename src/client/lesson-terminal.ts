@@ -4,16 +4,17 @@
 // RunQueue (so Exécuter can type a snippet line by line), and gives the
 // reader a status line, copy/paste keys and, on touch screens, a row of keys
 // phones lack. This module is only loaded on first use: it carries xterm.
+// Its styles come with terminal-styles.ts, which the app awaits first.
 import { FitAddon } from '@xterm/addon-fit';
 import { WebLinksAddon } from '@xterm/addon-web-links';
 import { Terminal, type ITheme } from '@xterm/xterm';
-import '@xterm/xterm/css/xterm.css';
 import { writeClipboard } from '../components/copy-client.ts';
 import type { ReadyMessage, TerminalSize } from '../../sandbox-server/src/protocol.ts';
 import { Osc133Parser, type Osc133Mark } from './osc133.ts';
 import { RunQueue, phaseAfterReplay, type RunListener, type RunOutcome } from './run-queue.ts';
 import { sessionStatusText } from './status-text.ts';
-import { SCREEN_KEYS, ctrlChord, keyAction, screenKeyBytes, LEAVE_KEY } from './terminal-keys.ts';
+import { ScreenKeysRow } from './screen-keys-row.ts';
+import { keyAction, LEAVE_KEY } from './terminal-keys.ts';
 import { TerminalSession, type SessionState, type StateDetail } from './terminal-session.ts';
 
 Terminal.strings.promptLabel = 'Saisie du terminal';
@@ -77,8 +78,7 @@ export class LessonTerminal extends HTMLElement {
   private statusLine: HTMLElement | undefined;
   private actionButton: HTMLButtonElement | undefined;
   private screen: HTMLElement | undefined;
-  private ctrlButton: HTMLButtonElement | undefined;
-  private ctrlHeld = false;
+  private keys: ScreenKeysRow | undefined;
   private replay: { left: number; total: number; marks: Osc133Mark[] } | undefined;
   private hasOutput = false;
 
@@ -92,15 +92,12 @@ export class LessonTerminal extends HTMLElement {
   }
 
   connectedCallback(): void {
+    // Moved elsewhere in the page: refit to the new box.
     if (this.term !== undefined) {
       this.fitToScreen();
       return;
     }
     this.build();
-  }
-
-  disconnectedCallback(): void {
-    // Moved elsewhere in the page, or removed: connectedCallback refits if it comes back.
   }
 
   /**
@@ -205,7 +202,12 @@ export class LessonTerminal extends HTMLElement {
     screen.className = 'lt-screen';
     screen.setAttribute('aria-label', `Terminal ${this.name}`);
 
-    this.append(head, screen, this.buildScreenKeys());
+    this.keys = new ScreenKeysRow(this.name, {
+      send: (bytes) => this.send(bytes),
+      applicationCursor: () => this.term?.modes.applicationCursorKeysMode ?? false,
+      focus: () => this.term?.focus(),
+    });
+    this.append(head, screen, this.keys.element);
     this.statusLine = status;
     this.actionButton = action;
     this.screen = screen;
@@ -223,6 +225,8 @@ export class LessonTerminal extends HTMLElement {
     term.loadAddon(fit);
     term.loadAddon(new WebLinksAddon());
     term.open(screen);
+    // Several terminals on one page: say which one the keyboard is in.
+    term.textarea?.setAttribute('aria-label', `Saisie du terminal ${this.name}`);
     term.attachCustomKeyEventHandler((event) => this.onKey(event));
     term.onData((data) => this.onInput(data));
     term.onBinary((data) => this.session?.input(Uint8Array.from(data, (char) => char.charCodeAt(0) & 0xff)));
@@ -232,47 +236,19 @@ export class LessonTerminal extends HTMLElement {
     this.fitToScreen();
     this.resizeObserver = new ResizeObserver(() => this.fitToScreen());
     this.resizeObserver.observe(screen);
+    // Back online, or back to this tab: no need to wait for the next backoff step.
+    window.addEventListener('online', () => this.retryNow());
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible') this.retryNow();
+    });
   }
 
-  private buildScreenKeys(): HTMLElement {
-    const row = document.createElement('div');
-    row.className = 'lt-keys';
-    row.setAttribute('role', 'toolbar');
-    row.setAttribute('aria-label', `Touches du terminal ${this.name}`);
-    const button = (label: string, name: string, press: () => void) => {
-      const key = document.createElement('button');
-      key.type = 'button';
-      key.textContent = label;
-      key.setAttribute('aria-label', name);
-      // Keep the focus (and the phone's keyboard) in the terminal.
-      key.addEventListener('pointerdown', (event) => event.preventDefault());
-      key.addEventListener('click', () => {
-        press();
-        this.term?.focus();
-      });
-      row.append(key);
-      return key;
-    };
-    this.ctrlButton = button('Ctrl', 'Ctrl (pour la touche suivante)', () => this.holdCtrl(!this.ctrlHeld));
-    this.ctrlButton.setAttribute('aria-pressed', 'false');
-    for (const key of SCREEN_KEYS) {
-      button(key.label, key.name, () => this.send(screenKeyBytes(key, this.term?.modes.applicationCursorKeysMode ?? false)));
-    }
-    return row;
-  }
-
-  private holdCtrl(held: boolean): void {
-    this.ctrlHeld = held;
-    this.ctrlButton?.setAttribute('aria-pressed', String(held));
+  private retryNow(): void {
+    if (this.session?.state === 'reconnecting') this.session.connect();
   }
 
   private onInput(data: string): void {
-    let input = data;
-    if (this.ctrlHeld) {
-      input = ctrlChord(data) ?? data;
-      this.holdCtrl(false);
-    }
-    this.send(input);
+    this.send(this.keys?.transform(data) ?? data);
   }
 
   private send(input: string): void {

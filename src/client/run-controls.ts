@@ -5,6 +5,7 @@
 import { textToCopy, writeClipboard } from '../components/copy-client.ts';
 import { sandboxEndpoint } from './sandbox-endpoint.ts';
 import { recall, sessionStore } from './sandbox-memory.ts';
+import { captureClassLink, classCredential } from './classroom/class-credential.ts';
 import type { SnippetState, TerminalApp } from './terminal-app.ts';
 
 type Report = (state: SnippetState, message: string, hint?: string) => void;
@@ -69,6 +70,7 @@ function setUpSnippet(controls: HTMLElement): void {
     loadApp(server)
       .then((loaded) =>
         loaded.runSnippet({
+          id: String([...document.querySelectorAll('[data-transcript]')].indexOf(figure)),
           terminal,
           commands,
           report,
@@ -113,6 +115,17 @@ document.querySelectorAll<HTMLElement>('[data-open-terminal]').forEach(setUpOpen
 
 // After a reload, reattach to the terminals the reader had open (if the machine still exists).
 const server = snippets[0]?.dataset.sandboxUrl;
+
+// A student's personal link (class mode): keep it, then show their exercises' ✓ on this page.
+if (server !== undefined) {
+  const endpoint = sandboxEndpoint(server, location.href);
+  captureClassLink(endpoint.base);
+  if (classCredential(endpoint.base) !== undefined) {
+    import('./classroom/exercise-badges.ts')
+      .then(({ ExerciseBadges }) => new ExerciseBadges(endpoint).start())
+      .catch(() => undefined);
+  }
+}
 if (server !== undefined && (recall(sessionStore(), sandboxEndpoint(server, location.href).base)?.terminals.length ?? 0) > 0) {
   loadApp(server)
     .then((loaded) => loaded.restore())

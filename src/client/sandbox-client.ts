@@ -5,6 +5,7 @@ import { ApiErrorBody, CreateSandboxResponse, TOKEN_QUERY_PARAM, apiPath, type E
 import { SandboxRefusedError, SandboxServerMissingError } from './sandbox-errors.ts';
 import { apiUrl, type SandboxEndpoint } from './sandbox-endpoint.ts';
 import { forget, recall, remember, type KeyValueStore, type RememberedSandbox } from './sandbox-memory.ts';
+import { classCredential } from './classroom/class-credential.ts';
 
 export interface SandboxClientOptions {
   endpoint: SandboxEndpoint;
@@ -118,7 +119,9 @@ export class SandboxClient {
   }
 
   private async create(): Promise<RememberedSandbox> {
-    const response = await this.request(apiPath.sandboxes(), { method: 'POST' });
+    // In class mode the server gives a machine only to the holder of a student's link.
+    const credential = classCredential(this.endpoint.base);
+    const response = await this.request(apiPath.sandboxes(), { method: 'POST', headers: credential === undefined ? {} : { authorization: `Bearer ${credential}` } });
     if (response.status !== 201) throw await this.refusal(response);
     const body = CreateSandboxResponse.safeParse(await response.json().catch(() => undefined));
     if (!body.success) throw new SandboxServerMissingError(this.endpoint.base, 'la réponse n\'est pas celle d\'un serveur de machines');

@@ -13,7 +13,7 @@ export class SandboxServerMissingError extends Error {
   constructor(serverUrl: string, why: string) {
     super(`Aucun serveur de machines ne répond à ${serverUrl} (${why}) : les commandes ne peuvent pas être exécutées depuis cette page.`);
     this.serverUrl = serverUrl;
-    this.hint = `Pour les exécuter, démarrez le serveur du cours à la racine du dépôt avec « ${START_COMMAND} », puis rechargez la page. En attendant, « Copier » copie les commandes pour les taper dans votre propre VM.`;
+    this.hint = `Pour les exécuter, démarrez le serveur du cours à la racine du dépôt avec ${START_COMMAND}, puis rechargez la page. En attendant, « Copier » copie les commandes pour les taper dans votre propre VM.`;
   }
 }
 

@@ -9,11 +9,15 @@ import { sandboxEndpoint } from './sandbox-endpoint.ts';
 import { sessionStore, type RememberedSandbox } from './sandbox-memory.ts';
 import { TerminalConnectError, type LessonTerminal, type TerminalConnection, type TerminalStateEventDetail } from './lesson-terminal.ts';
 import { TerminalDock } from './terminal-dock.ts';
+import { loadTerminalStyles } from './terminal-styles.ts';
+import { SNIPPET_RUN_EVENT, type SnippetRunDetail } from './classroom/class-credential.ts';
 
 export type SnippetState = 'starting' | 'running' | 'done' | 'stopped' | 'error';
 
 /** A snippet being run, as the page's controls see it. */
 export interface SnippetRun {
+  /** The snippet's position in the page ("0", "1"…), for the class's progress. */
+  id?: string;
   terminal: string;
   commands: readonly string[];
   report(state: SnippetState, message: string, hint?: string): void;
@@ -29,6 +33,10 @@ export class TerminalApp {
   /** The machine the terminals are connected to. */
   private attachedTo: RememberedSandbox | undefined;
   private readonly connection: TerminalConnection;
+  /** The bar says the connection was lost; the next successful connection says it is back. */
+  private connectionLost = false;
+  /** Terminals are shown only once their styles apply (xterm measures its cells). */
+  private readonly styles = loadTerminalStyles();
 
   constructor(configuredServer: string) {
     this.sandbox = new SandboxClient({ endpoint: sandboxEndpoint(configuredServer, location.href), store: sessionStore() });
@@ -56,6 +64,7 @@ export class TerminalApp {
     } catch (error) {
       const failure = describeFailure(error);
       run.report('error', failure.message, failure.hint);
+      run.reveal?.();
       return;
     }
     run.reveal?.();
@@ -70,6 +79,10 @@ export class TerminalApp {
         },
         commandFinished: (index, status) => run.commandState(index, status === undefined || status === 0 ? 'done' : 'failed'),
       });
+      if (run.id !== undefined) {
+        const detail: SnippetRunDetail = { snippet: run.id, terminal: run.terminal, commands: run.commands, statuses: outcome.statuses.map((status) => status ?? null) };
+        document.dispatchEvent(new CustomEvent(SNIPPET_RUN_EVENT, { detail }));
+      }
       const failed = outcome.statuses.filter((status) => status !== undefined && status !== 0).length;
       const parts = [`Terminé dans le terminal ${run.terminal}.`];
       if (outcome.interrupted) parts.push('Une commande en cours a d\'abord été arrêtée (Ctrl-C).');
@@ -111,6 +124,7 @@ export class TerminalApp {
       return; // No server any more: the page reads fine without terminals; Exécuter will explain.
     }
     if (machine === undefined) return;
+    await this.styles;
     this.attachedTo = machine;
     this.dock.setMachineStatus('Machine retrouvée : vos terminaux sont rattachés.');
     for (const name of names) this.dock.addTerminal(name).open(this.connection, false);
@@ -136,7 +150,7 @@ export class TerminalApp {
   private async terminalFor(name: string, starting: (message: string) => void): Promise<LessonTerminal> {
     // One more try when the machine turns out to be gone (server restarted, idle timeout): a new machine is made.
     for (let attempt = 0; ; attempt++) {
-      await this.machine(starting);
+      await Promise.all([this.machine(starting), this.styles]);
       const terminal = this.dock.addTerminal(name);
       if (terminal.state === 'idle' || terminal.state === 'closed') {
         terminal.open(this.connection, false);
@@ -185,6 +199,16 @@ export class TerminalApp {
   }
 
   private onTerminalState({ state, detail }: TerminalStateEventDetail): void {
+    if (state === 'reconnecting' && detail.retryInMs !== undefined) {
+      this.connectionLost = true;
+      this.dock.setMachineStatus('Connexion au serveur perdue : reconnexion…', 'busy');
+      return;
+    }
+    if (state === 'connected' && this.connectionLost) {
+      this.connectionLost = false;
+      this.dock.setMachineStatus('Connexion rétablie.');
+      return;
+    }
     if (state !== 'machine-gone' || this.attachedTo === undefined) return;
     if (this.sandbox.current?.id === this.attachedTo.id) this.sandbox.drop();
     const why = detail.error?.message ? ` (${detail.error.message})` : '';

@@ -4,7 +4,6 @@
 // and terminal 2). Its bar shows the machine's state and holds the machine
 // actions: new terminal, reset, screen-reader mode, fold.
 import { LessonTerminal, defineLessonTerminal } from './lesson-terminal.ts';
-import '../styles/terminal.css';
 
 export interface DockActions {
   newTerminal(): void;

@@ -19,7 +19,7 @@ export const SITE_ENV_VARS = {
   COURSE_CONTENT_DIR: 'folder of the Hugo content tree (default: content/)',
   COURSE_BASE_PATH: 'URL path the site is served under, e.g. /tp-iut-docker/ (default: /)',
   COURSE_BUILD_DRAFTS: 'true to publish pages whose front matter says draft = true (default: false)',
-  COURSE_SANDBOX_URL: 'http(s) URL of the sandbox server the runnable snippets talk to (default: none)',
+  COURSE_SANDBOX_URL: 'http(s) URL of the sandbox server the runnable snippets talk to, when it is on another origin than the site (default: the server that serves the page, under the base path)',
   COURSE_OUT_DIR: 'folder the built site is written to (default: dist/)',
 } as const;
 
@@ -82,7 +82,7 @@ const sandboxUrl = z
     if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
       ctx.addIssue({
         code: 'custom',
-        message: `COURSE_SANDBOX_URL=${JSON.stringify(value)}: expected an http:// or https:// URL such as http://127.0.0.1:8080, or unset it to publish the course without terminals.`,
+        message: `COURSE_SANDBOX_URL=${JSON.stringify(value)}: expected an http:// or https:// URL such as http://127.0.0.1:8080, or unset it to use the server that serves the page.`,
       });
     }
   })
@@ -114,7 +114,7 @@ export interface SiteConfig {
   /** Always starts and ends with "/". */
   basePath: string;
   buildDrafts: boolean;
-  /** Without trailing slash; undefined when the course is published without terminals. */
+  /** Without trailing slash; undefined: the sandbox server is the one serving the page (same origin). */
   sandboxUrl: string | undefined;
   /** Absolute path of the build output. */
   outDir: string;

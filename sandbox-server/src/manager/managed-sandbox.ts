@@ -4,7 +4,7 @@
 import type { Sandbox, TerminalSize } from '../drivers/driver.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import type { SandboxStatus } from '../protocol.ts';
+import { CloseCode, type SandboxStatus } from '../protocol.ts';
 import { tokensMatch } from './credentials.ts';
 import { TerminalSession } from './terminal-session.ts';
 
@@ -25,6 +25,10 @@ export interface ManagedSandboxOptions {
 
 export class TooManyTerminalsError extends Error {
   override name = 'TooManyTerminalsError';
+}
+
+export class SandboxRetiredError extends Error {
+  override name = 'SandboxRetiredError';
 }
 
 export class ManagedSandbox {
@@ -100,8 +104,8 @@ export class ManagedSandbox {
       },
     });
     if (this.state !== 'running') {
-      session.end(1001, 'sandbox going away');
-      throw new Error('The sandbox is being destroyed.');
+      session.end(CloseCode.goingAway, 'sandbox going away');
+      throw new SandboxRetiredError('The sandbox was destroyed while the terminal was opening.');
     }
     this.terminals.set(name, session);
     this.log.info({ terminal: name, cols: size.cols, rows: size.rows }, 'terminal opened');

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log.ts';
 import type { Metrics, RejectReason } from '../metrics.ts';
-import { TooManyTerminalsError } from '../manager/managed-sandbox.ts';
+import { SandboxRetiredError, TooManyTerminalsError } from '../manager/managed-sandbox.ts';
 import type { SandboxManager } from '../manager/sandbox-manager.ts';
 import { checkOrigin } from '../http/origin-policy.ts';
 import { clientKey } from '../http/client-key.ts';
@@ -154,6 +154,10 @@ export class TerminalEndpoint {
     } catch (error) {
       if (error instanceof TooManyTerminalsError) {
         return reject('terminal-capacity', CloseCode.tooManyTerminals, { code: 'too-many-terminals', message: error.message, hint: 'Close a terminal you no longer use (type exit in it).' });
+      }
+      const tombstone = manager.tombstone(id);
+      if (error instanceof SandboxRetiredError || tombstone) {
+        return reject('gone', CloseCode.gone, tombstone ? describeTombstone(tombstone) : { code: 'gone', message: error instanceof Error ? error.message : 'The sandbox is gone.', hint: 'Reload the page to get a new sandbox.' });
       }
       log.error({ err: error }, 'could not open terminal');
       refuse(ws, CloseCode.internalError, { code: 'terminal-failed', message: 'The terminal could not be opened.', hint: 'Reconnect; if it keeps failing, reload the page for a new sandbox.' });

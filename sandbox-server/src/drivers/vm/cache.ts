@@ -1,7 +1,6 @@
 // The VM driver's part of the shared cache (beside the root filesystem that
 // both drivers build from the same recipe):
 //
-//   <cacheDir>/vm/downloads/*.deb            the guest kernel and busybox packages, as apt fetched them
 //   <cacheDir>/vm/boot-<hash>/               vmlinuz + initrd.img (+ release), see guest-boot.ts
 //   <cacheDir>/vm/disk-<hash>.ext4           the guest's disk, see disk-image.ts
 //   <cacheDir>/vm/accelerator-<hash>.json    the result of the KVM probe, see accelerator.ts

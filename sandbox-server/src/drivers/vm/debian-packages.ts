@@ -2,9 +2,10 @@
 // only package source this kind of machine reaches):
 // - qemu-system-x86 is installed on the host, on demand (the default
 //   namespace driver does not need it, so scripts/install.sh leaves it out);
-// - the guest's kernel and busybox are only downloaded and unpacked into the
-//   cache (`apt-get download` + `dpkg -x`): the host never runs them.
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+// - the guest's kernel and busybox are only downloaded and unpacked
+//   (`apt-get download` + `dpkg -x`) while the guest's boot files are built:
+//   the host never runs them.
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PrepareProgress } from '../driver.ts';
 import { commandExists, runCommand } from './run-command.ts';
@@ -41,40 +42,19 @@ async function aptCache(args: string[]): Promise<string> {
   return runCommand('apt-cache', args, { env: APT_ENV });
 }
 
-/**
- * Downloads `pkg` into `downloadDir` (kept: the cache key names the version)
- * and unpacks it into a new directory; returns that directory.
- */
+/** Downloads `pkg` into `downloadDir` and unpacks it into `unpackDir` (made anew); returns `unpackDir`. */
 export async function downloadAndUnpack(pkg: DebianPackage, downloadDir: string, unpackDir: string): Promise<string> {
   await mkdir(downloadDir, { recursive: true });
-  const deb = await downloadedDeb(pkg, downloadDir);
+  // Root downloads directly: the _apt user could not write into a root-only directory.
+  await runCommand('apt-get', ['download', '-q', '-o', 'APT::Sandbox::User=root', `${pkg.name}=${pkg.version}`], { cwd: downloadDir, env: APT_ENV });
+  // apt escapes the epoch's colon in file names ("1%3a1.35.0-4").
+  const prefix = `${pkg.name}_${pkg.version.replace(':', '%3a')}_`;
+  const deb = (await readdir(downloadDir)).find((file) => file.startsWith(prefix) && file.endsWith('.deb'));
+  if (!deb) throw new Error(`apt-get download ${pkg.name}=${pkg.version} succeeded but left no ${prefix}*.deb in ${downloadDir}`);
   await rm(unpackDir, { recursive: true, force: true });
   await mkdir(unpackDir, { recursive: true });
-  await runCommand('dpkg-deb', ['-x', deb, unpackDir]);
+  await runCommand('dpkg-deb', ['-x', join(downloadDir, deb), unpackDir]);
   return unpackDir;
-}
-
-async function downloadedDeb(pkg: DebianPackage, downloadDir: string): Promise<string> {
-  const find = async () => {
-    // apt escapes the epoch's colon in file names ("1%3a1.35.0-4").
-    const version = pkg.version.replace(':', '%3a');
-    const name = (await readdir(downloadDir)).find((file) => file.startsWith(`${pkg.name}_${version}_`) && file.endsWith('.deb'));
-    return name ? join(downloadDir, name) : undefined;
-  };
-  const cached = await find();
-  if (cached) return cached;
-  const partial = join(downloadDir, `.partial-${process.pid}`);
-  await mkdir(partial, { recursive: true });
-  try {
-    // Root downloads directly: the _apt user could not write into the cache.
-    await runCommand('apt-get', ['download', '-q', '-o', 'APT::Sandbox::User=root', `${pkg.name}=${pkg.version}`], { cwd: partial, env: APT_ENV });
-    for (const file of await readdir(partial)) await rename(join(partial, file), join(downloadDir, file));
-  } finally {
-    await rm(partial, { recursive: true, force: true });
-  }
-  const downloaded = await find();
-  if (!downloaded) throw new Error(`apt-get download ${pkg.name}=${pkg.version} succeeded but left no .deb in ${downloadDir}`);
-  return downloaded;
 }
 
 /** Installs the Debian packages missing for `commands` (command → package), or says how to. */

@@ -16,10 +16,11 @@ import { GUEST_FILES_DIR } from './guest-boot.ts';
 import { runCommand } from './run-command.ts';
 
 /** Bump when this file's procedure changes in a way its inputs do not show. */
-const BUILD_FORMAT = 1;
+const BUILD_FORMAT = 2;
 const BOOT_SCRIPT = join(GUEST_FILES_DIR, 'boot.sh');
 /** Where boot.sh lives in the guest (initramfs-init.sh starts it). */
 export const GUEST_BOOT_SCRIPT = '/.sandbox/vm/boot.sh';
+const GUEST_AGENT_ENV = '/.sandbox/vm/agent.env';
 /** What a VM needs of node-pty: its JavaScript and the native module built for the host's Node (not its 60 MB of sources). */
 const NODE_PTY_PARTS = ['package.json', 'lib', 'build/Release'];
 
@@ -29,17 +30,20 @@ export interface DiskImageInputs {
   rootfs: string;
   nodePath: string;
   initPath: string;
+  /** The agent's JavaScript build (ensureHelpers().agent). */
+  agentDir: string;
   /** Free space the reader gets inside the VM. */
   freeBytes: number;
 }
 
 export function diskImagePath(inputs: DiskImageInputs): string {
-  const sources = agentFiles({ nodePath: inputs.nodePath, initPath: inputs.initPath });
+  const sources = agentFiles({ nodePath: inputs.nodePath, initPath: inputs.initPath, agentDir: inputs.agentDir });
   const hash = hashOf(
     BUILD_FORMAT,
     basename(inputs.rootfs), // rootfs-<recipe hash>
     sources.map((file) => [file.target, hashTree(file.source)]),
     readFileSync(BOOT_SCRIPT),
+    SANDBOX_PATHS,
     inputs.freeBytes,
   );
   return join(vmCacheDir(inputs.cacheDir), `disk-${hash}.ext4`);
@@ -63,7 +67,7 @@ export async function ensureDiskImage(inputs: DiskImageInputs, progress: Prepare
     progress('vm-disk', `copying ${inputs.rootfs}`);
     await runCommand('cp', ['-a', '--reflink=auto', inputs.rootfs, tree]);
     progress('vm-disk', 'adding the agent, Node and node-pty');
-    for (const file of agentFiles({ nodePath: inputs.nodePath, initPath: inputs.initPath })) {
+    for (const file of agentFiles({ nodePath: inputs.nodePath, initPath: inputs.initPath, agentDir: inputs.agentDir })) {
       const target = join(tree, file.target);
       await mkdir(join(target, '..'), { recursive: true });
       if (file.target === SANDBOX_PATHS.nodePty) {
@@ -77,10 +81,13 @@ export async function ensureDiskImage(inputs: DiskImageInputs, progress: Prepare
     }
     await mkdir(join(tree, '.sandbox', 'vm'), { recursive: true });
     await writeFile(join(tree, GUEST_BOOT_SCRIPT), readFileSync(BOOT_SCRIPT), { mode: 0o755 });
+    // boot.sh learns from here where the agent lives, as the namespace driver mounts it.
+    await writeFile(join(tree, GUEST_AGENT_ENV), `AGENT_NODE=${SANDBOX_PATHS.node}\nAGENT_MAIN=${SANDBOX_PATHS.agentMain}\n`, { mode: 0o644 });
 
     const used = Number((await runCommand('du', ['-s', '--block-size=1', tree])).split(/\s/)[0]);
-    // ext4's own metadata takes a few percent; the rest is the reader's.
-    const mib = Math.ceil((used * 1.1 + inputs.freeBytes + 32 * 1024 * 1024) / (1024 * 1024));
+    // ext4's own metadata (inode tables, bitmaps) takes a few percent; the rest is the reader's
+    // (measured: 128 MiB asked → ≈ 136 MiB free in `df /`; then ENOSPC, and the VM lives on).
+    const mib = Math.ceil((used * 1.05 + inputs.freeBytes + 16 * 1024 * 1024) / (1024 * 1024));
     progress('vm-disk', `mkfs.ext4 -d: ${mib} MiB image, ${Math.round(inputs.freeBytes / (1024 * 1024))} MiB free`);
     await runCommand('truncate', ['-s', `${mib}M`, image]);
     // No journal: the disk lives as long as one VM and is thrown away with it.

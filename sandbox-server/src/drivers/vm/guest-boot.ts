@@ -57,8 +57,8 @@ export async function ensureGuestBoot(cacheDir: string, progress: PrepareProgres
   const started = Date.now();
   try {
     progress('vm-boot', `unpacking ${kernelPackage.name} ${kernelPackage.version} and ${busyboxPackage.name} ${busyboxPackage.version}`);
-    const kernelTree = await downloadAndUnpack(kernelPackage, join(dir, 'downloads'), join(work, 'kernel'));
-    const busyboxTree = await downloadAndUnpack(busyboxPackage, join(dir, 'downloads'), join(work, 'busybox'));
+    const kernelTree = await downloadAndUnpack(kernelPackage, join(work, 'debs'), join(work, 'kernel'));
+    const busyboxTree = await downloadAndUnpack(busyboxPackage, join(work, 'debs'), join(work, 'busybox'));
     const busybox = join(busyboxTree, 'bin', 'busybox');
     const release = await kernelRelease(kernelTree, kernelPackage);
 

@@ -1,8 +1,9 @@
-// After a crash of the server, its VMs live on (QEMU does not notice its
-// parent is gone) and their directories stay. A later run finds both by
-// their prefix and removes those whose owner is dead; a live server's VMs
-// (another instance on the same host, a test run beside a dev server) are
-// left alone.
+// After a crash of the server, its VMs power themselves off within seconds
+// (the guest's agent sees the host go, see vm/boot.sh), but a hung guest's
+// QEMU would live on, and directories and cgroups stay. A later run finds
+// all three by their prefix and removes those whose owner is dead; a live
+// server's VMs (another instance on the same host, a test run beside a dev
+// server) are left alone.
 import { QemuCgroup, listQemuCgroups } from './qemu-cgroup.ts';
 import { findQemuProcesses, killAndWait } from './qemu-processes.ts';
 import { listVmDirs, ownerIsAlive } from './vm-dirs.ts';
@@ -10,7 +11,7 @@ import type { LogSink } from './options.ts';
 
 export async function removeLeftoverVms(stateDir: string, prefix: string, log: LogSink): Promise<number> {
   const dirs = await listVmDirs(stateDir, prefix);
-  const liveIds = new Set(dirs.filter((entry) => entry.record && ownerIsAlive(entry.record)).map((entry) => entry.id));
+  const liveIds = new Set(dirs.filter((entry) => (entry.record ? ownerIsAlive(entry.record) : entry.dirs.isBeingCreated())).map((entry) => entry.id));
   const removed = new Set<string>();
   const problems: string[] = [];
 

@@ -29,8 +29,11 @@ const optionsSchema = z.object({
   bios: z.string().default('/usr/share/qemu/qboot.rom'),
   /** Install missing Debian packages (qemu-system-x86) in prepare() with apt-get. */
   installPackages: z.boolean().default(true),
-  /** Guest memory never goes below this, whatever limits.memoryBytes says: a Debian guest with dockerd needs it. */
-  minMemoryBytes: z.number().int().min(128 * 1024 * 1024).default(384 * 1024 * 1024),
+  /**
+   * Guest memory never goes below this, whatever limits.memoryBytes says. With
+   * 256 MiB, a guest running dockerd uses ≈ 72 MiB and has ≈ 130 MiB available.
+   */
+  minMemoryBytes: z.number().int().min(128 * 1024 * 1024).default(256 * 1024 * 1024),
   /** TCG's translation cache, in MiB. QEMU's default (1 GiB reserved, ≈ 770 MiB RSS) dwarfs the guest; 64 keeps QEMU near 400 MiB. */
   tbSizeMiB: z.number().int().min(16).max(2048).default(64),
   /** Tasks kept for the guest's own services (agent, dockerd, containerd) out of limits.pids: terminals together get the rest. */

@@ -8,7 +8,7 @@
 //
 // The directory is root's alone (0700): nobody else on the host may talk to
 // a guest's agent.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { processStartTime } from '../namespace/sandbox-state.ts';
@@ -53,6 +53,15 @@ export class VmDirs {
     if (!existsSync(this.console)) return '';
     const text = readFileSync(this.console, 'utf8').replace(/\r/g, '');
     return text.split('\n').filter((line) => line.trim()).slice(-lines).join('\n');
+  }
+
+  /** No record yet, but made within the last minute: another process is creating it right now. */
+  isBeingCreated(): boolean {
+    try {
+      return Date.now() - statSync(this.root).mtimeMs < 60_000;
+    } catch {
+      return false;
+    }
   }
 
   async remove(): Promise<void> {

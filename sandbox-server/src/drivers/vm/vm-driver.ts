@@ -6,6 +6,7 @@
 //   const driver = createVmDriver({ log });   (from ./index.ts)
 //   await driver.checkHost(); await driver.cleanupLeftovers(); await driver.prepare(progress);
 //   const sandbox = await driver.create({ id, limits, docker: true });
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { HostNotSupportedError, type PrepareProgress, type Sandbox, type SandboxDriver, type SandboxSpec } from '../driver.ts';
 import { ensureRootfs } from '../../rootfs/build.ts';
@@ -29,6 +30,7 @@ interface Prepared {
   accelerator: Accelerator;
   rootfs: string;
   initPath: string;
+  agentDir: string;
 }
 
 export class VmDriver implements SandboxDriver {
@@ -37,6 +39,8 @@ export class VmDriver implements SandboxDriver {
   #prepared: Prepared | undefined;
   #disks = new Map<number, Promise<string>>();
   #sandboxes = new Map<string, VmSandbox>();
+  /** Ids being booted: a second create() with one of them is refused at once. */
+  #starting = new Set<string>();
 
   constructor(options: VmDriverOptions = {}) {
     this.options = resolveVmOptions(options);
@@ -81,7 +85,7 @@ export class VmDriver implements SandboxDriver {
     const rootfs = await ensureRootfs({ cacheDir: options.cacheDir, mirror: options.mirror, progress });
     const helpers = await ensureHelpers(options.cacheDir, progress);
     const boot = await ensureGuestBoot(options.cacheDir, progress);
-    const prepared: Prepared = { boot, rootfs, initPath: helpers.init, accelerator: 'tcg' };
+    const prepared: Prepared = { boot, rootfs, initPath: helpers.init, agentDir: helpers.agent, accelerator: 'tcg' };
     this.#prepared = prepared;
     this.#disks.clear();
     await this.diskImage(PREPARED_DISK_FREE_BYTES, progress);
@@ -94,9 +98,14 @@ export class VmDriver implements SandboxDriver {
     const prepared = this.#prepared;
     if (!prepared) throw new Error('the VM driver is not prepared: call prepare() before create()');
     if (!SANDBOX_ID.test(spec.id)) throw new RangeError(`sandbox id must match ${SANDBOX_ID}, got ${JSON.stringify(spec.id)}`);
-    if (this.#sandboxes.has(spec.id)) throw new Error(`sandbox ${spec.id} already exists`);
+    if (this.#sandboxes.has(spec.id) || this.#starting.has(spec.id)) throw new Error(`sandbox ${spec.id} already exists`);
     const problem = checkVmLimits(spec.limits, this.options);
     if (problem) throw new RangeError(`invalid sandbox limits: ${problem}`);
+    // Another process sharing the cache (a second checkout, CI) may have
+    // pruned the build we prepared: build it again rather than fail.
+    if (!existsSync(prepared.boot.kernel) || !existsSync(prepared.boot.initrd)) {
+      prepared.boot = await ensureGuestBoot(this.options.cacheDir, () => {});
+    }
     const host: VmHost = {
       options: this.options,
       boot: prepared.boot,
@@ -104,9 +113,14 @@ export class VmDriver implements SandboxDriver {
       diskImage: (freeBytes) => this.diskImage(freeBytes),
       forget: (id) => this.#sandboxes.delete(id),
     };
-    const sandbox = await VmSandbox.start(host, spec);
-    this.#sandboxes.set(spec.id, sandbox);
-    return sandbox;
+    this.#starting.add(spec.id);
+    try {
+      const sandbox = await VmSandbox.start(host, spec);
+      this.#sandboxes.set(spec.id, sandbox);
+      return sandbox;
+    } finally {
+      this.#starting.delete(spec.id);
+    }
   }
 
   cleanupLeftovers(): Promise<number> {
@@ -117,16 +131,29 @@ export class VmDriver implements SandboxDriver {
   diskImage(freeBytes: number, progress: PrepareProgress = () => {}): Promise<string> {
     const prepared = this.#prepared;
     if (!prepared) return Promise.reject(new Error('the VM driver is not prepared: call prepare() first'));
-    let disk = this.#disks.get(freeBytes);
-    if (!disk) {
-      disk = ensureDiskImage(
-        { cacheDir: this.options.cacheDir, rootfs: prepared.rootfs, nodePath: this.options.nodePath, initPath: prepared.initPath, freeBytes },
-        progress,
-      );
-      // A failed build is tried again by the next sandbox, not remembered.
-      disk.catch(() => this.#disks.delete(freeBytes));
-      this.#disks.set(freeBytes, disk);
+    const cached = this.#disks.get(freeBytes);
+    if (cached) {
+      return cached.then((path) => {
+        if (existsSync(path)) return path;
+        // Pruned by another process sharing the cache since (a second checkout, CI): build it again.
+        this.#disks.delete(freeBytes);
+        return this.diskImage(freeBytes, progress);
+      });
     }
+    const disk = ensureDiskImage(
+      {
+        cacheDir: this.options.cacheDir,
+        rootfs: prepared.rootfs,
+        nodePath: this.options.nodePath,
+        initPath: prepared.initPath,
+        agentDir: prepared.agentDir,
+        freeBytes,
+      },
+      progress,
+    );
+    // A failed build is tried again by the next sandbox, not remembered.
+    disk.catch(() => this.#disks.delete(freeBytes));
+    this.#disks.set(freeBytes, disk);
     return disk;
   }
 }

@@ -2,10 +2,8 @@
 // copy-on-write view of the shared disk image, its agent reached over a
 // virtio-serial port that QEMU bridges to a unix socket the host listens on.
 // The agent session is the namespace driver's: same protocol, other pipe.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import { createInterface } from 'node:readline';
 import type { Disposable, Sandbox, SandboxSpec, SandboxUsage, TerminalSize, TerminalStream } from '../driver.ts';
 import { AgentSession } from '../namespace/agent-session.ts';
 import type { Accelerator } from './accelerator.ts';
@@ -13,7 +11,7 @@ import type { GuestBoot } from './guest-boot.ts';
 import { guestCpus, guestMemoryMiB, type ResolvedVmOptions } from './options.ts';
 import { qemuArgs } from './qemu-args.ts';
 import { QEMU_OVERHEAD_BYTES, QemuCgroup } from './qemu-cgroup.ts';
-import { killAndWait } from './qemu-processes.ts';
+import { QemuProcess } from './qemu-launcher.ts';
 import { VmDirs, processStartTime, type VmRecord } from './vm-dirs.ts';
 
 export interface VmHost {
@@ -36,9 +34,7 @@ export class VmSandbox implements Sandbox {
   readonly id: string;
   readonly dirs: VmDirs;
   #host: VmHost;
-  #qemu: ChildProcess | undefined;
-  #qemuExit: Promise<string> | undefined;
-  #qemuStderr: string[] = [];
+  #qemu: QemuProcess | undefined;
   #session: AgentSession | undefined;
   #cgroup: QemuCgroup | undefined;
   #listener: net.Server | undefined;
@@ -70,7 +66,7 @@ export class VmSandbox implements Sandbox {
 
   /** QEMU's pid on the host (undefined before the start, or once gone). */
   get qemuPid(): number | undefined {
-    return this.#qemu?.exitCode === null && this.#qemu.signalCode === null ? this.#qemu.pid : undefined;
+    return this.#qemu?.pid;
   }
 
   async #start(spec: SandboxSpec): Promise<void> {
@@ -90,6 +86,13 @@ export class VmSandbox implements Sandbox {
     const docker = options.docker && spec.docker;
     const memoryMiB = guestMemoryMiB(spec.limits, options);
     const cpus = guestCpus(spec.limits);
+    if (memoryMiB * 1024 * 1024 > spec.limits.memoryBytes) {
+      this.#log('info', 'guest memory raised to the minimum a Debian guest with dockerd needs', {
+        askedMiB: Math.round(spec.limits.memoryBytes / (1024 * 1024)),
+        memoryMiB,
+        option: 'minMemoryBytes',
+      });
+    }
     const args = qemuArgs({
       name: `${options.prefix}-${this.id}`,
       processName: options.prefix,
@@ -113,38 +116,25 @@ export class VmSandbox implements Sandbox {
         writeIdentity: true,
       },
     });
-    // QEMU joins its cgroup before it allocates anything: a shell writes its
-    // own pid into the group, then becomes QEMU.
     const cgroup = QemuCgroup.for(options.prefix, this.id);
     if (cgroup) {
+      // Guest RAM + translation cache + QEMU itself: the guest cannot make QEMU grow past it.
       await cgroup.create((memoryMiB + (accelerator === 'tcg' ? options.tbSizeMiB : 0)) * 1024 * 1024 + QEMU_OVERHEAD_BYTES);
       this.#cgroup = cgroup;
     } else {
       this.#log('warn', 'no cgroup with the cpu and memory controllers: QEMU runs without host-side limits');
     }
-    const joinCgroup = 'for f do [ "$f" = -- ] && break; echo $$ > "$f" || exit 125; shift; done; shift; exec "$@"';
-    const [command, commandArgs] = cgroup
-      ? ['/bin/sh', ['-c', joinCgroup, 'qemu-launch', ...cgroup.procsFiles(), '--', options.qemu, ...args]]
-      : [options.qemu, args];
-    const qemu = spawn(command, commandArgs, {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      // snapshot=on puts the disk's copy-on-write layer in $TMPDIR.
-      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', TMPDIR: this.dirs.tmp, LANG: 'C' },
+    const qemu = new QemuProcess({
+      qemu: options.qemu,
+      args,
+      cgroup,
+      tmpDir: this.dirs.tmp,
+      onStderrLine: (line) => this.#log('warn', 'qemu', { line }),
     });
     this.#qemu = qemu;
-    this.#qemuExit = new Promise((resolve) => {
-      qemu.once('error', (error) => resolve(`QEMU could not start: ${error.message}`));
-      qemu.once('exit', (code, signal) => resolve(`QEMU exited (${signal ?? `code ${code}`})`));
-    });
-    createInterface({ input: qemu.stderr! }).on('line', (line) => {
-      if (this.#qemuStderr.length < 20) this.#qemuStderr.push(line);
-      this.#log('warn', 'qemu', { line });
-    });
-    if (qemu.pid) {
-      await this.dirs.write({ ...record, qemuPid: qemu.pid, qemuStart: processStartTime(qemu.pid) ?? 0 });
-    }
+    if (qemu.pid) await this.dirs.write({ ...record, qemuPid: qemu.pid, qemuStart: processStartTime(qemu.pid) ?? 0 });
 
-    const failed = this.#qemuExit.then((reason) => Promise.reject(new Error(this.#describeFailure(reason))));
+    const failed = qemu.exit.then((reason) => Promise.reject(new Error(this.#describeFailure(reason))));
     failed.catch(() => {});
     const socket = await withTimeout(Promise.race([connection, failed]), 30_000, () => 'QEMU did not connect to the agent socket within 30 s');
     const session = new AgentSession(socket, options.log, { sandbox: this.id });
@@ -155,7 +145,7 @@ export class VmSandbox implements Sandbox {
       );
     } catch (error) {
       // The socket closing is only the symptom when QEMU itself died: say why it did.
-      const exit = await withTimeout(this.#qemuExit, 2000, () => '').catch(() => undefined);
+      const exit = await withTimeout(qemu.exit, 2000, () => '').catch(() => undefined);
       throw exit ? new Error(this.#describeFailure(exit)) : error;
     }
     // The boot ran at full speed; from now on the VM gets its share of the host's CPU.
@@ -163,7 +153,7 @@ export class VmSandbox implements Sandbox {
       this.#log('warn', 'could not limit the VM\'s CPU', { error: error.message }),
     );
     // From here on a death is news for the owner; before, the start's own error says it.
-    void this.#qemuExit.then((reason) => this.#died(reason));
+    void qemu.exit.then((reason) => this.#died(reason));
     session.onClose((reason) => void this.#died(`agent gone: ${reason}`));
     this.#log('info', 'sandbox ready', { accelerator, memoryMiB, cpus, docker, qemuPid: qemu.pid, cgroup: cgroup?.group, startMs: Date.now() - started });
   }
@@ -183,7 +173,8 @@ export class VmSandbox implements Sandbox {
   }
 
   #describeFailure(reason: string): string {
-    const stderr = this.#qemuStderr.length > 0 ? `\nQEMU said:\n${this.#qemuStderr.join('\n')}` : '';
+    const said = this.#qemu?.stderr ?? [];
+    const stderr = said.length > 0 ? `\nQEMU said:\n${said.join('\n')}` : '';
     const console = this.dirs.consoleTail();
     return `VM ${this.id} did not start: ${reason}${stderr}${console ? `\nlast lines of the guest's console:\n${console}` : ''}`;
   }
@@ -245,16 +236,8 @@ export class VmSandbox implements Sandbox {
     const problems: string[] = [];
     this.#session?.close('sandbox destroyed');
     this.#listener?.close();
-    const qemu = this.#qemu;
-    if (qemu?.pid !== undefined && qemu.exitCode === null && qemu.signalCode === null) {
-      // The guest holds nothing worth a clean shutdown: its disk is thrown away.
-      qemu.kill('SIGKILL');
-      const gone = await withTimeout(this.#qemuExit!, 15_000, () => 'QEMU survived SIGKILL for 15 s').then(
-        () => true,
-        () => killAndWait(qemu.pid!),
-      );
-      if (!gone) problems.push(`QEMU (pid ${qemu.pid}) survived SIGKILL`);
-    }
+    const qemuPid = this.#qemu?.pid;
+    if (this.#qemu && !(await this.#qemu.kill())) problems.push(`QEMU (pid ${qemuPid}) survived SIGKILL`);
     if (this.#cgroup) {
       try {
         await this.#cgroup.remove();

@@ -1,0 +1,25 @@
+// The terminal's stylesheets (xterm's own and terminal.css), linked into the
+// page only when a terminal is first needed. Imported as URLs rather than as
+// CSS modules: Astro hoists CSS modules of page scripts into every page's
+// <head>, even when the script imports them lazily.
+import xtermCss from '@xterm/xterm/css/xterm.css?url';
+import terminalCss from '../styles/terminal.css?url';
+
+let loaded: Promise<void> | undefined;
+
+function link(href: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const element = document.createElement('link');
+    element.rel = 'stylesheet';
+    element.href = href;
+    element.addEventListener('load', () => resolve(), { once: true });
+    element.addEventListener('error', () => reject(new Error(`stylesheet ${href} could not be loaded`)), { once: true });
+    document.head.append(element);
+  });
+}
+
+/** Resolves once both stylesheets apply (xterm measures its cells with them). */
+export function loadTerminalStyles(): Promise<void> {
+  loaded ??= Promise.all([link(xtermCss), link(terminalCss)]).then(() => undefined);
+  return loaded;
+}

@@ -1,0 +1,382 @@
+// The VM driver, for real: ONE QEMU virtual machine (TCG on hosts without a
+// working KVM, as here) booted in beforeAll, every exercise of the lesson
+// "Les Namespaces" typed in it through the driver API, the same outputs as
+// with the namespace driver (see namespace-lesson.test.ts), plus what only a
+// VM shows: its own kernel, no network at all, and a disk image that never
+// changes. Then destroyed, and the host searched for anything left.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { release } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sandbox, SandboxLimits, TerminalStream } from '../../sandbox-server/src/drivers/driver.ts';
+import { createDriver } from '../../sandbox-server/src/drivers/index.ts';
+import { InvalidVmOptionsError, createVmDriver, type VmDriver } from '../../sandbox-server/src/drivers/vm/index.ts';
+import type { LogRecord } from '../../sandbox-server/src/drivers/vm/index.ts';
+import { QemuCgroup } from '../../sandbox-server/src/drivers/vm/qemu-cgroup.ts';
+import { findQemuProcesses } from '../../sandbox-server/src/drivers/vm/qemu-processes.ts';
+import { VmDirs } from '../../sandbox-server/src/drivers/vm/vm-dirs.ts';
+import type { VmSandbox } from '../../sandbox-server/src/drivers/vm/vm-sandbox.ts';
+import { TerminalReader } from '../support/terminal-reader.ts';
+
+const LIMITS: SandboxLimits = { memoryBytes: 256 * 1024 * 1024, pids: 512, cpus: 1, diskBytes: 128 * 1024 * 1024 };
+// Under emulation a command takes longer than on bare metal; these are safety nets, not speed checks.
+const SLOW = { timeoutMs: 120_000 };
+
+interface OpenedTerminal {
+  terminal: TerminalStream;
+  reader: TerminalReader;
+}
+
+const logs: LogRecord[] = [];
+const driver: VmDriver = createVmDriver({
+  log: (record) => {
+    logs.push(record);
+    if (record.level === 'error') process.stderr.write(`${JSON.stringify(record)}\n`);
+  },
+});
+const id = `test-vm-${randomBytes(3).toString('hex')}`;
+let sandbox: VmSandbox | undefined;
+let qemuPid: number;
+let disk: { path: string; size: number; mtimeMs: number };
+let one: OpenedTerminal;
+let two: OpenedTerminal;
+let dockerdPid: string;
+
+async function open(name: string): Promise<OpenedTerminal> {
+  const terminal = await sandbox!.openTerminal(name, { cols: 120, rows: 40 });
+  const reader = new TerminalReader(terminal, (text) => terminal.write(text));
+  await reader.waitForPrompt(SLOW);
+  return { terminal, reader };
+}
+
+beforeAll(async () => {
+  await driver.checkHost();
+  await driver.cleanupLeftovers();
+  // The first run on a machine builds the root filesystem, the kernel and the disk: minutes.
+  await driver.prepare(() => {});
+  const path = await driver.diskImage(LIMITS.diskBytes);
+  const stat = statSync(path);
+  disk = { path, size: stat.size, mtimeMs: stat.mtimeMs };
+
+  sandbox = (await driver.create({ id, limits: LIMITS, docker: true })) as VmSandbox;
+  qemuPid = sandbox.qemuPid!;
+  one = await open('1');
+  two = await open('2');
+  // dockerd starts in the background; the prompt does not wait for it, the lesson does. Under
+  // emulation its start takes seconds, during which it re-executes itself (a second "dockerd"
+  // for pidof): wait until it listens on its socket.
+  const { output } = await one.reader.run(
+    'for i in $(seq 600); do [ -S /run/docker.sock ] && [ "$(pidof dockerd | wc -w)" = 1 ] && break; sleep 0.2; done; pidof dockerd',
+    SLOW,
+  );
+  dockerdPid = output.trim();
+}, 900_000);
+
+afterAll(async () => {
+  await sandbox?.destroy();
+});
+
+describe('the VM the student finds', () => {
+  it('runs under the accelerator the probe chose, with QEMU as an unprivileged user', () => {
+    expect(['kvm', 'tcg']).toContain(driver.accelerator);
+    if (!existsSync('/dev/kvm')) expect(driver.accelerator).toBe('tcg');
+    const status = readFileSync(`/proc/${qemuPid}/status`, 'utf8');
+    expect(status).toMatch(/^Uid:\s+65534\s+65534\s+65534\s+65534$/m);
+    expect(readFileSync(`/proc/${qemuPid}/comm`, 'utf8').trim()).toBe(driver.options.prefix);
+  });
+
+  it('holds QEMU in a cgroup of its own: memory capped from the start, CPU share applied after the boot', () => {
+    const cgroup = QemuCgroup.for(driver.options.prefix, id);
+    expect(cgroup).toBeDefined();
+    const membership = readFileSync(`/proc/${qemuPid}/cgroup`, 'utf8');
+    const guestBytes = Math.max(LIMITS.memoryBytes, driver.options.minMemoryBytes);
+    if (cgroup!.version === 1) {
+      expect(membership).toMatch(new RegExp(`:cpu:/${cgroup!.group}$`, 'm'));
+      expect(membership).toMatch(new RegExp(`:memory:/${cgroup!.group}$`, 'm'));
+      expect(readFileSync(`/sys/fs/cgroup/cpu/${cgroup!.group}/cpu.cfs_quota_us`, 'utf8').trim()).toBe(String(LIMITS.cpus * 100_000));
+      const limit = Number(readFileSync(`/sys/fs/cgroup/memory/${cgroup!.group}/memory.limit_in_bytes`, 'utf8'));
+      expect(limit).toBeGreaterThan(guestBytes);
+      expect(limit).toBeLessThan(guestBytes + 1024 ** 3);
+    } else {
+      expect(membership).toMatch(new RegExp(`^0::/${cgroup!.group}$`, 'm'));
+      expect(readFileSync(`/sys/fs/cgroup/${cgroup!.group}/cpu.max`, 'utf8').trim()).toBe(`${LIMITS.cpus * 100_000} 100000`);
+    }
+  });
+
+  it('greets with the course VM prompt, in the student home, as a login shell', async () => {
+    expect(one.reader.text).toMatch(/^student@tp-docker:~\$ $/m);
+    expect((await one.reader.run('pwd')).output.trim()).toBe('/home/student');
+    expect((await one.reader.run('shopt -q login_shell && echo login')).output.trim()).toBe('login');
+  });
+
+  it('is student (uid 1000) with passwordless sudo', async () => {
+    expect((await one.reader.run('id')).output.trim()).toBe('uid=1000(student) gid=1000(student) groups=1000(student)');
+    expect(await one.reader.run('sudo -n id -u', SLOW)).toEqual({ output: '0\n', exitCode: 0 });
+  });
+
+  it('runs its own kernel: the Debian guest kernel, not the host\'s', async () => {
+    const guest = (await one.reader.run('uname -r')).output.trim();
+    expect(guest).toBe(driver.guestKernelRelease);
+    expect(guest).toMatch(/^\d+\.\d+\.\d+-\d+-amd64$/);
+    expect(guest).not.toBe(release());
+  });
+
+  it('has the memory and CPUs of the sandbox\'s limits, not the host\'s', async () => {
+    const memTotalKiB = Number(/MemTotal:\s+(\d+) kB/.exec((await one.reader.run('cat /proc/meminfo')).output)?.[1]);
+    const guestMiB = Math.max(LIMITS.memoryBytes, driver.options.minMemoryBytes) / 1024 / 1024;
+    // The kernel keeps some for itself: what is left is a little under the VM's RAM.
+    expect(memTotalKiB / 1024).toBeLessThanOrEqual(guestMiB);
+    expect(memTotalKiB / 1024).toBeGreaterThan(guestMiB * 0.7);
+    expect((await one.reader.run('nproc')).output.trim()).toBe(String(Math.ceil(LIMITS.cpus)));
+  });
+
+  it('has a fresh machine id and the course host name', async () => {
+    expect((await one.reader.run('cat /etc/machine-id')).output.trim()).toMatch(/^[0-9a-f]{32}$/);
+    expect((await one.reader.run('cat /etc/hostname')).output.trim()).toBe('tp-docker');
+  });
+
+  it('runs in a real terminal that knows its size and type, and follows resizes', async () => {
+    expect((await one.reader.run('tty')).output.trim()).toMatch(/^\/dev\/pts\/\d+$/);
+    expect((await one.reader.run('stty size')).output.trim()).toBe('40 120');
+    expect((await one.reader.run('echo $TERM')).output.trim()).toBe('xterm-256color');
+    one.terminal.resize({ cols: 90, rows: 30 });
+    expect((await one.reader.run('stty size')).output.trim()).toBe('30 90');
+  });
+
+  it('reports exit statuses through the OSC 133 D mark', async () => {
+    expect((await one.reader.run('false')).exitCode).toBe(1);
+    expect((await one.reader.run('(exit 42)')).exitCode).toBe(42);
+    expect((await one.reader.run('true')).exitCode).toBe(0);
+  });
+
+  it('returns the same shell when a terminal name is opened again', async () => {
+    const again = await sandbox!.openTerminal('2', { cols: 100, rows: 25 });
+    expect(again).toBe(two.terminal);
+    expect((await two.reader.run('stty size')).output.trim()).toBe('25 100');
+  });
+
+  it('holds a paused terminal\'s output back in the guest, and lets it through on resume', async () => {
+    let received = 0;
+    const counting = two.terminal.onData((chunk) => (received += chunk.length));
+    try {
+      two.terminal.pause();
+      const from = two.reader.cursor.marks;
+      two.terminal.write('seq 1 500000\r'); // ≈ 3.4 MB: seconds of output even under emulation
+      // Not a speed check: unpaused, this window gets megabytes (≈ 1 MB/s under TCG here).
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(received).toBeLessThan(512 * 1024);
+      two.terminal.resume();
+      const done = await two.reader.waitForMark('D', { from, ...SLOW });
+      expect(done.exitCode).toBe(0);
+      expect(received).toBeGreaterThan(3_000_000);
+    } finally {
+      counting.dispose();
+      two.terminal.resume();
+    }
+  });
+
+  it('has a real dockerd whose namespaces root can list', async () => {
+    expect(dockerdPid).toMatch(/^\d+$/);
+    const ns = await one.reader.run(`sudo ls -l /proc/${dockerdPid}/ns`, SLOW);
+    expect(ns.exitCode).toBe(0);
+    for (const kind of ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'user', 'uts']) expect(ns.output).toMatch(new RegExp(`${kind} -> '?${kind}:\\[\\d+\\]`));
+  });
+
+  it('shows /proc/1/ns to root only, as on the course VM', async () => {
+    expect((await one.reader.run('ls -l /proc/1/ns')).output).toMatch(/Permission denied/);
+    const allowed = await one.reader.run('sudo ls -l /proc/1/ns', SLOW);
+    expect(allowed.exitCode).toBe(0);
+    expect(allowed.output).toMatch(/uts -> 'uts:\[\d+\]'/);
+  });
+});
+
+describe('UTS', () => {
+  it('changes the host name in the new namespace only', async () => {
+    expect((await one.reader.run('hostname')).output.trim()).toBe('tp-docker');
+    await one.reader.run('sudo unshare --uts /bin/bash', SLOW);
+    expect(one.reader.text).toMatch(/root@tp-docker:\/home\/student# $/);
+    expect((await one.reader.run('hostname my_name_is_bob')).output).toMatch(/invalid/);
+    expect((await one.reader.run('hostname my.name.is.bob')).exitCode).toBe(0);
+    expect((await one.reader.run('hostname')).output.trim()).toBe('my.name.is.bob');
+    expect((await two.reader.run('hostname')).output.trim()).toBe('tp-docker');
+    await one.reader.run('exit');
+    expect((await one.reader.run('hostname')).output.trim()).toBe('tp-docker');
+  });
+});
+
+describe('mnt', () => {
+  it('mounts a private /tmp that the second terminal does not see', async () => {
+    await two.reader.run('echo from-terminal-2 > /tmp/seen-by-the-machine');
+    await one.reader.run('sudo unshare --mount /bin/bash', SLOW);
+    expect((await one.reader.run('mount -t tmpfs none /tmp')).exitCode).toBe(0);
+    expect((await one.reader.run('ls -l /tmp')).output.trim()).toBe('total 0');
+    expect((await two.reader.run('ls -l /tmp')).output).toMatch(/seen-by-the-machine/);
+    await one.reader.run('exit');
+    expect((await one.reader.run('cat /tmp/seen-by-the-machine')).output.trim()).toBe('from-terminal-2');
+  });
+});
+
+describe('pid', () => {
+  it('still shows the machine\'s processes without --mount-proc, but cannot touch them', async () => {
+    await one.reader.run('sudo unshare --pid --fork /bin/bash', SLOW);
+    const ps = await one.reader.run('ps aux', SLOW);
+    expect(ps.exitCode).toBe(0);
+    expect(ps.output).not.toMatch(/fatal library error/);
+    expect(ps.output).toMatch(/dockerd/);
+    expect((await one.reader.run('pidof dockerd')).output.trim()).toBe(dockerdPid);
+    const kill = await one.reader.run('kill -9 $(pidof dockerd)');
+    expect(kill.output).toMatch(new RegExp(`bash: kill: \\(${dockerdPid}\\) - No such process`));
+    await one.reader.run('exit');
+    expect((await one.reader.run('pidof dockerd')).output.trim()).toBe(dockerdPid);
+  });
+
+  it('shows only bash and ps with --mount-proc', async () => {
+    await one.reader.run('sudo unshare --pid --fork --mount-proc /bin/bash', SLOW);
+    const lines = (await one.reader.run('ps aux', SLOW)).output.trim().split('\n');
+    expect(lines[0]).toMatch(/^USER\s+PID/);
+    expect(lines.slice(1).map((line) => line.split(/\s+/).slice(10).join(' '))).toEqual(['/bin/bash', 'ps aux']);
+    expect(lines[1]!.split(/\s+/)[1]).toBe('1');
+    await one.reader.run('exit');
+  });
+});
+
+describe('user', () => {
+  it('makes the student nobody in a user namespace made without sudo', async () => {
+    await one.reader.run('unshare --user /bin/bash');
+    expect((await one.reader.run('id')).output.trim()).toBe('uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)');
+    await one.reader.run('exit');
+    expect((await one.reader.run('id -u')).output.trim()).toBe('1000');
+  });
+});
+
+describe('network', () => {
+  it('has only a loopback interface and no route at all', async () => {
+    expect((await one.reader.run('ip route')).output.trim()).toBe('');
+    expect((await one.reader.run('ip -6 route')).output.trim()).toMatch(/^(::1 dev lo[^\n]*)?$/);
+    const links = (await one.reader.run('ip -o link')).output.trim().split('\n');
+    expect(links.map((line) => line.split(': ')[1])).toEqual(['lo']);
+  });
+
+  it('cannot reach a port listening on the host\'s loopback', async () => {
+    const connections: net.Socket[] = [];
+    const server = net.createServer((socket) => connections.push(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    try {
+      // 10.0.2.2 is where QEMU's user-mode network would put the host; 127.0.0.1 is the guest's own loopback.
+      const viaGateway = await one.reader.run(`timeout 10 bash -c 'echo hi > /dev/tcp/10.0.2.2/${port}'`, SLOW);
+      expect(viaGateway.exitCode).not.toBe(0);
+      expect(viaGateway.output).toMatch(/Network is unreachable/);
+      const viaLoopback = await one.reader.run(`timeout 10 bash -c 'echo hi > /dev/tcp/127.0.0.1/${port}'`, SLOW);
+      expect(viaLoopback.exitCode).not.toBe(0);
+      expect(viaLoopback.output).toMatch(/Connection refused/);
+      expect(connections).toHaveLength(0);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('bad input', () => {
+  it('refuses invalid terminal names and sizes with a message, and keeps working', async () => {
+    await expect(sandbox!.openTerminal('../etc', { cols: 80, rows: 24 })).rejects.toThrow(/terminal name must match/);
+    await expect(sandbox!.openTerminal('3', { cols: 0, rows: 24 })).rejects.toThrow(/cols must be an integer/);
+    expect(() => one.terminal.resize({ cols: 80, rows: 0 })).toThrow(/rows must be an integer/);
+    expect((await one.reader.run('echo still here')).output.trim()).toBe('still here');
+  });
+
+  it('refuses bad ids, bad limits and bad options, saying what is allowed', async () => {
+    await expect(driver.create({ id: 'a,b', limits: LIMITS, docker: false })).rejects.toThrow(/sandbox id must match/);
+    await expect(driver.create({ id: 'small', limits: { ...LIMITS, pids: 20 }, docker: false })).rejects.toThrow(/limits.pids must be an integer ≥ 176/);
+    await expect(driver.create({ id, limits: LIMITS, docker: false })).rejects.toThrow(/already exists/);
+    expect(() => createVmDriver({ accelerator: 'hvf' as never })).toThrow(InvalidVmOptionsError);
+    expect(() => createVmDriver({ stateDir: 'relative' })).toThrow(/stateDir: must be an absolute path/);
+    await expect(createVmDriver().create({ id: 'early', limits: LIMITS, docker: false })).rejects.toThrow(/call prepare\(\) before create\(\)/);
+  });
+
+  it('is the driver the server gets for SANDBOX_DRIVER=vm', () => {
+    expect(createDriver('vm', {}).name).toBe('vm');
+  });
+});
+
+describe('disk', () => {
+  it('gives the reader about limits.diskBytes of space, then ENOSPC, and the VM lives on', async () => {
+    const freeMiB = Number((await one.reader.run("df -m --output=avail / | tail -1")).output.trim());
+    expect(freeMiB).toBeGreaterThanOrEqual(LIMITS.diskBytes / 1024 / 1024);
+    expect(freeMiB).toBeLessThan((LIMITS.diskBytes / 1024 / 1024) * 1.5);
+    const fill = await one.reader.run('sudo dd if=/dev/zero of=/fill bs=1M status=none', SLOW);
+    expect(fill.output).toMatch(/No space left on device/);
+    expect((await one.reader.run('sudo rm /fill && echo still here')).output.trim()).toBe('still here');
+  });
+});
+
+describe('leftovers of a crashed run', () => {
+  it('kills QEMU processes and removes directories whose owner is dead, and leaves live VMs alone', async () => {
+    const leftoverId = `test-leftover-${randomBytes(3).toString('hex')}`;
+    const dirs = new VmDirs(driver.options.stateDir, driver.options.prefix, leftoverId);
+    // A real QEMU, as a crashed server would have left it (paused: -S, nothing to boot).
+    const orphan = spawn(
+      driver.options.qemu,
+      ['-name', `guest=${driver.options.prefix}-${leftoverId},process=${driver.options.prefix}`, '-S', '-nodefaults', '-display', 'none', '-machine', 'pc', '-m', '16'],
+      { stdio: 'ignore', detached: true },
+    );
+    const exited = new Promise((resolve) => orphan.once('exit', resolve));
+    try {
+      const deadOwner = spawn('true');
+      await new Promise((resolve) => deadOwner.once('exit', resolve));
+      await mkdir(dirs.tmp, { recursive: true });
+      await writeFile(dirs.record, JSON.stringify({ id: leftoverId, ownerPid: deadOwner.pid, ownerStart: 1, createdAt: new Date().toISOString() }));
+      await writeFile(join(dirs.tmp, 'vl.leftover'), 'copy-on-write layer of a dead VM');
+      const leftoverCgroup = QemuCgroup.for(driver.options.prefix, leftoverId);
+      await leftoverCgroup?.create(64 * 1024 * 1024);
+      await waitUntil(() => findQemuProcesses(driver.options.prefix).some((process) => process.id === leftoverId));
+
+      expect(await driver.cleanupLeftovers()).toBe(1);
+      await exited;
+      expect(findQemuProcesses(driver.options.prefix).map((process) => process.id)).toEqual([id]);
+      expect(existsSync(dirs.root)).toBe(false);
+      for (const file of leftoverCgroup?.procsFiles() ?? []) expect(existsSync(file)).toBe(false);
+      // This file's own VM belongs to a live owner (this process): untouched.
+      expect(sandbox!.qemuPid).toBe(qemuPid);
+      expect((await one.reader.run('echo alive')).output.trim()).toBe('alive');
+    } finally {
+      if (orphan.exitCode === null && orphan.signalCode === null) orphan.kill('SIGKILL');
+    }
+  });
+});
+
+describe('destroy', () => {
+  it('kills QEMU and leaves no process, socket or temporary file; the shared disk image never changed', async () => {
+    // The guest wrote (the disk test filled it up): none of it may reach the shared image.
+    const dirs = new VmDirs(driver.options.stateDir, driver.options.prefix, id);
+    // The socket's file went when the host accepted QEMU's connection; the directory holds the rest.
+    expect(existsSync(dirs.console)).toBe(true);
+    expect(existsSync(dirs.tmp)).toBe(true);
+    const exits: string[] = [];
+    sandbox!.onExit((reason) => exits.push(reason));
+
+    await sandbox!.destroy();
+    await sandbox!.destroy(); // idempotent
+
+    expect(existsSync(`/proc/${qemuPid}`)).toBe(false);
+    expect(findQemuProcesses(driver.options.prefix).filter((process) => process.id === id)).toEqual([]);
+    expect(existsSync(dirs.root)).toBe(false);
+    for (const file of QemuCgroup.for(driver.options.prefix, id)?.procsFiles() ?? []) expect(existsSync(file)).toBe(false);
+    expect(exits).toEqual([]); // a destroy is not a death
+    await expect(sandbox!.openTerminal('1', { cols: 80, rows: 24 })).rejects.toThrow(/not running/);
+    const after = statSync(disk.path);
+    expect({ size: after.size, mtimeMs: after.mtimeMs }).toEqual({ size: disk.size, mtimeMs: disk.mtimeMs });
+    expect(after.mode & 0o777).toBe(0o444);
+  });
+});
+
+async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !condition(); ) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
