@@ -1,6 +1,6 @@
 import { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { AgentSession } from '../../sandbox-server/src/drivers/namespace/agent-session.ts';
+import { AgentSession } from '../../sandbox-server/src/drivers/agent-session.ts';
 import {
   FrameDecoder,
   FrameKind,

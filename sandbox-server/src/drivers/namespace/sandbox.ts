@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Disposable, Sandbox, SandboxSpec, SandboxUsage, TerminalSize, TerminalStream } from '../driver.ts';
 import { SANDBOX_PATHS, agentFiles } from '../../rootfs/agent-files.ts';
-import { AgentSession } from './agent-session.ts';
+import { AgentSession } from '../agent-session.ts';
 import { SandboxCgroups, removeParentIfEmpty } from './cgroups.ts';
 import { sandboxConfig } from './oci-config.ts';
 import type { ResolvedOptions } from './options.ts';

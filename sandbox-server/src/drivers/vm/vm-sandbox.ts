@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import type { Disposable, Sandbox, SandboxSpec, SandboxUsage, TerminalSize, TerminalStream } from '../driver.ts';
-import { AgentSession } from '../namespace/agent-session.ts';
+import { AgentSession } from '../agent-session.ts';
 import type { Accelerator } from './accelerator.ts';
 import type { GuestBoot } from './guest-boot.ts';
 import { guestCpus, guestMemoryMiB, type ResolvedVmOptions } from './options.ts';

@@ -7,7 +7,7 @@
 // (and the sandbox's owner hears about it through onClose), never throws into
 // the server.
 import type { Duplex } from 'node:stream';
-import type { Disposable, TerminalSize, TerminalStream } from '../driver.ts';
+import type { Disposable, TerminalSize, TerminalStream } from './driver.ts';
 import {
   FrameDecoder,
   FrameKind,
@@ -23,8 +23,8 @@ import {
   type ExecDone,
   type Frame,
   type Hello,
-} from '../../agent-protocol.ts';
-import type { LogSink } from './options.ts';
+} from '../agent-protocol.ts';
+import type { LogSink } from './namespace/options.ts';
 
 /** Output kept for a terminal nobody listens to yet (between open and the first onData). */
 const UNHEARD_OUTPUT_LIMIT = 256 * 1024;
