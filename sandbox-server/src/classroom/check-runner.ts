@@ -37,7 +37,6 @@ export class ChecksUnavailableError extends Error {
 /** Runs `exercises`' checks in `sandbox`; throws ChecksUnavailableError when they could not be run at all. */
 export async function runChecks(sandbox: Sandbox, exercises: readonly Exercise[]): Promise<CheckOutcome[]> {
   if (exercises.length === 0) return [];
-  if (!sandbox.exec) throw new ChecksUnavailableError('this driver cannot run commands in a machine (no exec): exercises cannot be checked');
   const result = await sandbox.exec(['/bin/sh', '-c', RUNNER, 'checks', ...exercises.map((exercise) => exercise.check)], {
     timeoutMs: (CHECK_TIMEOUT_SECONDS * exercises.length + 10) * 1000,
   });

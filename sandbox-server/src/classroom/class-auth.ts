@@ -58,6 +58,16 @@ export class ClassAuth {
     return { ok: true, credential };
   }
 
+  /** Before checking another kind of secret (a viewer ticket): the same limits apply. */
+  admit(address: string): Refusal | undefined {
+    return this.#admit(address, studentErrors.rateLimited);
+  }
+
+  /** That other secret was wrong. */
+  failed(address: string): void {
+    this.#limiter.failed(address);
+  }
+
   /** Is this student credential (by hash) still good? For machines handed out earlier. */
   stillValid(hash: string): Refusal | undefined {
     const credential = this.#store.credentialByHash(hash);

@@ -65,7 +65,14 @@ export class ClassMode {
     const auth = new ClassAuth(this.store, new CredentialRateLimiter());
     const classroom = new Classroom({ store: this.store, auth, manager, driver: this.driver, exercises: this.exercises, config, log });
     this.#classroom = classroom;
-    this.#viewers = new ViewerEndpoint({ classroom, basePath: config.basePath, allowedOrigins: config.allowedOrigins, metrics: this.#metrics, log });
+    this.#viewers = new ViewerEndpoint({
+      classroom,
+      basePath: config.basePath,
+      allowedOrigins: config.allowedOrigins,
+      clientIpHeader: config.clientIpHeader,
+      metrics: this.#metrics,
+      log,
+    });
     this.#students = new StudentApi({
       classroom,
       metrics: this.#metrics,

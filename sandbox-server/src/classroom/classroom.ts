@@ -99,6 +99,8 @@ export class Classroom implements TerminalObserver {
   readonly #recentEvents = new Map<string, number>();
   readonly #sync: NodeJS.Timeout;
   #closed = false;
+  /** A driver without exec cannot check exercises: say so once, not after every command. */
+  #toldChecksUnavailable = false;
 
   constructor(options: ClassroomOptions) {
     this.#options = options;
@@ -286,7 +288,8 @@ export class Classroom implements TerminalObserver {
         outcomes = await runChecks(current.managed.sandbox, pending);
       } catch (error) {
         if (error instanceof ChecksUnavailableError) {
-          this.#log.warn({ student: studentId, reason: error.message }, 'exercise checks not run');
+          if (!this.#toldChecksUnavailable) this.#log.warn({ student: studentId, reason: error.message }, 'exercise checks not run');
+          this.#toldChecksUnavailable = true;
           return [];
         }
         throw error;

@@ -95,9 +95,8 @@ export class ObservedSandbox implements Sandbox {
     return this.#terminals.get(name);
   }
 
-  get exec(): Sandbox['exec'] {
-    const inner = this.#inner;
-    return inner.exec ? (argv: readonly string[], options?: { timeoutMs?: number }): Promise<ExecResult> => inner.exec!(argv, options) : undefined;
+  exec(argv: readonly string[], options?: { timeoutMs?: number }): Promise<ExecResult> {
+    return this.#inner.exec(argv, options);
   }
 
   usage(): Promise<SandboxUsage> {

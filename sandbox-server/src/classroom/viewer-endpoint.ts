@@ -14,6 +14,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import { clientKey } from '../http/client-key.ts';
 import { checkOrigin } from '../http/origin-policy.ts';
 import { CloseCode, MAX_SERVER_FRAME_BYTES, type ErrorInfo, type ServerMessage } from '../protocol.ts';
 import { closeReason } from '../ws/close-reason.ts';
@@ -35,6 +36,7 @@ export interface ViewerEndpointOptions {
   classroom: Classroom;
   basePath: string;
   allowedOrigins: readonly string[];
+  clientIpHeader: string;
   metrics: Metrics;
   log: Logger;
 }
@@ -77,9 +79,17 @@ export class ViewerEndpoint {
       this.#options.metrics.rejected.inc({ reason: 'origin' });
       return refuse(ws, CloseCode.forbidden, { code: 'origin-not-allowed', message: `Les pages de ${origin.origin} ne peuvent pas ouvrir cette vue.`, hint: 'Ouvrez le tableau de bord servi par ce serveur, ou ajoutez son origine à ALLOWED_ORIGINS.' });
     }
+    // Tickets are secrets too: the per-address limits on credential checks apply.
+    const address = clientKey(req, this.#options.clientIpHeader);
+    const limited = this.#options.classroom.auth.admit(address);
+    if (limited) {
+      this.#options.metrics.rejected.inc({ reason: 'rate-limited' });
+      return refuse(ws, 1013, limited.error);
+    }
     const ticket = ticketText === undefined ? undefined : this.#tickets.get(ticketText);
     if (ticketText !== undefined) this.#tickets.delete(ticketText);
     if (!ticket || ticket.expiresAt <= Date.now()) {
+      this.#options.classroom.auth.failed(address);
       this.#options.metrics.rejected.inc({ reason: 'forbidden' });
       return refuse(ws, CloseCode.forbidden, { code: 'forbidden', message: 'Ce ticket de vue est inconnu, déjà utilisé ou expiré.', hint: 'Cliquez de nouveau sur « Voir » dans le tableau de bord.' });
     }

@@ -71,11 +71,10 @@ export interface Sandbox {
   usage(): Promise<SandboxUsage>;
   /**
    * Run `argv` as root inside the sandbox, without a terminal, and wait for it
-   * (the class's exercise checks). Optional: a driver without it cannot check
-   * exercises. Resolves whatever the exit status; rejects only when the
-   * command could not be run at all.
+   * (the class's exercise checks). Resolves whatever the exit status; rejects
+   * only when the command could not be run at all.
    */
-  exec?(argv: readonly string[], options?: { timeoutMs?: number }): Promise<ExecResult>;
+  exec(argv: readonly string[], options?: { timeoutMs?: number }): Promise<ExecResult>;
   /** The sandbox died on its own (init killed, VM crashed). */
   onExit(listener: (reason: string) => void): Disposable;
   /** Kill every process, remove every mount, cgroup and namespace. Idempotent. */

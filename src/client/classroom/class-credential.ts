@@ -43,16 +43,6 @@ export function classCredential(serverBase: string): string | undefined {
   }
 }
 
-/** Forget it (the student asked to leave the class on this browser). */
-export function forgetClassCredential(serverBase: string): void {
-  sessionCredential = undefined;
-  try {
-    storage()?.removeItem(STORAGE_PREFIX + serverBase);
-  } catch {
-    // Nothing stored.
-  }
-}
-
 /** Fired on `document` by the terminal app when a snippet's run ends (terminal-app.ts). */
 export const SNIPPET_RUN_EVENT = 'course:snippet-run';
 

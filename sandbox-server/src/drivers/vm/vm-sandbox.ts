@@ -4,7 +4,7 @@
 // The agent session is the namespace driver's: same protocol, other pipe.
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import type { Disposable, Sandbox, SandboxSpec, SandboxUsage, TerminalSize, TerminalStream } from '../driver.ts';
+import type { Disposable, ExecResult, Sandbox, SandboxSpec, SandboxUsage, TerminalSize, TerminalStream } from '../driver.ts';
 import { AgentSession } from '../agent-session.ts';
 import type { Accelerator } from './accelerator.ts';
 import type { GuestBoot } from './guest-boot.ts';
@@ -182,6 +182,12 @@ export class VmSandbox implements Sandbox {
   openTerminal(name: string, size: TerminalSize): Promise<TerminalStream> {
     if (!this.#session || this.#stopping) return Promise.reject(new Error(`sandbox ${this.id} is not running`));
     return this.#session.openTerminal(name, size);
+  }
+
+  /** Runs `argv` as root in the guest through the agent, as the namespace driver does. */
+  exec(argv: readonly string[], options: { timeoutMs?: number } = {}): Promise<ExecResult> {
+    if (!this.#session || this.#stopping) return Promise.reject(new Error(`sandbox ${this.id} is not running`));
+    return this.#session.exec(argv, options.timeoutMs ?? 30_000);
   }
 
   /**

@@ -1,0 +1,57 @@
+// What an instructor gives to create a class (CLI or dashboard), checked in
+// one place: rosters, seats, capacity, lifetime, limits.
+import { describe, expect, it } from 'vitest';
+import { ClassSettingsError, parseRoster, resolveClassRequest, seatNames, type ClassDefaults } from '../../sandbox-server/src/classroom/class-settings.ts';
+
+const defaults: ClassDefaults = { driver: 'namespace', limits: { memoryBytes: 256 * 2 ** 20, cpus: 0.5, pids: 512 }, docker: true, startPage: 'docker_linux/namespaces/' };
+const NOW = Date.parse('2026-03-12T08:00:00Z');
+
+describe('a roster', () => {
+  it('has one name per line; blank lines and # comments are skipped, spaces tidied', () => {
+    expect(parseRoster('Alice Martin\r\n\n# groupe B\n  Bruno   Petit  \nChloé\n')).toEqual(['Alice Martin', 'Bruno Petit', 'Chloé']);
+  });
+
+  it('refuses duplicates (whatever the case), naming both lines', () => {
+    expect(() => parseRoster('Alice\nBob\nalice')).toThrow(/line 3: "alice" is already on line 1/);
+  });
+
+  it('refuses an empty list', () => {
+    expect(() => parseRoster('# nobody\n\n')).toThrow(/no names/);
+  });
+});
+
+describe('a class request', () => {
+  it('takes the server\'s defaults and a capacity equal to the roster', () => {
+    const { newClass, names } = resolveClassRequest({ name: ' TP B ', roster: ['Alice', 'Bob'] }, defaults, NOW);
+    expect(names).toEqual(['Alice', 'Bob']);
+    expect(newClass).toEqual({ name: 'TP B', capacity: 2, driver: 'namespace', limits: defaults.limits, docker: true, startPage: 'docker_linux/namespaces/', expiresAt: NOW + 8 * 3_600_000 });
+  });
+
+  it('makes anonymous seats and reads sizes and durations as an instructor writes them', () => {
+    const { newClass, names } = resolveClassRequest({ name: 'TP', seats: '3', capacity: 30, lifetime: '90m', memory: '512MiB', cpus: '1', pids: 600, docker: 'false' }, defaults, NOW);
+    expect(names).toEqual(seatNames(3));
+    expect(names[0]).toBe('Élève 1');
+    expect(newClass).toMatchObject({ capacity: 30, expiresAt: NOW + 90 * 60_000, limits: { memoryBytes: 512 * 2 ** 20, cpus: 1, pids: 600 }, docker: false });
+  });
+
+  it('lists every problem at once, each with what to write', () => {
+    let message = '';
+    try {
+      resolveClassRequest({ name: 'TP', roster: ['A', 'B', 'C'], capacity: 2, lifetime: 'forever', memory: '1MiB', pids: 10 }, defaults, NOW);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ClassSettingsError);
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/3 students for a capacity of 2/);
+    expect(message).toMatch(/lifetime: expected a duration from 10m/);
+    expect(message).toMatch(/memory: expected a size from 128MiB/);
+    expect(message).toMatch(/pids: expected a whole number from 300/);
+  });
+
+  it('wants students, as a roster or seats but not both', () => {
+    expect(() => resolveClassRequest({ name: 'TP' }, defaults, NOW)).toThrow(/give the students/);
+    expect(() => resolveClassRequest({ name: 'TP', roster: ['A'], seats: 2 }, defaults, NOW)).toThrow(/not both/);
+    expect(() => resolveClassRequest({ name: '', seats: 2 }, defaults, NOW)).toThrow(/name: give the class a name/);
+    expect(() => resolveClassRequest({ name: 'TP', seats: 2, colour: 'red' }, defaults, NOW)).toThrow(ClassSettingsError);
+  });
+});
