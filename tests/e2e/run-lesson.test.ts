@@ -3,38 +3,29 @@
 // and a real sandbox, and what each terminal shows checked against what the
 // lesson says. Screenshots of the run go to test-results/run-lesson-*.png.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, type LaunchedBrowser, type Page } from '../support/browser.ts';
+import type { Page } from '../support/browser.ts';
+import { courseInChromium } from '../support/e2e-fixtures.ts';
 import {
   afterLast,
   commandOutput,
-  deletePageMachine,
   runSnippet,
   screenshot,
   snippets,
-  startCourse,
   terminal,
   terminalText,
   waitForConnected,
   waitForTerminalText,
-  type Course,
 } from '../support/terminal-page.ts';
 
-let course: Course | undefined;
-let browser: LaunchedBrowser | undefined;
+const web = courseInChromium();
 let page: Page | undefined;
 
 beforeAll(async () => {
-  course = await startCourse();
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-  await page.goto(course.lessonUrl);
+  page = await web.browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  await page.goto(web.course.lessonUrl);
 });
 
-afterAll(async () => {
-  if (course !== undefined) await deletePageMachine(page, course.server).catch(() => undefined);
-  await browser?.close();
-  await course?.server.stop();
-});
+afterAll(() => web.deleteMachineOf(page));
 
 /** Snippet `index` of the lesson, checked to be the one we think it is. */
 async function snippet(index: number, firstCommand: string) {

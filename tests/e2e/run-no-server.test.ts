@@ -2,26 +2,15 @@
 // served by a sandbox server that then stops. The page still reads, Copier
 // still copies, and Exécuter says what is missing and how to start it. Also:
 // before any click the page ships no xterm code; the first click loads it.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, type LaunchedBrowser, type Page } from '../support/browser.ts';
-import { ensureSiteBuilt, serveSite, type ServedSite } from '../support/site.ts';
+import { describe, expect, it } from 'vitest';
+import type { Page } from '../support/browser.ts';
+import { staticSiteInChromium } from '../support/e2e-fixtures.ts';
 import { LESSON_PATH, deletePageMachine, runSnippet, screenshot, snippets, startCourse, waitForConnected } from '../support/terminal-page.ts';
 
 /** Strings found only in xterm.js's own code (its CSS class names and API). */
 const XTERM_CODE = /xterm-helper-textarea|registerOscHandler/;
 
-let site: ServedSite | undefined;
-let browser: LaunchedBrowser | undefined;
-
-beforeAll(async () => {
-  site = await serveSite(await ensureSiteBuilt());
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await site?.close();
-});
+const web = staticSiteInChromium();
 
 /** Every JavaScript body the page downloads, as it downloads them. */
 function collectScripts(page: Page): string[] {
@@ -37,10 +26,10 @@ function collectScripts(page: Page): string[] {
 
 describe('the lesson hosted statically (no sandbox server)', () => {
   it('reads without terminals, copies with Copier, and explains how to start the server on Exécuter', async () => {
-    await browser!.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(site!.url).origin });
-    const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
+    await web.browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(web.site.url).origin });
+    const page = await web.browser.newPage({ viewport: { width: 1280, height: 900 } });
     const scripts = collectScripts(page);
-    await page.goto(site!.url + LESSON_PATH);
+    await page.goto(web.site.url + LESSON_PATH);
     await page.waitForLoadState('networkidle');
     expect(scripts.length).toBeGreaterThan(0);
     expect(scripts.filter((text) => XTERM_CODE.test(text))).toEqual([]);
@@ -63,7 +52,7 @@ describe('the lesson hosted statically (no sandbox server)', () => {
 describe('the lesson served by the sandbox server', () => {
   it('ships no xterm code before the first click, and loads it on Exécuter', async () => {
     const course = await startCourse();
-    const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = await web.browser.newPage({ viewport: { width: 1280, height: 900 } });
     try {
       const scripts = collectScripts(page);
       await page.goto(course.lessonUrl);
@@ -82,7 +71,7 @@ describe('the lesson served by the sandbox server', () => {
 
   it('explains itself when the server stops after the terminal was opened', async () => {
     const course = await startCourse();
-    const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = await web.browser.newPage({ viewport: { width: 1280, height: 900 } });
     try {
       await page.goto(course.lessonUrl);
       const uts = snippets(page).nth(1);

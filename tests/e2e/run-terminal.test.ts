@@ -6,49 +6,36 @@
 // row of touch screens, and reconnection after a network drop (a TCP relay
 // between the browser and the server, whose connections the test cuts).
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { launchBrowser, type LaunchedBrowser, type Page } from '../support/browser.ts';
+import { courseInChromium } from '../support/e2e-fixtures.ts';
 import {
   commandOutput,
-  deletePageMachine,
   rememberedMachine,
   runSnippet,
   screenshot,
   snippets,
-  startCourse,
   terminalText,
   LESSON_PATH,
   terminal,
   typeInTerminal,
   waitForConnected,
   waitForTerminalText,
-  type Course,
 } from '../support/terminal-page.ts';
 
-let course: Course | undefined;
-let browser: LaunchedBrowser | undefined;
+const web = courseInChromium();
 let page: Page | undefined;
 
-beforeAll(async () => {
-  course = await startCourse();
-  browser = await launchBrowser();
-});
-
 afterEach(async () => {
-  if (course !== undefined) await deletePageMachine(page, course.server).catch(() => undefined);
+  await web.deleteMachineOf(page);
   await page?.close();
   page = undefined;
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await course?.server.stop();
-});
-
 /** A lesson page with terminal 1 open (the UTS snippet's first line is harmless: `hostname`). */
 async function openTerminalOne(viewport = { width: 1280, height: 900 }): Promise<Page> {
-  page = await browser!.newPage({ viewport });
-  await page.goto(course!.lessonUrl);
+  page = await web.browser.newPage({ viewport });
+  await page.goto(web.course.lessonUrl);
   await runSnippet(page, snippets(page).nth(0));
   await waitForConnected(page, '1');
   return page;
@@ -142,7 +129,7 @@ describe('the embedded terminal', () => {
     expect(after).not.toBe(before);
     expect((await rememberedMachine(page))?.id).not.toBe(oldMachine?.id);
     // The old machine is really gone on the server.
-    const status = await fetch(new URL(`api/sandboxes/${oldMachine!.id}`, course!.server.url), { headers: { authorization: `Bearer ${oldMachine!.token}` } });
+    const status = await fetch(new URL(`api/sandboxes/${oldMachine!.id}`, web.course.server.url), { headers: { authorization: `Bearer ${oldMachine!.token}` } });
     expect([404, 410]).toContain(status.status);
   });
 
@@ -166,9 +153,9 @@ describe('the embedded terminal', () => {
   });
 
   it('reconnects after a network drop, with backoff, to the same shell', async () => {
-    const relay = await startRelay(new URL(course!.server.url));
+    const relay = await startRelay(new URL(web.course.server.url));
     try {
-      page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
+      page = await web.browser.newPage({ viewport: { width: 1280, height: 900 } });
       await page.goto(new URL(LESSON_PATH, relay.url).href);
       await runSnippet(page, snippets(page).nth(0));
       await waitForConnected(page, '1');
@@ -187,7 +174,7 @@ describe('the embedded terminal', () => {
 
   it('copies the selection with Ctrl+Shift+C and pastes with Ctrl+Shift+V', async () => {
     const page = await openTerminalOne();
-    await browser!.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(course!.server.url).origin });
+    await web.browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(web.course.server.url).origin });
     await commandOutput(page, '1', 'echo motcopiable');
     // Double-click selects a word; the shortcut copies it rather than sending anything to the shell.
     await terminal(page, '1').locator('.xterm-rows > div', { hasText: /^motcopiable\s*$/ }).last().dblclick({ force: true, position: { x: 20, y: 5 } });
@@ -222,7 +209,7 @@ describe('the embedded terminal on a phone', () => {
   it('shows a row of Ctrl, Esc, Tab and arrow keys that type into the shell', async () => {
     phone = await launchBrowser({ hasTouch: true, isMobile: true, viewport: { width: 390, height: 844 } });
     page = await phone.newPage();
-    await page.goto(course!.lessonUrl);
+    await page.goto(web.course.lessonUrl);
     await runSnippet(page, snippets(page).nth(0));
     await waitForConnected(page, '1');
     const keys = terminal(page, '1').getByRole('toolbar', { name: 'Touches du terminal 1' });

@@ -1,30 +1,16 @@
 // The lesson page in real Chromium: notices by role and title, readable in
 // both themes, transcripts highlighted and structured, copy buttons.
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, saveScreenshot, type LaunchedBrowser, type Page } from '../support/browser.ts';
-import { ensureSiteBuilt, serveSite, type ServedSite } from '../support/site.ts';
+import { describe, expect, it } from 'vitest';
+import { saveScreenshot, type Page } from '../support/browser.ts';
+import { staticSiteInChromium } from '../support/e2e-fixtures.ts';
 
 const LESSON = 'docker_linux/namespaces/';
 
-let site: ServedSite | undefined;
-let browser: LaunchedBrowser | undefined;
+const web = staticSiteInChromium();
 
-beforeAll(async () => {
-  site = await serveSite(await ensureSiteBuilt());
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await site?.close();
-});
-
-async function openLesson(options: { width?: number; scheme?: 'light' | 'dark' } = {}): Promise<Page> {
-  const page = await browser!.newPage({ viewport: { width: options.width ?? 1280, height: 900 } });
-  await page.emulateMedia({ colorScheme: options.scheme ?? 'light' });
-  const response = await page.goto(site!.url + LESSON);
-  expect(response?.status()).toBe(200);
-  return page;
+function openLesson(options: { width?: number; scheme?: 'light' | 'dark' } = {}): Promise<Page> {
+  return web.open(LESSON, { width: options.width, colorScheme: options.scheme ?? 'light' });
 }
 
 /** WCAG contrast ratio between an element's text colour and the first opaque background behind it. */
@@ -130,7 +116,7 @@ describe('the lesson "Les Namespaces"', () => {
   });
 
   it('copies only the commands of a transcript, never its prompts, outputs or remarks', async () => {
-    await browser!.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(site!.url).origin });
+    await web.browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(web.site.url).origin });
     const page = await openLesson();
     const block = page.locator('figure.transcript', { hasText: '--mount-proc' });
     await block.getByRole('button', { name: /^Copier/ }).first().click();

@@ -1,27 +1,11 @@
 // Moving around the course in real Chromium: home page, sidebar, breadcrumbs,
 // previous/next, table of contents, search, and the phone layout.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, type LaunchedBrowser, type Page } from '../support/browser.ts';
-import { ensureSiteBuilt, serveSite, type ServedSite } from '../support/site.ts';
+import { describe, expect, it } from 'vitest';
+import type { Page } from '../support/browser.ts';
+import { staticSiteInChromium } from '../support/e2e-fixtures.ts';
 
-let site: ServedSite | undefined;
-let browser: LaunchedBrowser | undefined;
-
-beforeAll(async () => {
-  site = await serveSite(await ensureSiteBuilt());
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await site?.close();
-});
-
-async function open(path: string, width = 1280): Promise<Page> {
-  const page = await browser!.newPage({ viewport: { width, height: 900 } });
-  const response = await page.goto(site!.url + path);
-  expect(response?.status()).toBe(200);
-  return page;
-}
+const web = staticSiteInChromium();
+const open = (path: string, width?: number) => web.open(path, { width });
 
 const pathOf = (page: Page) => new URL(page.url()).pathname;
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiErrorBody, CloseCode, SandboxStatus } from '../../sandbox-server/src/protocol.ts';
-import { createdSandboxIds, startServer, serverLeftovers, type RunningServer } from '../support/server.ts';
+import { shutDown, startServer, type RunningServer } from '../support/server.ts';
 import { TerminalClient, apiRequest, attachTerminal, createSandbox, deleteSandbox, type CreatedSandbox } from '../support/server-client.ts';
 
 const ALLOWED_ORIGIN = 'http://course.example.org';
@@ -31,11 +31,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const exit = await server?.stop();
-  rmSync(site, { recursive: true, force: true });
-  expect(exit?.code).toBe(0);
-  expect(createdSandboxIds(server).length).toBeGreaterThan(5);
-  expect(serverLeftovers(server)).toEqual([]);
+  const shutdown = await shutDown(server).finally(() => rmSync(site, { recursive: true, force: true }));
+  expect(shutdown).toEqual({ code: 0, sandboxesCreated: expect.any(Number), leftovers: [] });
+  expect(shutdown.sandboxesCreated).toBeGreaterThan(5);
 });
 
 async function errorOf(response: Response): Promise<ApiErrorBody['error']> {

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { CloseCode, MAX_CLIENT_FRAME_BYTES } from '../../sandbox-server/src/protocol.ts';
-import { createdSandboxIds, startServer, serverLeftovers, type RunningServer } from '../support/server.ts';
+import { shutDown, startServer, type RunningServer } from '../support/server.ts';
 import { TerminalClient, attachTerminal, createSandbox, deleteSandbox, type AttachedTerminal, type CreatedSandbox } from '../support/server-client.ts';
 
 let server: RunningServer;
@@ -21,11 +21,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (sandbox) await deleteSandbox(server, sandbox);
-  const exit = await server?.stop();
-  expect(exit?.code).toBe(0);
+  expect(await shutDown(server)).toEqual({ code: 0, sandboxesCreated: 2, leftovers: [] });
   expect(closeCodes).not.toContain(1006);
-  expect(createdSandboxIds(server)).toHaveLength(2);
-  expect(serverLeftovers(server)).toEqual([]);
 });
 
 /** Waits for the next error frame on `client` after the ones already there. */

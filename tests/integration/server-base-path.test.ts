@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createdSandboxIds, startServer, serverLeftovers, type RunningServer } from '../support/server.ts';
+import { shutDown, startServer, type RunningServer } from '../support/server.ts';
 import { attachTerminal, createSandbox, deleteSandbox } from '../support/server-client.ts';
 
 let server: RunningServer;
@@ -18,11 +18,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const exit = await server?.stop();
-  rmSync(site, { recursive: true, force: true });
-  expect(exit?.code).toBe(0);
-  expect(createdSandboxIds(server)).toHaveLength(1);
-  expect(serverLeftovers(server)).toEqual([]);
+  const shutdown = await shutDown(server).finally(() => rmSync(site, { recursive: true, force: true }));
+  expect(shutdown).toEqual({ code: 0, sandboxesCreated: 1, leftovers: [] });
 });
 
 it('serves everything under the base path', async () => {

@@ -4,7 +4,7 @@
 // server's own metrics (bytes), never through timing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLOW_HIGH_WATERMARK, MAX_SERVER_FRAME_BYTES } from '../../sandbox-server/src/protocol.ts';
-import { createdSandboxIds, startServer, serverLeftovers, type RunningServer } from '../support/server.ts';
+import { shutDown, startServer, type RunningServer } from '../support/server.ts';
 import { attachTerminal, createSandbox, deleteSandbox, type CreatedSandbox } from '../support/server-client.ts';
 
 /**
@@ -28,10 +28,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (sandbox) await deleteSandbox(server, sandbox);
-  const exit = await server?.stop();
-  expect(exit?.code).toBe(0);
-  expect(createdSandboxIds(server)).toHaveLength(1);
-  expect(serverLeftovers(server)).toEqual([]);
+  expect(await shutDown(server)).toEqual({ code: 0, sandboxesCreated: 1, leftovers: [] });
 });
 
 /** Polls the server's metrics until `check` holds (a wait for a state, not a speed assertion). */

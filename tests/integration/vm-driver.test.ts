@@ -1,7 +1,7 @@
 // The VM driver, for real: ONE QEMU virtual machine (TCG on hosts without a
 // working KVM, as here) booted in beforeAll, every exercise of the lesson
 // "Les Namespaces" typed in it through the driver API, the same outputs as
-// with the namespace driver (see namespace-lesson.test.ts), plus what only a
+// with the namespace driver (tests/support/lesson-exercises.ts), plus what only a
 // VM shows: its own kernel, no network at all, and a disk image that never
 // changes. Then destroyed, and the host searched for anything left.
 import { spawn } from 'node:child_process';
@@ -12,7 +12,7 @@ import net from 'node:net';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Sandbox, SandboxLimits, TerminalStream } from '../../sandbox-server/src/drivers/driver.ts';
+import type { SandboxLimits } from '../../sandbox-server/src/drivers/driver.ts';
 import { createDriver } from '../../sandbox-server/src/drivers/index.ts';
 import { InvalidVmOptionsError, createVmDriver, type VmDriver } from '../../sandbox-server/src/drivers/vm/index.ts';
 import type { LogRecord } from '../../sandbox-server/src/drivers/vm/index.ts';
@@ -20,16 +20,12 @@ import { QemuCgroup } from '../../sandbox-server/src/drivers/vm/qemu-cgroup.ts';
 import { findQemuProcesses } from '../../sandbox-server/src/drivers/vm/qemu-processes.ts';
 import { VmDirs } from '../../sandbox-server/src/drivers/vm/vm-dirs.ts';
 import type { VmSandbox } from '../../sandbox-server/src/drivers/vm/vm-sandbox.ts';
-import { TerminalReader } from '../support/terminal-reader.ts';
+import { describeLessonExercises, waitForDockerd } from '../support/lesson-exercises.ts';
+import { openTerminal, type OpenedTerminal } from '../support/terminal-reader.ts';
 
 const LIMITS: SandboxLimits = { memoryBytes: 256 * 1024 * 1024, pids: 512, cpus: 1, diskBytes: 128 * 1024 * 1024 };
 // Under emulation a command takes longer than on bare metal; these are safety nets, not speed checks.
 const SLOW = { timeoutMs: 120_000 };
-
-interface OpenedTerminal {
-  terminal: TerminalStream;
-  reader: TerminalReader;
-}
 
 const logs: LogRecord[] = [];
 const driver: VmDriver = createVmDriver({
@@ -46,13 +42,6 @@ let one: OpenedTerminal;
 let two: OpenedTerminal;
 let dockerdPid: string;
 
-async function open(name: string): Promise<OpenedTerminal> {
-  const terminal = await sandbox!.openTerminal(name, { cols: 120, rows: 40 });
-  const reader = new TerminalReader(terminal, (text) => terminal.write(text));
-  await reader.waitForPrompt(SLOW);
-  return { terminal, reader };
-}
-
 beforeAll(async () => {
   await driver.checkHost();
   await driver.cleanupLeftovers();
@@ -64,16 +53,9 @@ beforeAll(async () => {
 
   sandbox = (await driver.create({ id, limits: LIMITS, docker: true })) as VmSandbox;
   qemuPid = sandbox.qemuPid!;
-  one = await open('1');
-  two = await open('2');
-  // dockerd starts in the background; the prompt does not wait for it, the lesson does. Under
-  // emulation its start takes seconds, during which it re-executes itself (a second "dockerd"
-  // for pidof): wait until it listens on its socket.
-  const { output } = await one.reader.run(
-    'for i in $(seq 600); do [ -S /run/docker.sock ] && [ "$(pidof dockerd | wc -w)" = 1 ] && break; sleep 0.2; done; pidof dockerd',
-    SLOW,
-  );
-  dockerdPid = output.trim();
+  one = await openTerminal(sandbox, '1', undefined, SLOW);
+  two = await openTerminal(sandbox, '2', undefined, SLOW);
+  dockerdPid = await waitForDockerd(one.reader, SLOW);
 }, 900_000);
 
 afterAll(async () => {
@@ -107,17 +89,6 @@ describe('the VM the student finds', () => {
     }
   });
 
-  it('greets with the course VM prompt, in the student home, as a login shell', async () => {
-    expect(one.reader.text).toMatch(/^student@tp-docker:~\$ $/m);
-    expect((await one.reader.run('pwd')).output.trim()).toBe('/home/student');
-    expect((await one.reader.run('shopt -q login_shell && echo login')).output.trim()).toBe('login');
-  });
-
-  it('is student (uid 1000) with passwordless sudo', async () => {
-    expect((await one.reader.run('id')).output.trim()).toBe('uid=1000(student) gid=1000(student) groups=1000(student)');
-    expect(await one.reader.run('sudo -n id -u', SLOW)).toEqual({ output: '0\n', exitCode: 0 });
-  });
-
   it('runs its own kernel: the Debian guest kernel, not the host\'s', async () => {
     const guest = (await one.reader.run('uname -r')).output.trim();
     expect(guest).toBe(driver.guestKernelRelease);
@@ -137,20 +108,6 @@ describe('the VM the student finds', () => {
   it('has a fresh machine id and the course host name', async () => {
     expect((await one.reader.run('cat /etc/machine-id')).output.trim()).toMatch(/^[0-9a-f]{32}$/);
     expect((await one.reader.run('cat /etc/hostname')).output.trim()).toBe('tp-docker');
-  });
-
-  it('runs in a real terminal that knows its size and type, and follows resizes', async () => {
-    expect((await one.reader.run('tty')).output.trim()).toMatch(/^\/dev\/pts\/\d+$/);
-    expect((await one.reader.run('stty size')).output.trim()).toBe('40 120');
-    expect((await one.reader.run('echo $TERM')).output.trim()).toBe('xterm-256color');
-    one.terminal.resize({ cols: 90, rows: 30 });
-    expect((await one.reader.run('stty size')).output.trim()).toBe('30 90');
-  });
-
-  it('reports exit statuses through the OSC 133 D mark', async () => {
-    expect((await one.reader.run('false')).exitCode).toBe(1);
-    expect((await one.reader.run('(exit 42)')).exitCode).toBe(42);
-    expect((await one.reader.run('true')).exitCode).toBe(0);
   });
 
   it('returns the same shell when a terminal name is opened again', async () => {
@@ -178,80 +135,9 @@ describe('the VM the student finds', () => {
       two.terminal.resume();
     }
   });
-
-  it('has a real dockerd whose namespaces root can list', async () => {
-    expect(dockerdPid).toMatch(/^\d+$/);
-    const ns = await one.reader.run(`sudo ls -l /proc/${dockerdPid}/ns`, SLOW);
-    expect(ns.exitCode).toBe(0);
-    for (const kind of ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'user', 'uts']) expect(ns.output).toMatch(new RegExp(`${kind} -> '?${kind}:\\[\\d+\\]`));
-  });
-
-  it('shows /proc/1/ns to root only, as on the course VM', async () => {
-    expect((await one.reader.run('ls -l /proc/1/ns')).output).toMatch(/Permission denied/);
-    const allowed = await one.reader.run('sudo ls -l /proc/1/ns', SLOW);
-    expect(allowed.exitCode).toBe(0);
-    expect(allowed.output).toMatch(/uts -> 'uts:\[\d+\]'/);
-  });
 });
 
-describe('UTS', () => {
-  it('changes the host name in the new namespace only', async () => {
-    expect((await one.reader.run('hostname')).output.trim()).toBe('tp-docker');
-    await one.reader.run('sudo unshare --uts /bin/bash', SLOW);
-    expect(one.reader.text).toMatch(/root@tp-docker:\/home\/student# $/);
-    expect((await one.reader.run('hostname my_name_is_bob')).output).toMatch(/invalid/);
-    expect((await one.reader.run('hostname my.name.is.bob')).exitCode).toBe(0);
-    expect((await one.reader.run('hostname')).output.trim()).toBe('my.name.is.bob');
-    expect((await two.reader.run('hostname')).output.trim()).toBe('tp-docker');
-    await one.reader.run('exit');
-    expect((await one.reader.run('hostname')).output.trim()).toBe('tp-docker');
-  });
-});
-
-describe('mnt', () => {
-  it('mounts a private /tmp that the second terminal does not see', async () => {
-    await two.reader.run('echo from-terminal-2 > /tmp/seen-by-the-machine');
-    await one.reader.run('sudo unshare --mount /bin/bash', SLOW);
-    expect((await one.reader.run('mount -t tmpfs none /tmp')).exitCode).toBe(0);
-    expect((await one.reader.run('ls -l /tmp')).output.trim()).toBe('total 0');
-    expect((await two.reader.run('ls -l /tmp')).output).toMatch(/seen-by-the-machine/);
-    await one.reader.run('exit');
-    expect((await one.reader.run('cat /tmp/seen-by-the-machine')).output.trim()).toBe('from-terminal-2');
-  });
-});
-
-describe('pid', () => {
-  it('still shows the machine\'s processes without --mount-proc, but cannot touch them', async () => {
-    await one.reader.run('sudo unshare --pid --fork /bin/bash', SLOW);
-    const ps = await one.reader.run('ps aux', SLOW);
-    expect(ps.exitCode).toBe(0);
-    expect(ps.output).not.toMatch(/fatal library error/);
-    expect(ps.output).toMatch(/dockerd/);
-    expect((await one.reader.run('pidof dockerd')).output.trim()).toBe(dockerdPid);
-    const kill = await one.reader.run('kill -9 $(pidof dockerd)');
-    expect(kill.output).toMatch(new RegExp(`bash: kill: \\(${dockerdPid}\\) - No such process`));
-    await one.reader.run('exit');
-    expect((await one.reader.run('pidof dockerd')).output.trim()).toBe(dockerdPid);
-  });
-
-  it('shows only bash and ps with --mount-proc', async () => {
-    await one.reader.run('sudo unshare --pid --fork --mount-proc /bin/bash', SLOW);
-    const lines = (await one.reader.run('ps aux', SLOW)).output.trim().split('\n');
-    expect(lines[0]).toMatch(/^USER\s+PID/);
-    expect(lines.slice(1).map((line) => line.split(/\s+/).slice(10).join(' '))).toEqual(['/bin/bash', 'ps aux']);
-    expect(lines[1]!.split(/\s+/)[1]).toBe('1');
-    await one.reader.run('exit');
-  });
-});
-
-describe('user', () => {
-  it('makes the student nobody in a user namespace made without sudo', async () => {
-    await one.reader.run('unshare --user /bin/bash');
-    expect((await one.reader.run('id')).output.trim()).toBe('uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)');
-    await one.reader.run('exit');
-    expect((await one.reader.run('id -u')).output.trim()).toBe('1000');
-  });
-});
+describeLessonExercises({ machine: () => ({ one, two, dockerdPid }), slow: SLOW });
 
 describe('network', () => {
   it('has only a loopback interface and no route at all', async () => {

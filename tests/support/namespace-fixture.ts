@@ -2,7 +2,7 @@
 // options (the same host paths a server would use), ids unique to the test
 // run, readers on terminals, and teardown that proves nothing was left.
 import { randomBytes } from 'node:crypto';
-import type { Sandbox, SandboxLimits, TerminalSize, TerminalStream } from '../../sandbox-server/src/drivers/driver.ts';
+import type { Sandbox, SandboxLimits, TerminalSize } from '../../sandbox-server/src/drivers/driver.ts';
 import {
   DEFAULT_LIMITS,
   createNamespaceDriver,
@@ -11,12 +11,9 @@ import {
   type NamespaceSandbox,
 } from '../../sandbox-server/src/drivers/namespace/index.ts';
 import { namespaceLeftovers } from './namespace-leftovers.ts';
-import { TerminalReader } from './terminal-reader.ts';
+import { openTerminal, type OpenedTerminal } from './terminal-reader.ts';
 
-export interface OpenedTerminal {
-  terminal: TerminalStream;
-  reader: TerminalReader;
-}
+export type { OpenedTerminal };
 
 export class NamespaceFixture {
   readonly driver: NamespaceDriver;
@@ -55,11 +52,8 @@ export class NamespaceFixture {
   }
 
   /** Opens terminal `name` and waits for its first prompt. */
-  async open(sandbox: Sandbox, name: string, size: TerminalSize = { cols: 120, rows: 40 }): Promise<OpenedTerminal> {
-    const terminal = await sandbox.openTerminal(name, size);
-    const reader = new TerminalReader(terminal, (text) => terminal.write(text));
-    await reader.waitForPrompt();
-    return { terminal, reader };
+  open(sandbox: Sandbox, name: string, size?: TerminalSize): Promise<OpenedTerminal> {
+    return openTerminal(sandbox, name, size);
   }
 
   /** Destroys every sandbox the fixture made (even after a failure) and returns what was left on the host. */

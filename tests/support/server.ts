@@ -186,3 +186,22 @@ export function serverLeftovers(server: Pick<RunningServer, 'logs'>): string[] {
   const { prefix, stateDir } = resolveOptions();
   return namespaceLeftovers({ prefix, stateDir, ids: createdSandboxIds(server) });
 }
+
+export interface ServerShutdown {
+  /** The server's exit code: 0 after a clean shutdown. */
+  code: number | null;
+  /** How many sandboxes its driver made in all. */
+  sandboxesCreated: number;
+  /** What they left on the host (serverLeftovers). */
+  leftovers: string[];
+}
+
+/**
+ * Stops the server (SIGTERM) and says how it went, for a test file's afterAll
+ * to check: `expect(await shutDown(server)).toEqual({ code: 0, sandboxesCreated: 1, leftovers: [] })`.
+ */
+export async function shutDown(server: RunningServer | undefined): Promise<ServerShutdown> {
+  if (server === undefined) throw new Error('the sandbox server never started (see the failure of beforeAll)');
+  const { code } = await server.stop();
+  return { code, sandboxesCreated: createdSandboxIds(server).length, leftovers: serverLeftovers(server) };
+}

@@ -8,6 +8,9 @@
 //   const reader = new TerminalReader(terminal, (text) => terminal.write(text));
 //   await reader.waitForPrompt();
 //   const { output, exitCode } = await reader.run('hostname');
+//
+// openTerminal() does that for a terminal of a driver's sandbox.
+import type { Sandbox, TerminalSize, TerminalStream } from '../../sandbox-server/src/drivers/driver.ts';
 
 export interface TerminalDataSource {
   onData(listener: (chunk: Buffer | Uint8Array | string) => void): { dispose(): void };
@@ -185,6 +188,24 @@ export class TerminalReader {
       i++;
     }
   }
+}
+
+export interface OpenedTerminal {
+  terminal: TerminalStream;
+  reader: TerminalReader;
+}
+
+/** Opens terminal `name` of a driver's sandbox (120×40 unless told) with a reader on it, and waits for its first prompt. */
+export async function openTerminal(
+  sandbox: Pick<Sandbox, 'openTerminal'>,
+  name: string,
+  size: TerminalSize = { cols: 120, rows: 40 },
+  options: { timeoutMs?: number } = {},
+): Promise<OpenedTerminal> {
+  const terminal = await sandbox.openTerminal(name, size);
+  const reader = new TerminalReader(terminal, (text) => terminal.write(text));
+  await reader.waitForPrompt(options);
+  return { terminal, reader };
 }
 
 /** Index just past the escape sequence starting at `start`, or undefined if it is incomplete. */
