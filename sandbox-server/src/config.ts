@@ -113,6 +113,7 @@ export const CONFIG_FIELDS = {
   clientIpHeader: { env: 'CLIENT_IP_HEADER', example: 'x-forwarded-for' },
   cookieSecure: { env: 'COOKIE_SECURE', example: 'true' },
   driver: { env: 'SANDBOX_DRIVER', example: 'namespace' },
+  vmAccelerator: { env: 'VM_ACCELERATOR', example: 'auto' },
   warmPoolSize: { env: 'WARM_POOL_SIZE', example: '2' },
   maxSandboxes: { env: 'MAX_SANDBOXES', example: '20' },
   maxSandboxesPerClient: { env: 'MAX_SANDBOXES_PER_CLIENT', example: '3' },
@@ -148,6 +149,8 @@ export const ConfigSchema = z.strictObject({
     .describe('Mark the token cookie Secure (send it over HTTPS only). Turn on when readers reach the server over HTTPS.'),
   driver: z.enum(['namespace', 'vm'], { error: 'expected "namespace" or "vm"' }).default('namespace')
     .describe('How sandboxes are made: "namespace" (Linux namespaces + cgroups on this host) or "vm" (a virtual machine per reader).'),
+  vmAccelerator: z.enum(['auto', 'kvm', 'tcg'], { error: 'expected auto, kvm or tcg' }).default('auto')
+    .describe('How the vm driver runs its VMs: "auto" uses KVM when a probe boot under KVM works on this host (the answer is cached), else TCG emulation (≈ 10× slower); "kvm" refuses to start without working KVM instead of falling back; "tcg" always emulates. Unused by the namespace driver.'),
   warmPoolSize: integer(0, 100).default(2)
     .describe('Sandboxes kept ready in advance so a reader gets one at once; refilled one at a time in the background. 0 disables the pool.'),
   maxSandboxes: integer(1, 10_000).default(20)

@@ -28,10 +28,12 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   const driverLog = log.child({ component: `driver-${config.driver}` });
-  const driver = createDriver(config.driver, {
-    // The driver logs plain records; they join the server's JSON lines with its ids.
-    log: ({ level, msg, ...fields }: { level: LogLevel; msg: string; [field: string]: unknown }) => driverLog[level](renameReserved(fields), msg),
-  });
+  // The driver logs plain records; they join the server's JSON lines with its ids.
+  const driverLogSink = ({ level, msg, ...fields }: { level: LogLevel; msg: string; [field: string]: unknown }) => driverLog[level](renameReserved(fields), msg);
+  const driver =
+    config.driver === 'vm'
+      ? createDriver('vm', { log: driverLogSink, accelerator: config.vmAccelerator })
+      : createDriver('namespace', { log: driverLogSink });
 
   try {
     await driver.checkHost();

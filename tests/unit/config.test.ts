@@ -36,6 +36,7 @@ describe('loadConfig', () => {
         CLIENT_IP_HEADER: 'X-Forwarded-For', COOKIE_SECURE: 'yes', SANDBOX_DRIVER: 'vm', WARM_POOL_SIZE: '0', MAX_SANDBOXES: '5',
         MAX_SANDBOXES_PER_CLIENT: '1', MAX_TERMINALS_PER_SANDBOX: '2', IDLE_TIMEOUT: '90s', MAX_AGE: '1.5h', SANDBOX_MEMORY: '512M',
         SANDBOX_PIDS: '400', SANDBOX_CPUS: '1.5', SANDBOX_DISK: '64MiB', SANDBOX_DOCKER: 'false', SHUTDOWN_TIMEOUT: '500ms', LOG_LEVEL: 'debug',
+        VM_ACCELERATOR: 'tcg',
       },
       noFile,
     );
@@ -43,7 +44,7 @@ describe('loadConfig', () => {
       port: 0, host: '::', basePath: '/cours/', siteDir: '/srv/site', allowedOrigins: ['https://a.example', 'http://localhost:3000'],
       clientIpHeader: 'x-forwarded-for', cookieSecure: true, driver: 'vm', warmPoolSize: 0, maxSandboxes: 5, maxSandboxesPerClient: 1,
       maxTerminalsPerSandbox: 2, idleTimeout: 90_000, maxAge: 5_400_000, sandboxMemory: 512 * 1024 ** 2, sandboxPids: 400, sandboxCpus: 1.5,
-      sandboxDisk: 64 * 1024 ** 2, sandboxDocker: false, shutdownTimeout: 500, logLevel: 'debug',
+      sandboxDisk: 64 * 1024 ** 2, sandboxDocker: false, shutdownTimeout: 500, logLevel: 'debug', vmAccelerator: 'tcg',
     });
   });
 
@@ -69,6 +70,15 @@ describe('loadConfig', () => {
     expect(problem).toContain('SANDBOX_DISK="256MiB"');
     expect(problem).toContain('at most 3/4 of SANDBOX_MEMORY');
     expect(loadConfig({ SANDBOX_MEMORY: '1G', SANDBOX_DISK: '512MiB' }, noFile).sandboxDisk).toBe(512 * 1024 ** 2);
+  });
+
+  it('chooses the VM accelerator: auto by default, kvm or tcg on demand, nothing else', () => {
+    expect(loadConfig({}, noFile).vmAccelerator).toBe('auto');
+    expect(loadConfig({ SANDBOX_DRIVER: 'vm', VM_ACCELERATOR: 'kvm' }, noFile).vmAccelerator).toBe('kvm');
+    const [problem] = problemsOf({ SANDBOX_DRIVER: 'vm', VM_ACCELERATOR: 'fast' });
+    expect(problem).toContain('VM_ACCELERATOR="fast"');
+    expect(problem).toContain('expected auto, kvm or tcg');
+    expect(problem).toContain('Fix: set VM_ACCELERATOR to a valid value, e.g. VM_ACCELERATOR=auto');
   });
 
   it('refuses bad booleans and base paths', () => {
