@@ -25,7 +25,12 @@ interface Terminal {
   pty: IPty;
   /** The host asked for a pause (its client is behind). */
   pausedByHost: boolean;
+  /** The line was hung up: the pty's master side is closed, its shell is on its way out. */
+  hungUp: boolean;
 }
+
+// node-pty's destroy() (close the master side, then SIGHUP) is not in its typings.
+type ClosablePty = IPty & { destroy(): void };
 
 export interface AgentOptions {
   user: string;
@@ -103,6 +108,9 @@ export class Agent {
       if (frame.kind === FrameKind.Data || frame.kind === FrameKind.Close) return;
       throw new ProtocolError(`${frameKindName(frame.kind)} for channel ${frame.channel}, which has no terminal`);
     }
+    // Hung up, not yet exited: its fd is closed (and its number may already
+    // belong to another terminal's pty), so nothing more may reach it.
+    if (terminal.hungUp) return;
     switch (frame.kind) {
       case FrameKind.Data:
         terminal.pty.write(frame.payload);
@@ -121,7 +129,7 @@ export class Agent {
         if (!this.#blocked) terminal.pty.resume();
         return;
       case FrameKind.Close:
-        terminal.pty.kill('SIGHUP');
+        this.#hangUp(terminal);
         return;
       default:
         throw new ProtocolError(`the agent does not accept ${frameKindName(frame.kind)} frames`);
@@ -137,7 +145,7 @@ export class Agent {
     }
     const groupProcsFiles = this.#options.groups.create(name);
     const pty = this.#options.spawnShell({ user: this.#options.user, cols, rows, groupProcsFiles });
-    const terminal: Terminal = { name, channel, pty, pausedByHost: false };
+    const terminal: Terminal = { name, channel, pty, pausedByHost: false, hungUp: false };
     this.#terminals.set(channel, terminal);
     if (this.#blocked) pty.pause();
 
@@ -203,11 +211,29 @@ export class Agent {
     for (const terminal of this.#terminals.values()) if (!terminal.pausedByHost) terminal.pty.resume();
   }
 
+  /**
+   * Hangs the terminal's line up, as closing a terminal emulator's window
+   * does: the pty's master side is closed, so the kernel sends SIGHUP to the
+   * shell and every later read of the terminal fails. A SIGHUP alone is not
+   * enough: when it reaches bash while readline is not blocked in read()
+   * (still drawing the prompt, say), readline hands it to bash, which notes
+   * it and goes back to reading, to act on it only after the next command
+   * line: the shell lived on, and the host waited for its exit forever. On a
+   * hung-up line that read fails at once, and bash dies of the SIGHUP.
+   * (A shell closed before it even started exits with status 1 instead:
+   * forkpty's child cannot make a hung-up pty its terminal.)
+   */
+  #hangUp(terminal: Terminal): void {
+    if (terminal.hungUp) return;
+    terminal.hungUp = true;
+    (terminal.pty as ClosablePty).destroy();
+  }
+
   #shutDown(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#options.groups.stop();
-    for (const terminal of this.#terminals.values()) terminal.pty.kill('SIGHUP');
+    for (const terminal of this.#terminals.values()) this.#hangUp(terminal);
     this.#terminals.clear();
     for (const listener of this.#onClose) listener();
   }

@@ -36,13 +36,16 @@ export interface LessonExercisesOptions {
 
 /**
  * dockerd starts in the background; the prompt does not wait for it, the
- * lesson does. While it starts it re-executes itself (a second "dockerd" for
- * pidof, for seconds under emulation): waits until it listens on its socket,
- * and returns its PID.
+ * lesson does. Its socket appears early, before the daemon is set up, and
+ * while it sets up it forks helpers (containerd, `runc --version`, a re-exec
+ * of itself…), each a second "dockerd" for pidof until it execs, for seconds
+ * under emulation. So this waits until the daemon answers on its socket (it
+ * serves only once set up, and then forks nothing by itself) with pidof
+ * naming one process, and returns its PID.
  */
 export async function waitForDockerd(reader: TerminalReader, options: { timeoutMs?: number } = {}): Promise<string> {
   const { output } = await reader.run(
-    'for i in $(seq 600); do [ -S /run/docker.sock ] && [ "$(pidof dockerd | wc -w)" = 1 ] && break; sleep 0.2; done; pidof dockerd',
+    'for i in $(seq 600); do [ -S /run/docker.sock ] && sudo -n curl -sf --unix-socket /run/docker.sock http://docker/_ping >/dev/null && [ "$(pidof dockerd | wc -w)" = 1 ] && break; sleep 0.2; done; pidof dockerd',
     options,
   );
   return output.trim();

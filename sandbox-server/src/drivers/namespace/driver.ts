@@ -131,11 +131,16 @@ export class NamespaceDriver implements SandboxDriver {
     const { prefix, stateDir, log } = this.options;
     const runtime = this.#runtime(helperPath(this.options.cacheDir, 'launch'));
     const removed = new Set<string>();
+    // What exists is listed first, whose it is read after: a sandbox writes
+    // its record before it makes a cgroup or a container, so anything listed
+    // here that another live process (a server, a test run) is making has its
+    // record by the time the records are read, and is not taken for a leftover.
+    const canRunCrun = existsSync(helperPath(this.options.cacheDir, 'launch'));
+    const containers = canRunCrun ? await runtime.list().catch(() => []) : [];
+    const groups = await childGroups(prefix);
     const records = await listRecords(stateDir);
     // Sandboxes of a live owner (this process, or another server on the host) are not leftovers.
     const alive = new Set(records.filter(({ record }) => record && ownerIsAlive(record)).map(({ id }) => id));
-    const canRunCrun = existsSync(helperPath(this.options.cacheDir, 'launch'));
-    const containers = canRunCrun ? await runtime.list().catch(() => []) : [];
 
     for (const container of containers) {
       if (!container.id.startsWith(`${prefix}-`)) continue;
@@ -146,15 +151,17 @@ export class NamespaceDriver implements SandboxDriver {
       await runtime.delete(container.id).catch((error: Error) => log({ level: 'warn', msg: 'leftover container not deleted', error: error.message }));
       removed.add(id);
     }
-    for (const id of await childGroups(prefix)) {
+    for (const id of groups) {
       if (alive.has(id)) continue;
       const cgroups = new SandboxCgroups(`${prefix}/${id}`);
       await cgroups.killAll();
       await cgroups.remove().catch((error: Error) => log({ level: 'warn', msg: 'leftover cgroup not removed', error: error.message }));
       removed.add(id);
     }
-    for (const { id } of records) {
+    for (const { id, record, sinceMs } of records) {
       if (alive.has(id)) continue;
+      // A directory is made a moment before its record is written: spare fresh ones.
+      if (!record && Date.now() - sinceMs < 60_000) continue;
       await new SandboxDirs(stateDir, id).remove();
       removed.add(id);
     }

@@ -6,7 +6,7 @@
 //                                          mount points used only inside the launch namespace
 //   <stateDir>/sandboxes/<id>/run/         bind-mounted at /.sandbox/run: the agent's socket
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface SandboxRecord {
@@ -47,10 +47,12 @@ export class SandboxDirs {
   }
 }
 
-export async function listRecords(stateDir: string): Promise<{ id: string; record: SandboxRecord | undefined }[]> {
+/** The sandboxes' directories: each one's record (undefined if missing or unreadable) and when the directory last changed (ms since the epoch). */
+export async function listRecords(stateDir: string): Promise<{ id: string; record: SandboxRecord | undefined; sinceMs: number }[]> {
   const dir = join(stateDir, 'sandboxes');
-  const found: { id: string; record: SandboxRecord | undefined }[] = [];
+  const found: { id: string; record: SandboxRecord | undefined; sinceMs: number }[] = [];
   for (const id of await readdir(dir).catch(() => [] as string[])) {
+    const sinceMs = (await stat(join(dir, id)).catch(() => undefined))?.mtimeMs ?? 0;
     const text = await readFile(join(dir, id, 'state.json'), 'utf8').catch(() => undefined);
     let record: SandboxRecord | undefined;
     try {
@@ -58,7 +60,7 @@ export async function listRecords(stateDir: string): Promise<{ id: string; recor
     } catch {
       record = undefined;
     }
-    found.push({ id, record });
+    found.push({ id, record, sinceMs });
   }
   return found;
 }
