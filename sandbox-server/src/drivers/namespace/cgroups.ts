@@ -6,6 +6,7 @@
 import { chown, mkdir, readdir, readFile, rmdir, stat, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { removeCgroupDir } from '../cgroup-dir.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const ROOT = '/sys/fs/cgroup';
@@ -108,7 +109,7 @@ export class SandboxCgroups {
       if (!existsSync(dir)) continue;
       // Deepest first: a v1 group can only be removed once it has no children.
       for (const group of (await walk(dir)).reverse()) {
-        await rmdirRetrying(group).catch((error: Error) => failures.push(`${group}: ${error.message}`));
+        await removeCgroupDir(group).catch((error: Error) => failures.push(`${group}: ${error.message}`));
       }
     }
     if (failures.length > 0) throw new Error(`could not remove cgroups: ${failures.join('; ')}`);
@@ -150,21 +151,6 @@ async function walk(dir: string): Promise<string[]> {
     for (const entry of entries) if (entry.isDirectory()) groups.push(join(groups[i]!, entry.name));
   }
   return groups;
-}
-
-async function rmdirRetrying(dir: string): Promise<void> {
-  // Right after the last task died the kernel may still hold the group for a moment (EBUSY).
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await rmdir(dir);
-      return;
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return;
-      if (code !== 'EBUSY' || attempt >= 50) throw error;
-      await sleep(20);
-    }
-  }
 }
 
 async function inheritCpuset(dir: string): Promise<void> {

@@ -12,7 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { removeCgroupDir } from '../cgroup-dir.ts';
 
 const ROOT = '/sys/fs/cgroup';
 /** What QEMU needs beyond guest RAM and translation cache (its own code, device state, buffers). */
@@ -91,25 +91,10 @@ export class QemuCgroup {
 
   /** Removes the group (its processes must be gone) and the prefix's group when it is empty. */
   async remove(): Promise<void> {
-    for (const dir of this.#layout.dirs(this.group)) await removeDir(dir);
+    for (const dir of this.#layout.dirs(this.group)) await removeCgroupDir(dir);
     for (const dir of this.#layout.dirs(this.#prefix)) {
       const children = await readdir(dir, { withFileTypes: true }).catch(() => []);
       if (!children.some((entry) => entry.isDirectory())) await rmdir(dir).catch(() => {}); // another VM's group may appear meanwhile
-    }
-  }
-}
-
-/** rmdir of a cgroup fails with EBUSY for a moment after its last task died. */
-async function removeDir(dir: string): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await rmdir(dir);
-      return;
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return;
-      if (code !== 'EBUSY' || attempt >= 100) throw new Error(`cannot remove cgroup ${dir}: ${(error as Error).message}`);
-      await sleep(20);
     }
   }
 }
