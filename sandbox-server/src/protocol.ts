@@ -245,6 +245,19 @@ export const SandboxStatus = z.object({
 });
 export type SandboxStatus = z.infer<typeof SandboxStatus>;
 
+/** One exercise of a lesson and whether the student's machine passed its check (class mode: GET api/class/me and the dashboard). */
+export interface ExerciseState {
+  /** "page#heading-id", unique in the course. */
+  key: string;
+  page: string;
+  /** Id of the exercise's heading on the page. */
+  id: string;
+  section: string;
+  title: string;
+  /** When its check first passed, ISO 8601, or null. */
+  passedAt: string | null;
+}
+
 export const ApiErrorBody = z.object({ error: ErrorInfo });
 export type ApiErrorBody = z.infer<typeof ApiErrorBody>;
 

@@ -17,6 +17,7 @@ import type { Exercise } from './exercises.ts';
 import { instructorEvents, studentErrors } from './messages.ts';
 import type { ObservedDriver, ObservedTerminal, TerminalObserver } from './observed-driver.ts';
 import type { ClassRecord, ClassroomStore, CredentialRecord, StudentRecord } from './store.ts';
+import type { ExerciseState } from '../protocol.ts';
 
 /** A student with a machine but no keystroke nor command for this long is "idle". */
 export const IDLE_AFTER_MS = 5 * 60_000;
@@ -62,14 +63,7 @@ export class MachineRefusedError extends Error {
   }
 }
 
-export interface ExerciseState {
-  key: string;
-  page: string;
-  id: string;
-  section: string;
-  title: string;
-  passedAt: string | null;
-}
+export type { ExerciseState };
 
 export interface StudentMachine {
   id: string;
