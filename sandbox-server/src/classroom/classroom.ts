@@ -10,14 +10,13 @@ import type { Logger } from '../log.ts';
 import type { ManagedSandbox } from '../manager/managed-sandbox.ts';
 import { CapacityError, ShuttingDownError, type SandboxManager } from '../manager/sandbox-manager.ts';
 import type { TerminalSession } from '../manager/terminal-session.ts';
-import type { ErrorInfo } from '../protocol.ts';
+import type { ErrorInfo, ExerciseState } from '../protocol.ts';
 import type { ClassAuth } from './class-auth.ts';
 import { ChecksUnavailableError, Serialised, runChecks, type CheckOutcome } from './check-runner.ts';
 import type { Exercise } from './exercises.ts';
 import { instructorEvents, studentErrors } from './messages.ts';
 import type { ObservedDriver, ObservedTerminal, TerminalObserver } from './observed-driver.ts';
 import type { ClassRecord, ClassroomStore, CredentialRecord, StudentRecord } from './store.ts';
-import type { ExerciseState } from '../protocol.ts';
 
 /** A student with a machine but no keystroke nor command for this long is "idle". */
 export const IDLE_AFTER_MS = 5 * 60_000;
