@@ -13,7 +13,7 @@ import {
   frameKindName,
   type Frame,
   type LogRecord,
-} from '../src/agent-protocol.ts';
+} from '../../contracts/agent-protocol.ts';
 import type { Log } from './log.ts';
 import type { TerminalGroups } from './terminal-groups.ts';
 import type { LoginShellOptions } from './login-shell.ts';

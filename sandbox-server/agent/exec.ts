@@ -4,7 +4,7 @@
 // check), output kept up to a limit.
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { EXEC_OUTPUT_LIMIT, type Exec, type ExecDone } from '../src/agent-protocol.ts';
+import { EXEC_OUTPUT_LIMIT, type Exec, type ExecDone } from '../../contracts/agent-protocol.ts';
 
 export function runExec({ argv, timeoutMs }: Exec): Promise<ExecDone> {
   return new Promise((resolve) => {

@@ -1,7 +1,7 @@
 // The agent's log: structured records, sent to the host over the protocol
 // while connected (they end up in the server's log with the sandbox id), and
 // written to stderr as JSON lines otherwise.
-import type { LogRecord } from '../src/agent-protocol.ts';
+import type { LogRecord } from '../../contracts/agent-protocol.ts';
 
 export type Level = LogRecord['level'];
 export interface Log {

@@ -1,11 +1,11 @@
 // The sandbox agent: started by the sandbox's init (see native/sandbox-init.c),
 // it makes the machine what the lesson expects (name, machine id, dockerd)
 // and serves the host's terminals over one byte stream (see
-// src/agent-protocol.ts). When the host goes away, the agent exits, and the
+// contracts/agent-protocol.ts). When the host goes away, the agent exits, and the
 // sandbox with it.
 //
 //   SANDBOX_AGENT_CONFIG='{"transport":"unix:/.sandbox/run/agent.sock",…}' node main.ts
-import { AGENT_CONFIG_ENV, parseAgentConfig } from '../src/agent-protocol.ts';
+import { AGENT_CONFIG_ENV, parseAgentConfig } from '../../contracts/agent-protocol.ts';
 import { Agent } from './agent.ts';
 import { startDocker } from './docker.ts';
 import { applyIdentity } from './identity.ts';

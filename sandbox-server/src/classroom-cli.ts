@@ -21,7 +21,7 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { ClassSettingsError, classDefaults, parseRoster, resolveClassRequest } from './classroom/class-settings.ts';
 import { ClassroomDatabaseError, openClassroomDatabase } from './classroom/database.ts';
 import { ChecksFileError, loadExercises } from './classroom/exercises.ts';
-import { INSTRUCTOR_LINK_KEY, STUDENT_LINK_KEY } from './classroom/link-keys.ts';
+import { INSTRUCTOR_LINK_KEY, STUDENT_LINK_KEY } from '../../contracts/link-keys.ts';
 import { frenchDateTime } from './classroom/messages.ts';
 import { progressCsv } from './classroom/progress-csv.ts';
 import { ClassroomInputError, ClassroomStore, type ClassRecord, type StudentRecord } from './classroom/store.ts';

@@ -7,7 +7,7 @@
 //
 // Pure logic: the caller feeds it the marks of the live output and gives it a
 // way to type; timers can be injected for tests.
-import type { Osc133Mark } from './osc133.ts';
+import type { Osc133Mark } from '../../contracts/osc133.ts';
 
 export type ShellPhase =
   /** A new shell that has not drawn its first prompt yet. */

@@ -1,6 +1,6 @@
 // Why the page could not get a machine, in words for the reader: what
 // happened and what to do. The lesson is in French, so are these.
-import type { ErrorInfo } from '../../sandbox-server/src/protocol.ts';
+import type { ErrorInfo } from '../../contracts/protocol.ts';
 
 /** The command that starts the course's server, shown wherever it is missing. */
 export const START_COMMAND = 'bash scripts/start.sh';

@@ -15,7 +15,7 @@ import {
   type ExitMessage,
   type ReadyMessage,
   type TerminalSize,
-} from '../../sandbox-server/src/protocol.ts';
+} from '../../contracts/protocol.ts';
 import { AckCounter } from './ack-counter.ts';
 import { Backoff } from './backoff.ts';
 import { closeOutcome } from './close-outcome.ts';

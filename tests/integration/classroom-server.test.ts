@@ -9,7 +9,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { hashCredential, newCredential } from '../../sandbox-server/src/classroom/credentials.ts';
-import { parseServerMessage, type ServerMessage } from '../../sandbox-server/src/protocol.ts';
+import { parseServerMessage, type ServerMessage } from '../../contracts/protocol.ts';
 import { bearerRequest, classCli, classFiles, createClass, startClassServer, type ClassFiles, type StudentLink } from '../support/classroom.ts';
 import { serverLeftovers, type RunningServer } from '../support/server.ts';
 import { TerminalClient, apiRequest, attachTerminal, type AttachedTerminal } from '../support/server-client.ts';

@@ -4,7 +4,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiErrorBody, CloseCode, SandboxStatus } from '../../sandbox-server/src/protocol.ts';
+import { ApiErrorBody, CloseCode, SandboxStatus } from '../../contracts/protocol.ts';
 import { shutDown, startServer, type RunningServer } from '../support/server.ts';
 import { TerminalClient, apiRequest, attachTerminal, createSandbox, deleteSandbox, type CreatedSandbox } from '../support/server-client.ts';
 

@@ -3,7 +3,7 @@
 // server keeps serving everyone else.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { CloseCode, MAX_CLIENT_FRAME_BYTES } from '../../sandbox-server/src/protocol.ts';
+import { CloseCode, MAX_CLIENT_FRAME_BYTES } from '../../contracts/protocol.ts';
 import { shutDown, startServer, type RunningServer } from '../support/server.ts';
 import { TerminalClient, attachTerminal, createSandbox, deleteSandbox, type AttachedTerminal, type CreatedSandbox } from '../support/server-client.ts';
 

@@ -3,7 +3,7 @@
 // Ctrl-C still stops the flood and a prompt comes back. Measured through the
 // server's own metrics (bytes), never through timing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FLOW_HIGH_WATERMARK, MAX_SERVER_FRAME_BYTES } from '../../sandbox-server/src/protocol.ts';
+import { FLOW_HIGH_WATERMARK, MAX_SERVER_FRAME_BYTES } from '../../contracts/protocol.ts';
 import { shutDown, startServer, type RunningServer } from '../support/server.ts';
 import { attachTerminal, createSandbox, deleteSandbox, type CreatedSandbox } from '../support/server-client.ts';
 

@@ -4,7 +4,7 @@
 // acknowledgements as xterm sends them. Then reattaching: the same shell
 // comes back with its recent output.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CloseCode } from '../../sandbox-server/src/protocol.ts';
+import { CloseCode } from '../../contracts/protocol.ts';
 import { describeLessonExercises, waitForDockerd, type LessonTerminal } from '../support/lesson-exercises.ts';
 import { shutDown, startServer, type RunningServer } from '../support/server.ts';
 import { TerminalClient, attachTerminal, createSandbox, deleteSandbox, type AttachedTerminal, type CreatedSandbox } from '../support/server-client.ts';

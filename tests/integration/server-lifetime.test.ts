@@ -2,7 +2,7 @@
 // short clocks), graceful shutdown, and the server refusing to start on a bad
 // configuration or an unfit host.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CloseCode } from '../../sandbox-server/src/protocol.ts';
+import { CloseCode } from '../../contracts/protocol.ts';
 import { ServerStartError, createdSandboxIds, startServer, serverLeftovers, type RunningServer } from '../support/server.ts';
 import { apiRequest, attachTerminal, createSandbox, deleteSandbox } from '../support/server-client.ts';
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveVmOptions } from '../../sandbox-server/src/drivers/vm/options.ts';
 import { QemuCgroup } from '../../sandbox-server/src/drivers/vm/qemu-cgroup.ts';
 import { findQemuProcesses } from '../../sandbox-server/src/drivers/vm/qemu-processes.ts';
-import { CloseCode } from '../../sandbox-server/src/protocol.ts';
+import { CloseCode } from '../../contracts/protocol.ts';
 import { VmDirs } from '../../sandbox-server/src/drivers/vm/vm-dirs.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 import { attachTerminal, createSandbox, deleteSandbox, type AttachedTerminal, type CreatedSandbox } from '../support/server-client.ts';

@@ -12,7 +12,7 @@ import {
   parseServerMessage,
   type ReadyMessage,
   type ServerMessage,
-} from '../../sandbox-server/src/protocol.ts';
+} from '../../contracts/protocol.ts';
 
 export interface ServerAddress {
   /** Base URL of the server, ending in "/". */

@@ -13,7 +13,7 @@ import {
   encodeData,
   encodeFrame,
   parseAgentConfig,
-} from '../../sandbox-server/src/agent-protocol.ts';
+} from '../../contracts/agent-protocol.ts';
 
 describe('frames', () => {
   it('round-trips kind, channel and payload', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FLOW_ACK_EVERY_BYTES, FLOW_HIGH_WATERMARK } from '../../sandbox-server/src/protocol.ts';
+import { FLOW_ACK_EVERY_BYTES, FLOW_HIGH_WATERMARK } from '../../contracts/protocol.ts';
 import { AckCounter } from '../../src/client/ack-counter.ts';
 import { FlowControl } from '../../sandbox-server/src/manager/flow-control.ts';
 

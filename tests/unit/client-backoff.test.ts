@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CloseCode } from '../../sandbox-server/src/protocol.ts';
+import { CloseCode } from '../../contracts/protocol.ts';
 import { Backoff } from '../../src/client/backoff.ts';
 import { closeOutcome } from '../../src/client/close-outcome.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Osc133Parser, parseOsc133Payload } from '../../src/client/osc133.ts';
+import { Osc133Parser, parseOsc133Payload } from '../../contracts/osc133.ts';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseTranscript } from '../../src/lib/transcript.ts';
-import type { Osc133Mark } from '../../src/client/osc133.ts';
+import type { Osc133Mark } from '../../contracts/osc133.ts';
 import { CLEAR_LINE, CTRL_C, RunQueue, RunStoppedError, RunTimeoutError, phaseAfterReplay, type RunTimers } from '../../src/client/run-queue.ts';
 
 /** Timers that only fire when the test advances the clock. */

@@ -12,7 +12,7 @@ import {
   checkTerminalSize,
   parseClientMessage,
   parseServerMessage,
-} from '../../sandbox-server/src/protocol.ts';
+} from '../../contracts/protocol.ts';
 import { newSandboxId, newToken, tokensMatch } from '../../sandbox-server/src/manager/credentials.ts';
 
 describe('client control messages', () => {

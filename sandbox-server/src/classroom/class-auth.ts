@@ -1,7 +1,7 @@
 // Checks the credential a request presents — a student's link or the
 // instructor's key — under the per-address rate limits, and says in French
 // why it is refused. The one place where class credentials are verified.
-import type { ErrorInfo } from '../protocol.ts';
+import type { ErrorInfo } from '../../../contracts/protocol.ts';
 import { credentialKind, hashCredential, hashesMatch } from './credentials.ts';
 import { instructorErrors, studentErrors } from './messages.ts';
 import type { CredentialRateLimiter } from './rate-limiter.ts';

@@ -11,7 +11,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { SandboxManager } from '../manager/sandbox-manager.ts';
 import { sendError } from '../http/respond.ts';
-import type { ErrorInfo } from '../protocol.ts';
+import type { ErrorInfo } from '../../../contracts/protocol.ts';
 import { ClassAuth } from './class-auth.ts';
 import { classDefaults } from './class-settings.ts';
 import { Classroom } from './classroom.ts';

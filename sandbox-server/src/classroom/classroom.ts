@@ -10,7 +10,7 @@ import type { Logger } from '../log.ts';
 import type { ManagedSandbox } from '../manager/managed-sandbox.ts';
 import { CapacityError, ShuttingDownError, type SandboxManager } from '../manager/sandbox-manager.ts';
 import type { TerminalSession } from '../manager/terminal-session.ts';
-import type { ErrorInfo, ExerciseState } from '../protocol.ts';
+import type { ErrorInfo, ExerciseState } from '../../../contracts/protocol.ts';
 import type { ClassAuth } from './class-auth.ts';
 import { ChecksUnavailableError, Serialised, runChecks, type CheckOutcome } from './check-runner.ts';
 import type { Exercise } from './exercises.ts';

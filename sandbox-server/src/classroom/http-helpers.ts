@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { sendError } from '../http/respond.ts';
-import type { ErrorInfo } from '../protocol.ts';
+import type { ErrorInfo } from '../../../contracts/protocol.ts';
 import type { Refusal } from './class-auth.ts';
 
 const MAX_BODY_BYTES = 256 * 1024;

@@ -17,7 +17,7 @@ import type { Metrics } from '../metrics.ts';
 import type { SandboxManager } from '../manager/sandbox-manager.ts';
 import { clientKey } from '../http/client-key.ts';
 import { sendError, sendJson } from '../http/respond.ts';
-import { TERMINAL_NAME_PATTERN } from '../protocol.ts';
+import { TERMINAL_NAME_PATTERN } from '../../../contracts/protocol.ts';
 import type { Classroom } from './classroom.ts';
 import { ClassSettingsError, resolveClassRequest, type ClassDefaults } from './class-settings.ts';
 import { buildClassView, describeClass } from './class-view.ts';

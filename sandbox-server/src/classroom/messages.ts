@@ -1,7 +1,7 @@
 // What students and the instructor are told, in French (the course's
 // language): what happened, then what to do. Dates are written the French
 // way in the server's time zone (TZ), which is the class's.
-import type { ErrorInfo } from '../protocol.ts';
+import type { ErrorInfo } from '../../../contracts/protocol.ts';
 
 const dateTime = new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeStyle: 'short' });
 const timeOnly = new Intl.DateTimeFormat('fr-FR', { timeStyle: 'short' });

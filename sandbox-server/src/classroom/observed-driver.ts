@@ -4,7 +4,7 @@
 // checks, remembers when a student last typed (online or idle), and lets a
 // read-only viewer follow a terminal's output. Input never flows from a
 // viewer: watchers only ever receive.
-import { Osc133Parser } from '../../../src/client/osc133.ts';
+import { Osc133Parser } from '../../../contracts/osc133.ts';
 import type {
   Disposable,
   ExecResult,

@@ -17,7 +17,7 @@ import type { Metrics } from '../metrics.ts';
 import { clientKey } from '../http/client-key.ts';
 import { sendError, sendJson } from '../http/respond.ts';
 import { tokenCookie, type CookieSettings } from '../http/sandbox-credential.ts';
-import { apiPath, type CreateSandboxResponse } from '../protocol.ts';
+import { apiPath, type CreateSandboxResponse } from '../../../contracts/protocol.ts';
 import { MachineRefusedError, type Classroom } from './classroom.ts';
 import { BadRequestError, bearer, readJson, sendBadRequest, sendRefusal } from './http-helpers.ts';
 

@@ -16,7 +16,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { clientKey } from '../http/client-key.ts';
 import { checkOrigin } from '../http/origin-policy.ts';
-import { CloseCode, MAX_SERVER_FRAME_BYTES, type ErrorInfo, type ServerMessage } from '../protocol.ts';
+import { CloseCode, MAX_SERVER_FRAME_BYTES, type ErrorInfo, type ServerMessage } from '../../../contracts/protocol.ts';
 import { closeReason } from '../ws/close-reason.ts';
 import type { Classroom } from './classroom.ts';
 

@@ -23,7 +23,7 @@ import {
   type ExecDone,
   type Frame,
   type Hello,
-} from '../agent-protocol.ts';
+} from '../../../contracts/agent-protocol.ts';
 import type { LogSink } from './namespace/options.ts';
 
 /** Output kept for a terminal nobody listens to yet (between open and the first onData). */

@@ -1,7 +1,7 @@
 // Small helpers to answer in the API's style: JSON, never cached, errors as
 // { error: { code, message, hint } }.
 import type { ServerResponse } from 'node:http';
-import type { ErrorInfo } from '../protocol.ts';
+import type { ErrorInfo } from '../../../contracts/protocol.ts';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
   const text = JSON.stringify(body);

@@ -5,7 +5,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { CapacityError, ShuttingDownError, type SandboxManager } from '../manager/sandbox-manager.ts';
 import type { ManagedSandbox } from '../manager/managed-sandbox.ts';
-import { SANDBOX_ID_PATTERN, apiPath, type CreateSandboxResponse, type ErrorInfo } from '../protocol.ts';
+import { SANDBOX_ID_PATTERN, apiPath, type CreateSandboxResponse, type ErrorInfo } from '../../../contracts/protocol.ts';
 import { clientKey } from './client-key.ts';
 import { sendEmpty, sendError, sendJson } from './respond.ts';
 import { clearedTokenCookie, presentedToken, tokenCookie, type CookieSettings } from './sandbox-credential.ts';

@@ -4,7 +4,7 @@
 // only this sandbox's API URLs).
 import type { IncomingMessage } from 'node:http';
 import { parseCookie, stringifySetCookie } from 'cookie';
-import { TOKEN_COOKIE, TOKEN_QUERY_PARAM, apiPath } from '../protocol.ts';
+import { TOKEN_COOKIE, TOKEN_QUERY_PARAM, apiPath } from '../../../contracts/protocol.ts';
 
 /** The token presented with `req`: Authorization: Bearer, then the cookie, then ?token= (WebSocket only). */
 export function presentedToken(req: IncomingMessage, url: URL, allowQuery: boolean): string | undefined {

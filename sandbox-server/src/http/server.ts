@@ -10,7 +10,7 @@ import type { Logger } from '../log.ts';
 import { SandboxManager } from '../manager/sandbox-manager.ts';
 import { Metrics } from '../metrics.ts';
 import { ClassMode, classModeOff } from '../classroom/class-mode.ts';
-import { CloseCode } from '../protocol.ts';
+import { CloseCode } from '../../../contracts/protocol.ts';
 import { TerminalEndpoint } from '../ws/terminal-endpoint.ts';
 import { createRequestHandler } from './request-handler.ts';
 import { SandboxApi } from './sandbox-api.ts';

@@ -4,7 +4,7 @@
 import type { Sandbox, TerminalSize } from '../drivers/driver.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import { CloseCode, type SandboxStatus } from '../protocol.ts';
+import { CloseCode, type SandboxStatus } from '../../../contracts/protocol.ts';
 import { tokensMatch } from './credentials.ts';
 import { TerminalSession } from './terminal-session.ts';
 

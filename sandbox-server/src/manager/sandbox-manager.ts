@@ -8,7 +8,7 @@ import type { DestroyReason, Metrics, MetricsState } from '../metrics.ts';
 import { newSandboxId, newToken } from './credentials.ts';
 import { ManagedSandbox, type ExpiryReason } from './managed-sandbox.ts';
 import { WarmPool } from './warm-pool.ts';
-import { CloseCode, type ErrorInfo } from '../protocol.ts';
+import { CloseCode, type ErrorInfo } from '../../../contracts/protocol.ts';
 
 export interface ManagerOptions {
   driver: SandboxDriver;

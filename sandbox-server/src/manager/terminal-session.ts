@@ -16,7 +16,7 @@ import {
   type ServerMessage,
   type TerminalSize,
   type TerminalStatus,
-} from '../protocol.ts';
+} from '../../../contracts/protocol.ts';
 import { FlowControl } from './flow-control.ts';
 import { OutputCoalescer } from './output-coalescer.ts';
 import { ReplayBuffer } from './replay-buffer.ts';

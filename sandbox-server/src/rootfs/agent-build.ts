@@ -6,8 +6,9 @@
 // (positions are kept: stack traces still point at the right lines), and its
 // relative imports renamed from .ts to .js.
 //
-//   <cacheDir>/native/agent-<hash>/agent/*.js
-//   <cacheDir>/native/agent-<hash>/src/agent-protocol.js
+//   <cacheDir>/native/agent-<hash>/sandbox-server/agent/*.js
+//   <cacheDir>/native/agent-<hash>/contracts/agent-protocol.js
+// (the repository's own layout, so the agent's relative imports resolve as they do here)
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
@@ -16,20 +17,20 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PrepareProgress } from '../drivers/driver.ts';
 
-const SERVER_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const REPO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
-/** The agent's sources, relative to sandbox-server/. */
+/** The agent's sources, relative to the repository's root. */
 function agentSources(): string[] {
-  const agent = readdirSync(join(SERVER_DIR, 'agent'))
+  const agent = readdirSync(join(REPO_DIR, 'sandbox-server/agent'))
     .filter((name) => name.endsWith('.ts') && !name.endsWith('.d.ts'))
-    .map((name) => `agent/${name}`);
-  return [...agent.sort(), 'src/agent-protocol.ts'];
+    .map((name) => `sandbox-server/agent/${name}`);
+  return [...agent.sort(), 'contracts/agent-protocol.ts'];
 }
 
 /** Directory name of the build of the current sources. */
 export function agentBuildName(): string {
   const hash = createHash('sha256');
-  for (const source of agentSources()) hash.update(source).update(readFileSync(join(SERVER_DIR, source)));
+  for (const source of agentSources()) hash.update(source).update(readFileSync(join(REPO_DIR, source)));
   return `agent-${hash.digest('hex').slice(0, 16)}`;
 }
 
@@ -40,7 +41,7 @@ export async function ensureAgentBuild(nativeDir: string, progress: PrepareProgr
   const temporary = `${final}.tmp-${process.pid}`;
   try {
     for (const source of agentSources()) {
-      const code = stripTypeScriptTypes(readFileSync(join(SERVER_DIR, source), 'utf8'), { mode: 'strip' });
+      const code = stripTypeScriptTypes(readFileSync(join(REPO_DIR, source), 'utf8'), { mode: 'strip' });
       const target = join(temporary, source.replace(/\.ts$/, '.js'));
       await mkdir(dirname(target), { recursive: true });
       await writeFile(target, renameImports(code));

@@ -4,8 +4,8 @@
 //
 //   /.sandbox/bin/node                 the server's own Node (same glibc: Debian 12 both sides)
 //   /.sandbox/bin/sandbox-init         PID 1 (native/sandbox-init.c)
-//   /.sandbox/agent/                   sandbox-server/agent/, as JavaScript (agent-build.ts)
-//   /.sandbox/src/agent-protocol.js    so that the agent's `../src/agent-protocol.js` resolves
+//   /.sandbox/app/sandbox-server/agent/  sandbox-server/agent/, as JavaScript (agent-build.ts)
+//   /.sandbox/app/contracts/agent-protocol.js  so that the agent's `../../contracts/…` resolves
 //   /.sandbox/node_modules/node-pty/   the host's build of node-pty
 //   /.sandbox/run/                     the agent's socket to the host (namespace driver only)
 import { createRequire } from 'node:module';
@@ -15,9 +15,9 @@ import { agentBuildName } from './agent-build.ts';
 export const SANDBOX_PATHS = {
   node: '/.sandbox/bin/node',
   init: '/.sandbox/bin/sandbox-init',
-  agentDir: '/.sandbox/agent',
-  agentMain: '/.sandbox/agent/main.js',
-  protocol: '/.sandbox/src/agent-protocol.js',
+  agentDir: '/.sandbox/app/sandbox-server/agent',
+  agentMain: '/.sandbox/app/sandbox-server/agent/main.js',
+  protocol: '/.sandbox/app/contracts/agent-protocol.js',
   nodePty: '/.sandbox/node_modules/node-pty',
   runDir: '/.sandbox/run',
   socket: '/.sandbox/run/agent.sock',
@@ -40,8 +40,8 @@ export function agentFiles(options: { nodePath: string; initPath: string; agentD
   return [
     { source: options.nodePath, target: SANDBOX_PATHS.node, readonly: true },
     { source: options.initPath, target: SANDBOX_PATHS.init, readonly: true },
-    { source: join(agentDir, 'agent'), target: SANDBOX_PATHS.agentDir, readonly: true },
-    { source: join(agentDir, 'src', 'agent-protocol.js'), target: SANDBOX_PATHS.protocol, readonly: true },
+    { source: join(agentDir, 'sandbox-server', 'agent'), target: SANDBOX_PATHS.agentDir, readonly: true },
+    { source: join(agentDir, 'contracts', 'agent-protocol.js'), target: SANDBOX_PATHS.protocol, readonly: true },
     { source: nodePtyDir, target: SANDBOX_PATHS.nodePty, readonly: true },
   ];
 }

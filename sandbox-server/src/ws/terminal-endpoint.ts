@@ -23,7 +23,7 @@ import {
   checkTerminalSize,
   type ErrorInfo,
   type TerminalSize,
-} from '../protocol.ts';
+} from '../../../contracts/protocol.ts';
 import { closeReason } from './close-reason.ts';
 import { TerminalSocket } from './terminal-socket.ts';
 

@@ -7,7 +7,7 @@ import { closeReason } from './close-reason.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { TerminalPeer, TerminalSession } from '../manager/terminal-session.ts';
-import { MAX_CLIENT_FRAME_BYTES, parseClientMessage, type CloseCode, type ErrorInfo, type ServerMessage } from '../protocol.ts';
+import { MAX_CLIENT_FRAME_BYTES, parseClientMessage, type CloseCode, type ErrorInfo, type ServerMessage } from '../../../contracts/protocol.ts';
 
 const EARLY_FRAMES_KEPT = 64;
 

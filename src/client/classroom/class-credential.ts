@@ -4,7 +4,7 @@
 // reloads — and removes it from the address bar. It then goes with each
 // request for a machine as `Authorization: Bearer …`. Small: lesson pages
 // load it eagerly.
-import { STUDENT_LINK_KEY } from '../../../sandbox-server/src/classroom/link-keys.ts';
+import { STUDENT_LINK_KEY } from '../../../contracts/link-keys.ts';
 
 const STORAGE_PREFIX = 'course-class:';
 

@@ -4,7 +4,7 @@
 // (the server answers with the exercises, checked right away) and looks
 // again every little while, since exercises typed by hand count too.
 // Loaded only when the page holds a student credential (run-controls.ts).
-import type { ExerciseState } from '../../../sandbox-server/src/protocol.ts';
+import type { ExerciseState } from '../../../contracts/protocol.ts';
 import { apiUrl, type SandboxEndpoint } from '../sandbox-endpoint.ts';
 import { SNIPPET_RUN_EVENT, classCredential, type SnippetRunDetail } from './class-credential.ts';
 

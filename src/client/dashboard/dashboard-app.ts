@@ -2,7 +2,7 @@
 // there is none, lists the classes, creates one and shows its links, shows
 // the chosen class every few seconds and runs the per-student and class-wide
 // actions. Everything it shows comes from the class API (dashboard-api.ts).
-import { STUDENT_LINK_KEY } from '../../../sandbox-server/src/classroom/link-keys.ts';
+import { STUDENT_LINK_KEY } from '../../../contracts/link-keys.ts';
 import { sandboxEndpoint } from '../sandbox-endpoint.ts';
 import { DashboardApi, DashboardApiError, type ClassView, type CreatedLink, type NewClassForm } from './dashboard-api.ts';
 import { renderEvents, renderHeader, renderStudent, renderSummary } from './dashboard-view.ts';

@@ -1,7 +1,7 @@
 // The instructor's key on the dashboard page. The link `…/instructeur/#cle=…`
 // carries it in the fragment (never sent to a server); the page keeps it in
 // sessionStorage (this tab, until it closes) and clears the address bar.
-import { INSTRUCTOR_LINK_KEY } from '../../../sandbox-server/src/classroom/link-keys.ts';
+import { INSTRUCTOR_LINK_KEY } from '../../../contracts/link-keys.ts';
 
 const STORAGE_KEY = 'course-instructor-key';
 

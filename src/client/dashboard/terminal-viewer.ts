@@ -2,7 +2,7 @@
 // disabled, fed by the viewer WebSocket (classroom/viewer-endpoint.ts). The
 // server drops whatever a viewer sends; here nothing is even sent.
 import { Terminal } from '@xterm/xterm';
-import { parseServerMessage } from '../../../sandbox-server/src/protocol.ts';
+import { parseServerMessage } from '../../../contracts/protocol.ts';
 import { loadTerminalStyles } from '../terminal-styles.ts';
 
 export class TerminalViewer {

@@ -12,7 +12,7 @@
 // - PID 1 is sandbox-init (reaps, holds the low pids), which starts the agent.
 import { seccompProfile } from './seccomp.ts';
 import type { SandboxLimits } from '../driver.ts';
-import { AGENT_CONFIG_ENV, type AgentConfig } from '../../agent-protocol.ts';
+import { AGENT_CONFIG_ENV, type AgentConfig } from '../../../../contracts/agent-protocol.ts';
 import { SANDBOX_PATHS, type BindMount } from '../../rootfs/agent-files.ts';
 
 // Docker's default set, plus what the lesson needs as root inside.

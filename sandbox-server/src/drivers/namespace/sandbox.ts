@@ -12,7 +12,7 @@ import { sandboxConfig } from './oci-config.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { Runtime } from './runtime.ts';
 import { SandboxDirs, processStartTime } from './sandbox-state.ts';
-import type { ExecDone } from '../../agent-protocol.ts';
+import type { ExecDone } from '../../../../contracts/agent-protocol.ts';
 import type { UidRange, UidRanges } from './uid-ranges.ts';
 
 export interface SandboxHost {

@@ -1,6 +1,6 @@
 // The QEMU command line of one sandbox VM. A pure function: what a VM is
 // made of, in one place, testable without starting anything.
-import type { AgentConfig } from '../../agent-protocol.ts';
+import type { AgentConfig } from '../../../../contracts/agent-protocol.ts';
 import type { Accelerator } from './accelerator.ts';
 
 /** Name of the virtio-serial port the agent talks on (/dev/virtio-ports/<name> in the guest, see vm/boot.sh). */
