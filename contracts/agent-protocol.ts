@@ -21,6 +21,8 @@
 // import alone costs more than Node's own startup there); the few message
 // shapes are checked by hand below.
 
+import { MAX_SNAPSHOT_PROCESSES, checkProcessSnapshot, type ProcessSnapshot } from './process-snapshot.ts';
+
 export const PROTOCOL_VERSION = 1;
 
 export const FrameKind = {
@@ -50,6 +52,10 @@ export const FrameKind = {
   Exec: 12,
   /** agent → host: the command of an Exec finished; the channel is closed. JSON ExecDone. */
   ExecDone: 13,
+  /** host → agent: describe the machine's processes and their namespaces. JSON SnapshotRequest. */
+  Snapshot: 14,
+  /** agent → host: the description; the channel is closed. JSON ProcessSnapshot (see process-snapshot.ts). */
+  SnapshotDone: 15,
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
@@ -215,6 +221,11 @@ export interface ExecDone {
   error?: string;
 }
 
+export interface SnapshotRequest {
+  /** Most processes described one by one; the others are only counted (a fork bomb must not flood anyone). */
+  maxProcesses: number;
+}
+
 export interface LogRecord {
   level: 'debug' | 'info' | 'warn' | 'error';
   msg: string;
@@ -231,6 +242,8 @@ interface ControlMessages {
   [FrameKind.Log]: LogRecord;
   [FrameKind.Exec]: Exec;
   [FrameKind.ExecDone]: ExecDone;
+  [FrameKind.Snapshot]: SnapshotRequest;
+  [FrameKind.SnapshotDone]: ProcessSnapshot;
 }
 export type ControlKind = keyof ControlMessages;
 
@@ -311,6 +324,9 @@ const validators: Record<ControlKind, Validator> = {
       : typeof o.truncated !== 'boolean' ? 'truncated must be a boolean'
       : o.error !== undefined && typeof o.error !== 'string' ? 'error must be a string'
       : undefined),
+  [FrameKind.Snapshot]: (value) =>
+    ifObject(value, (o) => (!isIntegerIn(o.maxProcesses, 1, MAX_SNAPSHOT_PROCESSES) ? `maxProcesses must be an integer in 1..${MAX_SNAPSHOT_PROCESSES}` : undefined)),
+  [FrameKind.SnapshotDone]: checkProcessSnapshot,
 };
 
 function ifObject(value: unknown, check: (o: Record<string, unknown>) => string | undefined): string | undefined {

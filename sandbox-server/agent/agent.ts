@@ -18,6 +18,7 @@ import type { Log } from './log.ts';
 import type { TerminalGroups } from './terminal-groups.ts';
 import type { LoginShellOptions } from './login-shell.ts';
 import { runExec } from './exec.ts';
+import { throttledSnapshots } from './process-snapshot.ts';
 
 interface Terminal {
   name: string;
@@ -45,6 +46,9 @@ export interface AgentOptions {
 const forkBombNotice = (killed: number) =>
   `\r\n\x1b[1;33m[bac à sable] Limite de processus atteinte (fork bomb ?) : ${killed} processus arrêtés.\x1b[0m\r\n`;
 
+/** The « Vue des namespaces » asks after every command; more often than this it gets the previous answer. */
+const SNAPSHOT_MIN_INTERVAL_MS = 200;
+
 export class Agent {
   #stream: Duplex;
   #options: AgentOptions;
@@ -54,6 +58,7 @@ export class Agent {
   #blocked = false;
   #closed = false;
   #onClose: (() => void)[] = [];
+  #snapshot = throttledSnapshots(SNAPSHOT_MIN_INTERVAL_MS);
 
   constructor(stream: Duplex, options: AgentOptions) {
     this.#stream = stream;
@@ -102,6 +107,7 @@ export class Agent {
   #handle(frame: Frame): void {
     if (frame.kind === FrameKind.Open) return this.#open(frame);
     if (frame.kind === FrameKind.Exec) return this.#exec(frame);
+    if (frame.kind === FrameKind.Snapshot) return this.#describeProcesses(frame);
     const terminal = this.#terminals.get(frame.channel);
     if (!terminal) {
       // Frames may cross an Exit on the wire: input for a shell that just ended is dropped.
@@ -176,6 +182,13 @@ export class Agent {
       }
       this.#send(frameOut);
     });
+  }
+
+  #describeProcesses(frame: Frame): void {
+    const { maxProcesses } = decodeControl(FrameKind.Snapshot, frame);
+    if (frame.channel === 0 || this.#terminals.has(frame.channel)) throw new ProtocolError(`channel ${frame.channel} is not free`);
+    const terminals = [...this.#terminals.values()].filter((terminal) => !terminal.hungUp).map((terminal) => ({ name: terminal.name, pid: terminal.pty.pid }));
+    this.#send(encodeControl(FrameKind.SnapshotDone, frame.channel, this.#snapshot({ maxProcesses, terminals })));
   }
 
   async #stopForkBomb(name: string): Promise<void> {

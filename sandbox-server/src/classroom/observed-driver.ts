@@ -5,6 +5,7 @@
 // read-only viewer follow a terminal's output. Input never flows from a
 // viewer: watchers only ever receive.
 import { Osc133Parser } from '../../../contracts/osc133.ts';
+import type { ProcessSnapshot } from '../../../contracts/process-snapshot.ts';
 import type {
   Disposable,
   ExecResult,
@@ -101,6 +102,11 @@ export class ObservedSandbox implements Sandbox {
 
   usage(): Promise<SandboxUsage> {
     return this.#inner.usage();
+  }
+
+  processSnapshot(maxProcesses: number): Promise<ProcessSnapshot> {
+    if (!this.#inner.processSnapshot) return Promise.reject(new Error('this driver cannot describe its processes'));
+    return this.#inner.processSnapshot(maxProcesses);
   }
 
   onExit(listener: (reason: string) => void): Disposable {

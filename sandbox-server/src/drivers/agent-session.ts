@@ -24,6 +24,7 @@ import {
   type Frame,
   type Hello,
 } from '../../../contracts/agent-protocol.ts';
+import type { ProcessSnapshot } from '../../../contracts/process-snapshot.ts';
 import type { LogSink } from './namespace/options.ts';
 
 /** Output kept for a terminal nobody listens to yet (between open and the first onData). */
@@ -40,6 +41,7 @@ export class AgentSession {
   #opening = new Map<string, Promise<HostTerminal>>();
   #pendingOpens = new Map<number, { name: string; resolve: (terminal: HostTerminal) => void; reject: (error: Error) => void }>();
   #pendingExecs = new Map<number, { resolve: (done: ExecDone) => void; reject: (error: Error) => void }>();
+  #pendingSnapshots = new Map<number, { resolve: (snapshot: ProcessSnapshot) => void; reject: (error: Error) => void }>();
   #closeListeners = new Set<(reason: string) => void>();
   #closedReason: string | undefined;
   #helloSettle!: { resolve: (hello: Hello) => void; reject: (error: Error) => void };
@@ -99,6 +101,15 @@ export class AgentSession {
     const channel = this.#nextChannel++;
     const done = new Promise<ExecDone>((resolve, reject) => this.#pendingExecs.set(channel, { resolve, reject }));
     this.#send(encodeControl(FrameKind.Exec, channel, { argv: [...argv], timeoutMs }));
+    return done;
+  }
+
+  /** The machine's processes and their namespaces, as its root sees them; see agent/process-snapshot.ts. */
+  snapshot(maxProcesses: number): Promise<ProcessSnapshot> {
+    if (this.#closedReason !== undefined) return Promise.reject(new Error(`the sandbox is gone (${this.#closedReason})`));
+    const channel = this.#nextChannel++;
+    const done = new Promise<ProcessSnapshot>((resolve, reject) => this.#pendingSnapshots.set(channel, { resolve, reject }));
+    this.#send(encodeControl(FrameKind.Snapshot, channel, { maxProcesses }));
     return done;
   }
 
@@ -168,12 +179,19 @@ export class AgentSession {
         this.#pendingExecs.delete(frame.channel);
         return;
       }
+      case FrameKind.SnapshotDone: {
+        const snapshot = decodeControl(FrameKind.SnapshotDone, frame);
+        this.#pendingSnapshots.get(frame.channel)?.resolve(snapshot);
+        this.#pendingSnapshots.delete(frame.channel);
+        return;
+      }
       case FrameKind.Error: {
         const { message, hint } = decodeControl(FrameKind.Error, frame);
-        const pending = this.#pendingOpens.get(frame.channel) ?? this.#pendingExecs.get(frame.channel);
+        const pending = this.#pendingOpens.get(frame.channel) ?? this.#pendingExecs.get(frame.channel) ?? this.#pendingSnapshots.get(frame.channel);
         if (pending) {
           this.#pendingOpens.delete(frame.channel);
           this.#pendingExecs.delete(frame.channel);
+          this.#pendingSnapshots.delete(frame.channel);
           pending.reject(new Error(`the sandbox refused the request: ${message}`));
         } else {
           this.#log({ level: 'warn', msg: 'agent reported an error', error: message, hint, channel: frame.channel, ...this.#fields });
@@ -195,9 +213,10 @@ export class AgentSession {
     this.#closedReason = reason;
     const gone = new Error(`the sandbox is gone (${reason})`);
     this.#helloSettle.reject(gone);
-    for (const pending of [...this.#pendingOpens.values(), ...this.#pendingExecs.values()]) pending.reject(gone);
+    for (const pending of [...this.#pendingOpens.values(), ...this.#pendingExecs.values(), ...this.#pendingSnapshots.values()]) pending.reject(gone);
     this.#pendingOpens.clear();
     this.#pendingExecs.clear();
+    this.#pendingSnapshots.clear();
     // The shells died with the agent: SIGKILL is what they got.
     for (const terminal of this.#terminals.values()) terminal.finish({ code: null, signal: 9 });
     this.#terminals.clear();

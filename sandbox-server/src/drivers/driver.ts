@@ -2,6 +2,7 @@
 // The HTTP/WebSocket layer and the sandbox manager only ever see these types;
 // whether a sandbox is a set of Linux namespaces or a QEMU virtual machine is
 // the driver's business alone.
+import type { ProcessSnapshot } from '../../../contracts/process-snapshot.ts';
 
 export interface TerminalSize {
   cols: number;
@@ -75,6 +76,12 @@ export interface Sandbox {
    * only when the command could not be run at all.
    */
   exec(argv: readonly string[], options?: { timeoutMs?: number }): Promise<ExecResult>;
+  /**
+   * The machine's processes and their namespaces as its own root sees them
+   * (the « Vue des namespaces » panel), at most `maxProcesses` described.
+   * Optional: a driver without an agent has no way to look inside.
+   */
+  processSnapshot?(maxProcesses: number): Promise<ProcessSnapshot>;
   /** The sandbox died on its own (init killed, VM crashed). */
   onExit(listener: (reason: string) => void): Disposable;
   /** Kill every process, remove every mount, cgroup and namespace. Idempotent. */

@@ -5,7 +5,7 @@
 //   /.sandbox/bin/node                 the server's own Node (same glibc: Debian 12 both sides)
 //   /.sandbox/bin/sandbox-init         PID 1 (native/sandbox-init.c)
 //   /.sandbox/app/sandbox-server/agent/  sandbox-server/agent/, as JavaScript (agent-build.ts)
-//   /.sandbox/app/contracts/agent-protocol.js  so that the agent's `../../contracts/…` resolves
+//   /.sandbox/app/contracts/           the contracts the agent imports, so that its `../../contracts/…` resolves
 //   /.sandbox/node_modules/node-pty/   the host's build of node-pty
 //   /.sandbox/run/                     the agent's socket to the host (namespace driver only)
 import { createRequire } from 'node:module';
@@ -17,7 +17,7 @@ export const SANDBOX_PATHS = {
   init: '/.sandbox/bin/sandbox-init',
   agentDir: '/.sandbox/app/sandbox-server/agent',
   agentMain: '/.sandbox/app/sandbox-server/agent/main.js',
-  protocol: '/.sandbox/app/contracts/agent-protocol.js',
+  contracts: '/.sandbox/app/contracts',
   nodePty: '/.sandbox/node_modules/node-pty',
   runDir: '/.sandbox/run',
   socket: '/.sandbox/run/agent.sock',
@@ -41,7 +41,7 @@ export function agentFiles(options: { nodePath: string; initPath: string; agentD
     { source: options.nodePath, target: SANDBOX_PATHS.node, readonly: true },
     { source: options.initPath, target: SANDBOX_PATHS.init, readonly: true },
     { source: join(agentDir, 'sandbox-server', 'agent'), target: SANDBOX_PATHS.agentDir, readonly: true },
-    { source: join(agentDir, 'contracts', 'agent-protocol.js'), target: SANDBOX_PATHS.protocol, readonly: true },
+    { source: join(agentDir, 'contracts'), target: SANDBOX_PATHS.contracts, readonly: true },
     { source: nodePtyDir, target: SANDBOX_PATHS.nodePty, readonly: true },
   ];
 }

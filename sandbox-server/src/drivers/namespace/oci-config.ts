@@ -23,6 +23,12 @@ const CAPABILITIES = [
   'CAP_SYS_ADMIN',
   // `ip link`, `ip netns` exercises (the network namespace holds only lo).
   'CAP_NET_ADMIN',
+  // Root of the machine reads every process's /proc/<pid>/ns, as on the course
+  // VM: `sudo ls -l /proc/<student's bash>/ns`, and the agent's « Vue des
+  // namespaces » (without it, the links of other users' and of setuid
+  // processes such as sudo are refused by the kernel's ptrace check). Only
+  // over the sandbox's own user namespace.
+  'CAP_SYS_PTRACE',
 ];
 
 // Character devices a shell needs: null, zero, full, random, urandom, tty,

@@ -1,5 +1,6 @@
 // One namespace sandbox: started by `crun run` from an OCI bundle, driven
 // through its agent, torn down completely.
+import type { ProcessSnapshot } from '../../../../contracts/process-snapshot.ts';
 import { chown, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -178,6 +179,11 @@ export class NamespaceSandbox implements Sandbox {
   exec(argv: readonly string[], options: { timeoutMs?: number } = {}): Promise<ExecResult> {
     if (!this.#session || this.#stopping) return Promise.reject(new Error(`sandbox ${this.id} is not running`));
     return this.#session.exec(argv, options.timeoutMs ?? 30_000);
+  }
+
+  processSnapshot(maxProcesses: number): Promise<ProcessSnapshot> {
+    if (!this.#session || this.#stopping) return Promise.reject(new Error(`sandbox ${this.id} is not running`));
+    return this.#session.snapshot(maxProcesses);
   }
 
   async usage(): Promise<SandboxUsage> {

@@ -2,6 +2,7 @@
 // copy-on-write view of the shared disk image, its agent reached over a
 // virtio-serial port that QEMU bridges to a unix socket the host listens on.
 // The agent session is the namespace driver's: same protocol, other pipe.
+import type { ProcessSnapshot } from '../../../../contracts/process-snapshot.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import type { Disposable, ExecResult, Sandbox, SandboxSpec, SandboxUsage, TerminalSize, TerminalStream } from '../driver.ts';
@@ -188,6 +189,11 @@ export class VmSandbox implements Sandbox {
   exec(argv: readonly string[], options: { timeoutMs?: number } = {}): Promise<ExecResult> {
     if (!this.#session || this.#stopping) return Promise.reject(new Error(`sandbox ${this.id} is not running`));
     return this.#session.exec(argv, options.timeoutMs ?? 30_000);
+  }
+
+  processSnapshot(maxProcesses: number): Promise<ProcessSnapshot> {
+    if (!this.#session || this.#stopping) return Promise.reject(new Error(`sandbox ${this.id} is not running`));
+    return this.#session.snapshot(maxProcesses);
   }
 
   /**
