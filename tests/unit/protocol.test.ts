@@ -121,7 +121,7 @@ describe('credentials', () => {
 describe('browser safety', () => {
   it('protocol.ts imports nothing from Node', async () => {
     const { readFile } = await import('node:fs/promises');
-    const source = await readFile(new URL('../../sandbox-server/src/protocol.ts', import.meta.url), 'utf8');
+    const source = await readFile(new URL('../../contracts/protocol.ts', import.meta.url), 'utf8');
     const imports = [...source.matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1]);
     expect(imports).toEqual(['zod']);
     expect(source).not.toMatch(/\bBuffer\b|\bprocess\./);
