@@ -280,52 +280,69 @@ type Validator = (value: unknown) => string | undefined;
 const validators: Record<ControlKind, Validator> = {
   [FrameKind.Hello]: (value) =>
     ifObject(value, (o) =>
-      !isIntegerIn(o.protocol, 1, 1000) ? 'protocol must be a positive integer'
-      : !isIntegerIn(o.pid, 1, 2 ** 22) ? 'pid must be a positive integer'
-      : typeof o.hostname !== 'string' ? 'hostname must be a string'
-      : undefined),
+      !isIntegerIn(o.protocol, 1, 1000)
+        ? 'protocol must be a positive integer'
+        : !isIntegerIn(o.pid, 1, 2 ** 22)
+          ? 'pid must be a positive integer'
+          : typeof o.hostname !== 'string'
+            ? 'hostname must be a string'
+            : undefined,
+    ),
   [FrameKind.Open]: (value) =>
     ifObject(value, (o) =>
-      typeof o.name !== 'string' || !TERMINAL_NAME.test(o.name)
-        ? `name must match ${TERMINAL_NAME}, got ${JSON.stringify(o.name)}`
-        : checkTerminalSize(o)),
+      typeof o.name !== 'string' || !TERMINAL_NAME.test(o.name) ? `name must match ${TERMINAL_NAME}, got ${JSON.stringify(o.name)}` : checkTerminalSize(o),
+    ),
   [FrameKind.Opened]: (value) =>
     ifObject(value, (o) =>
-      !isIntegerIn(o.pid, 1, 2 ** 22) ? 'pid must be a positive integer'
-      : typeof o.tty !== 'string' ? 'tty must be a string'
-      : undefined),
+      !isIntegerIn(o.pid, 1, 2 ** 22) ? 'pid must be a positive integer' : typeof o.tty !== 'string' ? 'tty must be a string' : undefined,
+    ),
   [FrameKind.Resize]: (value) => ifObject(value, (o) => checkTerminalSize(o)),
   [FrameKind.Exit]: (value) =>
     ifObject(value, (o) =>
-      !(o.code === null || isIntegerIn(o.code, -255, 255)) ? 'code must be an integer or null'
-      : !(o.signal === null || isIntegerIn(o.signal, 0, 64)) ? 'signal must be a signal number or null'
-      : undefined),
+      !(o.code === null || isIntegerIn(o.code, -255, 255))
+        ? 'code must be an integer or null'
+        : !(o.signal === null || isIntegerIn(o.signal, 0, 64))
+          ? 'signal must be a signal number or null'
+          : undefined,
+    ),
   [FrameKind.Error]: (value) =>
     ifObject(value, (o) =>
-      typeof o.message !== 'string' ? 'message must be a string'
-      : o.hint !== undefined && typeof o.hint !== 'string' ? 'hint must be a string'
-      : undefined),
+      typeof o.message !== 'string' ? 'message must be a string' : o.hint !== undefined && typeof o.hint !== 'string' ? 'hint must be a string' : undefined,
+    ),
   [FrameKind.Log]: (value) =>
     ifObject(value, (o) =>
-      !['debug', 'info', 'warn', 'error'].includes(o.level as string) ? 'level must be debug, info, warn or error'
-      : typeof o.msg !== 'string' ? 'msg must be a string'
-      : undefined),
+      !['debug', 'info', 'warn', 'error'].includes(o.level as string)
+        ? 'level must be debug, info, warn or error'
+        : typeof o.msg !== 'string'
+          ? 'msg must be a string'
+          : undefined,
+    ),
   [FrameKind.Exec]: (value) =>
     ifObject(value, (o) =>
       !Array.isArray(o.argv) || o.argv.length === 0 || !o.argv.every((arg) => typeof arg === 'string')
         ? 'argv must be a non-empty array of strings'
-      : !isIntegerIn(o.timeoutMs, 1, 3_600_000) ? 'timeoutMs must be an integer in 1..3600000'
-      : undefined),
+        : !isIntegerIn(o.timeoutMs, 1, 3_600_000)
+          ? 'timeoutMs must be an integer in 1..3600000'
+          : undefined,
+    ),
   [FrameKind.ExecDone]: (value) =>
     ifObject(value, (o) =>
-      !(o.code === null || isIntegerIn(o.code, -255, 255)) ? 'code must be an integer or null'
-      : !(o.signal === null || isIntegerIn(o.signal, 0, 64)) ? 'signal must be a signal number or null'
-      : typeof o.stdout !== 'string' || typeof o.stderr !== 'string' ? 'stdout and stderr must be strings'
-      : typeof o.truncated !== 'boolean' ? 'truncated must be a boolean'
-      : o.error !== undefined && typeof o.error !== 'string' ? 'error must be a string'
-      : undefined),
+      !(o.code === null || isIntegerIn(o.code, -255, 255))
+        ? 'code must be an integer or null'
+        : !(o.signal === null || isIntegerIn(o.signal, 0, 64))
+          ? 'signal must be a signal number or null'
+          : typeof o.stdout !== 'string' || typeof o.stderr !== 'string'
+            ? 'stdout and stderr must be strings'
+            : typeof o.truncated !== 'boolean'
+              ? 'truncated must be a boolean'
+              : o.error !== undefined && typeof o.error !== 'string'
+                ? 'error must be a string'
+                : undefined,
+    ),
   [FrameKind.Snapshot]: (value) =>
-    ifObject(value, (o) => (!isIntegerIn(o.maxProcesses, 1, MAX_SNAPSHOT_PROCESSES) ? `maxProcesses must be an integer in 1..${MAX_SNAPSHOT_PROCESSES}` : undefined)),
+    ifObject(value, (o) =>
+      !isIntegerIn(o.maxProcesses, 1, MAX_SNAPSHOT_PROCESSES) ? `maxProcesses must be an integer in 1..${MAX_SNAPSHOT_PROCESSES}` : undefined,
+    ),
   [FrameKind.SnapshotDone]: checkProcessSnapshot,
 };
 
@@ -376,12 +393,18 @@ export function parseAgentConfig(text: string | undefined): AgentConfig {
   const problem = ifObject(value, (o) =>
     typeof o.transport !== 'string' || !(o.transport === 'stdio' || o.transport.startsWith('unix:'))
       ? 'transport must be "stdio" or "unix:/path"'
-    : typeof o.hostname !== 'string' || !/^[A-Za-z0-9.-]{1,63}$/.test(o.hostname) ? 'hostname must be a valid host name'
-    : typeof o.docker !== 'boolean' ? 'docker must be a boolean'
-    : typeof o.user !== 'string' || !/^[a-z_][a-z0-9_-]*$/.test(o.user) ? 'user must be a user name'
-    : !isIntegerIn(o.terminalPidsMax, 8, 1 << 22) ? 'terminalPidsMax must be an integer ≥ 8'
-    : typeof o.writeIdentity !== 'boolean' ? 'writeIdentity must be a boolean'
-    : undefined);
+      : typeof o.hostname !== 'string' || !/^[A-Za-z0-9.-]{1,63}$/.test(o.hostname)
+        ? 'hostname must be a valid host name'
+        : typeof o.docker !== 'boolean'
+          ? 'docker must be a boolean'
+          : typeof o.user !== 'string' || !/^[a-z_][a-z0-9_-]*$/.test(o.user)
+            ? 'user must be a user name'
+            : !isIntegerIn(o.terminalPidsMax, 8, 1 << 22)
+              ? 'terminalPidsMax must be an integer ≥ 8'
+              : typeof o.writeIdentity !== 'boolean'
+                ? 'writeIdentity must be a boolean'
+                : undefined,
+  );
   if (problem) throw new ProtocolError(`${AGENT_CONFIG_ENV}: ${problem}`);
   return value as AgentConfig;
 }

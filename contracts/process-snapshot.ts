@@ -72,17 +72,27 @@ export function namespaceLabel(type: NamespaceType, inode: number): string {
 export function checkSnapshotProcess(value: unknown): string | undefined {
   if (!isObject(value)) return 'a process must be a JSON object';
   const o = value;
-  return !isIntegerIn(o.pid, 1, MAX_PID) ? 'pid must be a positive integer'
-    : !isIntegerIn(o.ppid, 0, MAX_PID) ? 'ppid must be a non-negative integer'
-    : !isIntegerIn(o.nspid, 1, MAX_PID) ? 'nspid must be a positive integer'
-    : !isShortString(o.user, MAX_NAME_CHARS) ? `user must be a string of at most ${MAX_NAME_CHARS} characters`
-    : !isShortString(o.command, MAX_COMMAND_CHARS) ? `command must be a string of at most ${MAX_COMMAND_CHARS} characters`
-    : !Array.isArray(o.ns) || o.ns.length !== NAMESPACE_TYPES.length || !o.ns.every((inode) => inode === null || isIntegerIn(inode, 1, Number.MAX_SAFE_INTEGER))
-      ? `ns must be ${NAMESPACE_TYPES.length} inode numbers or nulls (${NAMESPACE_TYPES.join(', ')})`
-    : o.terminal !== undefined && !isShortString(o.terminal, MAX_NAME_CHARS) ? 'terminal must be a short string'
-    : o.shell !== undefined && typeof o.shell !== 'boolean' ? 'shell must be a boolean'
-    : o.container !== undefined && !isShortString(o.container, MAX_NAME_CHARS) ? 'container must be a short string'
-    : undefined;
+  return !isIntegerIn(o.pid, 1, MAX_PID)
+    ? 'pid must be a positive integer'
+    : !isIntegerIn(o.ppid, 0, MAX_PID)
+      ? 'ppid must be a non-negative integer'
+      : !isIntegerIn(o.nspid, 1, MAX_PID)
+        ? 'nspid must be a positive integer'
+        : !isShortString(o.user, MAX_NAME_CHARS)
+          ? `user must be a string of at most ${MAX_NAME_CHARS} characters`
+          : !isShortString(o.command, MAX_COMMAND_CHARS)
+            ? `command must be a string of at most ${MAX_COMMAND_CHARS} characters`
+            : !Array.isArray(o.ns) ||
+                o.ns.length !== NAMESPACE_TYPES.length ||
+                !o.ns.every((inode) => inode === null || isIntegerIn(inode, 1, Number.MAX_SAFE_INTEGER))
+              ? `ns must be ${NAMESPACE_TYPES.length} inode numbers or nulls (${NAMESPACE_TYPES.join(', ')})`
+              : o.terminal !== undefined && !isShortString(o.terminal, MAX_NAME_CHARS)
+                ? 'terminal must be a short string'
+                : o.shell !== undefined && typeof o.shell !== 'boolean'
+                  ? 'shell must be a boolean'
+                  : o.container !== undefined && !isShortString(o.container, MAX_NAME_CHARS)
+                    ? 'container must be a short string'
+                    : undefined;
 }
 
 /** Why `value` is not a ProcessSnapshot within the limits, or undefined when it is. */
@@ -96,21 +106,27 @@ export function checkProcessSnapshot(value: unknown): string | undefined {
     const problem = checkSnapshotProcess(process);
     if (problem) return `processes[${index}]: ${problem}`;
   }
-  return !isIntegerIn(o.total, 0, MAX_PID) ? 'total must be a non-negative integer'
-    : checkOmitted(o.omitted)
-    ?? (!Array.isArray(o.terminals) || o.terminals.length > MAX_TERMINALS
-        || !o.terminals.every((t) => isObject(t) && isShortString(t.name, MAX_NAME_CHARS) && isIntegerIn(t.pid, 1, MAX_PID))
-      ? 'terminals must be a short array of {name, pid}'
-      : typeof o.costMs !== 'number' || !Number.isFinite(o.costMs) || o.costMs < 0 ? 'costMs must be a non-negative number'
-      : undefined);
+  return !isIntegerIn(o.total, 0, MAX_PID)
+    ? 'total must be a non-negative integer'
+    : (checkOmitted(o.omitted) ??
+        (!Array.isArray(o.terminals) ||
+        o.terminals.length > MAX_TERMINALS ||
+        !o.terminals.every((t) => isObject(t) && isShortString(t.name, MAX_NAME_CHARS) && isIntegerIn(t.pid, 1, MAX_PID))
+          ? 'terminals must be a short array of {name, pid}'
+          : typeof o.costMs !== 'number' || !Number.isFinite(o.costMs) || o.costMs < 0
+            ? 'costMs must be a non-negative number'
+            : undefined));
 }
 
 /** Why `value` is not an OmittedProcesses, or undefined when it is. */
 export function checkOmitted(value: unknown): string | undefined {
   if (!isObject(value) || !isIntegerIn(value.count, 0, MAX_PID)) return 'omitted.count must be a non-negative integer';
   const { commands } = value;
-  if (!Array.isArray(commands) || commands.length > MAX_OMITTED_COMMANDS
-    || !commands.every((c) => isObject(c) && isShortString(c.command, MAX_COMMAND_CHARS) && isIntegerIn(c.count, 1, MAX_PID))) {
+  if (
+    !Array.isArray(commands) ||
+    commands.length > MAX_OMITTED_COMMANDS ||
+    !commands.every((c) => isObject(c) && isShortString(c.command, MAX_COMMAND_CHARS) && isIntegerIn(c.count, 1, MAX_PID))
+  ) {
     return `omitted.commands must be at most ${MAX_OMITTED_COMMANDS} {command, count}`;
   }
   return undefined;

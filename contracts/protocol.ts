@@ -11,9 +11,7 @@ export const SANDBOX_ID_PATTERN = /^[0-9a-f]{32}$/;
 export const TERMINAL_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,15}$/;
 
 export const SandboxId = z.string().regex(SANDBOX_ID_PATTERN, 'a sandbox id is 32 lowercase hex digits');
-export const TerminalName = z
-  .string()
-  .regex(TERMINAL_NAME_PATTERN, 'a terminal name is 1–16 characters of a-z, 0-9 and "-", starting with a letter or digit');
+export const TerminalName = z.string().regex(TERMINAL_NAME_PATTERN, 'a terminal name is 1–16 characters of a-z, 0-9 and "-", starting with a letter or digit');
 
 // ───────────────────────── terminal sizes ─────────────────────────
 
@@ -156,21 +154,33 @@ export function parseClientMessage(text: string): ParseResult<ClientMessage> {
   } catch {
     return {
       ok: false,
-      error: { code: 'bad-json', message: 'The control message is not valid JSON.', hint: 'Send text frames as JSON objects, e.g. {"type":"resize","cols":80,"rows":24}; send terminal input as binary frames.' },
+      error: {
+        code: 'bad-json',
+        message: 'The control message is not valid JSON.',
+        hint: 'Send text frames as JSON objects, e.g. {"type":"resize","cols":80,"rows":24}; send terminal input as binary frames.',
+      },
     };
   }
   const type = typeof json === 'object' && json !== null && 'type' in json ? (json as { type: unknown }).type : undefined;
   if (typeof type !== 'string' || !(CLIENT_MESSAGE_TYPES as readonly string[]).includes(type)) {
     return {
       ok: false,
-      error: { code: 'unknown-type', message: `Unknown control message type ${JSON.stringify(type ?? null)}.`, hint: `Known types: ${CLIENT_MESSAGE_TYPES.join(', ')}.` },
+      error: {
+        code: 'unknown-type',
+        message: `Unknown control message type ${JSON.stringify(type ?? null)}.`,
+        hint: `Known types: ${CLIENT_MESSAGE_TYPES.join(', ')}.`,
+      },
     };
   }
   const parsed = ClientMessage.safeParse(json);
   if (!parsed.success) {
     return {
       ok: false,
-      error: { code: 'bad-message', message: `Malformed "${type}" message: ${z.prettifyError(parsed.error)}`, hint: type === 'ack' ? 'Send {"type":"ack","bytes":N} with N a non-negative integer.' : 'Send {"type":"resize","cols":C,"rows":R}.' },
+      error: {
+        code: 'bad-message',
+        message: `Malformed "${type}" message: ${z.prettifyError(parsed.error)}`,
+        hint: type === 'ack' ? 'Send {"type":"ack","bytes":N} with N a non-negative integer.' : 'Send {"type":"resize","cols":C,"rows":R}.',
+      },
     };
   }
   if (parsed.data.type === 'resize') {

@@ -4,9 +4,7 @@
 import type { LogRecord } from '../../contracts/agent-protocol.ts';
 
 export type Level = LogRecord['level'];
-export interface Log {
-  (level: Level, msg: string, fields?: Record<string, unknown>): void;
-}
+export type Log = (level: Level, msg: string, fields?: Record<string, unknown>) => void;
 
 export function createLog(): { log: Log; sendTo(sink: ((record: LogRecord) => void) | undefined): void } {
   let sink: ((record: LogRecord) => void) | undefined;

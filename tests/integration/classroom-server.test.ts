@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: the class API replies get their zod schemas in contracts/class-api.ts next (issue 10); until then the tests read them untyped.
 // A class of five on the real server: real SQLite file, real CLI, real
 // namespace sandboxes (Docker off: the lesson's checks do not need it), real
 // WebSockets. Each link gets its own machine; links cannot reach another

@@ -20,7 +20,6 @@ import { parseHugoPage } from '../../src/lib/hugo/front-matter.ts';
 import { remarkHugoShortcodes } from '../../src/lib/hugo/remark-shortcodes.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/hugo-site/', import.meta.url));
-const BASE_URL = 'https://example.org/tp-iut-docker/';
 const BASE_PATH = '/tp-iut-docker/';
 
 /** The fixture's content files as entries for buildContentTree. */

@@ -110,7 +110,7 @@ export function makeTempDir(prefix: string): Promise<string> {
 }
 
 export function removeTempDir(path: string | undefined): void {
-  if (path !== undefined && path.startsWith(tmpdir())) rmSync(path, { recursive: true, force: true });
+  if (path?.startsWith(tmpdir())) rmSync(path, { recursive: true, force: true });
 }
 
 /** Writes a content tree: keys are paths relative to the tree, values the file texts. */

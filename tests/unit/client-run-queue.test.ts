@@ -36,7 +36,10 @@ function setup() {
   const typed: string[] = [];
   const timers = new ManualTimers();
   const queue = new RunQueue({ type: (text) => typed.push(text) }, { timers, promptGraceMs: 300, interruptTimeoutMs: 5000, startTimeoutMs: 30_000 });
-  const prompt = () => [A, B].forEach((m) => queue.mark(m));
+  const prompt = () => {
+    queue.mark(A);
+    queue.mark(B);
+  };
   return { typed, timers, queue, prompt };
 }
 

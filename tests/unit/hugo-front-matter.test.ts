@@ -148,7 +148,7 @@ describe('hugoFrontMatterSchema / validateFrontMatter', () => {
       'content/n.md:1: title is required, but the file has no front matter. Fix: start the file with three lines: ---, title: "Mon titre", ---',
     );
     expect(contentError(() => parseHugoPage('---\ntitle: "  "\n---\n', 'content/e.md')).message).toMatch(
-      /^content\/e\.md:2: title must be non-empty text, got "  "\./,
+      /^content\/e\.md:2: title must be non-empty text, got " {2}"\./,
     );
   });
 

@@ -34,7 +34,10 @@ describe('ReplayBuffer', () => {
     const buffer = new ReplayBuffer(capacity);
     let model = Buffer.alloc(0);
     let seed = 7;
-    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
     for (let i = 0; i < 500; i++) {
       const chunk = Buffer.alloc(Math.floor(random() * 60), i % 251);
       buffer.append(chunk);

@@ -34,7 +34,7 @@ export class ClassAuth {
     const limited = this.#admit(address, studentErrors.rateLimited);
     if (limited) return limited;
     const credential = this.#lookup(token);
-    if (!credential || credential.kind !== 'student' || credential.studentId === null) return this.#fail(address, 403, studentErrors.linkUnknown());
+    if (credential?.kind !== 'student' || credential.studentId === null) return this.#fail(address, 403, studentErrors.linkUnknown());
     const now = this.#now();
     if (credential.revokedAt !== null) return this.#fail(address, 403, studentErrors.linkRevoked(credential.revokedAt));
     if (credential.expiresAt !== null && credential.expiresAt <= now) return this.#fail(address, 403, studentErrors.linkExpired(credential.expiresAt));

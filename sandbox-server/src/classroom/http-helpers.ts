@@ -1,7 +1,7 @@
 // Small pieces shared by the class API's handlers: the bearer credential of a
 // request, its JSON body (bounded, validated), and refusals as API errors.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { sendError } from '../http/respond.ts';
 import type { ErrorInfo } from '../../../contracts/protocol.ts';
 import type { Refusal } from './class-auth.ts';

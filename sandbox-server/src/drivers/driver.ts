@@ -88,9 +88,7 @@ export interface Sandbox {
   destroy(): Promise<void>;
 }
 
-export interface PrepareProgress {
-  (step: string, detail?: string): void;
-}
+export type PrepareProgress = (step: string, detail?: string) => void;
 
 export interface SandboxDriver {
   readonly name: 'namespace' | 'vm';

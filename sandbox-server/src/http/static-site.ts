@@ -11,7 +11,7 @@ export type StaticHandler = (req: IncomingMessage, res: ServerResponse, pathInSi
 export function createStaticSite(siteDir: string): { handler: StaticHandler; built: boolean } {
   const built = existsSync(siteDir);
   // dev mode looks files up per request: a rebuilt site is served without a restart.
-  const serve = sirv(siteDir, { dev: true, etag: true, extensions: ['html'], onNoMatch: (req, res) => notFound(res, siteDir) });
+  const serve = sirv(siteDir, { dev: true, etag: true, extensions: ['html'], onNoMatch: (_req, res) => notFound(res, siteDir) });
   const handler: StaticHandler = (req, res, pathInSite) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });

@@ -191,7 +191,7 @@ export class SandboxManager implements MetricsState {
   /** Destroy sandbox `id`; resolves once the driver has removed it. Unknown ids are ignored. */
   async destroy(id: string, reason: DestroyReason): Promise<void> {
     const managed = this.assigned.get(id);
-    if (!managed || managed.state !== 'running') return;
+    if (managed?.state !== 'running') return;
     const error = closingError(reason);
     const code = reason === 'shutdown' ? CloseCode.goingAway : CloseCode.gone;
     managed.retire((session) => session.end(code, error.message.slice(0, 100), error));

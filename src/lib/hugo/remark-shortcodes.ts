@@ -606,7 +606,7 @@ export function transformHugoShortcodes(tree: Root, file: string): Root {
 }
 
 /** The unified (remark) plugin. */
-export const remarkHugoShortcodes: Plugin<[HugoShortcodesOptions?], Root> = function (options) {
+export const remarkHugoShortcodes: Plugin<[HugoShortcodesOptions?], Root> = (options) => {
   const display = options?.displayPath ?? defaultDisplayPath;
   return (tree: Root, file: VFile) => {
     transformHugoShortcodes(tree, display(file.path));
