@@ -63,7 +63,7 @@ describe('takeProcessSnapshot on the real /proc', () => {
     expect(me.command).toContain('node');
     const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
     if (uid === 0) expect(me.user).toBe('root');
-    NAMESPACE_TYPES.forEach((type, index) => expect(me.ns[index], type).toBe(linkInode(process.pid, type)));
+    for (const [index, type] of NAMESPACE_TYPES.entries()) expect(me.ns[index], type).toBe(linkInode(process.pid, type));
     expect(snapshot.total).toBeGreaterThanOrEqual(snapshot.processes.length);
     expect(snapshot.costMs).toBeGreaterThan(0);
   });
