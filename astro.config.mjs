@@ -8,10 +8,17 @@ import { basename, dirname, join } from 'node:path';
 import { mdxComponentChecks } from './src/components/mdx-component-checks.ts';
 import { SHIKI_THEMES } from './src/components/shiki-themes.ts';
 import { pagefindIndex } from './src/components/pagefind-integration.ts';
-import { satteriHugoShortcodes } from './src/lib/hugo/remark-shortcodes.ts';
+import { createHugoMarkdownPlugin } from './src/lib/hugo/markdown-plugin.ts';
+import { hugoSiteIntegration } from './src/lib/hugo/site-integration.ts';
 import { loadSiteConfig, PROJECT_ROOT } from './src/lib/site-config.ts';
 
 const site = loadSiteConfig();
+const hugoMarkdown = createHugoMarkdownPlugin({
+  basePath: site.basePath,
+  sandboxUrl: site.sandboxUrl ?? site.basePath,
+  externalLinkTarget: site.hugo.params.externalLinkTarget,
+  projectRoot: PROJECT_ROOT,
+});
 
 // A build into another folder (tests, benchmarks) keeps its content cache beside
 // that folder: builds of different content trees never share stale entries, and
@@ -22,6 +29,8 @@ const cacheDir = site.outDir === defaultOutDir ? join(PROJECT_ROOT, 'node_module
 export default defineConfig({
   base: site.basePath,
   outDir: site.outDir,
+  // Hugo's static/ is served and copied at the site root, as Hugo publishes it.
+  publicDir: site.staticDir,
   cacheDir,
   trailingSlash: 'always',
   build: { format: 'directory' },
@@ -30,15 +39,16 @@ export default defineConfig({
   devToolbar: { enabled: false },
   markdown: {
     shikiConfig: { themes: SHIKI_THEMES, defaultColor: false },
-    // Hugo pages (.md) keep their {{% notice %}} shortcodes.
-    processor: satteri({ mdastPlugins: [satteriHugoShortcodes] }),
+    // Hugo pages (.md) keep their shortcodes; shell fences become runnable snippets.
+    processor: satteri({ mdastPlugins: [hugoMarkdown] }),
   },
   vite: {
     // Bundled pages read the configuration through currentSiteConfig().
     define: { __COURSE_SITE_CONFIG__: JSON.stringify(site) },
   },
   integrations: [
-    mdx({ processor: satteri({ mdastPlugins: [mdxComponentChecks] }) }),
+    mdx({ processor: satteri({ mdastPlugins: [mdxComponentChecks, hugoMarkdown] }) }),
+    hugoSiteIntegration(site),
     pagefindIndex(),
   ],
 });

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { MdastPluginDefinition } from 'satteri';
 import { ContentError } from '../lib/hugo/errors.ts';
 import { isNoticeKind, NOTICE_KIND_NAMES } from '../lib/notice-kinds.ts';
-import { parseTranscript, TranscriptError } from '../lib/transcript.ts';
+import { parseTranscript, TranscriptError } from '../lib/snippets/transcript.ts';
 import { PROJECT_ROOT } from '../lib/site-config.ts';
 
 interface Position {

@@ -2,9 +2,11 @@
 // validated here so that astro.config.mjs, the content collection and the
 // pages all agree. Tests build fixture sites by setting these variables.
 import { existsSync, statSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { ContentError } from './hugo/errors.ts';
+import { findRenderHooks, readHugoSiteConfig, type HugoSiteConfig } from './hugo/site-config-file.ts';
 
 /** The repository root: relative paths in the variables are resolved against it. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -16,8 +18,9 @@ const BOOLEAN_WORDS: Record<string, boolean> = {
 
 /** Every variable the site reads, with its documentation (shown in errors). */
 export const SITE_ENV_VARS = {
-  COURSE_CONTENT_DIR: 'folder of the Hugo content tree (default: content/)',
-  COURSE_BASE_PATH: 'URL path the site is served under, e.g. /tp-iut-docker/ (default: /)',
+  COURSE_SITE_DIR: 'root folder of the Hugo site: its config.toml/hugo.toml/config.yaml (or config/_default/), content/ and static/ (default: this repository)',
+  COURSE_CONTENT_DIR: "folder of the Hugo content tree (default: the site's contentDir, content/)",
+  COURSE_BASE_PATH: "URL path the site is served under, e.g. /tp-iut-docker/ (default: the path of the site's baseURL, else /)",
   COURSE_BUILD_DRAFTS: 'true to publish pages whose front matter says draft = true (default: false)',
   COURSE_SANDBOX_URL: 'http(s) URL of the sandbox server the runnable snippets talk to, when it is on another origin than the site (default: the server that serves the page, under the base path)',
   COURSE_OUT_DIR: 'folder the built site is written to (default: dist/)',
@@ -43,8 +46,9 @@ function directory(variable: SiteEnvVar, fallback: string) {
 const basePath = z
   .string()
   .optional()
-  .transform((value) => (value === undefined || value === '' ? '/' : value))
+  .transform((value) => (value === undefined || value === '' ? undefined : value))
   .superRefine((value, ctx) => {
+    if (value === undefined) return;
     if (!value.startsWith('/') || /[?#\s\\]/.test(value) || value.includes('//')) {
       ctx.addIssue({
         code: 'custom',
@@ -53,7 +57,7 @@ const basePath = z
     }
   })
   // One spelling everywhere: leading and trailing slash, like Hugo's baseURL path.
-  .transform((value) => (value.endsWith('/') ? value : `${value}/`));
+  .transform((value) => (value === undefined || value.endsWith('/') ? value : `${value}/`));
 
 const buildDrafts = z
   .string()
@@ -98,8 +102,23 @@ const outDir = z
     }
   });
 
+const optionalDirectory = (variable: SiteEnvVar) =>
+  z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined || value === '' ? undefined : resolve(PROJECT_ROOT, value)))
+    .superRefine((path, ctx) => {
+      if (path !== undefined && (!existsSync(path) || !statSync(path).isDirectory())) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${variable}=${path}: no such directory. Point it at an existing folder (${SITE_ENV_VARS[variable]}), or unset it.`,
+        });
+      }
+    });
+
 const siteEnvSchema = z.object({
-  COURSE_CONTENT_DIR: directory('COURSE_CONTENT_DIR', 'content'),
+  COURSE_SITE_DIR: directory('COURSE_SITE_DIR', '.'),
+  COURSE_CONTENT_DIR: optionalDirectory('COURSE_CONTENT_DIR'),
   COURSE_BASE_PATH: basePath,
   COURSE_BUILD_DRAFTS: buildDrafts,
   COURSE_SANDBOX_URL: sandboxUrl,
@@ -109,8 +128,16 @@ const siteEnvSchema = z.object({
 export interface SiteConfig {
   /** Absolute path of the repository (Astro's root). */
   projectRoot: string;
+  /** Absolute path of the Hugo site's root (COURSE_SITE_DIR). */
+  siteDir: string;
   /** Absolute path of the Hugo content tree. */
   contentDir: string;
+  /** Absolute path of the site's static/ folder, copied to the site root (it may not exist). */
+  staticDir: string;
+  /** What the site's Hugo configuration says (title, params, shortcuts…). */
+  hugo: HugoSiteConfig;
+  /** Markdown render hooks found in layouts/ (Go templates we do not run), relative to the site root. */
+  renderHooks: string[];
   /** Always starts and ends with "/". */
   basePath: string;
   buildDrafts: boolean;
@@ -137,10 +164,30 @@ export function loadSiteConfig(env: Record<string, string | undefined> = process
     throw new SiteConfigError(result.error.issues.map((issue) => issue.message));
   }
   const value = result.data;
+  const siteDir = value.COURSE_SITE_DIR;
+  let hugo: HugoSiteConfig;
+  try {
+    hugo = readHugoSiteConfig(siteDir);
+  } catch (error) {
+    if (!(error instanceof ContentError)) throw error;
+    // Name the file as the author finds it from here (relative to the repository when inside it).
+    const where = relative(PROJECT_ROOT, join(siteDir, error.file));
+    throw new ContentError({ file: where.startsWith('..') ? join(siteDir, error.file) : where, line: error.line, reason: error.reason, hint: error.hint });
+  }
+  const contentDir = value.COURSE_CONTENT_DIR ?? resolve(siteDir, hugo.contentDir);
+  if (!existsSync(contentDir) || !statSync(contentDir).isDirectory()) {
+    throw new SiteConfigError([
+      `COURSE_SITE_DIR=${siteDir}: it has no content folder ${hugo.contentDir}/. Point COURSE_SITE_DIR at the root of a Hugo site (the folder holding config.toml and content/), or set COURSE_CONTENT_DIR.`,
+    ]);
+  }
   return {
     projectRoot: PROJECT_ROOT,
-    contentDir: value.COURSE_CONTENT_DIR,
-    basePath: value.COURSE_BASE_PATH,
+    siteDir,
+    contentDir,
+    staticDir: resolve(siteDir, hugo.staticDir),
+    hugo,
+    renderHooks: findRenderHooks(siteDir),
+    basePath: value.COURSE_BASE_PATH ?? hugo.baseURLPath,
     buildDrafts: value.COURSE_BUILD_DRAFTS,
     sandboxUrl: value.COURSE_SANDBOX_URL,
     outDir: value.COURSE_OUT_DIR,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseTranscript } from '../../src/lib/transcript.ts';
+import { parseTranscript } from '../../src/lib/snippets/transcript.ts';
 import type { Osc133Mark } from '../../contracts/osc133.ts';
 import { CLEAR_LINE, CTRL_C, RunQueue, RunStoppedError, RunTimeoutError, phaseAfterReplay, type RunTimers } from '../../src/client/run-queue.ts';
 

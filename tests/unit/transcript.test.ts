@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseTranscript, TranscriptError } from '../../src/lib/transcript.ts';
+import { parseTranscript, TranscriptError } from '../../src/lib/snippets/transcript.ts';
 
 describe('parseTranscript', () => {
   it('tells commands, outputs and remarks apart and lists the commands in order', () => {

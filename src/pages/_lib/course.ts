@@ -26,7 +26,7 @@ export function loadCourse(): Promise<CourseTree> {
         frontMatter: collectionEntry.data,
         collectionEntry,
       })),
-      { buildDrafts: site.buildDrafts, basePath: site.basePath, locale: 'fr' },
+      { buildDrafts: site.buildDrafts, basePath: site.basePath, locale: site.hugo.languageCode ?? 'fr', disablePathToLower: site.hugo.disablePathToLower },
     );
   })();
   return course;

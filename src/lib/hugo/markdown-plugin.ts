@@ -1,0 +1,132 @@
+/**
+ * The one Sätteri mdast plugin that makes a Hugo course's pages read as Hugo
+ * would publish them, in .md and .mdx alike:
+ *
+ * - Learn/Relearn shortcodes (.md; MDX pages use the components): shortcodes.ts;
+ * - fenced shell blocks become runnable snippets, the same markup as
+ *   <Transcript> (snippets/shell-fences.ts, snippets/transcript-html.ts);
+ * - root-relative links and images get the base path, Learn's image
+ *   parameters are honoured (links-images.ts).
+ *
+ * In .md pages the whole tree is transformed at once (`before`); in .mdx,
+ * whose tree holds JSX and ESM, only the code, link and image nodes are
+ * touched, and a shell fence becomes a <Transcript> element.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Code, Root, RootContent } from 'mdast';
+import type { MdastPluginDefinition } from 'satteri';
+import { FenceError, planShellBlock, type ShellBlockPlan } from '../snippets/shell-fences.ts';
+import { transcriptHtml } from '../snippets/transcript-html.ts';
+import { ContentError } from './errors.ts';
+import { imageParams, rewriteLinksAndImages, withBase } from './links-images.ts';
+import { transformHugoShortcodes, type ShortcodeContext } from './shortcodes.ts';
+
+export interface HugoMarkdownOptions {
+  basePath: string;
+  /** Where the snippets' sandbox server is (default: the base path, same origin). */
+  sandboxUrl: string;
+  externalLinkTarget?: string | undefined;
+  /** The repository root, to name files in errors relative to it. */
+  projectRoot: string;
+  /** What {{< siteparam >}}, {{< ref >}}… need; absent: those shortcodes fail with a clear error. */
+  shortcodes?: Omit<ShortcodeContext, 'file'> | undefined;
+}
+
+function displayPath(fileURL: URL | undefined, projectRoot: string): string {
+  if (!fileURL) return '<markdown>';
+  const absolute = fileURLToPath(fileURL);
+  const rel = path.relative(projectRoot, absolute);
+  return rel && !rel.startsWith('..') ? rel.split(path.sep).join('/') : absolute;
+}
+
+/** Deep copy of a Sätteri tree as plain mdast (without its internal `_` fields). */
+function plainTree(root: unknown): Root {
+  return JSON.parse(JSON.stringify(root, (key, value: unknown) => (key.startsWith('_') ? undefined : value))) as Root;
+}
+
+/** The shell block's plan, or the build error naming the file, the line and the fix. */
+function planOf(node: Pick<Code, 'lang' | 'meta' | 'value' | 'position'>, file: string): ShellBlockPlan {
+  try {
+    return planShellBlock(node.lang, node.meta, node.value);
+  } catch (error) {
+    if (!(error instanceof FenceError)) throw error;
+    throw new ContentError({ file, line: node.position?.start.line, reason: error.message, hint: error.hint });
+  }
+}
+
+/** Replaces the shell fences of a plain tree by snippet HTML. */
+function replaceShellFences(parent: { children: RootContent[] }, file: string, sandboxUrl: string): void {
+  parent.children = parent.children.map((node) => {
+    if (node.type === 'code') {
+      const plan = planOf(node, file);
+      if (plan.kind === 'skip') return node;
+      return { type: 'html', value: snippetHtml(plan, sandboxUrl), position: node.position } as RootContent;
+    }
+    if ('children' in node && Array.isArray(node.children)) replaceShellFences(node as { children: RootContent[] }, file, sandboxUrl);
+    return node;
+  });
+}
+
+function snippetHtml(plan: Exclude<ShellBlockPlan, { kind: 'skip' }>, sandboxUrl: string): string {
+  const transcript = plan.transcript ?? { lines: plan.code.split('\n').map((text) => ({ kind: 'output' as const, text })), commands: [], mode: 'transcript' as const };
+  return transcriptHtml({
+    transcript,
+    terminal: plan.terminal,
+    machine: plan.machine,
+    title: plan.title,
+    sandboxUrl,
+    runnable: plan.kind === 'run',
+    copyOnlyReason: plan.kind === 'copy-only' ? plan.reason : undefined,
+  });
+}
+
+export function createHugoMarkdownPlugin(options: HugoMarkdownOptions): MdastPluginDefinition {
+  const { basePath, sandboxUrl, externalLinkTarget, projectRoot } = options;
+  const fileOf = (url: URL | undefined) => displayPath(url, projectRoot);
+  return {
+    name: 'hugo-markdown',
+    options: { position: true },
+    before(root, ctx) {
+      if (ctx.sourceFormat !== 'markdown') return;
+      const file = fileOf(ctx.fileURL);
+      const tree = plainTree(root);
+      if (/\{\{[<%]/.test(ctx.source)) transformHugoShortcodes(tree, { ...options.shortcodes, file });
+      replaceShellFences(tree, file, sandboxUrl);
+      rewriteLinksAndImages(tree, { basePath, externalLinkTarget });
+      ctx.replaceNode(root, tree as never);
+    },
+    // MDX: the nodes one by one (the `before` pass above skips MDX).
+    code(node, ctx) {
+      if (ctx.sourceFormat === 'markdown') return;
+      const plan = planOf(node as Code, fileOf(ctx.fileURL));
+      if (plan.kind === 'skip') return;
+      const attribute = (name: string, value: string | undefined) => (value === undefined ? [] : [{ type: 'mdxJsxAttribute', name, value }]);
+      ctx.replaceNode(node, {
+        type: 'mdxJsxFlowElement',
+        name: 'Transcript',
+        attributes: [
+          ...attribute('code', plan.code),
+          ...attribute('terminal', plan.terminal),
+          ...attribute('machine', plan.machine),
+          ...attribute('title', plan.title),
+          ...attribute('copyOnly', plan.kind === 'copy-only' ? plan.reason : undefined),
+          ...attribute('fenced', 'true'),
+        ],
+        children: [],
+      } as never);
+    },
+    link(node, ctx) {
+      if (ctx.sourceFormat === 'markdown') return;
+      const url = withBase(node.url, basePath);
+      if (url !== node.url) ctx.setProperty(node, 'url', url);
+    },
+    image(node, ctx) {
+      if (ctx.sourceFormat === 'markdown') return;
+      const p = imageParams(node.url);
+      const style = [p.width && `width:${p.width}`, p.height && `height:${p.height}`].filter(Boolean).join(';');
+      ctx.setProperty(node, 'url', withBase(p.src, basePath));
+      ctx.setProperty(node, 'data', { hProperties: { className: ['course-image', ...p.classes], loading: 'lazy', ...(style ? { style } : {}) } });
+    },
+  };
+}

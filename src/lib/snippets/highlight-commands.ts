@@ -1,0 +1,46 @@
+// Highlights the commands of a transcript with Shiki, in one call so that the
+// grammar sees them as one script, then hands back one token list per command.
+// Synchronous (Shiki's JavaScript regex engine, bash grammar only) so that the
+// Markdown plugin, which cannot wait, gives fenced blocks the same colours as
+// the <Transcript> component.
+import { createHighlighterCoreSync, type HighlighterCore, type ThemedToken } from 'shiki/core';
+import { createJavaScriptRegexEngine } from 'shiki/engine/javascript';
+import bash from 'shiki/langs/bash.mjs';
+import githubDark from 'shiki/themes/github-dark.mjs';
+import githubLight from 'shiki/themes/github-light.mjs';
+import { SHIKI_THEMES } from '../../components/shiki-themes.ts';
+
+export interface StyledToken {
+  content: string;
+  /** Inline style carrying both theme colours as CSS variables. */
+  style: string;
+}
+
+let highlighter: HighlighterCore | undefined;
+
+function styleOf(token: ThemedToken): string {
+  return Object.entries(token.htmlStyle ?? {})
+    .map(([property, value]) => `${property}:${value}`)
+    .join(';');
+}
+
+/** For each command, its lines of tokens (a command continued with "\" spans several lines). */
+export function highlightCommandsSync(commands: readonly string[]): StyledToken[][][] {
+  if (commands.length === 0) return [];
+  highlighter ??= createHighlighterCoreSync({ themes: [githubLight, githubDark], langs: [bash], engine: createJavaScriptRegexEngine() });
+  const { tokens } = highlighter.codeToTokens(commands.join('\n'), { lang: 'bash', themes: SHIKI_THEMES, defaultColor: false });
+  const styled = tokens.map((line) => line.map((token) => ({ content: token.content, style: styleOf(token) })));
+  const perCommand: StyledToken[][][] = [];
+  let next = 0;
+  for (const command of commands) {
+    const lineCount = command.split('\n').length;
+    perCommand.push(styled.slice(next, next + lineCount));
+    next += lineCount;
+  }
+  return perCommand;
+}
+
+/** The same, for callers that can wait (kept for the component's signature). */
+export async function highlightCommands(commands: readonly string[]): Promise<StyledToken[][][]> {
+  return highlightCommandsSync(commands);
+}
