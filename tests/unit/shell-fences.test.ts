@@ -52,7 +52,7 @@ describe('prompt styles of Hugo courses', () => {
 describe('commandIsIncomplete', () => {
   it.each([
     ['ls -l', false], ['echo "a', true], ["awk '{print $1}' f", false], ['cat <<EOF', true], ['cat <<-FIN\n\tx\n\tFIN', false],
-    ['ls |', true], ['a &&', true], ['f() {', true], ['f() { echo; }', false], ['case $x in a) echo a;; esac', false], ['echo $(date', true], ['echo ${HOME}', false],
+    ['ls |', true], ['a &&', true], ['f() {', true], ['f() { echo; }', false], ['case $x in a) echo a;; esac', false], ['echo $(date', true], ['echo "$HOME"', false],
   ])('%j → %s', (text, incomplete) => {
     expect(commandIsIncomplete(text)).toBe(incomplete);
   });
