@@ -2,6 +2,13 @@
 // module imported by both sides. It must stay free of Node imports: the
 // browser bundle includes it as is. docs/protocol.md explains it in prose.
 import { z } from 'zod';
+import {
+  MAX_SNAPSHOT_PROCESSES,
+  checkOmitted,
+  checkSnapshotProcess,
+  type OmittedProcesses,
+  type SnapshotProcess,
+} from './process-snapshot.ts';
 
 // ───────────────────────── identifiers ─────────────────────────
 
@@ -102,6 +109,9 @@ export const ERROR_CODES = [
   'class-mode-off',
   'rate-limited',
   'invalid-request',
+  // The namespace view (WS api/sandboxes/:id/namespaces).
+  'too-many-panels',
+  'namespaces-failed',
 ] as const;
 export const ErrorCode = z.enum(ERROR_CODES);
 export type ErrorCode = z.infer<typeof ErrorCode>;
@@ -217,6 +227,62 @@ export function parseServerMessage(text: string): ParseResult<ServerMessage> {
   return { ok: true, value: parsed.data };
 }
 
+// ───────────────────────── namespace view (WS api/sandboxes/:id/namespaces) ─────────────────────────
+// The machine's processes and their namespaces, pushed to an open « Vue des
+// namespaces » panel: a whole `snapshot` first (and again whenever the
+// server decides a resync is simpler), then a `diff` each time something
+// changed. The process shape is contracts/process-snapshot.ts, the same the
+// agent sends. The client sends nothing (closing the socket closes the panel).
+
+const SnapshotProcessSchema = z.custom<SnapshotProcess>((value) => checkSnapshotProcess(value) === undefined, 'not a process of a snapshot');
+const OmittedSchema = z.custom<OmittedProcesses>((value) => checkOmitted(value) === undefined, 'not a count of omitted processes');
+const NamespaceViewBase = {
+  /** The machine this picture is of (its sandbox id; a lab with several machines has one picture per machine). */
+  machine: z.string(),
+  /** 1 for the first message of a connection, +1 for each next one: a gap means a lost message (resync by reconnecting). */
+  seq: z.int().min(1),
+  /** When the agent described the processes, ISO 8601. */
+  at: z.iso.datetime(),
+  /** Processes in the machine, described or not. */
+  total: z.int().min(0),
+  omitted: OmittedSchema,
+  /** The terminals' login shells: which pid is « terminal 1 ». */
+  terminals: z.array(z.object({ name: z.string(), pid: z.int().min(1) })).max(64),
+};
+export const NamespacesSnapshotMessage = z.object({
+  type: z.literal('snapshot'),
+  ...NamespaceViewBase,
+  processes: z.array(SnapshotProcessSchema).max(MAX_SNAPSHOT_PROCESSES),
+});
+export const NamespacesDiffMessage = z.object({
+  type: z.literal('diff'),
+  ...NamespaceViewBase,
+  /** New processes, and processes whose description changed (by pid). */
+  upserted: z.array(SnapshotProcessSchema).max(MAX_SNAPSHOT_PROCESSES),
+  /** Pids no longer described (ended, or omitted now). */
+  removed: z.array(z.int().min(1)).max(4 * MAX_SNAPSHOT_PROCESSES),
+});
+export const NamespaceServerMessage = z.discriminatedUnion('type', [NamespacesSnapshotMessage, NamespacesDiffMessage, ErrorMessage]);
+export type NamespacesSnapshotMessage = z.infer<typeof NamespacesSnapshotMessage>;
+export type NamespacesDiffMessage = z.infer<typeof NamespacesDiffMessage>;
+export type NamespaceServerMessage = z.infer<typeof NamespaceServerMessage>;
+
+/** Most namespace panels open at once on one sandbox (tabs of one reader); beyond: `too-many-panels`, close 4429. */
+export const MAX_NAMESPACE_PANELS_PER_SANDBOX = 4;
+
+/** Parse a text frame of the namespace view (used by the panel); never throws. */
+export function parseNamespaceMessage(text: string): ParseResult<NamespaceServerMessage> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, error: { code: 'bad-json', message: 'The server sent a namespace message that is not JSON.' } };
+  }
+  const parsed = NamespaceServerMessage.safeParse(json);
+  if (!parsed.success) return { ok: false, error: { code: 'bad-message', message: z.prettifyError(parsed.error) } };
+  return { ok: true, value: parsed.data };
+}
+
 // ───────────────────────── REST ─────────────────────────
 
 export const CreateSandboxResponse = z.object({
@@ -281,4 +347,5 @@ export const apiPath = {
   sandboxes: () => 'api/sandboxes',
   sandbox: (id: string) => `api/sandboxes/${id}`,
   terminal: (id: string, name: string) => `api/sandboxes/${id}/terminals/${name}`,
+  namespaces: (id: string) => `api/sandboxes/${id}/namespaces`,
 } as const;

@@ -11,6 +11,7 @@ import { SandboxManager } from '../manager/sandbox-manager.ts';
 import { Metrics } from '../metrics.ts';
 import { ClassMode, classModeOff } from '../classroom/class-mode.ts';
 import { CloseCode } from '../../../contracts/protocol.ts';
+import { NamespaceEndpoint } from '../ws/namespace-endpoint.ts';
 import { TerminalEndpoint } from '../ws/terminal-endpoint.ts';
 import { createRequestHandler } from './request-handler.ts';
 import { SandboxApi } from './sandbox-api.ts';
@@ -70,6 +71,16 @@ export async function startSandboxServer(config: Config, driver: SandboxDriver, 
     isShuttingDown,
     attachRefusal: classMode ? (id) => classMode.attachRefusal(id) : undefined,
   });
+  const namespaces = new NamespaceEndpoint({
+    basePath: config.basePath,
+    allowedOrigins: config.allowedOrigins,
+    clientIpHeader: config.clientIpHeader,
+    manager,
+    metrics,
+    log,
+    isShuttingDown,
+    attachRefusal: classMode ? (id) => classMode.attachRefusal(id) : undefined,
+  });
   const http: Server = createServer(
     createRequestHandler({
       basePath: config.basePath,
@@ -85,7 +96,9 @@ export async function startSandboxServer(config: Config, driver: SandboxDriver, 
     }),
   );
   http.on('upgrade', (req, socket, head) => {
-    if (!classMode?.handleUpgrade(req, socket, head)) terminals.handleUpgrade(req, socket, head);
+    if (classMode?.handleUpgrade(req, socket, head)) return;
+    if (namespaces.matches(req)) namespaces.handleUpgrade(req, socket, head);
+    else terminals.handleUpgrade(req, socket, head);
   });
   http.on('clientError', (error, socket) => {
     log.debug({ err: error }, 'malformed HTTP request');
@@ -114,10 +127,13 @@ export async function startSandboxServer(config: Config, driver: SandboxDriver, 
       classMode?.stop();
       // Sandboxes first: their terminals' clients are told why (1001 + error frame).
       await managerRef.shutdown();
-      terminals.closeAll(CloseCode.goingAway, { code: 'server-shutting-down', message: 'The sandbox server is shutting down.', hint: 'Reload the page in a moment.' });
+      const goingAway = { code: 'server-shutting-down', message: 'The sandbox server is shutting down.', hint: 'Reload the page in a moment.' } as const;
+      terminals.closeAll(CloseCode.goingAway, goingAway);
+      namespaces.closeAll(CloseCode.goingAway, goingAway);
       // Give clients a moment to answer the close handshake, then drop what is left.
       await new Promise((resolve) => setTimeout(resolve, 200));
       terminals.dispose();
+      namespaces.dispose();
       http.closeAllConnections();
       await closed;
       classMode?.close();

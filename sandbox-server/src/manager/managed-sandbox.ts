@@ -6,6 +6,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { CloseCode, type SandboxStatus } from '../../../contracts/protocol.ts';
 import { tokensMatch } from './credentials.ts';
+import { ShellActivity } from './shell-activity.ts';
 import { TerminalSession } from './terminal-session.ts';
 
 export type ExpiryReason = 'idle' | 'max-age';
@@ -38,6 +39,8 @@ export class ManagedSandbox {
   readonly expiresAt: Date;
   readonly log: Logger;
   state: 'running' | 'destroying' = 'running';
+  /** Commands starting and finishing in its terminals (the namespace view refreshes on them). */
+  readonly activity = new ShellActivity();
   private readonly options: ManagedSandboxOptions;
   private readonly token: string;
   private readonly terminals = new Map<string, TerminalSession>();
@@ -45,6 +48,7 @@ export class ManagedSandbox {
   private readonly maxAgeTimer: NodeJS.Timeout;
   private idleTimer: NodeJS.Timeout | undefined;
   private idleSince: Date | undefined;
+  private readonly retireListeners = new Set<() => void>();
 
   constructor(options: ManagedSandboxOptions) {
     this.options = options;
@@ -108,6 +112,8 @@ export class ManagedSandbox {
       throw new SandboxRetiredError('The sandbox was destroyed while the terminal was opening.');
     }
     this.terminals.set(name, session);
+    // After the session: the driver hands the output printed before anyone listened to its first listener.
+    this.activity.follow(name, stream);
     this.log.info({ terminal: name, cols: size.cols, rows: size.rows }, 'terminal opened');
     return session;
   }
@@ -130,9 +136,17 @@ export class ManagedSandbox {
     };
   }
 
+  /** Called once when the sandbox starts being destroyed (namespace panels close then, as terminals do). */
+  onRetire(listener: () => void): { dispose(): void } {
+    this.retireListeners.add(listener);
+    return { dispose: () => this.retireListeners.delete(listener) };
+  }
+
   /** Stop the clocks and close every terminal's client; the driver sandbox is destroyed by the manager. */
   retire(close: (session: TerminalSession) => void): void {
     this.state = 'destroying';
+    for (const listener of [...this.retireListeners]) listener();
+    this.retireListeners.clear();
     clearTimeout(this.maxAgeTimer);
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
