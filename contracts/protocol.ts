@@ -2,13 +2,7 @@
 // module imported by both sides. It must stay free of Node imports: the
 // browser bundle includes it as is. docs/protocol.md explains it in prose.
 import { z } from 'zod';
-import {
-  MAX_SNAPSHOT_PROCESSES,
-  checkOmitted,
-  checkSnapshotProcess,
-  type OmittedProcesses,
-  type SnapshotProcess,
-} from './process-snapshot.ts';
+import { MAX_SNAPSHOT_PROCESSES, checkOmitted, checkSnapshotProcess, type OmittedProcesses, type SnapshotProcess } from './process-snapshot.ts';
 
 // ───────────────────────── identifiers ─────────────────────────
 

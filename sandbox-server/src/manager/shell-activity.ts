@@ -9,10 +9,8 @@ import { Osc133Parser } from '../../../contracts/osc133.ts';
 
 export type ActivityKind = 'started' | 'finished' | 'prompt';
 
-export interface ShellActivityListener {
-  /** Terminal `terminal` started (C) or finished (D) a command, or shows a prompt (A). */
-  (event: { terminal: string; kind: ActivityKind }): void;
-}
+/** Terminal `terminal` started (C) or finished (D) a command, or shows a prompt (A). */
+export type ShellActivityListener = (event: { terminal: string; kind: ActivityKind }) => void;
 
 export class ShellActivity {
   readonly #listeners = new Set<ShellActivityListener>();

@@ -120,7 +120,7 @@ export class NamespaceEndpoint {
       return reject('origin', CloseCode.forbidden, { code: 'origin-not-allowed', message: `Pages from ${origin.origin} may not use this server.`, hint: 'Serve the lesson from this server, or add that origin to ALLOWED_ORIGINS.' });
     }
     const managed = SANDBOX_ID_PATTERN.test(id) ? manager.get(id) : undefined;
-    if (!managed || managed.state !== 'running') {
+    if (managed?.state !== 'running') {
       const tombstone = SANDBOX_ID_PATTERN.test(id) ? manager.tombstone(id) : undefined;
       if (tombstone) return reject('gone', CloseCode.gone, describeTombstone(tombstone));
       return reject('not-found', CloseCode.notFound, { code: 'not-found', message: `No sandbox ${JSON.stringify(id)}.`, hint: 'Create one with POST /api/sandboxes (reloading the lesson page does it).' });
