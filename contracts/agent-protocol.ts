@@ -19,9 +19,11 @@
 // This module is imported by the agent inside the sandbox, where each
 // millisecond of startup is felt, so it depends on nothing but Node (a zod
 // import alone costs more than Node's own startup there); the few message
-// shapes are checked by hand below.
-
+// shapes are checked by hand below, with the same size and name rules as
+// every other hop (sizes.ts, names.ts: plain modules too).
+import { terminalNameProblem } from './names.ts';
 import { MAX_SNAPSHOT_PROCESSES, checkProcessSnapshot, type ProcessSnapshot } from './process-snapshot.ts';
+import { terminalSizeProblem } from './sizes.ts';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -165,11 +167,6 @@ export interface Hello {
   hostname: string;
 }
 
-/** Terminal names travel in paths (cgroups) inside the sandbox: keep them plain. */
-export const TERMINAL_NAME = /^[A-Za-z0-9_-]{1,32}$/;
-/** The sizes a terminal may take; anything else is a client bug, reported, never applied. */
-export const TERMINAL_SIZE_LIMITS = { minCols: 2, maxCols: 1000, minRows: 1, maxRows: 500 } as const;
-
 export interface Open {
   name: string;
   cols: number;
@@ -267,14 +264,6 @@ export function decodeControl<K extends ControlKind>(kind: K, frame: Frame): Con
   return value as ControlMessages[K];
 }
 
-/** Why a size cannot be applied, or undefined when it can. */
-export function checkTerminalSize(size: { cols?: unknown; rows?: unknown }): string | undefined {
-  const { minCols, maxCols, minRows, maxRows } = TERMINAL_SIZE_LIMITS;
-  if (!isIntegerIn(size.cols, minCols, maxCols)) return `cols must be an integer in ${minCols}..${maxCols}, got ${String(size.cols)}`;
-  if (!isIntegerIn(size.rows, minRows, maxRows)) return `rows must be an integer in ${minRows}..${maxRows}, got ${String(size.rows)}`;
-  return undefined;
-}
-
 type Validator = (value: unknown) => string | undefined;
 
 const validators: Record<ControlKind, Validator> = {
@@ -288,15 +277,12 @@ const validators: Record<ControlKind, Validator> = {
             ? 'hostname must be a string'
             : undefined,
     ),
-  [FrameKind.Open]: (value) =>
-    ifObject(value, (o) =>
-      typeof o.name !== 'string' || !TERMINAL_NAME.test(o.name) ? `name must match ${TERMINAL_NAME}, got ${JSON.stringify(o.name)}` : checkTerminalSize(o),
-    ),
+  [FrameKind.Open]: (value) => ifObject(value, (o) => terminalNameProblem(o.name) ?? terminalSizeProblem(o.cols, o.rows)),
   [FrameKind.Opened]: (value) =>
     ifObject(value, (o) =>
       !isIntegerIn(o.pid, 1, 2 ** 22) ? 'pid must be a positive integer' : typeof o.tty !== 'string' ? 'tty must be a string' : undefined,
     ),
-  [FrameKind.Resize]: (value) => ifObject(value, (o) => checkTerminalSize(o)),
+  [FrameKind.Resize]: (value) => ifObject(value, (o) => terminalSizeProblem(o.cols, o.rows)),
   [FrameKind.Exit]: (value) =>
     ifObject(value, (o) =>
       !(o.code === null || isIntegerIn(o.code, -255, 255))

@@ -3,28 +3,15 @@
 // browser bundle includes it as is. docs/protocol.md explains it in prose.
 import { z } from 'zod';
 import { MAX_SNAPSHOT_PROCESSES, checkOmitted, checkSnapshotProcess, type OmittedProcesses, type SnapshotProcess } from './process-snapshot.ts';
+import { SANDBOX_ID_PATTERN, SANDBOX_ID_RULE, TERMINAL_NAME_PATTERN, TERMINAL_NAME_RULE } from './names.ts';
+import { TERMINAL_SIZE_LIMITS, terminalSizeProblem, type TerminalSize } from './sizes.ts';
 
-// ───────────────────────── identifiers ─────────────────────────
+// ───────────────────────── identifiers and sizes ─────────────────────────
+// The rules live in names.ts and sizes.ts (plain modules the agent loads too);
+// the schemas here only wrap them for zod.
 
-/** Sandbox ids: 128 random bits in lowercase hex (also safe in host-side resource names). */
-export const SANDBOX_ID_PATTERN = /^[0-9a-f]{32}$/;
-/** Terminal names: short, lowercase, e.g. "1", "2", "main". */
-export const TERMINAL_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,15}$/;
-
-export const SandboxId = z.string().regex(SANDBOX_ID_PATTERN, 'a sandbox id is 32 lowercase hex digits');
-export const TerminalName = z.string().regex(TERMINAL_NAME_PATTERN, 'a terminal name is 1–16 characters of a-z, 0-9 and "-", starting with a letter or digit');
-
-// ───────────────────────── terminal sizes ─────────────────────────
-
-export const TERMINAL_MAX_COLS = 500;
-export const TERMINAL_MAX_ROWS = 200;
-export const DEFAULT_TERMINAL_SIZE = { cols: 80, rows: 24 } as const;
-
-export const TerminalSize = z.object({
-  cols: z.int().min(1).max(TERMINAL_MAX_COLS),
-  rows: z.int().min(1).max(TERMINAL_MAX_ROWS),
-});
-export type TerminalSize = z.infer<typeof TerminalSize>;
+export const SandboxId = z.string().regex(SANDBOX_ID_PATTERN, `a sandbox id is ${SANDBOX_ID_RULE}`);
+export const TerminalName = z.string().regex(TERMINAL_NAME_PATTERN, `a terminal name is ${TERMINAL_NAME_RULE}`);
 
 // ───────────────────────── flow control and framing ─────────────────────────
 // Both sides count the same unit: bytes of binary frames (terminal output).
@@ -188,22 +175,23 @@ export function parseClientMessage(text: string): ParseResult<ClientMessage> {
     };
   }
   if (parsed.data.type === 'resize') {
-    const size = checkTerminalSize(parsed.data.cols, parsed.data.rows);
+    const size = parseTerminalSize(parsed.data.cols, parsed.data.rows);
     if (!size.ok) return size;
   }
   return { ok: true, value: parsed.data };
 }
 
-/** Validate a terminal size from a message or a URL; never throws. */
-export function checkTerminalSize(cols: unknown, rows: unknown): ParseResult<TerminalSize> {
-  const parsed = TerminalSize.safeParse({ cols, rows });
-  if (parsed.success) return { ok: true, value: parsed.data };
+/** A terminal size from a message or a URL, checked by the one rule (sizes.ts), as a wire result; never throws. */
+export function parseTerminalSize(cols: unknown, rows: unknown): ParseResult<TerminalSize> {
+  const problem = terminalSizeProblem(cols, rows);
+  if (problem === undefined) return { ok: true, value: { cols: cols as number, rows: rows as number } };
+  const { minCols, maxCols, minRows, maxRows } = TERMINAL_SIZE_LIMITS;
   return {
     ok: false,
     error: {
       code: 'invalid-size',
-      message: `Invalid terminal size ${String(cols)}×${String(rows)}.`,
-      hint: `cols must be an integer from 1 to ${TERMINAL_MAX_COLS} and rows from 1 to ${TERMINAL_MAX_ROWS}; the size was ignored.`,
+      message: `Invalid terminal size ${String(cols).slice(0, 20)}×${String(rows).slice(0, 20)}: ${problem}.`,
+      hint: `cols must be an integer from ${minCols} to ${maxCols} and rows from ${minRows} to ${maxRows}; the size was ignored.`,
     },
   };
 }

@@ -1,7 +1,8 @@
 // The reader's machine, through the REST API (protocol.ts): created on the
 // first Exécuter, reused for the whole visit, remembered across reloads
 // (sandbox-memory.ts), destroyed and replaced by « Réinitialiser la machine ».
-import { ApiErrorBody, CreateSandboxResponse, TOKEN_QUERY_PARAM, apiPath, type ErrorInfo, type TerminalSize } from '../../contracts/protocol.ts';
+import { ApiErrorBody, CreateSandboxResponse, TOKEN_QUERY_PARAM, apiPath, type ErrorInfo } from '../../contracts/protocol.ts';
+import type { TerminalSize } from '../../contracts/sizes.ts';
 import { SandboxRefusedError, SandboxServerMissingError } from './sandbox-errors.ts';
 import { apiUrl, type SandboxEndpoint } from './sandbox-endpoint.ts';
 import { forget, recall, remember, type KeyValueStore, type RememberedSandbox } from './sandbox-memory.ts';

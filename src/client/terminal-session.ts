@@ -8,14 +8,13 @@
 // constructor, so it runs the same in a browser and in Node.
 import {
   MAX_CLIENT_FRAME_BYTES,
-  checkTerminalSize,
   parseServerMessage,
   type ErrorCode,
   type ErrorInfo,
   type ExitMessage,
   type ReadyMessage,
-  type TerminalSize,
 } from '../../contracts/protocol.ts';
+import { isTerminalSize, type TerminalSize } from '../../contracts/sizes.ts';
 import { AckCounter } from './ack-counter.ts';
 import { Backoff } from './backoff.ts';
 import { closeOutcome } from './close-outcome.ts';
@@ -158,11 +157,12 @@ export class TerminalSession {
 
   /** The terminal's size changed on screen; invalid sizes (0×0 while hidden) are ignored. */
   resize(cols: number, rows: number): boolean {
-    const checked = checkTerminalSize(cols, rows);
-    if (!checked.ok) return false;
-    if (checked.value.cols === this.size.cols && checked.value.rows === this.size.rows) return true;
-    this.size = checked.value;
-    if (this.currentState === 'connected') this.sendControl({ type: 'resize', ...checked.value });
+    const size = { cols, rows };
+    // The same rule as the server's and the agent's: what passes here passes every hop.
+    if (!isTerminalSize(size)) return false;
+    if (size.cols === this.size.cols && size.rows === this.size.rows) return true;
+    this.size = size;
+    if (this.currentState === 'connected') this.sendControl({ type: 'resize', ...size });
     return true;
   }
 

@@ -169,7 +169,7 @@ describe('network', () => {
 
 describe('bad input', () => {
   it('refuses invalid terminal names and sizes with a message, and keeps working', async () => {
-    await expect(sandbox!.openTerminal('../etc', { cols: 80, rows: 24 })).rejects.toThrow(/terminal name must match/);
+    await expect(sandbox!.openTerminal('../etc', { cols: 80, rows: 24 })).rejects.toThrow(/invalid terminal name: a terminal name is/);
     await expect(sandbox!.openTerminal('3', { cols: 0, rows: 24 })).rejects.toThrow(/cols must be an integer/);
     expect(() => one.terminal.resize({ cols: 80, rows: 0 })).toThrow(/rows must be an integer/);
     expect((await one.reader.run('echo still here')).output.trim()).toBe('still here');

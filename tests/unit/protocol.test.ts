@@ -6,13 +6,12 @@ import {
   FLOW_LOW_WATERMARK,
   FLOW_ACK_EVERY_BYTES,
   MAX_CLIENT_FRAME_BYTES,
-  SANDBOX_ID_PATTERN,
   SandboxStatus,
-  TERMINAL_NAME_PATTERN,
-  checkTerminalSize,
   parseClientMessage,
+  parseTerminalSize,
   parseServerMessage,
 } from '../../contracts/protocol.ts';
+import { SANDBOX_ID_PATTERN, TERMINAL_NAME_PATTERN } from '../../contracts/names.ts';
 import { newSandboxId, newToken, tokensMatch } from '../../sandbox-server/src/manager/credentials.ts';
 
 describe('client control messages', () => {
@@ -54,13 +53,14 @@ describe('client control messages', () => {
     const result = parseClientMessage(JSON.stringify({ type: 'resize', cols, rows }));
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.error.code).toBe(Number.isNaN(cols) ? 'bad-message' : 'invalid-size');
-    expect(checkTerminalSize(cols, rows).ok).toBe(false);
+    expect(parseTerminalSize(cols, rows).ok).toBe(false);
   });
 
   it('accepts the extreme valid sizes', () => {
-    expect(checkTerminalSize(1, 1).ok).toBe(true);
-    expect(checkTerminalSize(500, 200).ok).toBe(true);
-    expect(checkTerminalSize(501, 200).ok).toBe(false);
+    expect(parseTerminalSize(2, 1).ok).toBe(true);
+    expect(parseTerminalSize(500, 200).ok).toBe(true);
+    expect(parseTerminalSize(1, 24).ok).toBe(false);
+    expect(parseTerminalSize(501, 200).ok).toBe(false);
   });
 });
 
@@ -123,7 +123,14 @@ describe('browser safety', () => {
     const { readFile } = await import('node:fs/promises');
     const source = await readFile(new URL('../../contracts/protocol.ts', import.meta.url), 'utf8');
     const imports = [...source.matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1]);
-    expect(imports).toEqual(['zod']);
+    expect(imports).toEqual(['zod', './process-snapshot.ts', './names.ts', './sizes.ts']);
+    expect(source).not.toMatch(/\bBuffer\b|\bprocess\./);
+  });
+
+  it.each(['names.ts', 'sizes.ts'])('%s imports nothing at all (the agent and the page load it as is)', async (file) => {
+    const { readFile } = await import('node:fs/promises');
+    const source = await readFile(new URL(`../../contracts/${file}`, import.meta.url), 'utf8');
+    expect(source).not.toMatch(/^import /m);
     expect(source).not.toMatch(/\bBuffer\b|\bprocess\./);
   });
 });

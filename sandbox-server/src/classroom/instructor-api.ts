@@ -17,7 +17,7 @@ import type { Metrics } from '../metrics.ts';
 import type { SandboxManager } from '../manager/sandbox-manager.ts';
 import { clientKey } from '../http/client-key.ts';
 import { sendError, sendJson } from '../http/respond.ts';
-import { TERMINAL_NAME_PATTERN } from '../../../contracts/protocol.ts';
+import { TerminalName } from '../../../contracts/protocol.ts';
 import type { Classroom } from './classroom.ts';
 import { ClassSettingsError, resolveClassRequest, type ClassDefaults } from './class-settings.ts';
 import { buildClassView, describeClass } from './class-view.ts';
@@ -39,7 +39,7 @@ export interface InstructorApiOptions {
 }
 
 const StudentsBody = z.strictObject({ students: z.array(z.string().max(64)).max(1000).optional() });
-const ViewerBody = z.strictObject({ terminal: z.string().regex(TERMINAL_NAME_PATTERN, 'a terminal name such as "1"') });
+const ViewerBody = z.strictObject({ terminal: TerminalName });
 
 export class InstructorApi {
   readonly #options: InstructorApiOptions;

@@ -13,8 +13,6 @@ import {
   FrameKind,
   PROTOCOL_VERSION,
   ProtocolError,
-  TERMINAL_NAME,
-  checkTerminalSize,
   decodeControl,
   encodeControl,
   encodeData,
@@ -25,6 +23,8 @@ import {
   type Hello,
 } from '../../../contracts/agent-protocol.ts';
 import type { ProcessSnapshot } from '../../../contracts/process-snapshot.ts';
+import { terminalNameProblem } from '../../../contracts/names.ts';
+import { terminalSizeProblem } from '../../../contracts/sizes.ts';
 import type { LogSink } from './namespace/options.ts';
 
 /** Output kept for a terminal nobody listens to yet (between open and the first onData). */
@@ -73,10 +73,9 @@ export class AgentSession {
   }
 
   async openTerminal(name: string, size: TerminalSize): Promise<TerminalStream> {
-    if (!TERMINAL_NAME.test(name)) {
-      throw new RangeError(`terminal name must match ${TERMINAL_NAME} (letters, digits, "_" or "-"), got ${JSON.stringify(name)}`);
-    }
-    const sizeProblem = checkTerminalSize(size);
+    const nameProblem = terminalNameProblem(name);
+    if (nameProblem) throw new RangeError(`invalid terminal name: ${nameProblem}`);
+    const sizeProblem = terminalSizeProblem(size.cols, size.rows);
     if (sizeProblem) throw new RangeError(`invalid terminal size: ${sizeProblem}`);
     if (this.#closedReason !== undefined) throw new Error(`the sandbox is gone (${this.#closedReason})`);
 
@@ -289,8 +288,15 @@ class HostTerminal implements TerminalStream {
   }
 
   resize(size: TerminalSize): void {
-    const problem = checkTerminalSize(size);
-    if (problem) throw new RangeError(`invalid terminal size: ${problem}`);
+    // Callers check sizes with the same rule (contracts/sizes.ts) at their
+    // edge; one that slips through is a bug to log, never a reason to throw
+    // into whatever event delivered it (a WebSocket listener, once: the
+    // whole server went down).
+    const problem = terminalSizeProblem(size.cols, size.rows);
+    if (problem) {
+      this.#log({ level: 'error', msg: 'resize refused: invalid size', error: problem, ...this.#fields });
+      return;
+    }
     if (!this.exited) this.#send(encodeControl(FrameKind.Resize, this.#channel, { cols: size.cols, rows: size.rows }));
   }
 

@@ -4,10 +4,9 @@
 // the driver's business alone.
 import type { ProcessSnapshot } from '../../../contracts/process-snapshot.ts';
 
-export interface TerminalSize {
-  cols: number;
-  rows: number;
-}
+import type { TerminalSize } from '../../../contracts/sizes.ts';
+
+export type { TerminalSize };
 
 export interface Disposable {
   dispose(): void;

@@ -5,7 +5,8 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { CapacityError, ShuttingDownError, type SandboxManager } from '../manager/sandbox-manager.ts';
 import type { ManagedSandbox } from '../manager/managed-sandbox.ts';
-import { SANDBOX_ID_PATTERN, apiPath, type CreateSandboxResponse, type ErrorInfo } from '../../../contracts/protocol.ts';
+import { isSandboxId } from '../../../contracts/names.ts';
+import { apiPath, type CreateSandboxResponse, type ErrorInfo } from '../../../contracts/protocol.ts';
 import { clientKey } from './client-key.ts';
 import { sendEmpty, sendError, sendJson } from './respond.ts';
 import { clearedTokenCookie, presentedToken, tokenCookie, type CookieSettings } from './sandbox-credential.ts';
@@ -99,9 +100,9 @@ export class SandboxApi {
   /** The sandbox if the request holds its token; otherwise answers 404/410/401/403 and returns undefined. */
   private authorize(req: IncomingMessage, res: ServerResponse, url: URL, id: string, headers: Record<string, string>): ManagedSandbox | undefined {
     const { manager, metrics } = this.options;
-    const managed = SANDBOX_ID_PATTERN.test(id) ? manager.get(id) : undefined;
+    const managed = isSandboxId(id) ? manager.get(id) : undefined;
     if (!managed) {
-      const tombstone = SANDBOX_ID_PATTERN.test(id) ? manager.tombstone(id) : undefined;
+      const tombstone = isSandboxId(id) ? manager.tombstone(id) : undefined;
       if (tombstone) {
         metrics.rejected.inc({ reason: 'gone' });
         sendError(res, 410, describeTombstone(tombstone), headers);

@@ -14,9 +14,9 @@ import {
   REPLAY_BUFFER_BYTES,
   type ErrorInfo,
   type ServerMessage,
-  type TerminalSize,
   type TerminalStatus,
 } from '../../../contracts/protocol.ts';
+import type { TerminalSize } from '../../../contracts/sizes.ts';
 import { FlowControl } from './flow-control.ts';
 import { OutputCoalescer } from './output-coalescer.ts';
 import { ReplayBuffer } from './replay-buffer.ts';

@@ -7,7 +7,7 @@
 // relative imports renamed from .ts to .js.
 //
 //   <cacheDir>/native/agent-<hash>/sandbox-server/agent/*.js
-//   <cacheDir>/native/agent-<hash>/contracts/{agent-protocol,process-snapshot}.js
+//   <cacheDir>/native/agent-<hash>/contracts/{agent-protocol,process-snapshot,names,sizes}.js
 // (the repository's own layout, so the agent's relative imports resolve as they do here)
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -24,7 +24,8 @@ function agentSources(): string[] {
   const agent = readdirSync(join(REPO_DIR, 'sandbox-server/agent'))
     .filter((name) => name.endsWith('.ts') && !name.endsWith('.d.ts'))
     .map((name) => `sandbox-server/agent/${name}`);
-  return [...agent.sort(), 'contracts/agent-protocol.ts', 'contracts/process-snapshot.ts'];
+  // The contracts the agent imports; nothing else of contracts/ (protocol.ts needs zod, which the machine has not).
+  return [...agent.sort(), 'contracts/agent-protocol.ts', 'contracts/process-snapshot.ts', 'contracts/names.ts', 'contracts/sizes.ts'];
 }
 
 /** Directory name of the build of the current sources. */

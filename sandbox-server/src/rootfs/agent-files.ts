@@ -5,7 +5,7 @@
 //   /.sandbox/bin/node                 the server's own Node (same glibc: Debian 12 both sides)
 //   /.sandbox/bin/sandbox-init         PID 1 (native/sandbox-init.c)
 //   /.sandbox/app/sandbox-server/agent/  sandbox-server/agent/, as JavaScript (agent-build.ts)
-//   /.sandbox/app/contracts/           the contracts the agent imports, so that its `../../contracts/…` resolves
+//   /.sandbox/app/contracts/           the contracts the agent imports (agent-protocol, process-snapshot, names, sizes), so that `../../contracts/…` resolves
 //   /.sandbox/node_modules/node-pty/   the host's build of node-pty
 //   /.sandbox/run/                     the agent's socket to the host (namespace driver only)
 import { createRequire } from 'node:module';

@@ -16,7 +16,8 @@ import { clientKey } from '../http/client-key.ts';
 import { presentedToken } from '../http/sandbox-credential.ts';
 import { describeTombstone } from '../http/tombstone-message.ts';
 import { NamespaceWatch, type NamespaceWatchTiming } from '../namespaces/namespace-watch.ts';
-import { CloseCode, MAX_NAMESPACE_PANELS_PER_SANDBOX, SANDBOX_ID_PATTERN, type ErrorInfo } from '../../../contracts/protocol.ts';
+import { isSandboxId } from '../../../contracts/names.ts';
+import { CloseCode, MAX_NAMESPACE_PANELS_PER_SANDBOX, type ErrorInfo } from '../../../contracts/protocol.ts';
 import type { ProcessSnapshot } from '../../../contracts/process-snapshot.ts';
 import { closeReason } from './close-reason.ts';
 
@@ -119,9 +120,9 @@ export class NamespaceEndpoint {
     if (!origin.allowed) {
       return reject('origin', CloseCode.forbidden, { code: 'origin-not-allowed', message: `Pages from ${origin.origin} may not use this server.`, hint: 'Serve the lesson from this server, or add that origin to ALLOWED_ORIGINS.' });
     }
-    const managed = SANDBOX_ID_PATTERN.test(id) ? manager.get(id) : undefined;
+    const managed = isSandboxId(id) ? manager.get(id) : undefined;
     if (managed?.state !== 'running') {
-      const tombstone = SANDBOX_ID_PATTERN.test(id) ? manager.tombstone(id) : undefined;
+      const tombstone = isSandboxId(id) ? manager.tombstone(id) : undefined;
       if (tombstone) return reject('gone', CloseCode.gone, describeTombstone(tombstone));
       return reject('not-found', CloseCode.notFound, { code: 'not-found', message: `No sandbox ${JSON.stringify(id)}.`, hint: 'Create one with POST /api/sandboxes (reloading the lesson page does it).' });
     }

@@ -14,16 +14,9 @@ import { checkOrigin } from '../http/origin-policy.ts';
 import { clientKey } from '../http/client-key.ts';
 import { presentedToken } from '../http/sandbox-credential.ts';
 import { describeTombstone } from '../http/tombstone-message.ts';
-import {
-  CloseCode,
-  DEFAULT_TERMINAL_SIZE,
-  MAX_CLIENT_FRAME_BYTES,
-  SANDBOX_ID_PATTERN,
-  TERMINAL_NAME_PATTERN,
-  checkTerminalSize,
-  type ErrorInfo,
-  type TerminalSize,
-} from '../../../contracts/protocol.ts';
+import { CloseCode, MAX_CLIENT_FRAME_BYTES, parseTerminalSize, type ErrorInfo } from '../../../contracts/protocol.ts';
+import { TERMINAL_NAME_RULE, isSandboxId, terminalNameProblem } from '../../../contracts/names.ts';
+import { DEFAULT_TERMINAL_SIZE, type TerminalSize } from '../../../contracts/sizes.ts';
 import { closeReason } from './close-reason.ts';
 import { TerminalSocket } from './terminal-socket.ts';
 
@@ -119,9 +112,9 @@ export class TerminalEndpoint {
         hint: 'Serve the lesson from this server, or add that origin to ALLOWED_ORIGINS in the server configuration.',
       });
     }
-    const managed = SANDBOX_ID_PATTERN.test(id) ? manager.get(id) : undefined;
+    const managed = isSandboxId(id) ? manager.get(id) : undefined;
     if (!managed) {
-      const tombstone = SANDBOX_ID_PATTERN.test(id) ? manager.tombstone(id) : undefined;
+      const tombstone = isSandboxId(id) ? manager.tombstone(id) : undefined;
       if (tombstone) return reject('gone', CloseCode.gone, describeTombstone(tombstone));
       return reject('not-found', CloseCode.notFound, { code: 'not-found', message: `No sandbox ${JSON.stringify(id)}.`, hint: 'Create one with POST /api/sandboxes (reloading the lesson page does it).' });
     }
@@ -138,11 +131,11 @@ export class TerminalEndpoint {
     }
     const refusal = this.options.attachRefusal?.(id);
     if (refusal) return reject('forbidden', CloseCode.forbidden, refusal);
-    if (!TERMINAL_NAME_PATTERN.test(name)) {
+    if (terminalNameProblem(name) !== undefined) {
       return reject('bad-request', CloseCode.badRequest, {
         code: 'invalid-terminal-name',
         message: `Invalid terminal name ${JSON.stringify(name)}.`,
-        hint: 'Use 1–16 characters of a-z, 0-9 and "-", e.g. "1" or "2".',
+        hint: `Use ${TERMINAL_NAME_RULE}, e.g. "1" or "2".`,
       });
     }
 
@@ -188,7 +181,7 @@ function requestedSize(url: URL, socket: TerminalSocket): TerminalSize {
   const cols = url.searchParams.get('cols');
   const rows = url.searchParams.get('rows');
   if (cols === null && rows === null) return { ...DEFAULT_TERMINAL_SIZE };
-  const checked = checkTerminalSize(Number(cols ?? Number.NaN), Number(rows ?? Number.NaN));
+  const checked = parseTerminalSize(Number(cols ?? Number.NaN), Number(rows ?? Number.NaN));
   if (checked.ok) return checked.value;
   socket.sendError({ ...checked.error, hint: `${checked.error.hint ?? ''} Using ${DEFAULT_TERMINAL_SIZE.cols}×${DEFAULT_TERMINAL_SIZE.rows}.`.trim() });
   return { ...DEFAULT_TERMINAL_SIZE };

@@ -12,12 +12,11 @@ import { ensureHelpers, helperPath } from '../../rootfs/native.ts';
 import { readRecipe } from '../../rootfs/recipe.ts';
 import { REQUIRED_CONTROLLERS, SandboxCgroups, childGroups, hybridCgroupMounts, removeParentIfEmpty, v1Hierarchies } from './cgroups.ts';
 import { checkLimits, resolveOptions, type NamespaceDriverOptions, type ResolvedOptions } from './options.ts';
+import { machineIdProblem } from '../../../../contracts/names.ts';
 import { Runtime } from './runtime.ts';
 import { NamespaceSandbox, type SandboxHost } from './sandbox.ts';
 import { SandboxDirs, listRecords, ownerIsAlive } from './sandbox-state.ts';
 import { UidRanges } from './uid-ranges.ts';
-
-const SANDBOX_ID = /^[A-Za-z0-9_-]{1,48}$/;
 
 interface Prepared {
   rootfs: string;
@@ -101,7 +100,8 @@ export class NamespaceDriver implements SandboxDriver {
   }
 
   async create(spec: SandboxSpec): Promise<NamespaceSandbox> {
-    if (!SANDBOX_ID.test(spec.id)) throw new RangeError(`sandbox id must match ${SANDBOX_ID}, got ${JSON.stringify(spec.id)}`);
+    const idProblem = machineIdProblem(spec.id);
+    if (idProblem) throw new RangeError(idProblem);
     const problem = checkLimits(spec.limits, this.options);
     if (problem) throw new RangeError(`invalid sandbox limits: ${problem}`);
     if (this.#live.has(spec.id)) throw new Error(`sandbox ${spec.id} already exists`);

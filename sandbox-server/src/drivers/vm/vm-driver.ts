@@ -17,13 +17,12 @@ import { ensureDiskImage } from './disk-image.ts';
 import { ensureGuestBoot, type GuestBoot } from './guest-boot.ts';
 import { removeLeftoverVms } from './leftovers.ts';
 import { checkVmLimits, resolveVmOptions, type ResolvedVmOptions, type VmDriverOptions } from './options.ts';
+import { machineIdProblem } from '../../../../contracts/names.ts';
 import { commandExists } from './run-command.ts';
 import { VmSandbox, type VmHost } from './vm-sandbox.ts';
 
 /** Free space of the disk image prepare() builds: the server's default SANDBOX_DISK. Other sizes are built on first use. */
 const PREPARED_DISK_FREE_BYTES = 128 * 1024 * 1024;
-/** Sandbox ids end up in paths and in QEMU's -name option (where a comma would split it). */
-const SANDBOX_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 interface Prepared {
   boot: GuestBoot;
@@ -97,7 +96,8 @@ export class VmDriver implements SandboxDriver {
   async create(spec: SandboxSpec): Promise<Sandbox> {
     const prepared = this.#prepared;
     if (!prepared) throw new Error('the VM driver is not prepared: call prepare() before create()');
-    if (!SANDBOX_ID.test(spec.id)) throw new RangeError(`sandbox id must match ${SANDBOX_ID}, got ${JSON.stringify(spec.id)}`);
+    const idProblem = machineIdProblem(spec.id);
+    if (idProblem) throw new RangeError(idProblem);
     if (this.#sandboxes.has(spec.id) || this.#starting.has(spec.id)) throw new Error(`sandbox ${spec.id} already exists`);
     const problem = checkVmLimits(spec.limits, this.options);
     if (problem) throw new RangeError(`invalid sandbox limits: ${problem}`);
