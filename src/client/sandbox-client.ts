@@ -26,6 +26,14 @@ export function terminalSocketUrl(endpoint: SandboxEndpoint, id: string, name: s
   return url.href;
 }
 
+/** ws(s)://…/api/sandboxes/:id/namespaces[?token]: the « Vue des namespaces » of that machine. */
+export function namespaceSocketUrl(endpoint: SandboxEndpoint, id: string, token: string): string {
+  const url = new URL(apiPath.namespaces(id), endpoint.base);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  if (endpoint.crossOrigin) url.searchParams.set(TOKEN_QUERY_PARAM, token);
+  return url.href;
+}
+
 /** Statuses meaning "that sandbox is not (or no longer) yours": make a new one. */
 const LOST = new Set([401, 403, 404, 410]);
 
@@ -95,6 +103,10 @@ export class SandboxClient {
 
   terminalUrl(sandbox: RememberedSandbox, name: string, size: TerminalSize): string {
     return terminalSocketUrl(this.endpoint, sandbox.id, name, size, sandbox.token);
+  }
+
+  namespacesUrl(sandbox: RememberedSandbox): string {
+    return namespaceSocketUrl(this.endpoint, sandbox.id, sandbox.token);
   }
 
   /**

@@ -11,6 +11,11 @@ import { TerminalConnectError, type LessonTerminal, type TerminalConnection, typ
 import { TerminalDock } from './terminal-dock.ts';
 import { loadTerminalStyles } from './terminal-styles.ts';
 import { SNIPPET_RUN_EVENT, type SnippetRunDetail } from './classroom/class-credential.ts';
+import type { NamespacePanel } from './namespace-view/namespace-panel.ts';
+
+/** The reader opened the namespace view: reopen it next time (on screens wide enough for it beside the terminals). */
+const NAMESPACES_KEY = 'course-namespace-view';
+const WIDE_ENOUGH = '(min-width: 48rem)';
 
 export type SnippetState = 'starting' | 'running' | 'done' | 'stopped' | 'error';
 
@@ -37,12 +42,16 @@ export class TerminalApp {
   private connectionLost = false;
   /** Terminals are shown only once their styles apply (xterm measures its cells). */
   private readonly styles = loadTerminalStyles();
+  /** « Vue des namespaces »: its own chunk, loaded when first opened. */
+  private namespacePanel: Promise<NamespacePanel> | undefined;
+  private namespacesOpen = false;
 
   constructor(configuredServer: string) {
     this.sandbox = new SandboxClient({ endpoint: sandboxEndpoint(configuredServer, location.href), store: sessionStore() });
     this.dock = new TerminalDock({
       newTerminal: () => void this.openTerminal(this.dock.nextName()),
       reset: () => void this.resetMachine(),
+      namespaces: (open) => void this.setNamespacesOpen(open),
     });
     this.connection = {
       url: (name, size) => {
@@ -129,6 +138,57 @@ export class TerminalApp {
     this.dock.setMachineStatus('Machine retrouvée : vos terminaux sont rattachés.');
     for (const name of names) this.dock.addTerminal(name).open(this.connection, false);
     this.rememberTerminals();
+    this.reopenNamespaces();
+  }
+
+  /** Opens or closes the namespace view; closing it stops its snapshots on the server. */
+  async setNamespacesOpen(open: boolean): Promise<void> {
+    this.namespacesOpen = open;
+    try {
+      localStorage.setItem(NAMESPACES_KEY, open ? 'open' : 'closed');
+    } catch {
+      // Not remembered: fine.
+    }
+    if (!open) {
+      this.dock.setSidePanel(undefined);
+      (await this.namespacePanel?.catch(() => undefined))?.stop();
+      return;
+    }
+    let panel: NamespacePanel;
+    try {
+      this.namespacePanel ??= import('./namespace-view/namespace-panel.ts').then(
+        ({ NamespacePanel }) => new NamespacePanel({ close: () => void this.setNamespacesOpen(false) }),
+      );
+      panel = await this.namespacePanel;
+      await panel.ready;
+    } catch {
+      this.namespacePanel = undefined;
+      this.showMachineError('La vue des namespaces n\'a pas pu être chargée.', 'Vérifiez la connexion, puis cliquez à nouveau sur « Vue des namespaces ».');
+      return;
+    }
+    if (!this.namespacesOpen) return;
+    this.dock.setSidePanel(panel.element);
+    this.showNamespacesOf(this.attachedTo);
+  }
+
+  /** The panel follows the machine the terminals are on. */
+  private showNamespacesOf(machine: RememberedSandbox | undefined): void {
+    if (!this.namespacesOpen || machine === undefined) return;
+    void this.namespacePanel?.then((panel) => {
+      if (this.namespacesOpen && this.attachedTo?.id === machine.id) panel.show({ id: machine.id, url: this.sandbox.namespacesUrl(machine) });
+    });
+  }
+
+  /** Reopens the view if the reader left it open, when the screen has room for it (never by default on a phone). */
+  private reopenNamespaces(): void {
+    if (this.namespacesOpen || !window.matchMedia(WIDE_ENOUGH).matches) return;
+    let remembered: string | null = null;
+    try {
+      remembered = localStorage.getItem(NAMESPACES_KEY);
+    } catch {
+      return;
+    }
+    if (remembered === 'open') void this.setNamespacesOpen(true);
   }
 
   /** « Réinitialiser la machine »: destroys the machine and starts a fresh one in every open terminal. */
@@ -144,6 +204,7 @@ export class TerminalApp {
     }
     for (const terminal of this.dock.terminals()) terminal.open(this.connection, true);
     this.rememberTerminals();
+    this.showNamespacesOf(this.attachedTo);
     this.dock.setMachineStatus('Nouvelle machine prête.');
   }
 
@@ -194,6 +255,8 @@ export class TerminalApp {
       this.attachedTo = machine;
       for (const terminal of this.dock.terminals()) terminal.open(this.connection, true);
       this.dock.setMachineStatus(replaced ? 'Nouvelle machine démarrée.' : 'Machine démarrée.');
+      this.showNamespacesOf(machine);
+      this.reopenNamespaces();
     }
     return machine;
   }

@@ -8,6 +8,8 @@ import { LessonTerminal, defineLessonTerminal } from './lesson-terminal.ts';
 export interface DockActions {
   newTerminal(): void;
   reset(): void;
+  /** « Vue des namespaces »: open (true) or close the panel beside the terminals. */
+  namespaces(open: boolean): void;
 }
 
 const SCREEN_READER_KEY = 'course-terminal-screen-reader';
@@ -26,6 +28,9 @@ export class TerminalDock {
   private readonly machineStatus: HTMLElement;
   private readonly foldButton: HTMLButtonElement;
   private readonly screenReaderButton: HTMLButtonElement;
+  private readonly namespacesButton: HTMLButtonElement;
+  /** Beside the terminals: the namespace view, when open. */
+  private readonly side: HTMLElement;
   private screenReader = readScreenReaderPreference();
 
   constructor(actions: DockActions) {
@@ -59,6 +64,9 @@ export class TerminalDock {
       return element;
     };
     button('Nouveau terminal', () => actions.newTerminal());
+    this.namespacesButton = button('Vue des namespaces', () => actions.namespaces(this.namespacesButton.getAttribute('aria-pressed') !== 'true'));
+    this.namespacesButton.setAttribute('aria-pressed', 'false');
+    this.namespacesButton.title = 'Les processus de la machine, groupés par namespace, en direct';
     button('Réinitialiser la machine', () => actions.reset()).classList.add('terminal-dock-danger');
     this.screenReaderButton = button('Lecteur d\'écran', () => this.setScreenReader(!this.screenReader));
     this.screenReaderButton.setAttribute('aria-pressed', String(this.screenReader));
@@ -73,7 +81,13 @@ export class TerminalDock {
     bar.append(title, this.machineStatus, tools, help);
     this.panes = document.createElement('div');
     this.panes.className = 'terminal-dock-panes';
-    dock.append(bar, this.panes);
+    this.side = document.createElement('div');
+    this.side.className = 'terminal-dock-side';
+    this.side.hidden = true;
+    const body = document.createElement('div');
+    body.className = 'terminal-dock-body';
+    body.append(this.panes, this.side);
+    dock.append(bar, body);
     dock.addEventListener('lesson-terminal-leave', () => tools.querySelector('button')?.focus());
     document.body.append(dock);
     this.element = dock;
@@ -127,6 +141,14 @@ export class TerminalDock {
   show(): void {
     this.element.hidden = false;
     this.setFolded(false);
+  }
+
+  /** Shows `panel` beside the terminals (undefined: closes the side). */
+  setSidePanel(panel: HTMLElement | undefined): void {
+    this.side.replaceChildren(...(panel ? [panel] : []));
+    this.side.hidden = panel === undefined;
+    this.namespacesButton.setAttribute('aria-pressed', String(panel !== undefined));
+    // The terminals' boxes changed size: xterm refits on its own (ResizeObserver).
   }
 
   setMachineStatus(text: string, tone: 'info' | 'busy' | 'error' = 'info'): void {
