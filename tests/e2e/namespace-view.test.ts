@@ -7,7 +7,8 @@
 // says the same. Its colours pass contrast in both themes.
 // Screenshots go to test-results/namespace-view-*.png.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Locator, Page } from '../support/browser.ts';
+import type { Locator } from 'playwright-core';
+import type { Page } from '../support/browser.ts';
 import { courseInChromium } from '../support/e2e-fixtures.ts';
 import { runSnippet, screenshot, snippets, typeInTerminal, waitForConnected, waitForTerminalText } from '../support/terminal-page.ts';
 
