@@ -152,6 +152,13 @@ describe('root inside reaches nothing outside', () => {
     expect(modulesOnHost()).toBe(modules);
   });
 
+  it('lets root read the namespaces of every process of the machine, the student\'s and sudo\'s too, as on the course VM', async () => {
+    // CAP_SYS_PTRACE inside (oci-config.ts), over the sandbox's own user namespace only: the agent's namespace view needs it.
+    const links = await term.reader.run('sudo sh -c \'for p in $(pgrep -u student bash) $(pgrep -x sudo); do readlink /proc/$p/ns/uts || echo refused; done\'');
+    expect(links.output).toMatch(/uts:\[\d+\]/);
+    expect(links.output).not.toMatch(/refused|Permission denied/);
+  });
+
   it('cannot see or touch the processes and files of another sandbox', async () => {
     const other = await fixture.open(neighbour, '1');
     await other.reader.run('echo secret > /tmp/neighbour-secret; sleep 4242 &');

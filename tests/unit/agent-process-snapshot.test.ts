@@ -5,7 +5,9 @@
 // namespace, the terminal they descend from, and a fork of many must be
 // counted rather than listed.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { takeProcessSnapshot, throttledSnapshots } from '../../sandbox-server/agent/process-snapshot.ts';
@@ -111,6 +113,37 @@ describe('takeProcessSnapshot on the real /proc', () => {
     const snapshot = takeProcessSnapshot({ maxProcesses: 300, terminals: [{ name: 'gone', pid: 4_000_000 }] });
     expect(snapshot.terminals).toEqual([]);
     expect(snapshot.processes.some((p) => p.terminal === 'gone')).toBe(false);
+  });
+});
+
+describe('takeProcessSnapshot on a /proc laid out by hand', () => {
+  // Docker cannot run containers in the course's machines yet (see sandbox-notes), so the
+  // container case is checked on a copy of what /proc and /var/lib/docker would hold.
+  it('names the Docker container a process runs in, from its cgroup path and the container\'s config', () => {
+    const root = mkdtempSync(join(tmpdir(), 'snapshot-'));
+    try {
+      const id = 'a'.repeat(64);
+      const fake = (pid: number, ppid: number, name: string, cgroup: string, uts: number) => {
+        const dir = join(root, 'proc', String(pid));
+        mkdirSync(join(dir, 'ns'), { recursive: true });
+        writeFileSync(join(dir, 'stat'), `${pid} (${name}) S ${ppid} ${pid} ${pid} 0 -1 4194560 0 0`);
+        writeFileSync(join(dir, 'status'), `Name:\t${name}\nUid:\t0\t0\t0\t0\nNSpid:\t${pid}\t1\n`);
+        writeFileSync(join(dir, 'cmdline'), `${name}\0-g\0daemon off;\0`);
+        writeFileSync(join(dir, 'cgroup'), cgroup);
+        NAMESPACE_TYPES.forEach((type) => symlinkSync(`${type}:[${type === 'uts' ? uts : 4026531830}]`, join(dir, 'ns', type)));
+      };
+      fake(1, 0, 'init', '0::/\n', 4026531838);
+      fake(2, 1, 'nginx', `12:pids:/docker/${id}\n0::/docker/${id}\n`, 4026532999);
+      mkdirSync(join(root, 'containers', id), { recursive: true });
+      writeFileSync(join(root, 'containers', id, 'config.v2.json'), JSON.stringify({ ID: id, Config: { Hostname: 'x' }, Name: '/web' }));
+      const snapshot = takeProcessSnapshot({ maxProcesses: 10, terminals: [], proc: join(root, 'proc'), dockerContainers: join(root, 'containers') });
+      expect(snapshot.processes).toEqual([
+        { pid: 1, ppid: 0, nspid: 1, user: 'root', command: 'init -g daemon off;', ns: NAMESPACE_TYPES.map((type) => (type === 'uts' ? 4026531838 : 4026531830)) },
+        { pid: 2, ppid: 1, nspid: 1, user: 'root', command: 'nginx -g daemon off;', ns: NAMESPACE_TYPES.map((type) => (type === 'uts' ? 4026532999 : 4026531830)), container: 'web' },
+      ]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 
