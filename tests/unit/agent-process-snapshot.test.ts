@@ -130,7 +130,7 @@ describe('takeProcessSnapshot on a /proc laid out by hand', () => {
         writeFileSync(join(dir, 'status'), `Name:\t${name}\nUid:\t0\t0\t0\t0\nNSpid:\t${pid}\t1\n`);
         writeFileSync(join(dir, 'cmdline'), `${name}\0-g\0daemon off;\0`);
         writeFileSync(join(dir, 'cgroup'), cgroup);
-        NAMESPACE_TYPES.forEach((type) => symlinkSync(`${type}:[${type === 'uts' ? uts : 4026531830}]`, join(dir, 'ns', type)));
+        for (const type of NAMESPACE_TYPES) symlinkSync(`${type}:[${type === 'uts' ? uts : 4026531830}]`, join(dir, 'ns', type));
       };
       fake(1, 0, 'init', '0::/\n', 4026531838);
       fake(2, 1, 'nginx', `12:pids:/docker/${id}\n0::/docker/${id}\n`, 4026532999);
