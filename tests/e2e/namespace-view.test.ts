@@ -176,3 +176,27 @@ describe('the namespace view', () => {
     await expect(page!.getByRole('button', { name: 'Vue des namespaces', exact: true }).getAttribute('aria-pressed')).resolves.toBe('false');
   });
 });
+
+describe('the namespace view on a phone', () => {
+  it('stays closed even when the reader left it open on a wider screen, and opens on demand below the terminal', async () => {
+    const phone = await web.browser.newPage({ viewport: { width: 390, height: 800 }, isMobile: true, hasTouch: true });
+    try {
+      await phone.goto(web.course.lessonUrl);
+      await phone.evaluate(() => localStorage.setItem('course-namespace-view', 'open'));
+      await runSnippet(phone, snippets(phone).nth(0));
+      await waitForConnected(phone, '1');
+      await expect(phone.locator('[data-namespace-panel]').count()).resolves.toBe(0);
+      await phone.getByRole('button', { name: 'Vue des namespaces', exact: true }).click();
+      const shown = phone.locator('[data-namespace-panel] .nsv-picture [data-ns-label]').first();
+      await shown.waitFor({ timeout: 30_000 });
+      // Below the terminal, not squeezed beside it.
+      const terminalBox = await phone.locator('lesson-terminal[name="1"]').boundingBox();
+      const panelBox = await phone.locator('[data-namespace-panel]').boundingBox();
+      expect(panelBox!.y).toBeGreaterThanOrEqual(terminalBox!.y + terminalBox!.height - 1);
+      await screenshot(phone, 'namespace-view-5-phone');
+    } finally {
+      await web.deleteMachineOf(phone);
+      await phone.close();
+    }
+  });
+});
