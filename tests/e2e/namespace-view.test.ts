@@ -8,7 +8,7 @@
 // Screenshots go to test-results/namespace-view-*.png.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator } from 'playwright-core';
-import type { Page } from '../support/browser.ts';
+import { launchBrowser, type Page } from '../support/browser.ts';
 import { courseInChromium } from '../support/e2e-fixtures.ts';
 import { runSnippet, screenshot, snippets, typeInTerminal, waitForConnected, waitForTerminalText } from '../support/terminal-page.ts';
 
@@ -179,7 +179,8 @@ describe('the namespace view', () => {
 
 describe('the namespace view on a phone', () => {
   it('stays closed even when the reader left it open on a wider screen, and opens on demand below the terminal', async () => {
-    const phone = await web.browser.newPage({ viewport: { width: 390, height: 800 }, isMobile: true, hasTouch: true });
+    const browser = await launchBrowser({ hasTouch: true, isMobile: true, viewport: { width: 390, height: 800 } });
+    const phone = await browser.newPage();
     try {
       await phone.goto(web.course.lessonUrl);
       await phone.evaluate(() => localStorage.setItem('course-namespace-view', 'open'));
@@ -196,7 +197,7 @@ describe('the namespace view on a phone', () => {
       await screenshot(phone, 'namespace-view-5-phone');
     } finally {
       await web.deleteMachineOf(phone);
-      await phone.close();
+      await browser.close();
     }
   });
 });
