@@ -6,6 +6,7 @@ import { HostNotSupportedError } from './drivers/driver.ts';
 import { createDriver } from './drivers/index.ts';
 import { createLogger, type Logger, type LogLevel } from './log.ts';
 import { startSandboxServer, type SandboxServer } from './http/server.ts';
+import { installLastResort } from './last-resort.ts';
 
 /** Exit statuses, so scripts can tell a bad configuration from an unfit host. */
 const EXIT_CONFIG = 2;
@@ -48,8 +49,16 @@ async function main(): Promise<void> {
   await driver.prepare((step: string, detail?: string) => log.info({ step, detail }, 'preparing sandboxes'));
 
   const server = await startSandboxServer(config, driver, log);
+  const stop = handleSignals(server, log, config.shutdownTimeout);
+  installLastResort({
+    log,
+    counter: server.metrics.failuresContained,
+    giveUp: (reason) => {
+      log.fatal({ reason }, 'too many uncaught failures: shutting down so that the supervisor starts a fresh server');
+      stop('SIGTERM');
+    },
+  });
   log.info({ url: server.url, port: Number(new URL(server.url).port), driver: driver.name, warmPool: config.warmPoolSize }, 'listening');
-  handleSignals(server, log, config.shutdownTimeout);
 }
 
 /** The driver's `pid` (a process in a sandbox) must not clash with the server's own `pid` field. */
@@ -59,7 +68,7 @@ function renameReserved(fields: Record<string, unknown>): Record<string, unknown
   return renamed;
 }
 
-function handleSignals(server: SandboxServer, log: Logger, timeoutMs: number): void {
+function handleSignals(server: SandboxServer, log: Logger, timeoutMs: number): (signal: NodeJS.Signals) => void {
   let signalled = false;
   const stop = (signal: NodeJS.Signals) => {
     if (signalled) {
@@ -85,6 +94,7 @@ function handleSignals(server: SandboxServer, log: Logger, timeoutMs: number): v
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  return stop;
 }
 
 main().catch((error: unknown) => {

@@ -61,6 +61,12 @@ export class Metrics {
     help: 'Bytes of terminal output sent to clients (replays included).',
     registers: [this.registry],
   });
+  readonly failuresContained = new Counter({
+    name: 'failures_contained_total',
+    help: 'Exceptions caught before they could end the process, by where (each one closed one connection or was logged with its ids).',
+    labelNames: ['site'] as const,
+    registers: [this.registry],
+  });
   readonly rejected = new Counter({
     name: 'requests_rejected_total',
     help: 'Requests and connections refused, by reason.',

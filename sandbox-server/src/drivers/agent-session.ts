@@ -65,7 +65,7 @@ export class AgentSession {
   onClose(listener: (reason: string) => void): Disposable {
     if (this.#closedReason !== undefined) {
       const reason = this.#closedReason;
-      queueMicrotask(() => listener(reason));
+      queueMicrotask(() => this.#callCloseListener(listener, reason));
       return { dispose() {} };
     }
     this.#closeListeners.add(listener);
@@ -219,8 +219,17 @@ export class AgentSession {
     // The shells died with the agent: SIGKILL is what they got.
     for (const terminal of this.#terminals.values()) terminal.finish({ code: null, signal: 9 });
     this.#terminals.clear();
-    for (const listener of this.#closeListeners) listener(reason);
+    for (const listener of this.#closeListeners) this.#callCloseListener(listener, reason);
     this.#closeListeners.clear();
+  }
+
+  /** A listener's failure is its own: logged, and the other listeners still hear the news. */
+  #callCloseListener(listener: (reason: string) => void, reason: string): void {
+    try {
+      listener(reason);
+    } catch (error) {
+      this.#log({ level: 'error', msg: 'agent session close listener threw', error: String(error), ...this.#fields });
+    }
   }
 }
 

@@ -13,6 +13,7 @@ import { ClassMode, classModeOff } from '../classroom/class-mode.ts';
 import { CloseCode } from '../../../contracts/protocol.ts';
 import { NamespaceEndpoint } from '../ws/namespace-endpoint.ts';
 import { TerminalEndpoint } from '../ws/terminal-endpoint.ts';
+import { reportFailure } from '../contain.ts';
 import { createRequestHandler } from './request-handler.ts';
 import { SandboxApi } from './sandbox-api.ts';
 import { createStaticSite } from './static-site.ts';
@@ -21,6 +22,7 @@ export interface SandboxServer {
   /** The address it listens on, e.g. http://127.0.0.1:4321/ (base path included). */
   readonly url: string;
   readonly manager: SandboxManager;
+  readonly metrics: Metrics;
   /** Refuse new work, close every socket (1001), destroy every sandbox, stop listening. Idempotent. */
   shutdown(): Promise<void>;
 }
@@ -96,9 +98,17 @@ export async function startSandboxServer(config: Config, driver: SandboxDriver, 
     }),
   );
   http.on('upgrade', (req, socket, head) => {
-    if (classMode?.handleUpgrade(req, socket, head)) return;
-    if (namespaces.matches(req)) namespaces.handleUpgrade(req, socket, head);
-    else terminals.handleUpgrade(req, socket, head);
+    // An upgrade the endpoints cannot even route (a request target no URL
+    // parser takes, say) fails this one connection, not the server.
+    try {
+      if (classMode?.handleUpgrade(req, socket, head)) return;
+      if (namespaces.matches(req)) namespaces.handleUpgrade(req, socket, head);
+      else terminals.handleUpgrade(req, socket, head);
+    } catch (error) {
+      reportFailure(log, metrics.failuresContained, 'websocket-upgrade', error, { url: String(req.url).slice(0, 200) });
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nThis WebSocket request could not be understood.\n');
+      else socket.destroy();
+    }
   });
   http.on('clientError', (error, socket) => {
     log.debug({ err: error }, 'malformed HTTP request');
@@ -142,5 +152,5 @@ export async function startSandboxServer(config: Config, driver: SandboxDriver, 
     return shutdownPromise;
   };
 
-  return { url, manager: managerRef, shutdown };
+  return { url, manager: managerRef, metrics, shutdown };
 }

@@ -2,6 +2,7 @@
 // when one is ready), enforces the host and per-reader capacity, destroys
 // them on request, on expiry, when they die and at shutdown, and remembers
 // recently destroyed ids so a late client learns why its sandbox is gone.
+import { reportRejection } from '../contain.ts';
 import type { Sandbox, SandboxDriver, SandboxLimits } from '../drivers/driver.ts';
 import type { Logger } from '../log.ts';
 import type { DestroyReason, Metrics, MetricsState } from '../metrics.ts';
@@ -128,13 +129,13 @@ export class SandboxManager implements MetricsState {
         idleTimeoutMs: this.options.idleTimeoutMs,
         maxAgeMs: request.maxAgeMs ?? this.options.maxAgeMs,
         maxTerminals: this.options.maxTerminalsPerSandbox,
-        onExpire: (expired, reason) => void this.expire(expired, reason),
+        onExpire: (expired, reason) => void this.expire(expired, reason).catch(this.failed({ sandbox: expired.id, during: `expiry (${reason})` })),
       });
       this.assigned.set(sandbox.id, managed);
       sandbox.onExit((reason) => {
         if (this.assigned.get(sandbox.id) !== managed) return;
         managed.log.warn({ reason }, 'sandbox died');
-        void this.destroy(sandbox.id, 'died');
+        void this.destroy(sandbox.id, 'died').catch(this.failed({ sandbox: sandbox.id, during: 'clean-up after its death' }));
       });
       this.options.metrics.sandboxesHandedOut.inc({ from: fromPool ? 'pool' : 'cold' });
       managed.log.info({ client, fromPool, expiresAt: managed.expiresAt.toISOString() }, 'sandbox handed out');
@@ -223,6 +224,11 @@ export class SandboxManager implements MetricsState {
   async shutdown(): Promise<void> {
     this.shuttingDown = true;
     await Promise.all([this.pool.stop(), ...[...this.assigned.keys()].map((id) => this.destroy(id, 'shutdown'))]);
+  }
+
+  /** For background work nobody awaits: its failure is logged with the machine's id, never left unhandled. */
+  private failed(fields: Record<string, unknown>): (error: unknown) => void {
+    return reportRejection(this.log, this.options.metrics.failuresContained, 'manager', fields);
   }
 
   private remember(id: string, reason: DestroyReason): void {

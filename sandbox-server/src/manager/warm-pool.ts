@@ -110,7 +110,10 @@ export class WarmPool {
         if (index < 0) return;
         this.pooled.splice(index, 1);
         this.options.log.warn({ sandbox: sandbox.id, reason }, 'pooled sandbox died');
-        void this.options.discard(sandbox, 'died').finally(() => this.wake());
+        void this.options
+          .discard(sandbox, 'died')
+          .catch((error: unknown) => this.options.log.error({ sandbox: sandbox.id, err: error }, 'pooled sandbox clean-up failed'))
+          .finally(() => this.wake());
       }),
     };
     this.pooled.push(entry);

@@ -17,6 +17,7 @@ import { describeTombstone } from '../http/tombstone-message.ts';
 import { CloseCode, MAX_CLIENT_FRAME_BYTES, parseTerminalSize, type ErrorInfo } from '../../../contracts/protocol.ts';
 import { TERMINAL_NAME_RULE, isSandboxId, terminalNameProblem } from '../../../contracts/names.ts';
 import { DEFAULT_TERMINAL_SIZE, type TerminalSize } from '../../../contracts/sizes.ts';
+import { reportFailure } from '../contain.ts';
 import { closeReason } from './close-reason.ts';
 import { TerminalSocket } from './terminal-socket.ts';
 
@@ -73,8 +74,12 @@ export class TerminalEndpoint {
       ws.on('pong', () => this.alive.add(ws));
       ws.on('error', (error) => this.options.log.debug({ err: error }, 'websocket error'));
       this.attach(ws, req, url, id, name).catch((error: unknown) => {
-        this.options.log.error({ err: error, sandbox: id, terminal: name }, 'attach failed');
-        refuse(ws, CloseCode.internalError, { code: 'internal', message: 'The server failed while opening this terminal.', hint: 'Reconnect; the server log has the details.' });
+        reportFailure(this.options.log, this.options.metrics.failuresContained, 'terminal-socket', error, { sandbox: id, terminal: name, during: 'attach' });
+        try {
+          refuse(ws, CloseCode.internalError, { code: 'internal', message: 'The server failed while opening this terminal.', hint: 'Reconnect; the server log has the details.' });
+        } catch {
+          ws.terminate();
+        }
       });
     });
   }

@@ -1,13 +1,17 @@
 // One WebSocket attached to one terminal session: binary frames are terminal
 // bytes both ways, text frames are JSON control messages (protocol.ts). Bad
-// frames get an error frame and are ignored; the connection carries on.
+// frames get an error frame and are ignored; the connection carries on. A
+// failure while handling a frame (a bug, not bad input) closes this one
+// connection with 1011 and is logged with its ids; the shell keeps running
+// and the page reconnects to it.
 import { randomBytes } from 'node:crypto';
 import type { RawData, WebSocket } from 'ws';
 import { closeReason } from './close-reason.ts';
+import { contained, reportFailure } from '../contain.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { TerminalPeer, TerminalSession } from '../manager/terminal-session.ts';
-import { MAX_CLIENT_FRAME_BYTES, parseClientMessage, type CloseCode, type ErrorInfo, type ServerMessage } from '../../../contracts/protocol.ts';
+import { CloseCode, MAX_CLIENT_FRAME_BYTES, parseClientMessage, type ErrorInfo, type ServerMessage } from '../../../contracts/protocol.ts';
 
 const EARLY_FRAMES_KEPT = 64;
 
@@ -24,15 +28,39 @@ export class TerminalSocket implements TerminalPeer {
     this.ws = ws;
     this.log = log.child({ connection: this.id });
     this.metrics = metrics;
-    ws.on('message', (data, isBinary) => {
-      const frame = { data: toBuffer(data), isBinary };
-      if (this.session) this.onFrame(this.session, frame.data, frame.isBinary);
-      else if (this.early && this.early.length < EARLY_FRAMES_KEPT) this.early.push(frame);
-    });
-    ws.on('close', (code) => {
-      this.log.debug({ code }, 'connection closed');
-      this.session?.detach(this);
-    });
+    const guard = <A extends unknown[]>(listener: (...args: A) => void) =>
+      contained(this.log, metrics.failuresContained, 'terminal-socket', {}, listener, () => this.fail());
+    ws.on(
+      'message',
+      guard((data: RawData, isBinary: boolean) => {
+        const frame = { data: toBuffer(data), isBinary };
+        if (this.session) this.onFrame(this.session, frame.data, frame.isBinary);
+        else if (this.early && this.early.length < EARLY_FRAMES_KEPT) this.early.push(frame);
+      }),
+    );
+    ws.on(
+      'close',
+      guard((code: number) => {
+        this.log.debug({ code }, 'connection closed');
+        this.session?.detach(this);
+      }),
+    );
+  }
+
+  /** Something failed while serving this connection: tell the page, end the connection, keep the shell. */
+  private fail(): void {
+    const session = this.session;
+    this.session = undefined;
+    this.early = undefined;
+    try {
+      session?.detach(this);
+    } finally {
+      this.close(CloseCode.internalError, 'server error', {
+        code: 'internal',
+        message: 'The server failed while serving this terminal.',
+        hint: 'The page reconnects by itself to the same shell; the server log has the details.',
+      });
+    }
   }
 
   get open(): boolean {
@@ -66,7 +94,13 @@ export class TerminalSocket implements TerminalPeer {
     this.session = session;
     const early = this.early ?? [];
     this.early = undefined;
-    for (const frame of early) this.onFrame(session, frame.data, frame.isBinary);
+    try {
+      for (const frame of early) this.onFrame(session, frame.data, frame.isBinary);
+    } catch (error) {
+      reportFailure(this.log, this.metrics.failuresContained, 'terminal-socket', error);
+      this.fail();
+      return;
+    }
     if (!this.open) session.detach(this);
   }
 
