@@ -63,7 +63,7 @@ describe('the last resort', () => {
     const failures = counter();
     const resort = installLastResort({ log, counter: failures, giveUp: (reason) => reasons.push(reason) });
     try {
-      process.emit('uncaughtException', new Error('missed path'), 'uncaughtException');
+      process.emit('uncaughtException', new Error('missed path'));
       expect(reasons).toEqual([]);
       expect(lines[0]).toMatchObject({ level: 'error', site: 'uncaught-exception', msg: expect.stringContaining('kept serving') });
       for (let i = 0; i < 10; i++) process.emit('unhandledRejection', new Error(`lost ${i}`), Promise.resolve());
