@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // - unit: pure code, no root, no network, no browser; runs in parallel.
 // - integration: real sandboxes (namespaces, cgroups, node-pty) and real servers; one file at a time.
 // - e2e: real Chromium against the built site and the real sandbox server; one file at a time.
+// - fuzz: property-based fuzzing of every message at every hop (fixed seed; FUZZ_SCALE=… via `npm run fuzz` runs long).
 // Timeouts are generous because the machines are shared and noisy; speed is measured by `npm run bench`.
 export default defineConfig({
   test: {
@@ -21,6 +22,15 @@ export default defineConfig({
           include: ['tests/integration/**/*.test.ts'],
           fileParallelism: false,
           testTimeout: 120_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        test: {
+          name: 'fuzz',
+          include: ['tests/fuzz/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 1_800_000,
           hookTimeout: 300_000,
         },
       },
