@@ -18,6 +18,11 @@ const hugoMarkdown = createHugoMarkdownPlugin({
   sandboxUrl: site.sandboxUrl ?? site.basePath,
   externalLinkTarget: site.hugo.params.externalLinkTarget,
   projectRoot: PROJECT_ROOT,
+  siteDir: site.siteDir,
+  contentDir: site.contentDir,
+  buildDrafts: site.buildDrafts,
+  disablePathToLower: site.hugo.disablePathToLower,
+  siteParams: site.hugo.params.all,
 });
 
 // A build into another folder (tests, benchmarks) keeps its content cache beside

@@ -179,10 +179,10 @@ describe('notice shortcodes', () => {
 
 describe('shortcode errors: file, line and name, never a silent drop', () => {
   it('rejects an unknown shortcode', () => {
-    const e = failure('Texte\n\n{{% expand "Voir" %}}\nCaché\n{{% /expand %}}\n');
+    const e = failure('Texte\n\n{{% spoiler "Voir" %}}\nCaché\n{{% /spoiler %}}\n');
     expect(e).toMatchObject({ file: FILE, line: 3 });
-    expect(e.message).toBe(
-      `${FILE}:3: unknown shortcode "expand" ({{% expand "Voir" %}}); only "notice" is supported. Fix: rewrite it in Markdown, or escape it as {{%/* expand */%}} to show it as text`,
+    expect(e.message).toMatch(
+      /^content\/docker_linux\/test\.md:3: unknown shortcode "spoiler" \(\{\{% spoiler "Voir" %\}\}\); supported: "notice", "expand", "tabs", "tab", "ref", .*\. Fix: rewrite it in Markdown, or escape it as \{\{%\/\* spoiler \*\/%\}\} to show it as text$/,
     );
   });
 
@@ -216,8 +216,8 @@ describe('shortcode errors: file, line and name, never a silent drop', () => {
 
   it('rejects mixed, unknown and missing parameters', () => {
     expect(failure('{{% notice tip title="x" %}}\ny\n{{% /notice %}}\n').message).toContain('mixes positional and named parameters');
-    expect(failure('{{% notice style="tip" color="red" %}}\ny\n{{% /notice %}}\n').message).toContain(
-      'unknown notice parameter "color" in {{% notice style="tip" color="red" %}}; allowed: style, title, icon',
+    expect(failure('{{% notice style="tip" colour="red" %}}\ny\n{{% /notice %}}\n').message).toContain(
+      'unknown notice parameter "colour" in {{% notice style="tip" colour="red" %}}; allowed: style, title, icon, color, expanded',
     );
     expect(failure('{{% notice %}}\ny\n{{% /notice %}}\n').message).toContain('has no kind');
     expect(failure('{{% notice tip "a %}}\ny\n{{% /notice %}}\n').message).toContain('a parameter opened with " is never closed');

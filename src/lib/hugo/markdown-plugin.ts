@@ -12,15 +12,19 @@
  * whose tree holds JSX and ESM, only the code, link and image nodes are
  * touched, and a shell fence becomes a <Transcript> element.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Code, Root, RootContent } from 'mdast';
-import type { MdastPluginDefinition } from 'satteri';
+import { markdownToMdast, type MdastPluginDefinition } from 'satteri';
 import { FenceError, planShellBlock, type ShellBlockPlan } from '../snippets/shell-fences.ts';
 import { transcriptHtml } from '../snippets/transcript-html.ts';
 import { ContentError } from './errors.ts';
+import { diagramHtml } from './diagrams.ts';
+import { parseFrontMatter } from './front-matter.ts';
 import { imageParams, rewriteLinksAndImages, withBase } from './links-images.ts';
-import { transformHugoShortcodes, type ShortcodeContext } from './shortcodes.ts';
+import { preprocessShortcodes, transformHugoShortcodes } from './shortcodes.ts';
+import { siteIndex } from './shortcodes/site-index.ts';
 
 export interface HugoMarkdownOptions {
   basePath: string;
@@ -29,8 +33,13 @@ export interface HugoMarkdownOptions {
   externalLinkTarget?: string | undefined;
   /** The repository root, to name files in errors relative to it. */
   projectRoot: string;
-  /** What {{< siteparam >}}, {{< ref >}}… need; absent: those shortcodes fail with a clear error. */
-  shortcodes?: Omit<ShortcodeContext, 'file'> | undefined;
+  /** What {{< siteparam >}}, {{< ref >}}, {{% children %}}, {{% include %}} read. */
+  siteDir: string;
+  contentDir: string;
+  buildDrafts: boolean;
+  disablePathToLower?: boolean | undefined;
+  /** The site's [params], keys lower-cased. */
+  siteParams: Record<string, unknown>;
 }
 
 function displayPath(fileURL: URL | undefined, projectRoot: string): string {
@@ -55,15 +64,19 @@ function planOf(node: Pick<Code, 'lang' | 'meta' | 'value' | 'position'>, file: 
   }
 }
 
-/** Replaces the shell fences of a plain tree by snippet HTML. */
-function replaceShellFences(parent: { children: RootContent[] }, file: string, sandboxUrl: string): void {
+/** Replaces the shell fences of a plain tree by snippet HTML, and mermaid and math fences by their rendering. */
+function replaceFences(parent: { children: RootContent[] }, file: string, sandboxUrl: string): void {
   parent.children = parent.children.map((node) => {
     if (node.type === 'code') {
+      const diagram = diagramHtml(node.lang, node.value, (reason, hint) => {
+        throw new ContentError({ file, line: node.position?.start.line, reason, hint });
+      });
+      if (diagram !== undefined) return { type: 'html', value: diagram, position: node.position } as RootContent;
       const plan = planOf(node, file);
       if (plan.kind === 'skip') return node;
       return { type: 'html', value: snippetHtml(plan, sandboxUrl), position: node.position } as RootContent;
     }
-    if ('children' in node && Array.isArray(node.children)) replaceShellFences(node as { children: RootContent[] }, file, sandboxUrl);
+    if ('children' in node && Array.isArray(node.children)) replaceFences(node as { children: RootContent[] }, file, sandboxUrl);
     return node;
   });
 }
@@ -84,22 +97,61 @@ function snippetHtml(plan: Exclude<ShellBlockPlan, { kind: 'skip' }>, sandboxUrl
 export function createHugoMarkdownPlugin(options: HugoMarkdownOptions): MdastPluginDefinition {
   const { basePath, sandboxUrl, externalLinkTarget, projectRoot } = options;
   const fileOf = (url: URL | undefined) => displayPath(url, projectRoot);
+  const index = () =>
+    siteIndex({ contentDir: options.contentDir, basePath, buildDrafts: options.buildDrafts, disablePathToLower: options.disablePathToLower });
+  /** Pass 1 of the shortcodes, on the page's source; undefined when nothing changed. */
+  const preprocess = (source: string, fileURL: URL | undefined, file: string): string | undefined => {
+    if (!/\{\{[<%]/.test(source)) return undefined;
+    const absolute = fileURL ? fileURLToPath(fileURL) : undefined;
+    const contentPath = absolute ? path.relative(options.contentDir, absolute).split(path.sep).join('/') : undefined;
+    let pageParams: Record<string, unknown> = {};
+    if (absolute) {
+      try {
+        pageParams = parseFrontMatter(readFileSync(absolute, 'utf8'), file).data as Record<string, unknown>;
+      } catch {
+        pageParams = {}; // the content loader reports front matter errors with their line
+      }
+    }
+    const out = preprocessShortcodes(source, {
+      file,
+      contentPath: contentPath && !contentPath.startsWith('..') ? contentPath : undefined,
+      basePath,
+      siteParams: options.siteParams,
+      pageParams,
+      siteDir: options.siteDir,
+      contentDir: options.contentDir,
+      index,
+    });
+    return out === source ? undefined : out;
+  };
   return {
     name: 'hugo-markdown',
     options: { position: true },
     before(root, ctx) {
       if (ctx.sourceFormat !== 'markdown') return;
       const file = fileOf(ctx.fileURL);
-      const tree = plainTree(root);
-      if (/\{\{[<%]/.test(ctx.source)) transformHugoShortcodes(tree, { ...options.shortcodes, file });
-      replaceShellFences(tree, file, sandboxUrl);
+      const changed = preprocess(ctx.source, ctx.fileURL, file);
+      // Re-parsed when pass 1 changed the source (a ref inside a link's parentheses is a link only then).
+      const tree = changed === undefined ? plainTree(root) : plainTree(markdownToMdast(changed, { features: { gfm: true, smartPunctuation: true }, position: true }));
+      transformHugoShortcodes(tree, { file });
+      replaceFences(tree, file, sandboxUrl);
       rewriteLinksAndImages(tree, { basePath, externalLinkTarget });
       ctx.replaceNode(root, tree as never);
     },
     // MDX: the nodes one by one (the `before` pass above skips MDX).
     code(node, ctx) {
       if (ctx.sourceFormat === 'markdown') return;
-      const plan = planOf(node as Code, fileOf(ctx.fileURL));
+      const file = fileOf(ctx.fileURL);
+      const diagram = diagramHtml(node.lang, node.value, (reason, hint) => {
+        throw new ContentError({ file, line: node.position?.start.line, reason, hint });
+      });
+      if (diagram !== undefined && node.lang === 'mermaid') {
+        // MDX has no raw HTML: the same <pre class="mermaid"> as a JSX element.
+        ctx.replaceNode(node, { type: 'mdxJsxFlowElement', name: 'pre', attributes: [{ type: 'mdxJsxAttribute', name: 'className', value: 'mermaid' }], children: [{ type: 'text', value: node.value.trim() }] } as never);
+        return;
+      }
+      if (diagram !== undefined) return; // math in MDX: left as a code block (write it in a .md page)
+      const plan = planOf(node as Code, file);
       if (plan.kind === 'skip') return;
       const attribute = (name: string, value: string | undefined) => (value === undefined ? [] : [{ type: 'mdxJsxAttribute', name, value }]);
       ctx.replaceNode(node, {

@@ -2,6 +2,9 @@
 // Markdown render hooks (layouts/_default/_markup/render-*.html) are Go
 // templates this site does not run, so their effect is lost unless the
 // configuration says the same thing (the common case has an equivalent).
+import { cpSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { AstroIntegration } from 'astro';
 import type { SiteConfig } from '../site-config.ts';
 
@@ -16,6 +19,23 @@ export function hugoSiteIntegration(site: SiteConfig): AstroIntegration {
   return {
     name: 'course-hugo-site',
     hooks: {
+      // Learn's attachments (page.files/ beside a page, files/ in a bundle) are published where the page links them.
+      'astro:build:done': ({ dir, logger }) => {
+        const out = fileURLToPath(dir);
+        let copied = 0;
+        const walk = (d: string) => {
+          for (const name of readdirSync(d)) {
+            const p = join(d, name);
+            if (!statSync(p).isDirectory()) continue;
+            if (name.endsWith('.files') || (name === 'files' && ['index.md', 'index.mdx', '_index.md'].some((f) => existsSync(join(d, f))))) {
+              cpSync(p, join(out, relative(site.contentDir, p)), { recursive: true });
+              copied++;
+            } else walk(p);
+          }
+        };
+        walk(site.contentDir);
+        if (copied > 0) logger.info(`copied ${copied} attachment folder(s)`);
+      },
       'astro:config:done': ({ logger }) => {
         const where = site.hugo.file ? `${site.hugo.file}` : 'no Hugo configuration file (defaults)';
         logger.info(`Hugo site ${site.siteDir} (${where}); title ${JSON.stringify(site.hugo.title ?? '(from content/_index.md)')}, base path ${site.basePath}`);

@@ -1,0 +1,24 @@
+// Fenced blocks that are pictures, not code: ```mermaid (and {{< mermaid >}},
+// turned into that fence) is drawn in the browser by Mermaid, whose script is
+// loaded only on pages that hold a diagram (src/client/diagrams.ts); ```math
+// (and {{< math >}}) is typeset at build time by KaTeX into MathML, which
+// browsers draw without any script or font.
+import katex from 'katex';
+import { escapeHtml } from '../snippets/transcript-html.ts';
+
+/** The HTML of a diagram or formula fence; undefined for any other fence. */
+export function diagramHtml(lang: string | null | undefined, value: string, fail: (reason: string, hint: string) => never): string | undefined {
+  const language = (lang ?? '').toLowerCase();
+  if (language === 'mermaid') {
+    if (value.trim() === '') fail('the mermaid diagram is empty', 'write the diagram inside, e.g. graph LR; A --> B');
+    return `<pre class="mermaid" data-diagram>${escapeHtml(value.trim())}</pre>`;
+  }
+  if (language === 'math') {
+    try {
+      return `<div class="math-block">${katex.renderToString(value.trim(), { displayMode: true, output: 'mathml', throwOnError: true })}</div>`;
+    } catch (error) {
+      return fail(`the formula cannot be read by KaTeX: ${(error as Error).message.replace(/^KaTeX parse error: /, '')}`, 'fix the LaTeX (KaTeX supports most of it), e.g. \\frac{a}{b}');
+    }
+  }
+  return undefined;
+}
