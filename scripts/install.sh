@@ -8,8 +8,11 @@ cd "$(dirname "$0")/.."
 # Debian packages: chromium (browser tests), hugo (compatibility test), debootstrap
 # (sandbox root filesystem), crun (OCI runtime of the namespace driver), iproute2,
 # util-linux; gcc and libc6-dev (the sandbox's small static C helpers, compiled at
-# prepare time); qemu for the VM driver is installed by that driver's own setup.
-APT_PACKAGES=(chromium hugo debootstrap crun iproute2 util-linux procps psmisc fonts-dejavu-core gcc libc6-dev)
+# prepare time); docker-registry and skopeo (the class image store: the machines'
+# Docker Hub mirror, and `npm run images`), e2fsprogs (each machine's Docker disk);
+# qemu for the VM driver is installed by that driver's own setup.
+APT_PACKAGES=(chromium hugo debootstrap crun iproute2 util-linux procps psmisc fonts-dejavu-core gcc libc6-dev
+  docker-registry skopeo e2fsprogs)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -22,6 +25,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian's docker-registry enables its own service on every address's port 5000: the
+  # sandbox server runs the registry itself (read-only, on a unix socket), so turn it off.
+  if [[ " ${missing[*]} " == *" docker-registry "* ]] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+  fi
 fi
 
 source scripts/toolchain.sh

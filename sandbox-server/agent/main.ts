@@ -9,6 +9,7 @@ import { AGENT_CONFIG_ENV, parseAgentConfig } from '../../contracts/agent-protoc
 import { Agent } from './agent.ts';
 import { startDocker } from './docker.ts';
 import { applyIdentity } from './identity.ts';
+import { startRegistryForwarder } from './registry-forwarder.ts';
 import { createLog } from './log.ts';
 import { spawnLoginShell } from './login-shell.ts';
 import { openTerminalGroups } from './terminal-groups.ts';
@@ -35,7 +36,10 @@ try {
   });
   sendTo((record) => agent.sendLog(record));
   agent.start();
-  if (config.docker) startDocker(log);
+  if (config.docker) {
+    startRegistryForwarder(log);
+    startDocker(log, config.terminalPidsMax);
+  }
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.on(signal, () => {
       log('info', `agent stopping on ${signal}`);

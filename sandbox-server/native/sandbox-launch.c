@@ -12,7 +12,11 @@
 //      filesystem (files owned by host uid 0 appear owned by --uid-base, the
 //      sandbox's root), a size-limited tmpfs for everything the sandbox writes,
 //      and an overlay of the two at BUNDLE/rootfs;
-//   4. exec the command after "--" (crun …).
+//   4. with --docker-disk: the sandbox's Docker disk (an ext4 image file made
+//      by the server) on an auto-clearing loop device at BUNDLE/layer/docker,
+//      so that the loop device and the mount live and die with the sandbox's
+//      mount namespace: nothing to detach on the host afterwards;
+//   5. exec the command after "--" (crun …).
 //
 // The id-mapped mount needs a user namespace carrying the sandbox's map before
 // the sandbox exists: a short-lived child creates it, we write its maps, keep
@@ -28,7 +32,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/loop.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -150,9 +157,53 @@ static void mount_root_filesystem(const char *lower, const char *bundle, unsigne
     die("mount overlay", "the kernel needs overlayfs with id-mapped lower layers (Linux ≥ 5.19)");
 }
 
+// Attaches `image` to a free loop device that clears itself on last close,
+// and returns the device's fd (the caller mounts it, then closes the fd).
+static int attach_loop(const char *image) {
+  int backing = open(image, O_RDWR | O_CLOEXEC);
+  if (backing < 0) die(image, "open the Docker disk image");
+  int control = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+  if (control < 0) die("/dev/loop-control", "the host needs the loop driver");
+  for (int attempt = 0; attempt < 32; attempt++) {
+    int number = ioctl(control, LOOP_CTL_GET_FREE);
+    if (number < 0) die("LOOP_CTL_GET_FREE", NULL);
+    char device[64];
+    snprintf(device, sizeof device, "/dev/loop%d", number);
+    // A /dev without udev may lack the node of a device the kernel just made.
+    if (mknod(device, S_IFBLK | 0600, makedev(7, (unsigned)number)) && errno != EEXIST) die(device, "mknod");
+    int loop = open(device, O_RDWR | O_CLOEXEC);
+    if (loop < 0) die(device, "open");
+    struct loop_config config = {.fd = (unsigned)backing, .info = {.lo_flags = LO_FLAGS_AUTOCLEAR}};
+    snprintf((char *)config.info.lo_file_name, LO_NAME_SIZE, "%s", image);
+    if (ioctl(loop, LOOP_CONFIGURE, &config) == 0) {
+      close(control);
+      close(backing);
+      return loop;
+    }
+    int saved = errno;
+    close(loop);
+    errno = saved;
+    if (errno != EBUSY) die("LOOP_CONFIGURE", "Linux ≥ 5.8 is needed");
+    // Another process took this device between GET_FREE and CONFIGURE: try the next.
+  }
+  errno = EBUSY;
+  die("attach a loop device", "no free loop device after 32 attempts");
+}
+
+static void mount_docker_disk(const char *bundle, const char *image) {
+  char docker[4096], device[64];
+  snprintf(docker, sizeof docker, "%s/layer/docker", bundle);
+  int loop = attach_loop(image);
+  snprintf(device, sizeof device, "/proc/self/fd/%d", loop);
+  // discard: what dockerd deletes is given back to the host's disk (the image is sparse).
+  if (mount(device, docker, "ext4", MS_NODEV | MS_NOSUID, "discard"))
+    die("mount the Docker disk", "%s must be an ext4 image (the server makes it with mkfs.ext4)", image);
+  close(loop);
+}
+
 static void usage(void) {
   fputs("usage: sandbox-launch [--unmount PATH]... [--lower DIR --bundle DIR --uid-base N --id-count N\n"
-        "                      --layer-size BYTES] -- COMMAND [ARG]...\n",
+        "                      --layer-size BYTES [--docker-disk IMAGE]] -- COMMAND [ARG]...\n",
         stderr);
   exit(125);
 }
@@ -162,11 +213,12 @@ int main(int argc, char **argv) {
       {"unmount", required_argument, NULL, 'u'}, {"lower", required_argument, NULL, 'l'},
       {"bundle", required_argument, NULL, 'b'},  {"uid-base", required_argument, NULL, 'i'},
       {"id-count", required_argument, NULL, 'c'}, {"layer-size", required_argument, NULL, 's'},
+      {"docker-disk", required_argument, NULL, 'd'},
       {NULL, 0, NULL, 0},
   };
   const char *unmounts[16];
   int unmount_count = 0;
-  const char *lower = NULL, *bundle = NULL;
+  const char *lower = NULL, *bundle = NULL, *docker_disk = NULL;
   unsigned long uid_base = 0, id_count = 65536, layer_size = 0;
   int option;
   while ((option = getopt_long(argc, argv, "+", options, NULL)) != -1) {
@@ -180,18 +232,21 @@ int main(int argc, char **argv) {
       case 'i': uid_base = parse_number(optarg, "--uid-base"); break;
       case 'c': id_count = parse_number(optarg, "--id-count"); break;
       case 's': layer_size = parse_number(optarg, "--layer-size"); break;
+      case 'd': docker_disk = optarg; break;
       default: usage();
     }
   }
   if (optind >= argc) usage();
   if ((lower == NULL) != (bundle == NULL)) usage();
   if (lower && (uid_base == 0 || layer_size == 0)) usage();
+  if (docker_disk && !lower) usage();
 
   if (unshare(CLONE_NEWNS)) die("unshare(CLONE_NEWNS)", "run as root");
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) die("make / private", NULL);
   for (int i = 0; i < unmount_count; i++)
     if (umount2(unmounts[i], MNT_DETACH) && errno != EINVAL && errno != ENOENT) die(unmounts[i], "umount");
   if (lower) mount_root_filesystem(lower, bundle, uid_base, id_count, layer_size);
+  if (docker_disk) mount_docker_disk(bundle, docker_disk);
 
   execvp(argv[optind], argv + optind);
   die(argv[optind], "exec");

@@ -120,11 +120,12 @@ export const CONFIG_FIELDS = {
   maxTerminalsPerSandbox: { env: 'MAX_TERMINALS_PER_SANDBOX', example: '8' },
   idleTimeout: { env: 'IDLE_TIMEOUT', example: '15m', defaultText: '15m' },
   maxAge: { env: 'MAX_AGE', example: '2h', defaultText: '2h' },
-  sandboxMemory: { env: 'SANDBOX_MEMORY', example: '256MiB', defaultText: '256MiB' },
-  sandboxPids: { env: 'SANDBOX_PIDS', example: '512' },
+  sandboxMemory: { env: 'SANDBOX_MEMORY', example: '512MiB', defaultText: '512MiB' },
+  sandboxPids: { env: 'SANDBOX_PIDS', example: '1024' },
   sandboxCpus: { env: 'SANDBOX_CPUS', example: '0.5' },
   sandboxDisk: { env: 'SANDBOX_DISK', example: '128MiB', defaultText: '128MiB' },
   sandboxDocker: { env: 'SANDBOX_DOCKER', example: 'true' },
+  sandboxDockerDisk: { env: 'SANDBOX_DOCKER_DISK', example: '1536MiB', defaultText: '1536MiB' },
   shutdownTimeout: { env: 'SHUTDOWN_TIMEOUT', example: '20s', defaultText: '20s' },
   logLevel: { env: 'LOG_LEVEL', example: 'info' },
   classMode: { env: 'CLASS_MODE', example: 'true' },
@@ -163,9 +164,9 @@ export const ConfigSchema = z.strictObject({
     .describe('A sandbox with no terminal attached for this long is destroyed. Written with a unit: "90s", "15m".'),
   maxAge: duration(1000).default(2 * 3_600_000)
     .describe('A sandbox is destroyed this long after it was handed to a reader, attached or not. Written with a unit: "2h".'),
-  sandboxMemory: size(16 * 1024 ** 2).default(256 * 1024 ** 2)
-    .describe('Memory limit of each sandbox (everything inside it together), e.g. "256MiB".'),
-  sandboxPids: integer(300, 65_536).default(512)
+  sandboxMemory: size(16 * 1024 ** 2).default(512 * 1024 ** 2)
+    .describe('Memory limit of each sandbox (everything inside it together: its dockerd and containers too), e.g. "512MiB".'),
+  sandboxPids: integer(300, 65_536).default(1024)
     .describe('Most tasks (processes and threads) in each sandbox; stops fork bombs. The namespace driver keeps ≈ 280 of them for the sandbox\'s own init, agent and dockerd.'),
   sandboxCpus: decimal(0.05, 64).default(0.5)
     .describe('CPU share of each sandbox, in cores (0.5 = half a core).'),
@@ -173,6 +174,8 @@ export const ConfigSchema = z.strictObject({
     .describe('Size of each sandbox\'s private writable layer; keep it well below SANDBOX_MEMORY (it lives in memory).'),
   sandboxDocker: boolean().default(true)
     .describe('Start a real Docker daemon in each sandbox (the namespaces lesson looks at dockerd). Costs ≈ 0.5 s and ≈ 30 MiB per sandbox.'),
+  sandboxDockerDisk: size(256 * 1024 ** 2).default(1536 * 1024 ** 2)
+    .describe('Size of each sandbox\'s Docker disk (/var/lib/docker: images, containers, volumes), a sparse ext4 image on the host\'s disk removed with the sandbox; the host pays only what is written. Namespace driver; at most 64GiB.'),
   shutdownTimeout: duration(100).default(20_000)
     .describe('On SIGINT/SIGTERM, how long to wait for sandboxes to be destroyed before exiting anyway.'),
   logLevel: z.enum(['debug', 'info', 'warn', 'error'], { error: 'expected debug, info, warn or error' }).default('info')

@@ -7,6 +7,7 @@ import { createDriver } from './drivers/index.ts';
 import { createLogger, type Logger, type LogLevel } from './log.ts';
 import { startSandboxServer, type SandboxServer } from './http/server.ts';
 import { installLastResort } from './last-resort.ts';
+import { startImageStore } from './images/server-store.ts';
 
 /** Exit statuses, so scripts can tell a bad configuration from an unfit host. */
 const EXIT_CONFIG = 2;
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
   const driver =
     config.driver === 'vm'
       ? createDriver('vm', { log: driverLogSink, accelerator: config.vmAccelerator })
-      : createDriver('namespace', { log: driverLogSink });
+      : createDriver('namespace', { log: driverLogSink, dockerDiskBytes: config.sandboxDockerDisk });
 
   try {
     await driver.checkHost();
@@ -48,8 +49,12 @@ async function main(): Promise<void> {
   log.info({ removed }, removed > 0 ? 'removed sandboxes left by an earlier run' : 'no sandboxes left by an earlier run');
   await driver.prepare((step: string, detail?: string) => log.info({ step, detail }, 'preparing sandboxes'));
 
+  // The class image store (machines' Docker Hub mirror) before the first machine asks for an image.
+  const images = config.sandboxDocker ? await startImageStore(log.child({ component: 'images' })) : undefined;
   const server = await startSandboxServer(config, driver, log);
-  const stop = handleSignals(server, log, config.shutdownTimeout);
+  const stop = handleSignals(server, log, config.shutdownTimeout, async () => {
+    await images?.stop();
+  });
   installLastResort({
     log,
     counter: server.metrics.failuresContained,
@@ -68,7 +73,7 @@ function renameReserved(fields: Record<string, unknown>): Record<string, unknown
   return renamed;
 }
 
-function handleSignals(server: SandboxServer, log: Logger, timeoutMs: number): (signal: NodeJS.Signals) => void {
+function handleSignals(server: SandboxServer, log: Logger, timeoutMs: number, afterShutdown: () => Promise<void>): (signal: NodeJS.Signals) => void {
   let signalled = false;
   const stop = (signal: NodeJS.Signals) => {
     if (signalled) {
@@ -83,6 +88,7 @@ function handleSignals(server: SandboxServer, log: Logger, timeoutMs: number): (
     }, timeoutMs);
     server
       .shutdown()
+      .then(afterShutdown)
       .then(() => {
         clearTimeout(timeout);
         process.exit(0);

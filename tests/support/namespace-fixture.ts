@@ -8,6 +8,7 @@ import {
   createNamespaceDriver,
   type LogRecord,
   type NamespaceDriver,
+  type NamespaceDriverOptions,
   type NamespaceSandbox,
 } from '../../sandbox-server/src/drivers/namespace/index.ts';
 import { namespaceLeftovers } from './namespace-leftovers.ts';
@@ -21,8 +22,9 @@ export class NamespaceFixture {
   readonly logs: LogRecord[] = [];
   #sandboxes: Sandbox[] = [];
 
-  constructor() {
+  constructor(options: Omit<NamespaceDriverOptions, 'log'> = {}) {
     this.driver = createNamespaceDriver({
+      ...options,
       log: (record) => {
         this.logs.push(record);
         if (record.level === 'error') process.stderr.write(`${JSON.stringify(record)}\n`);
@@ -65,6 +67,7 @@ export class NamespaceFixture {
   }
 
   leftovers(): string[] {
-    return namespaceLeftovers({ prefix: this.driver.options.prefix, stateDir: this.driver.options.stateDir, ids: this.ids });
+    const { prefix, stateDir, dockerDiskDir } = this.driver.options;
+    return namespaceLeftovers({ prefix, stateDir, dockerDiskDir, ids: this.ids });
   }
 }

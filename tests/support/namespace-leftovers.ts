@@ -9,11 +9,13 @@ import { join } from 'node:path';
 export interface LeftoverScope {
   prefix: string;
   stateDir: string;
+  /** Where the driver makes the sandboxes' Docker disks (options.dockerDiskDir). */
+  dockerDiskDir?: string;
   /** Sandbox ids the test created. */
   ids: string[];
 }
 
-export function namespaceLeftovers({ prefix, stateDir, ids }: LeftoverScope): string[] {
+export function namespaceLeftovers({ prefix, stateDir, dockerDiskDir, ids }: LeftoverScope): string[] {
   const found: string[] = [];
   const groups = ids.map((id) => `/${prefix}/${id}`);
 
@@ -45,6 +47,25 @@ export function namespaceLeftovers({ prefix, stateDir, ids }: LeftoverScope): st
   if (existsSync(crunRoot)) {
     const containers = JSON.parse(execFileSync('crun', ['--root', crunRoot, 'list', '--format=json'], { encoding: 'utf8' }) || '[]') as { id: string }[];
     for (const { id } of containers) if (ids.some((sandbox) => id === `${prefix}-${sandbox}`)) found.push(`crun container ${id}`);
+  }
+
+  if (dockerDiskDir) {
+    for (const id of ids) {
+      const disk = join(dockerDiskDir, `${id}.ext4`);
+      if (existsSync(disk)) found.push(`Docker disk ${disk}`);
+      // The kernel's own table of loop devices: one still backed by the (maybe deleted) image is a leak.
+      for (const name of existsSync('/sys/block') ? readdirSync('/sys/block') : []) {
+        if (!name.startsWith('loop')) continue;
+        let backing = '';
+        try {
+          backing = readFileSync(join('/sys/block', name, 'loop', 'backing_file'), 'utf8').trim();
+        } catch {
+          continue;
+        }
+        if (backing.startsWith(disk)) found.push(`loop device /dev/${name} backed by ${backing}`);
+      }
+      if (mountInfo.includes(disk)) found.push(`mount of ${disk}`);
+    }
   }
 
   const locks = join(stateDir, 'uid-ranges');

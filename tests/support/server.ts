@@ -183,8 +183,8 @@ export function createdSandboxIds(server: Pick<RunningServer, 'logs'>): string[]
  * server runs the namespace driver with its default options.
  */
 export function serverLeftovers(server: Pick<RunningServer, 'logs'>): string[] {
-  const { prefix, stateDir } = resolveOptions();
-  return namespaceLeftovers({ prefix, stateDir, ids: createdSandboxIds(server) });
+  const { prefix, stateDir, dockerDiskDir } = resolveOptions();
+  return namespaceLeftovers({ prefix, stateDir, dockerDiskDir, ids: createdSandboxIds(server) });
 }
 
 export interface ServerShutdown {

@@ -24,7 +24,8 @@ describe('loadConfig', () => {
     expect(config.idleTimeout).toBe(15 * 60_000);
     expect(config.maxAge).toBe(2 * 3_600_000);
     expect(config.warmPoolSize).toBe(2);
-    expect(config.sandboxMemory).toBe(256 * 1024 ** 2);
+    expect(config.sandboxMemory).toBe(512 * 1024 ** 2);
+    expect(config.sandboxDockerDisk).toBe(1536 * 1024 ** 2);
     expect(config.siteDir.endsWith('/dist')).toBe(true);
     expect(config.allowedOrigins).toEqual([]);
   });
@@ -62,7 +63,7 @@ describe('loadConfig', () => {
     expect(problems.find((p) => p.startsWith('IDLE_TIMEOUT='))).toMatch(/with a unit.*"15m"/);
     expect(problems.find((p) => p.startsWith('SANDBOX_DRIVER='))).toContain('"namespace" or "vm"');
     expect(problems.find((p) => p.startsWith('ALLOWED_ORIGINS='))).toContain('https://bad.example/path" is not an origin');
-    expect(problems.find((p) => p.startsWith('SANDBOX_MEMORY='))).toContain('256MiB');
+    expect(problems.find((p) => p.startsWith('SANDBOX_MEMORY='))).toContain('512MiB');
   });
 
   it('keeps the writable layer well below the memory limit', () => {

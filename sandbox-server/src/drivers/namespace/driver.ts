@@ -13,6 +13,7 @@ import { readRecipe } from '../../rootfs/recipe.ts';
 import { REQUIRED_CONTROLLERS, SandboxCgroups, childGroups, hybridCgroupMounts, removeParentIfEmpty, v1Hierarchies } from './cgroups.ts';
 import { checkLimits, resolveOptions, type NamespaceDriverOptions, type ResolvedOptions } from './options.ts';
 import { machineIdProblem } from '../../../../contracts/names.ts';
+import { dockerDiskIds, dockerDiskPath, removeDockerDisk } from './docker-disk.ts';
 import { Runtime } from './runtime.ts';
 import { NamespaceSandbox, type SandboxHost } from './sandbox.ts';
 import { SandboxDirs, listRecords, ownerIsAlive } from './sandbox-state.ts';
@@ -138,6 +139,7 @@ export class NamespaceDriver implements SandboxDriver {
     const canRunCrun = existsSync(helperPath(this.options.cacheDir, 'launch'));
     const containers = canRunCrun ? await runtime.list().catch(() => []) : [];
     const groups = await childGroups(prefix);
+    const dockerDisks = dockerDiskIds(this.options.dockerDiskDir);
     const records = await listRecords(stateDir);
     // Sandboxes of a live owner (this process, or another server on the host) are not leftovers.
     const alive = new Set(records.filter(({ record }) => record && ownerIsAlive(record)).map(({ id }) => id));
@@ -171,6 +173,13 @@ export class NamespaceDriver implements SandboxDriver {
       if (!records.some(({ id }) => id === holder) && Date.now() - sinceMs < 60_000) continue;
       await this.#uidRanges.release(index, holder);
       removed.add(holder);
+    }
+    for (const id of dockerDisks) {
+      if (alive.has(id)) continue;
+      await removeDockerDisk(dockerDiskPath(this.options.dockerDiskDir, id)).catch((error: Error) =>
+        log({ level: 'warn', msg: 'leftover Docker disk not removed', error: error.message }),
+      );
+      removed.add(id);
     }
     await removeParentIfEmpty(prefix);
     if (removed.size > 0) log({ level: 'info', msg: 'removed leftover sandboxes', sandboxes: [...removed] });

@@ -121,6 +121,9 @@ export function sandboxConfig(input: SandboxConfigInput): object {
         pids: { limit: limits.pids },
         cpu: { quota: Math.round(limits.cpus * period), period },
       },
+      // The machine's own network namespace routes between its containers
+      // (dockerd's bridge): /proc/sys stays read-only, crun sets this one value.
+      sysctl: { 'net.ipv4.ip_forward': '1' },
       seccomp: seccompProfile(),
       maskedPaths: [
         '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',

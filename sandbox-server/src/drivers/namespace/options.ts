@@ -2,10 +2,13 @@
 // fills. Every field is optional; the defaults suit one host serving one class.
 import { z } from 'zod';
 import type { SandboxLimits } from '../driver.ts';
+import { DEFAULT_IMAGE_STORE_PATHS } from '../../images/paths.ts';
 
 export const DEFAULT_LIMITS: SandboxLimits = {
-  memoryBytes: 256 * 1024 * 1024,
-  pids: 512,
+  // dockerd + containerd take ≈ 60 MiB; the rest holds a few containers (a shell ≈ 5 MiB, httpd ≈ 1 MiB).
+  memoryBytes: 512 * 1024 * 1024,
+  // dockerd, containerd and one shim per container are thread-heavy (≈ 10–20 tasks each).
+  pids: 1024,
   cpus: 0.5,
   // Well below the memory limit: the writable layer is a tmpfs charged to the
   // sandbox's memory, and a full disk must give ENOSPC, not an OOM kill of PID 1.
@@ -31,6 +34,12 @@ const optionsSchema = z.object({
   cacheDir: z.string().startsWith('/', 'must be an absolute path').default('/var/cache/cours-linux'),
   /** Host name of every sandbox, as the course's VM had. */
   hostname: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/, 'must be a valid host name').default('tp-docker'),
+  /** Per-sandbox Docker disks (sparse ext4 images, see docker-disk.ts): on a real disk, not a tmpfs. */
+  dockerDiskDir: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/cours-linux/docker-disks'),
+  /** Size of each sandbox's /var/lib/docker: its quota for images, containers and volumes. Sparse: the host's disk only pays what is written. */
+  dockerDiskBytes: z.number().int().min(256 * 1024 ** 2, 'must be at least 256 MiB (one Debian image and a build)').max(64 * 1024 ** 3, 'must be at most 64 GiB').default(1536 * 1024 ** 2),
+  /** The class image store's gate directory (src/images/paths.ts), bind-mounted read-only into every sandbox with Docker. */
+  registryGateDir: z.string().startsWith('/', 'must be an absolute path').default(DEFAULT_IMAGE_STORE_PATHS.gateDir),
   /** Allow a Docker daemon in sandboxes. When false, dockerd is left out whatever SandboxSpec.docker says (lighter classes). */
   docker: z.boolean().default(true),
   /** Name of the cgroup (in every hierarchy) under which sandboxes get theirs, and prefix of every host resource. */

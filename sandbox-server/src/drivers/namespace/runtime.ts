@@ -22,6 +22,8 @@ export interface RootfsLayout {
   idCount: number;
   /** Size of the sandbox's writable layer (tmpfs), in bytes. */
   layerBytes: number;
+  /** An ext4 image to mount at the layer's docker/ (sandbox-launch --docker-disk). */
+  dockerDisk?: string;
 }
 
 export interface RunningContainer {
@@ -63,6 +65,7 @@ export class Runtime {
         '--uid-base', String(rootfs.uidBase),
         '--id-count', String(rootfs.idCount),
         '--layer-size', String(rootfs.layerBytes),
+        ...(rootfs.dockerDisk ? ['--docker-disk', rootfs.dockerDisk] : []),
       ],
       ['run', '--detach', '--bundle', bundle, id],
     );

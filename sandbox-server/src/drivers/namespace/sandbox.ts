@@ -1,14 +1,16 @@
 // One namespace sandbox: started by `crun run` from an OCI bundle, driven
 // through its agent, torn down completely.
 import type { ProcessSnapshot } from '../../../../contracts/process-snapshot.ts';
-import { chown, writeFile } from 'node:fs/promises';
+import { chown, mkdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Disposable, Sandbox, SandboxSpec, SandboxUsage, TerminalSize, TerminalStream } from '../driver.ts';
 import { SANDBOX_PATHS, agentFiles } from '../../rootfs/agent-files.ts';
 import { AgentSession } from '../agent-session.ts';
+import { SANDBOX_REGISTRY } from '../../images/paths.ts';
 import { SandboxCgroups, removeParentIfEmpty } from './cgroups.ts';
+import { createDockerDisk, dockerDiskPath, removeDockerDisk } from './docker-disk.ts';
 import { sandboxConfig } from './oci-config.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { Runtime } from './runtime.ts';
@@ -93,6 +95,9 @@ export class NamespaceSandbox implements Sandbox {
     await this.#cgroups.createDelegated(base);
 
     const docker = options.docker && spec.docker;
+    const dockerDisk = docker ? dockerDiskPath(options.dockerDiskDir, this.id) : undefined;
+    if (dockerDisk) await createDockerDisk(dockerDisk, options.dockerDiskBytes, base);
+    if (docker) await mkdir(options.registryGateDir, { recursive: true, mode: 0o755 });
     const config = sandboxConfig({
       hostname: options.hostname,
       uidBase: base,
@@ -111,6 +116,8 @@ export class NamespaceSandbox implements Sandbox {
       binds: [
         ...agentFiles({ nodePath: options.nodePath, initPath: this.#host.initPath, agentDir: this.#host.agentDir }),
         { source: this.#dirs.run, target: SANDBOX_PATHS.runDir, readonly: false },
+        // The class image store's gate (pulls only); the directory exists even before the store starts.
+        ...(docker ? [{ source: options.registryGateDir, target: SANDBOX_REGISTRY.dir, readonly: true }] : []),
       ],
       dockerDir: join(this.#dirs.bundle, 'layer', 'docker'),
     });
@@ -121,6 +128,7 @@ export class NamespaceSandbox implements Sandbox {
       uidBase: base,
       idCount: this.uidRange.count,
       layerBytes: spec.limits.diskBytes,
+      dockerDisk,
     });
     const earlyOutput: string[] = [];
     const lines = createInterface({ input: output });
@@ -237,6 +245,7 @@ export class NamespaceSandbox implements Sandbox {
       if (!(await this.#cgroups.killAll())) throw new Error('tasks survived SIGKILL for 5 s');
     });
     if (known) await attempt('crun delete', () => runtime.delete(this.containerId));
+    await attempt('remove Docker disk', () => removeDockerDisk(dockerDiskPath(this.#host.options.dockerDiskDir, this.id)));
     await attempt('remove cgroups', () => this.#cgroups.remove());
     await removeParentIfEmpty(this.#host.options.prefix);
     await attempt('remove state directory', () => this.#dirs.remove());

@@ -4,14 +4,21 @@
 // what remains worth closing is the kernel surface a user namespace can reach
 // and a course never needs. Most of these already require privileges over the
 // host the sandbox does not have; refusing them here is the second lock.
+//
+// Kernel keyrings (keyctl, add_key, request_key) are allowed: runc gives each
+// container a session keyring of its own, so dockerd cannot run a container
+// without them. Since Linux 5.3 keyring names live in per-user-namespace lists
+// and the user/user-session keyrings belong to the user namespace, and key
+// permissions and quotas are checked against host uids: each sandbox has a
+// host uid range of its own, so it neither finds nor reads nor exhausts
+// another sandbox's keys. What stays shared is the kernel code behind these
+// calls (see README, "what Docker opens").
 
 const deniedForReason: Record<string, string[]> = {
   // Loading code into, or replacing, the running kernel.
   kernel: ['init_module', 'finit_module', 'delete_module', 'kexec_load', 'kexec_file_load'],
   // Host-wide state that no namespace isolates.
   host: ['reboot', 'swapon', 'swapoff', 'acct', 'settimeofday', 'clock_settime', 'clock_adjtime', 'adjtimex', 'syslog'],
-  // Kernel keyrings are not namespaced (Docker refuses them for the same reason).
-  keyrings: ['keyctl', 'add_key', 'request_key'],
   // Rich kernel interfaces behind many privilege escalations; no lesson uses them.
   attackSurface: ['bpf', 'perf_event_open', 'userfaultfd', 'open_by_handle_at', 'iopl', 'ioperm', 'lookup_dcookie'],
 };

@@ -1,0 +1,208 @@
+// Docker in a namespace machine, as the course uses it: the student (member
+// of `docker`, no sudo) runs, builds, networks, publishes, mounts, composes
+// and swarms, offline, with images from the class store; and none of it
+// opens a way out of the machine.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NamespaceSandbox } from '../../sandbox-server/src/drivers/namespace/index.ts';
+import { DEFAULT_LIMITS } from '../../sandbox-server/src/drivers/namespace/index.ts';
+import { withWritableRegistry } from '../../sandbox-server/src/images/image-store.ts';
+import { ImageStoreFixture } from '../support/image-store-fixture.ts';
+import { NamespaceFixture, type OpenedTerminal } from '../support/namespace-fixture.ts';
+
+const run = promisify(execFile);
+const images = new ImageStoreFixture();
+const fixture = new NamespaceFixture({ registryGateDir: images.paths.gateDir });
+let machine: NamespaceSandbox;
+let term: OpenedTerminal;
+const slow = { timeoutMs: 120_000 };
+const cgroupFile = (sandbox: NamespaceSandbox, hierarchy: string, file: string) =>
+  readFileSync(`/sys/fs/cgroup/${hierarchy}/${fixture.driver.options.prefix}/${sandbox.id}/${file}`, 'utf8').trim();
+
+/** Runs `command` in the student's terminal and returns its output; fails the test with the output if it fails. */
+async function ok(command: string): Promise<string> {
+  const result = await term.reader.run(command, slow);
+  if (result.exitCode !== 0) throw new Error(`"${command}" exited ${result.exitCode}:\n${result.output}`);
+  return result.output.replace(/\r/g, '');
+}
+
+beforeAll(async () => {
+  await fixture.prepare();
+  await images.start();
+  machine = await fixture.create('docker', { docker: true });
+  term = await fixture.open(machine, '1');
+  // dockerd starts in the background: wait until it answers (a safety net, not a speed check).
+  await ok('for i in $(seq 300); do docker info >/dev/null 2>&1 && break; sleep 0.2; done; docker info --format "{{.Driver}}"');
+}, 600_000);
+
+afterAll(async () => {
+  const left = await fixture.destroyAll();
+  expect([...left, ...(await images.stop())]).toEqual([]);
+}, 120_000);
+
+describe('the student, without sudo', () => {
+  it('is in the docker group and talks to the machine\'s dockerd, storing on its own disk', async () => {
+    expect(await ok('id -nG')).toMatch(/\bdocker\b/);
+    expect(await ok('docker info --format "{{.Driver}} {{.CgroupDriver}}"')).toMatch(/overlay2 cgroupfs/);
+    // /var/lib/docker is the machine's ext4 disk of the configured size, not memory.
+    const df = await ok('df -B1 --output=fstype,size /var/lib/docker | tail -1');
+    const [, size] = df.trim().split(/\s+/);
+    expect(Number(size)).toBeGreaterThan(fixture.driver.options.dockerDiskBytes * 0.9);
+    expect(Number(size)).toBeLessThanOrEqual(fixture.driver.options.dockerDiskBytes);
+    expect(await ok('findmnt -no FSTYPE /var/lib/docker')).toMatch(/ext4/);
+  });
+
+  it('pulls busybox and debian:bookworm-slim from the class store, offline', async () => {
+    expect(await ok('docker pull busybox')).toMatch(/Downloaded newer image for busybox:latest|Image is up to date/);
+    expect(await ok('docker pull debian:bookworm-slim')).toMatch(/debian:bookworm-slim/);
+    expect(await ok('docker run --rm debian:bookworm-slim cat /etc/debian_version')).toMatch(/^12\.\d+/m);
+    expect(await ok('docker images --format "{{.Repository}}:{{.Tag}}" | sort')).toMatch(/busybox:latest\s+debian:bookworm-slim/);
+  });
+
+  it('runs containers: --rm, -e, --name, -d, -ti; logs, exec, ps, inspect, stats, stop, rm', async () => {
+    expect(await ok('docker run --rm -e GREETING=bonjour busybox sh -c \'echo "$GREETING from $(hostname)"\'')).toMatch(/^bonjour from [0-9a-f]{12}$/m);
+    await ok('docker run -d --name ticker busybox sh -c \'i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done\'');
+    expect(await ok('docker ps --format "{{.Names}} {{.Status}}"')).toMatch(/^ticker Up/m);
+    expect(await ok('sleep 1; docker logs ticker | head -2')).toMatch(/tick 0\s+tick 1/);
+    expect(await ok('docker exec ticker cat /etc/hostname')).toMatch(/^[0-9a-f]{12}$/m);
+    expect(await ok('docker inspect -f "{{.State.Running}} {{.Config.Image}}" ticker')).toMatch(/true busybox/);
+    expect(await ok('docker stats --no-stream --format "{{.Name}} {{.PIDs}}" ticker')).toMatch(/^ticker \d+$/m);
+    await ok('docker stop -t 1 ticker');
+    expect(await ok('docker ps -a --filter name=ticker --format "{{.Status}}"')).toMatch(/Exited/);
+    await ok('docker rm ticker');
+    expect(await ok('docker ps -a --filter name=ticker --format "{{.Names}}" | wc -l')).toMatch(/^0$/m);
+    // -ti: a terminal inside the container, from the reader's own terminal.
+    const tty = await term.reader.run('docker run --rm -ti busybox tty', slow);
+    expect(tty.output).toMatch(/\/dev\/pts\/\d+/);
+  });
+
+  it('builds an image from a Dockerfile and runs it', async () => {
+    await ok('mkdir -p ~/app && cd ~/app && printf \'FROM busybox\\nCOPY message.txt /message.txt\\nCMD ["cat", "/message.txt"]\\n\' > Dockerfile && echo "construite ici" > message.txt; cd');
+    expect(await ok('docker build -t mon-app ~/app')).toMatch(/Successfully tagged mon-app:latest/);
+    expect(await ok('docker run --rm mon-app')).toMatch(/^construite ici$/m);
+  });
+
+  it('resolves container names on a user-defined network', async () => {
+    await ok('docker network create reseau');
+    await ok('mkdir -p ~/www && echo "page du serveur" > ~/www/index.html');
+    await ok('docker run -d --name serveur --network reseau -v ~/www:/www:ro busybox httpd -f -p 80 -h /www');
+    expect(await ok('docker run --rm --network reseau busybox wget -qO- http://serveur/')).toMatch(/page du serveur/);
+    // Off that network, the name means nothing.
+    const outside = await term.reader.run('docker run --rm busybox wget -T 3 -qO- http://serveur/ 2>&1', slow);
+    expect(outside.exitCode).not.toBe(0);
+    await ok('docker rm -f serveur && docker network rm reseau');
+  });
+
+  it('publishes a port that the machine reaches on 127.0.0.1', async () => {
+    await ok('docker run -d --name web -p 8080:80 -v ~/www:/www:ro busybox httpd -f -p 80 -h /www');
+    expect(await ok('for i in $(seq 50); do curl -sf 127.0.0.1:8080 && break; sleep 0.2; done')).toMatch(/page du serveur/);
+    await ok('docker rm -f web');
+  });
+
+  it('keeps data in a named volume across containers, and shares a bind-mounted folder', async () => {
+    await ok('docker volume create donnees');
+    await ok('docker run --rm -v donnees:/data busybox sh -c "echo persistant > /data/f"');
+    expect(await ok('docker run --rm -v donnees:/data busybox cat /data/f')).toMatch(/^persistant$/m);
+    await ok('mkdir -p ~/partage && docker run --rm -v ~/partage:/out busybox sh -c "echo du conteneur > /out/g"');
+    expect(await ok('cat ~/partage/g')).toMatch(/^du conteneur$/m);
+    await ok('docker volume rm donnees');
+  });
+
+  it('runs a two-service application with docker compose (Debian\'s docker-compose behind the v2 spelling)', async () => {
+    expect(await ok('docker compose version')).toMatch(/docker-compose version 1\.29/);
+    await ok([
+      'mkdir -p ~/pile && cd ~/pile && printf \'%s\\n\'',
+      '"services:" "  web:" "    image: busybox" "    command: httpd -f -p 80 -h /www" "    volumes: [\\"../www:/www:ro\\"]" "    ports: [\\"8081:80\\"]"',
+      '"  client:" "    image: busybox" "    command: sh -c \\"sleep 1; wget -qO- http://web/\\"" "    depends_on: [web]"',
+      '> docker-compose.yml; cd',
+    ].join(' '));
+    await ok('cd ~/pile && docker compose up -d; cd');
+    expect(await ok('for i in $(seq 50); do curl -sf 127.0.0.1:8081 && break; sleep 0.2; done')).toMatch(/page du serveur/);
+    expect(await ok('cd ~/pile && sleep 2 && docker compose logs client; cd')).toMatch(/page du serveur/);
+    await ok('cd ~/pile && docker compose down; cd');
+    expect(await ok('docker ps -a --format "{{.Names}}" | grep -c pile || true')).toMatch(/^0$/m);
+  });
+
+  it('initialises a one-node swarm and runs a service on it', async () => {
+    expect(await ok('docker swarm init --advertise-addr 127.0.0.1')).toMatch(/Swarm initialized/);
+    await ok('docker service create --detach=false --name veilleur --replicas 2 busybox sleep 600');
+    expect(await ok('docker service ls --format "{{.Name}} {{.Replicas}}"')).toMatch(/^veilleur 2\/2$/m);
+    await ok('docker service rm veilleur && docker swarm leave --force');
+  });
+});
+
+describe('images imported by the instructor', () => {
+  it('runs in a machine created after `npm run images -- import`, and goes with `remove`', async () => {
+    const name = `cours-test/importee-${randomBytes(3).toString('hex')}:1`;
+    const dir = mkdtempSync('/var/tmp/cours-linux-import-');
+    const archive = join(dir, 'image.tar');
+    try {
+      // A `docker save`-format archive, made from the store's busybox under another name.
+      await withWritableRegistry(images.paths, (address) =>
+        run('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${address}/library/busybox:latest`, `docker-archive:${archive}:${name}`]),
+      );
+      const imported = await run('node', ['sandbox-server/src/images-cli.ts', 'import', archive]);
+      expect(imported.stdout).toContain(`imported: ${name}`);
+      expect((await run('node', ['sandbox-server/src/images-cli.ts', 'list'])).stdout).toContain(name);
+
+      const later = await fixture.create('after-import', { docker: true });
+      const other = await fixture.open(later, '1');
+      await other.reader.run('for i in $(seq 300); do docker info >/dev/null 2>&1 && break; sleep 0.2; done', slow);
+      expect((await other.reader.run(`docker run --rm ${name} echo importee-ok`, slow)).output).toMatch(/^importee-ok\r?$/m);
+
+      await run('node', ['sandbox-server/src/images-cli.ts', 'remove', name]);
+      expect((await run('node', ['sandbox-server/src/images-cli.ts', 'list'])).stdout).not.toContain(name);
+      const gone = await other.reader.run(`docker pull ${name} 2>&1`, slow);
+      expect(gone.exitCode).not.toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('what Docker does not open', () => {
+  it('the store is read-only for readers: no push, no delete, no catalogue', async () => {
+    const push = await term.reader.run('docker tag busybox 127.0.0.1:5000/moi/app && docker push 127.0.0.1:5000/moi/app 2>&1', slow);
+    expect(push.exitCode).not.toBe(0);
+    expect(push.output).toMatch(/denied: the class image store is read-only/);
+    expect(await ok('curl -s 127.0.0.1:5000/v2/_catalog')).toMatch(/DENIED/);
+    expect(await ok('curl -s -X DELETE 127.0.0.1:5000/v2/library/busybox/manifests/latest')).toMatch(/DENIED/);
+    expect(await ok('curl -s 127.0.0.1:5000/v2/library/busybox/tags/list')).toMatch(/DENIED/);
+    expect(images.refused).toEqual(expect.arrayContaining([expect.stringMatching(/^POST \/v2\/moi\/app\/blobs\/uploads/), 'GET /v2/_catalog']));
+    // The gate's directory is mounted read-only, even for root inside; the storage is not there at all.
+    expect((await term.reader.run('sudo touch /.sandbox/registry/x 2>&1')).output).toMatch(/Read-only file system/);
+    expect((await term.reader.run(`sudo ls ${images.paths.storageDir} 2>&1`)).output).toMatch(/No such file or directory/);
+    expect(existsSync(join(images.paths.gateDir, 'x'))).toBe(false);
+  });
+
+  it('a container reaches neither the mirror, nor the host, nor anything beyond the machine', async () => {
+    // The mirror listens on the machine's loopback only.
+    const mirror = await term.reader.run('docker run --rm busybox wget -T 3 -qO- http://172.17.0.1:5000/v2/ 2>&1', slow);
+    expect(mirror.exitCode).not.toBe(0);
+    // The machine routes to its containers' networks and nowhere else: no default route.
+    expect(await ok('ip route show default | wc -l')).toMatch(/^0$/m);
+    const out = await term.reader.run('docker run --rm busybox wget -T 3 -qO- http://192.0.2.1/ 2>&1', slow);
+    expect(out.exitCode).not.toBe(0);
+  });
+
+  it('a memory hog in a container is OOM-killed inside the machine, which goes on', async () => {
+    const hog = await term.reader.run('docker run --rm busybox sh -c "head -c 900m /dev/zero | tail"', slow);
+    expect(hog.exitCode).not.toBe(0);
+    expect(Number(/oom_kill (\d+)/.exec(cgroupFile(machine, 'memory', 'memory.oom_control'))?.[1])).toBeGreaterThan(0);
+    expect(await ok('docker run --rm busybox echo encore-la')).toMatch(/^encore-la$/m);
+  });
+
+  it('a fork bomb in a container stops at the machine\'s pids limit, and the machine recovers', async () => {
+    await ok('docker run -d --name bombe busybox sh -c "b() { b | b & }; b; sleep 1000"');
+    // Let it fill the machine; the host never sees more than the limit in that cgroup.
+    await term.reader.run('sleep 5', slow);
+    expect(Number(cgroupFile(machine, 'pids', 'pids.current'))).toBeLessThanOrEqual(DEFAULT_LIMITS.pids);
+    // Killing the container ends the bomb (its processes live in the container's cgroup, under the machine's).
+    await term.reader.run('until docker rm -f bombe >/dev/null 2>&1; do sleep 1; done', { timeoutMs: 180_000 });
+    expect(await ok('docker run --rm busybox echo apres-la-bombe')).toMatch(/^apres-la-bombe$/m);
+  });
+});
