@@ -10,9 +10,12 @@ import type { Sandbox } from '../../sandbox-server/src/drivers/driver.ts';
 import { DEFAULT_LIMITS } from '../../sandbox-server/src/drivers/namespace/index.ts';
 import { rootfsPath } from '../../sandbox-server/src/rootfs/build.ts';
 import { readRecipe } from '../../sandbox-server/src/rootfs/recipe.ts';
+import { ImageStoreFixture } from '../support/image-store-fixture.ts';
 import { NamespaceFixture, type OpenedTerminal } from '../support/namespace-fixture.ts';
 
-const fixture = new NamespaceFixture();
+// Docker in use all along: a container runs on a network of its own with a published port.
+const images = new ImageStoreFixture();
+const fixture = new NamespaceFixture({ registryGateDir: images.paths.gateDir });
 let sandbox: Sandbox;
 let neighbour: Sandbox;
 let term: OpenedTerminal;
@@ -22,15 +25,21 @@ const cgroup = (hierarchy: string, file: string) =>
 
 beforeAll(async () => {
   await fixture.prepare();
+  await images.start();
   writeFileSync(hostMarker, 'a file of the host');
   sandbox = await fixture.create('isolated', { docker: true });
   neighbour = await fixture.create('neighbour');
   term = await fixture.open(sandbox, '1');
-});
+  const docker = await term.reader.run(
+    'for i in $(seq 300); do docker info >/dev/null 2>&1 && break; sleep 0.2; done; docker network create isole >/dev/null && docker run -d --name temoin --network isole -p 8080:80 busybox httpd -f -p 80 >/dev/null && echo docker-ready',
+    { timeoutMs: 120_000 },
+  );
+  expect(docker.output).toMatch(/docker-ready/);
+}, 300_000);
 
 afterAll(async () => {
   rmSync(hostMarker, { force: true });
-  expect(await fixture.destroyAll()).toEqual([]);
+  expect([...(await fixture.destroyAll()), ...(await images.stop())]).toEqual([]);
 });
 
 describe('limits', () => {
@@ -72,9 +81,15 @@ describe('limits', () => {
 });
 
 describe('network', () => {
-  it('has loopback only and no route out', async () => {
-    expect((await term.reader.run('ip -o link show | cut -d: -f2')).output.trim()).toBe('lo');
-    expect((await term.reader.run('ip route; ip -6 route | grep -v "^::1\\|^fe80" ; echo end')).output.trim()).toBe('end');
+  it('has loopback and its own containers\' bridges only, and no route out', async () => {
+    // dockerd's bridges (docker0, br-…) and the veth ends of its containers: all inside the machine.
+    const links = (await term.reader.run('ip -o link show | cut -d: -f2 | cut -d@ -f1')).output.trim().split(/\s+/);
+    expect(links).toContain('lo');
+    for (const link of links) expect(link).toMatch(/^(lo|docker0|br-[0-9a-f]{12}|veth[0-9a-f]{7})$/);
+    // Routes lead only to those bridges' own subnets: no default route, nothing towards the host.
+    const routes = (await term.reader.run('ip route; ip -6 route | grep -v "^::1\\|^fe80" ; echo end')).output.trim().split(/\r?\n/);
+    expect(routes.pop()).toBe('end');
+    for (const route of routes) expect(route).toMatch(/^172\.(1[6-9]|2\d|3[01])\.0\.0\/16 dev (docker0|br-[0-9a-f]{12}) proto kernel scope link src 172\.\d+\.0\.1/);
     // TEST-NET-1: nothing leaves anyway, there is no route.
     const out = await term.reader.run('curl -sS --max-time 10 http://192.0.2.1/ 2>&1');
     expect(out.output).toMatch(/Network is unreachable|Couldn't connect/);
