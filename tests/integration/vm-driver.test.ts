@@ -4,6 +4,7 @@
 // with the namespace driver (tests/support/lesson-exercises.ts), plus what only a
 // VM shows: its own kernel, no network at all, and a disk image that never
 // changes. Then destroyed, and the host searched for anything left.
+import { NAMESPACE_TYPES } from '../../contracts/process-snapshot.ts';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -138,6 +139,24 @@ describe('the VM the student finds', () => {
 });
 
 describeLessonExercises({ machine: () => ({ one, two, dockerdPid }), slow: SLOW });
+
+describe('the namespace view of a VM', () => {
+  it('describes the guest\'s processes as its root sees them, without its kernel threads, the terminals\' shells marked', async () => {
+    await one.reader.run('sudo unshare --uts /bin/bash', SLOW);
+    try {
+      const snapshot = await sandbox!.processSnapshot(300);
+      const commands = snapshot.processes.map((process) => process.command);
+      expect(commands.some((command) => command.startsWith('[kworker') || command === '[kthreadd]'), commands.join('\n')).toBe(false);
+      expect(snapshot.processes.filter((process) => process.shell).map((process) => process.terminal).sort()).toEqual(['1', '2']);
+      const uts = NAMESPACE_TYPES.indexOf('uts');
+      const inodes = new Set(snapshot.processes.map((process) => process.ns[uts]));
+      expect(inodes.size).toBe(2);
+      expect(snapshot.processes.find((process) => process.pid === Number(dockerdPid))?.ns[uts]).toBe(snapshot.processes.find((process) => process.ppid === 0)?.ns[uts]);
+    } finally {
+      await one.reader.run('exit', SLOW);
+    }
+  });
+});
 
 describe('network', () => {
   it('has only a loopback interface and no route at all', async () => {
