@@ -51,6 +51,8 @@ export interface RunningServer {
   readonly logs: LogLine[];
   /** Lines on stdout/stderr that were not JSON (crash traces…). */
   readonly rawOutput: string[];
+  /** Bytes the server wrote to stdout and stderr so far (its log's size). */
+  readonly logBytes: number;
   /** Resolves with the first log line (past or future) that matches. */
   waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
   /** Current value of a Prometheus metric, summed over series whose labels include `labels`. */
@@ -89,8 +91,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       }
     }
   };
-  createInterface({ input: child.stdout! }).on('line', onLine);
-  createInterface({ input: child.stderr! }).on('line', onLine);
+  let logBytes = 0;
+  for (const stream of [child.stdout!, child.stderr!]) {
+    stream.on('data', (chunk: Buffer) => (logBytes += chunk.length));
+    createInterface({ input: stream }).on('line', onLine);
+  }
   // 'close', not 'exit': by then every line it printed has been read.
   const exited = once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
 
@@ -147,6 +152,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     process: child,
     logs,
     rawOutput,
+    get logBytes() {
+      return logBytes;
+    },
     waitForLog,
     async metric(name, labels = {}) {
       const response = await fetch(new URL('metrics', url));

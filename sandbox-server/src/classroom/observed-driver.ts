@@ -175,6 +175,14 @@ export class ObservedTerminal implements TerminalStream {
     this.#inner.write(data);
   }
 
+  get writable(): boolean {
+    return this.#inner.writable ?? true;
+  }
+
+  onWritable(listener: () => void): Disposable {
+    return this.#inner.onWritable?.(listener) ?? { dispose() {} };
+  }
+
   resize(size: TerminalSize): void {
     this.#inner.resize(size);
   }

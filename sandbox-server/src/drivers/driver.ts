@@ -39,12 +39,29 @@ export interface TerminalStream {
   /** The shell exited (the terminal is then gone; opening the name again starts a new shell). */
   onExit(listener: (exit: { code: number | null; signal: number | null }) => void): Disposable;
   write(data: Buffer | string): void;
+  /**
+   * Input backpressure: false while input would only pile up on the host (the
+   * sandbox does not read it); stop reading the reader until onWritable.
+   * Streams without it take all input.
+   */
+  readonly writable?: boolean;
+  onWritable?(listener: () => void): Disposable;
   resize(size: TerminalSize): void;
   /** Flow control: stop reading the pty (the shell blocks on write) until resume(). */
   pause(): void;
   resume(): void;
   /** Hang up the terminal (SIGHUP to its shell). */
   close(): void;
+}
+
+/**
+ * Start of the reason given to Sandbox.onExit when the driver ended a sandbox
+ * for misbehaving (flooding the host, ignoring flow control, an agent that
+ * stopped answering): root inside did it, and the reader is told so.
+ */
+export const MISBEHAVED = 'the machine misbehaved';
+export function isMisbehaviour(reason: string): boolean {
+  return reason.startsWith(MISBEHAVED);
 }
 
 export interface SandboxUsage {

@@ -3,7 +3,7 @@
 // them on request, on expiry, when they die and at shutdown, and remembers
 // recently destroyed ids so a late client learns why its sandbox is gone.
 import { reportRejection } from '../contain.ts';
-import type { Sandbox, SandboxDriver, SandboxLimits } from '../drivers/driver.ts';
+import { isMisbehaviour, type Sandbox, type SandboxDriver, type SandboxLimits } from '../drivers/driver.ts';
 import type { Logger } from '../log.ts';
 import type { DestroyReason, Metrics, MetricsState } from '../metrics.ts';
 import { newSandboxId, newToken } from './credentials.ts';
@@ -135,7 +135,7 @@ export class SandboxManager implements MetricsState {
       sandbox.onExit((reason) => {
         if (this.assigned.get(sandbox.id) !== managed) return;
         managed.log.warn({ reason }, 'sandbox died');
-        void this.destroy(sandbox.id, 'died').catch(this.failed({ sandbox: sandbox.id, during: 'clean-up after its death' }));
+        void this.destroy(sandbox.id, isMisbehaviour(reason) ? 'misbehaved' : 'died').catch(this.failed({ sandbox: sandbox.id, during: 'clean-up after its death' }));
       });
       this.options.metrics.sandboxesHandedOut.inc({ from: fromPool ? 'pool' : 'cold' });
       managed.log.info({ client, fromPool, expiresAt: managed.expiresAt.toISOString() }, 'sandbox handed out');
@@ -280,6 +280,13 @@ export function closingError(reason: DestroyReason): ErrorInfo {
       return { code: 'gone', message: 'The sandbox reached its maximum lifetime and was closed.', hint: 'Reload the page to get a new sandbox.' };
     case 'died':
       return { code: 'gone', message: 'The sandbox stopped unexpectedly.', hint: 'Reload the page to get a new sandbox.' };
+    // Root inside broke the rules the host enforces (flooded it, stopped its agent…): said in French, as to a reader.
+    case 'misbehaved':
+      return {
+        code: 'gone',
+        message: 'Votre machine a été arrêtée : elle ne respectait plus les règles du serveur (trop de données envoyées, ou son agent ne répondait plus).',
+        hint: 'Rechargez la page pour obtenir une machine neuve.',
+      };
     case 'delete':
     case 'create-failed':
       return { code: 'gone', message: 'The sandbox was deleted.', hint: 'Create a new sandbox (reload the page).' };

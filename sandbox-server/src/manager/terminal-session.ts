@@ -31,6 +31,9 @@ export interface TerminalPeer {
   close(code: CloseCode, reason: string, error?: ErrorInfo): void;
   /** Bytes queued in the connection, not yet handed to the kernel. */
   bufferedBytes(): number;
+  /** Stop reading the client (its input has nowhere to go for now), and read it again. */
+  pauseInput?(): void;
+  resumeInput?(): void;
 }
 
 /**
@@ -40,6 +43,13 @@ export interface TerminalPeer {
  */
 const SOCKET_BUFFER_LIMIT = 2 * FLOW_HIGH_WATERMARK;
 const SOCKET_POLL_MS = 50;
+/**
+ * The server's own ceiling on output queued for one client, whatever the
+ * sandbox does: an honest one stops within ≈ 0.5 MiB of a pause, so output
+ * past this comes from a sandbox that ignores Pause and is dropped (the
+ * driver ends such a sandbox soon after).
+ */
+export const OUTPUT_QUEUE_CEILING = 4 * 1024 * 1024;
 
 export interface TerminalSessionOptions {
   sandboxId: string;
@@ -70,6 +80,9 @@ export class TerminalSession {
   private socketPoll: NodeJS.Timeout | undefined;
   private streamPaused = false;
   private finished = false;
+  /** The client's socket is paused because the sandbox does not take input (see TerminalStream.writable). */
+  private inputWait: Disposable | undefined;
+  private droppedOutputBytes = 0;
 
   constructor(options: TerminalSessionOptions) {
     this.options = options;
@@ -146,6 +159,8 @@ export class TerminalSession {
     this.flow.reset();
     this.stopSocketPoll();
     this.socketCongested = false;
+    this.inputWait?.dispose();
+    this.inputWait = undefined;
     if (resumed) this.resize(size);
 
     const replay = this.replay.snapshot();
@@ -170,6 +185,8 @@ export class TerminalSession {
   /** `peer` went away; the shell keeps running. */
   detach(peer: TerminalPeer): void {
     if (this.peer !== peer) return;
+    this.inputWait?.dispose();
+    this.inputWait = undefined;
     this.peer = undefined;
     this.coalescer.discard();
     this.flow.reset();
@@ -185,6 +202,19 @@ export class TerminalSession {
     this.options.metrics.terminalBytesIn.inc(data.length);
     this.stream.write(data);
     this.coalescer.expectEcho();
+    if (this.stream.writable === false && !this.inputWait) {
+      // Backpressure toward the reader: stop reading its socket until the sandbox reads again.
+      peer.pauseInput?.();
+      this.log.debug('input paused: the sandbox is not reading');
+      this.inputWait = this.stream.onWritable?.(() => this.stopInputWait()) ?? { dispose() {} };
+    }
+  }
+
+  private stopInputWait(): void {
+    if (!this.inputWait) return;
+    this.inputWait.dispose();
+    this.inputWait = undefined;
+    this.peer?.resumeInput?.();
   }
 
   resize(size: TerminalSize, peer?: TerminalPeer): void {
@@ -231,6 +261,8 @@ export class TerminalSession {
     for (const subscription of this.subscriptions) subscription.dispose();
     this.coalescer.discard();
     this.stopSocketPoll();
+    this.inputWait?.dispose();
+    this.inputWait = undefined;
     const hadPeer = this.peer !== undefined;
     this.peer = undefined;
     if (hadPeer) this.options.onAttachmentChange();
@@ -239,6 +271,11 @@ export class TerminalSession {
   private send(frame: Buffer): void {
     const peer = this.peer;
     if (!peer) return;
+    if (peer.bufferedBytes() + frame.length > OUTPUT_QUEUE_CEILING) {
+      if (this.droppedOutputBytes === 0) this.log.warn({ client: peer.id, queued: peer.bufferedBytes() }, 'output dropped: the sandbox ignores flow control');
+      this.droppedOutputBytes += frame.length;
+      return;
+    }
     peer.sendOutput(frame);
     this.options.metrics.terminalBytesOut.inc(frame.length);
     this.flow.sent(frame.length);

@@ -82,11 +82,21 @@ export class TerminalSocket implements TerminalPeer {
   close(code: CloseCode, reason: string, error?: ErrorInfo): void {
     if (!this.open) return;
     if (error) this.sendError(error);
+    // A client whose input was paused must be read again, or its answer to the close would never be seen.
+    if (this.ws.isPaused) this.ws.resume();
     this.ws.close(code, closeReason(reason));
   }
 
   bufferedBytes(): number {
     return this.ws.bufferedAmount;
+  }
+
+  pauseInput(): void {
+    if (this.open) this.ws.pause();
+  }
+
+  resumeInput(): void {
+    if (this.open) this.ws.resume();
   }
 
   /** Route this socket's frames to `session` (once it has attached us) until it closes. */

@@ -71,8 +71,13 @@ export class Runtime {
     );
     return new Promise((resolve, reject) => {
       const child = spawn(this.#options.launchPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      // What crun and the sandbox say before crun returns; root inside may already write there: bounded.
       const early: Buffer[] = [];
-      const collect = (chunk: Buffer) => early.push(chunk);
+      let earlyBytes = 0;
+      const collect = (chunk: Buffer) => {
+        if (earlyBytes < 64 * 1024) early.push(chunk.subarray(0, 64 * 1024 - earlyBytes));
+        earlyBytes += chunk.length;
+      };
       child.stdout.on('data', collect);
       child.stderr.on('data', collect);
       child.once('error', (error) => reject(new RuntimeError(`cannot start ${this.#options.launchPath}: ${error.message}`)));

@@ -4,11 +4,12 @@ import type { ProcessSnapshot } from '../../../../contracts/process-snapshot.ts'
 import { chown, mkdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import type { Disposable, Sandbox, SandboxSpec, SandboxUsage, TerminalSize, TerminalStream } from '../driver.ts';
+import { isMisbehaviour, type Disposable, type Sandbox, type SandboxSpec, type SandboxUsage, type TerminalSize, type TerminalStream } from '../driver.ts';
 import { SANDBOX_PATHS, agentFiles } from '../../rootfs/agent-files.ts';
 import { AgentSession } from '../agent-session.ts';
 import { SANDBOX_REGISTRY } from '../../images/paths.ts';
+import { MachineLog } from '../machine-log.ts';
+import { readLines } from '../machine-lines.ts';
 import { SandboxCgroups, removeParentIfEmpty } from './cgroups.ts';
 import { createDockerDisk, dockerDiskPath, removeDockerDisk } from './docker-disk.ts';
 import { sandboxConfig } from './oci-config.ts';
@@ -49,6 +50,8 @@ export class NamespaceSandbox implements Sandbox {
   /** Set before the first step of teardown, so its own closing of the agent is not taken for a death. */
   #stopping = false;
   #log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  /** What the machine itself says (its output, its agent's records): rate-limited, never a record of its own. */
+  #machineLog: MachineLog;
 
   private constructor(host: SandboxHost, id: string, uidRange: UidRange) {
     this.id = id;
@@ -58,6 +61,7 @@ export class NamespaceSandbox implements Sandbox {
     this.#dirs = new SandboxDirs(host.options.stateDir, id);
     this.#cgroups = new SandboxCgroups(`${host.options.prefix}/${id}`);
     this.#log = (level, msg, fields = {}) => host.options.log({ level, msg, sandbox: id, ...fields });
+    this.#machineLog = new MachineLog(host.options.log, { sandbox: id });
   }
 
   /** Starts a sandbox; resolves once its agent is ready for terminals. Leaves nothing behind on failure. */
@@ -131,15 +135,15 @@ export class NamespaceSandbox implements Sandbox {
       dockerDisk,
     });
     const earlyOutput: string[] = [];
-    const lines = createInterface({ input: output });
-    lines.on('line', (line) => {
-      if (earlyOutput.length < 50) earlyOutput.push(line);
-      this.#log('info', 'sandbox output', { line });
+    // Hostile bytes: bounded lines, read at a bounded pace, logged within the machine's budget.
+    const lines = readLines(output, ({ text, cutBytes }) => {
+      if (earlyOutput.length < 50) earlyOutput.push(text.slice(0, 300));
+      this.#machineLog.write('info', 'sandbox output', cutBytes > 0 ? { line: text, cutBytes } : { line: text });
     });
     // The output ends when init and the agent are gone: no point waiting for a hello then.
-    const stopped = new Promise<never>((_, reject) =>
-      lines.once('close', () => reject(new Error(`the sandbox stopped before its agent was ready${describeOutput(earlyOutput)}`))),
-    );
+    const stopped = lines.closed.then(() => {
+      throw new Error(`the sandbox stopped before its agent was ready${describeOutput(earlyOutput)}`);
+    });
     stopped.catch(() => {});
     const ready = (async () => {
       const agent = await session;
@@ -161,7 +165,7 @@ export class NamespaceSandbox implements Sandbox {
       const server = net.createServer((socket) => {
         // One agent per sandbox: later connections (root inside playing) are refused.
         server.close();
-        resolve(new AgentSession(socket, this.#host.options.log, { sandbox: this.id }));
+        resolve(new AgentSession(socket, this.#host.options.log, { sandbox: this.id }, this.#machineLog));
       });
       this.#listener = server;
       server.on('error', (error) => {
@@ -209,6 +213,14 @@ export class NamespaceSandbox implements Sandbox {
 
   async #died(reason: string): Promise<void> {
     if (this.#stopping) return; // we are the ones ending it
+    if (isMisbehaviour(reason)) {
+      // Ended by the host for what root inside did: said at once, so that readers hear it before their shells end.
+      this.#log('warn', 'sandbox ended for misbehaving', { reason });
+      for (const listener of this.#exitListeners) listener(reason);
+      this.#exitListeners.clear();
+      await this.#tearDown().catch((error: Error) => this.#log('error', 'cleanup of an ended sandbox failed', { error: error.message }));
+      return;
+    }
     const oomKills = await this.#cgroups.oomKills();
     const why = oomKills > 0 ? `${reason}; the memory limit was hit (${oomKills} OOM kills)` : reason;
     this.#log('warn', 'sandbox died', { reason: why });
@@ -251,6 +263,7 @@ export class NamespaceSandbox implements Sandbox {
     await attempt('remove state directory', () => this.#dirs.remove());
     await attempt('release uid range', () => this.#host.uidRanges.release(this.uidRange.index, this.id));
     this.#host.forget(this.id);
+    this.#machineLog.flush();
     if (problems.length > 0) {
       this.#log('error', 'sandbox not fully removed', { problems });
       throw new Error(`sandbox ${this.id} not fully removed: ${problems.join('; ')}`);

@@ -5,7 +5,7 @@
 import type { ProcessSnapshot } from '../../../../contracts/process-snapshot.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import type { Disposable, ExecResult, Sandbox, SandboxSpec, SandboxUsage, TerminalSize, TerminalStream } from '../driver.ts';
+import { isMisbehaviour, type Disposable, type ExecResult, type Sandbox, type SandboxSpec, type SandboxUsage, type TerminalSize, type TerminalStream } from '../driver.ts';
 import { AgentSession } from '../agent-session.ts';
 import type { Accelerator } from './accelerator.ts';
 import type { GuestBoot } from './guest-boot.ts';
@@ -228,6 +228,14 @@ export class VmSandbox implements Sandbox {
 
   async #died(reason: string): Promise<void> {
     if (this.#stopping) return; // we are the ones ending it
+    if (isMisbehaviour(reason)) {
+      // Ended by the host for what root inside did: said at once, so that readers hear it before their shells end.
+      this.#log('warn', 'sandbox ended for misbehaving', { reason });
+      for (const listener of this.#exitListeners) listener(reason);
+      this.#exitListeners.clear();
+      await this.#tearDown().catch((error: Error) => this.#log('error', 'cleanup of an ended sandbox failed', { error: error.message }));
+      return;
+    }
     const console = this.dirs.consoleTail(5);
     const why = console ? `${reason}; the guest's console ended with:\n${console}` : reason;
     this.#log('warn', 'sandbox died', { reason: why });
