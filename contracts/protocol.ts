@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { MAX_SNAPSHOT_PROCESSES, checkOmitted, checkSnapshotProcess, type OmittedProcesses, type SnapshotProcess } from './process-snapshot.ts';
 import { SANDBOX_ID_PATTERN, SANDBOX_ID_RULE, TERMINAL_NAME_PATTERN, TERMINAL_NAME_RULE } from './names.ts';
 import { TERMINAL_SIZE_LIMITS, terminalSizeProblem, type TerminalSize } from './sizes.ts';
+import { ErrorInfo } from './errors.ts';
 
 // ───────────────────────── identifiers and sizes ─────────────────────────
 // The rules live in names.ts and sizes.ts (plain modules the agent loads too);
@@ -31,78 +32,8 @@ export const OUTPUT_COALESCE_MS = 4;
 /** Largest binary frame the server sends. */
 export const MAX_SERVER_FRAME_BYTES = 32 * 1024;
 
-// ───────────────────────── WebSocket close codes ─────────────────────────
-
-export const CloseCode = {
-  /** The terminal's shell exited (an `exit` message came first). */
-  normal: 1000,
-  /** The server is shutting down. */
-  goingAway: 1001,
-  /** A frame exceeded the hard limit (16 × MAX_CLIENT_FRAME_BYTES); the connection cannot continue. */
-  messageTooBig: 1009,
-  /** The server failed unexpectedly (opening the terminal failed, …). */
-  internalError: 1011,
-  /** The URL is wrong: bad terminal name. */
-  badRequest: 4400,
-  /** No credential (cookie or ?token=) was presented. */
-  unauthorized: 4401,
-  /** Wrong credential, or the page's origin is not allowed. */
-  forbidden: 4403,
-  /** No such sandbox. */
-  notFound: 4404,
-  /** Another connection attached to this terminal (typically the same reader after a reload). */
-  takenOver: 4409,
-  /** The sandbox was destroyed (deleted, idle, too old, or it died). */
-  gone: 4410,
-  /** The sandbox already has the most terminals allowed. */
-  tooManyTerminals: 4429,
-} as const;
-export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
-
-// ───────────────────────── error codes (REST bodies and `error` frames) ─────────────────────────
-
-export const ERROR_CODES = [
-  'bad-json',
-  'bad-message',
-  'unknown-type',
-  'frame-too-large',
-  'invalid-size',
-  'invalid-terminal-name',
-  'unauthorized',
-  'forbidden',
-  'origin-not-allowed',
-  'not-found',
-  'gone',
-  'taken-over',
-  'too-many-terminals',
-  'too-many-sandboxes',
-  'server-at-capacity',
-  'server-shutting-down',
-  'method-not-allowed',
-  'sandbox-failed',
-  'terminal-failed',
-  'internal',
-  // Class mode (sandbox-server/src/classroom/): the student's personal link and the dashboard.
-  'class-link-required',
-  'class-link-invalid',
-  'class-link-revoked',
-  'class-link-expired',
-  'class-mode-off',
-  'rate-limited',
-  'invalid-request',
-  // The namespace view (WS api/sandboxes/:id/namespaces).
-  'too-many-panels',
-  'namespaces-failed',
-] as const;
-export const ErrorCode = z.enum(ERROR_CODES);
-export type ErrorCode = z.infer<typeof ErrorCode>;
-
-export const ErrorInfo = z.object({
-  code: ErrorCode,
-  message: z.string(),
-  hint: z.string().optional(),
-});
-export type ErrorInfo = z.infer<typeof ErrorInfo>;
+// Close codes, error codes and the error body: contracts/errors.ts (re-exported here for the wire's users).
+export { CloseCode, ERROR_CODES, ErrorCode, ErrorInfo } from './errors.ts';
 
 // ───────────────────────── WebSocket control messages (text frames) ─────────────────────────
 
@@ -302,19 +233,6 @@ export const SandboxStatus = z.object({
   terminals: z.array(TerminalStatus),
 });
 export type SandboxStatus = z.infer<typeof SandboxStatus>;
-
-/** One exercise of a lesson and whether the student's machine passed its check (class mode: GET api/class/me and the dashboard). */
-export interface ExerciseState {
-  /** "page#heading-id", unique in the course. */
-  key: string;
-  page: string;
-  /** Id of the exercise's heading on the page. */
-  id: string;
-  section: string;
-  title: string;
-  /** When its check first passed, ISO 8601, or null. */
-  passedAt: string | null;
-}
 
 export const ApiErrorBody = z.object({ error: ErrorInfo });
 export type ApiErrorBody = z.infer<typeof ApiErrorBody>;

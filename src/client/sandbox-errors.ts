@@ -1,19 +1,20 @@
 // Why the page could not get a machine, in words for the reader: what
 // happened and what to do. The lesson is in French, so are these.
-import type { ErrorInfo } from '../../contracts/protocol.ts';
+import { HintedError, type ErrorInfo } from '../../contracts/errors.ts';
 
 /** The command that starts the course's server, shown wherever it is missing. */
 export const START_COMMAND = 'bash scripts/start.sh';
 
 /** No sandbox server answers at the configured address (static hosting, server stopped, network). */
-export class SandboxServerMissingError extends Error {
+export class SandboxServerMissingError extends HintedError {
   override name = 'SandboxServerMissingError';
   readonly serverUrl: string;
-  readonly hint: string;
   constructor(serverUrl: string, why: string) {
-    super(`Aucun serveur de machines ne répond à ${serverUrl} (${why}) : les commandes ne peuvent pas être exécutées depuis cette page.`);
+    super(
+      `Aucun serveur de machines ne répond à ${serverUrl} (${why}) : les commandes ne peuvent pas être exécutées depuis cette page.`,
+      `Pour les exécuter, démarrez le serveur du cours à la racine du dépôt avec ${START_COMMAND}, puis rechargez la page. En attendant, « Copier » copie les commandes pour les taper dans votre propre VM.`,
+    );
     this.serverUrl = serverUrl;
-    this.hint = `Pour les exécuter, démarrez le serveur du cours à la racine du dépôt avec ${START_COMMAND}, puis rechargez la page. En attendant, « Copier » copie les commandes pour les taper dans votre propre VM.`;
   }
 }
 
@@ -25,26 +26,25 @@ const REFUSAL_HINTS: Partial<Record<ErrorInfo['code'], string>> = {
 };
 
 /** The server answered but would not give a machine (capacity, failure…). */
-export class SandboxRefusedError extends Error {
+export class SandboxRefusedError extends HintedError {
   override name = 'SandboxRefusedError';
   readonly status: number;
   readonly info: ErrorInfo | undefined;
-  readonly hint: string;
   readonly retryAfterSeconds: number | undefined;
   constructor(status: number, info: ErrorInfo | undefined, retryAfterSeconds: number | undefined) {
-    super(`Le serveur n'a pas pu vous donner de machine (HTTP ${status}${info ? ` : ${info.message}` : ''}).`);
+    super(
+      `Le serveur n'a pas pu vous donner de machine (HTTP ${status}${info ? ` : ${info.message}` : ''}).`,
+      (info && REFUSAL_HINTS[info.code]) ?? info?.hint ?? 'Réessayez dans un instant.',
+    );
     this.status = status;
     this.info = info;
     this.retryAfterSeconds = retryAfterSeconds;
-    this.hint = (info && REFUSAL_HINTS[info.code]) ?? info?.hint ?? 'Réessayez dans un instant.';
   }
 }
 
 /** What to show for any error met while starting a run: a sentence, then what to do. */
 export function describeFailure(error: unknown): { message: string; hint: string } {
-  if (error instanceof SandboxServerMissingError || error instanceof SandboxRefusedError) {
-    return { message: error.message, hint: error.hint };
-  }
+  if (error instanceof HintedError && error.hint !== undefined) return { message: error.message, hint: error.hint };
   const message = error instanceof Error ? error.message : String(error);
   return { message, hint: 'Réessayez ; si cela se répète, cliquez sur « Réinitialiser la machine ».' };
 }

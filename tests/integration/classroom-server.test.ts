@@ -1,4 +1,3 @@
-// biome-ignore-all lint/suspicious/noExplicitAny: the class API replies get their zod schemas in contracts/class-api.ts next (issue 10); until then the tests read them untyped.
 // A class of five on the real server: real SQLite file, real CLI, real
 // namespace sandboxes (Docker off: the lesson's checks do not need it), real
 // WebSockets. Each link gets its own machine; links cannot reach another
@@ -11,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { hashCredential, newCredential } from '../../sandbox-server/src/classroom/credentials.ts';
 import { parseServerMessage, type ServerMessage } from '../../contracts/protocol.ts';
+import { ClassListReply, ClassView, MeReply, ProgressReply, type StudentView, ViewerTicket } from '../../contracts/class-api.ts';
 import { bearerRequest, classCli, classFiles, createClass, startClassServer, type ClassFiles, type StudentLink } from '../support/classroom.ts';
 import { serverLeftovers, type RunningServer } from '../support/server.ts';
 import { TerminalClient, apiRequest, attachTerminal, type AttachedTerminal } from '../support/server-client.ts';
@@ -29,14 +29,17 @@ async function machineFor(link: StudentLink, expected = 201): Promise<{ id: stri
   return response.body;
 }
 
-async function dashboard(): Promise<any> {
+/** The dashboard's view of the class, read with the schema the dashboard reads it with. */
+async function dashboard(): Promise<ClassView> {
   const response = await bearerRequest(server, 'GET', `api/class/classes/${classId}`, key);
   expect(response.status).toBe(200);
-  return response.body;
+  return ClassView.parse(response.body);
 }
 
-function studentRow(view: any, name: string): any {
-  return view.students.find((student: any) => student.name === name);
+function studentRow(view: ClassView, name: string): StudentView {
+  const row = view.students.find((student) => student.name === name);
+  if (!row) throw new Error(`no student ${name} on the dashboard`);
+  return row;
 }
 
 /** Polls `read` until `accept` holds (the server applies CLI changes within seconds). */
@@ -56,7 +59,7 @@ beforeAll(async () => {
   expect(links.map((link) => link.name)).toEqual(['Élève 1', 'Élève 2', 'Élève 3', 'Élève 4', 'Élève 5']);
   server = await startClassServer(files.db, { env: { MAX_SANDBOXES: '6', CLIENT_IP_HEADER: 'x-forwarded-for' } });
   const classes = await bearerRequest(server, 'GET', 'api/class/classes', key);
-  classId = classes.body.classes[0].id;
+  classId = ClassListReply.parse(classes.body).classes[0]!.id;
 });
 
 afterAll(async () => {
@@ -83,7 +86,7 @@ describe('a class of five', () => {
     expect(again.id).toBe(machines.get('Élève 1')!.id);
     expect(again.token).toBe(machines.get('Élève 1')!.token);
     const view = await dashboard();
-    expect(view.students.every((student: any) => student.machine !== null)).toBe(true);
+    expect(view.students.every((student) => student.machine !== null)).toBe(true);
   });
 
   it('keeps a student out of another student\'s machine and out of the dashboard', async () => {
@@ -111,21 +114,22 @@ describe('progress and checks', () => {
     for (const command of commands) statuses.push((await alice.reader.run(command)).exitCode ?? null);
     const progress = await bearerRequest(server, 'POST', 'api/class/progress', links[0]!.token, { page: 'docker_linux/namespaces/', snippet: '1', commands, statuses });
     expect(progress.status).toBe(200);
-    const uts = progress.body.exercises.find((exercise: any) => exercise.id === 'uts');
-    expect(uts.passedAt).not.toBeNull();
-    expect(progress.body.exercises.filter((exercise: any) => exercise.passedAt !== null)).toHaveLength(1);
+    const { exercises } = ProgressReply.parse(progress.body);
+    expect(exercises.find((exercise) => exercise.id === 'uts')?.passedAt).not.toBeNull();
+    expect(exercises.filter((exercise) => exercise.passedAt !== null)).toHaveLength(1);
 
     const view = await dashboard();
     const row = studentRow(view, 'Élève 1');
     expect(row.exercises['docker_linux/namespaces/#uts']).not.toBeNull();
     expect(row.commands).toMatchObject({ ran: 3, snippets: 1 });
     expect(row.status).toBe('online');
-    expect(row.machine.terminals).toEqual([{ name: '1', attached: true, cols: 120, rows: 40 }]);
-    expect(row.machine.memoryBytes).toBeGreaterThan(0);
+    expect(row.machine?.terminals).toEqual([{ name: '1', attached: true, cols: 120, rows: 40 }]);
+    expect(row.machine?.memoryBytes).toBeGreaterThan(0);
     expect(studentRow(view, 'Élève 2').exercises['docker_linux/namespaces/#uts']).toBeNull();
     const me = await bearerRequest(server, 'GET', 'api/class/me', links[0]!.token);
-    expect(me.body.student.name).toBe('Élève 1');
-    expect(me.body.exercises.find((exercise: any) => exercise.id === 'uts').passedAt).not.toBeNull();
+    const mine = MeReply.parse(me.body);
+    expect(mine.student.name).toBe('Élève 1');
+    expect(mine.exercises.find((exercise) => exercise.id === 'uts')?.passedAt).not.toBeNull();
   });
 
   it('notices an exercise typed by hand, with no report from the page', async () => {
@@ -144,7 +148,7 @@ describe('progress and checks', () => {
   it('lets the instructor watch a terminal read-only: output arrives, input never reaches it', async () => {
     const ticket = await bearerRequest(server, 'POST', `api/class/classes/${classId}/students/${studentRow(await dashboard(), 'Élève 1').id}/viewers`, key, { terminal: '1' });
     expect(ticket.status).toBe(200);
-    const url = new URL(ticket.body.path, server.url);
+    const url = new URL(ViewerTicket.parse(ticket.body).path, server.url);
     url.protocol = 'ws:';
     const viewer = new WebSocket(url, { origin: server.origin });
     const messages: ServerMessage[] = [];
@@ -270,7 +274,7 @@ describe('after a restart', () => {
     server = await startClassServer(files.db, { env: { MAX_SANDBOXES: '2' } });
 
     const view = await dashboard();
-    expect(view.students.every((student: any) => student.machine === null)).toBe(true);
+    expect(view.students.every((student) => student.machine === null)).toBe(true);
     expect(studentRow(view, 'Élève 1').exercises['docker_linux/namespaces/#uts']).not.toBeNull();
     expect(studentRow(view, 'Élève 2').exercises['docker_linux/namespaces/#mnt']).not.toBeNull();
     expect(studentRow(view, 'Élève 2').link.state).toBe('revoked');
@@ -287,6 +291,6 @@ describe('after a restart', () => {
     expect(full.body.error.message).toMatch(/maximum de 2 machines : réessayez dans \d+ s \(vers \d\d:\d\d\)/);
     const events = (await dashboard()).events;
     expect(events[0]).toMatchObject({ kind: 'server-full', student: 'Élève 5' });
-    expect(events[0].message).toMatch(/Machine refusée à Élève 5 : le serveur fait déjà tourner son maximum de 2 machines \(MAX_SANDBOXES\)/);
+    expect(events[0]!.message).toMatch(/Machine refusée à Élève 5 : le serveur fait déjà tourner son maximum de 2 machines \(MAX_SANDBOXES\)/);
   });
 });

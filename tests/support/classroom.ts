@@ -1,4 +1,3 @@
-// biome-ignore-all lint/suspicious/noExplicitAny: the class API replies get their zod schemas in contracts/class-api.ts next (issue 10); until then the tests read them untyped.
 // Class mode for tests and benchmarks: a throwaway SQLite file, the real
 // `npm run class` CLI to create classes (its printed links parsed back), and
 // the real server started in class mode on that file.
@@ -72,7 +71,8 @@ export function startClassServer(db: string, options: StartOptions = {}): Promis
   return startServer({ ...options, env: { CLASS_MODE: 'true', CLASS_DB: db, SANDBOX_DOCKER: 'false', ...options.env } });
 }
 
-/** A JSON request with a bearer credential. */
+/** A JSON request with a bearer credential. Its body is whatever came back (errors, CSV, replies): class API replies are parsed with contracts/class-api.ts where a test relies on them. */
+// biome-ignore lint/suspicious/noExplicitAny: tests of refusals read error bodies and replies of every shape; an any here keeps them short.
 export async function bearerRequest(server: { url: string }, method: string, path: string, token: string | undefined, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: any }> {
   const headers: Record<string, string> = { ...extraHeaders };
   if (token !== undefined) headers.authorization = `Bearer ${token}`;

@@ -52,16 +52,16 @@ describe('frames', () => {
     const header = Buffer.alloc(9);
     header.writeUInt32BE(MAX_FRAME_BYTES, 0);
     header.writeUInt8(FrameKind.Data, 4);
-    expect(() => new FrameDecoder().push(header)).toThrow(/exceeds/);
+    expect(() => new FrameDecoder().push(header)).toThrowErrorMatchingInlineSnapshot(`[ProtocolError: frame of 1048580 bytes exceeds the 1048576-byte limit]`);
   });
 
   it('refuses unknown kinds and truncated headers', () => {
     const unknown = encodeFrame(FrameKind.Data, 1);
     unknown.writeUInt8(99, 4);
-    expect(() => new FrameDecoder().push(unknown)).toThrow(/unknown frame kind 99/);
+    expect(() => new FrameDecoder().push(unknown)).toThrowErrorMatchingInlineSnapshot(`[ProtocolError: unknown frame kind 99]`);
     const short = Buffer.alloc(4);
     short.writeUInt32BE(2, 0);
-    expect(() => new FrameDecoder().push(short)).toThrow(/shorter than a frame header/);
+    expect(() => new FrameDecoder().push(short)).toThrowErrorMatchingInlineSnapshot(`[ProtocolError: frame length 2 is shorter than a frame header]`);
   });
 
   it('refuses to encode an oversized frame', () => {
@@ -79,9 +79,9 @@ describe('control messages', () => {
     const badName = new FrameDecoder().push(encodeFrame(FrameKind.Open, 1, JSON.stringify({ name: '../x', cols: 80, rows: 24 })))[0]!;
     expect(() => decodeControl(FrameKind.Open, badName)).toThrow(/a terminal name is/);
     const notJson = new FrameDecoder().push(encodeFrame(FrameKind.Resize, 1, '{cols'))[0]!;
-    expect(() => decodeControl(FrameKind.Resize, notJson)).toThrow(/not JSON/);
+    expect(() => decodeControl(FrameKind.Resize, notJson)).toThrowErrorMatchingInlineSnapshot(`[ProtocolError: Resize frame payload is not JSON]`);
     const wrongKind = new FrameDecoder().push(encodeFrame(FrameKind.Pause, 1))[0]!;
-    expect(() => decodeControl(FrameKind.Resize, wrongKind)).toThrow(/expected a Resize frame, got Pause/);
+    expect(() => decodeControl(FrameKind.Resize, wrongKind)).toThrowErrorMatchingInlineSnapshot(`[ProtocolError: expected a Resize frame, got Pause]`);
   });
 
 });
@@ -101,9 +101,9 @@ describe('agent configuration', () => {
   });
 
   it('names the faulty field', () => {
-    expect(() => parseAgentConfig(JSON.stringify({ ...valid, transport: 'tcp:1.2.3.4' }))).toThrow(/transport/);
-    expect(() => parseAgentConfig(JSON.stringify({ ...valid, hostname: 'my_name_is_bob' }))).toThrow(/hostname/);
-    expect(() => parseAgentConfig(undefined)).toThrow(/not set/);
+    expect(() => parseAgentConfig(JSON.stringify({ ...valid, transport: 'tcp:1.2.3.4' }))).toThrowErrorMatchingInlineSnapshot(`[ProtocolError: SANDBOX_AGENT_CONFIG: transport must be "stdio" or "unix:/path"]`);
+    expect(() => parseAgentConfig(JSON.stringify({ ...valid, hostname: 'my_name_is_bob' }))).toThrowErrorMatchingInlineSnapshot(`[ProtocolError: SANDBOX_AGENT_CONFIG: hostname must be a valid host name]`);
+    expect(() => parseAgentConfig(undefined)).toThrowErrorMatchingInlineSnapshot(`[ProtocolError: SANDBOX_AGENT_CONFIG is not set: the agent is started by the sandbox driver, not by hand]`);
   });
 });
 
@@ -145,6 +145,6 @@ describe('the host session over a byte stream', () => {
     const closed = new Promise<string>((resolve) => session.onClose(resolve));
     stream.push(encodeFrame(FrameKind.Open, 0, '{}')); // only the host opens terminals
     expect(await closed).toMatch(/agent broke the protocol: the agent may not send Open frames/);
-    await expect(session.openTerminal('1', { cols: 80, rows: 24 })).rejects.toThrow(/the sandbox is gone/);
+    await expect(session.openTerminal('1', { cols: 80, rows: 24 })).rejects.toThrowErrorMatchingInlineSnapshot(`[Error: the sandbox is gone (agent broke the protocol: the agent may not send Open frames)]`);
   });
 });

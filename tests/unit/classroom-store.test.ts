@@ -72,7 +72,7 @@ describe('classroom database', () => {
   });
 
   it('says which path it cannot open', () => {
-    expect(() => openClassroomDatabase('/etc/hostname/classroom.sqlite')).toThrow(/cannot open the classroom database \/etc\/hostname\/classroom.sqlite/);
+    expect(() => openClassroomDatabase('/etc/hostname/classroom.sqlite')).toThrowErrorMatchingInlineSnapshot(`[ClassroomDatabaseError: cannot open the classroom database /etc/hostname/classroom.sqlite: EEXIST: file already exists, mkdir '/etc/hostname']`);
   });
 });
 
@@ -98,7 +98,7 @@ describe('classes and links', () => {
     const s = open();
     s.createClass(newClass('TP B'), ['Alice']);
     expect(() => s.createClass(newClass('TP B'), ['Bob'])).toThrow(ClassroomInputError);
-    expect(() => s.createClass(newClass('TP C', 2), ['A', 'B', 'C'])).toThrow(/3 students for a capacity of 2/);
+    expect(() => s.createClass(newClass('TP C', 2), ['A', 'B', 'C'])).toThrowErrorMatchingInlineSnapshot(`[ClassroomInputError: 3 students for a capacity of 2: raise the capacity or shorten the list.]`);
     expect(s.listClasses().map((record) => record.name)).toEqual(['TP B']);
   });
 

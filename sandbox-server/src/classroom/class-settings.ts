@@ -1,12 +1,11 @@
 // What an instructor gives to create a class, from the CLI or the dashboard:
-// one zod schema, checked in one place, with errors that name the field and
+// one zod schema (contracts/class-api.ts), checked in one place, with errors that name the field and
 // the fix. Defaults come from the server's configuration.
-import { z } from 'zod';
+import { CreateClassRequest, MAX_CLASS_NAME_LENGTH } from '../../../contracts/class-api.ts';
 import { parseDuration, parseSize, type Config } from '../config.ts';
 import type { ClassLimits, NewClass } from './store.ts';
 
-export const MAX_CAPACITY = 500;
-const MAX_NAME_LENGTH = 80;
+const MAX_NAME_LENGTH = MAX_CLASS_NAME_LENGTH;
 /** Ten minutes to a year. */
 const LIFETIME_MS = { min: 10 * 60_000, max: 366 * 24 * 3_600_000 };
 
@@ -41,28 +40,6 @@ export class ClassSettingsError extends Error {
   override name = 'ClassSettingsError';
 }
 
-const positiveInt = (what: string, min: number, max: number) =>
-  z.preprocess(
-    (v) => (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
-    z.int({ error: `${what}: expected a whole number from ${min} to ${max}` }).min(min, `${what}: at least ${min}`).max(max, `${what}: at most ${max}`),
-  );
-
-export const ClassRequestSchema = z.strictObject({
-  name: z.string({ error: 'name: give the class a name, e.g. "TP namespaces, groupe B"' }).trim().min(1, 'name: give the class a name').max(MAX_NAME_LENGTH, `name: at most ${MAX_NAME_LENGTH} characters`),
-  capacity: positiveInt('capacity', 1, MAX_CAPACITY).optional(),
-  /** The students' names (a roster), or… */
-  roster: z.array(z.string()).optional(),
-  /** …a number of anonymous seats. */
-  seats: positiveInt('seats', 1, MAX_CAPACITY).optional(),
-  lifetime: z.string().optional(),
-  memory: z.union([z.string(), z.int()]).optional(),
-  cpus: z.union([z.string(), z.number()]).optional(),
-  pids: z.union([z.string(), z.int()]).optional(),
-  docker: z.union([z.boolean(), z.stringbool()]).optional(),
-  startPage: z.string().regex(/^(?:[a-z0-9_-]+\/)*$/i, 'startPage: a page path relative to the site, ending with "/", e.g. "docker_linux/namespaces/"').optional(),
-});
-export type ClassRequest = z.input<typeof ClassRequestSchema>;
-
 export interface ClassDefaults {
   driver: Config['driver'];
   limits: ClassLimits;
@@ -81,7 +58,7 @@ export function classDefaults(config: Config, startPage: string): ClassDefaults 
 
 /** A validated class and its students' names; throws ClassSettingsError listing every problem. */
 export function resolveClassRequest(request: unknown, defaults: ClassDefaults, now = Date.now()): { newClass: NewClass; names: string[] } {
-  const parsed = ClassRequestSchema.safeParse(request);
+  const parsed = CreateClassRequest.safeParse(request);
   if (!parsed.success) throw new ClassSettingsError(parsed.error.issues.map((issue) => issue.message).join('; '));
   const input = parsed.data;
   const problems: string[] = [];

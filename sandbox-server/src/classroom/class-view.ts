@@ -1,37 +1,12 @@
 // What the dashboard shows of a class, in one JSON document: each student's
 // link, status (online, idle, no machine), machine (age, CPU, memory),
 // exercises and snippet runs, the class's events, and the server's load.
+// The shapes are the class API's (contracts/class-api.ts); this file fills them.
+import type { ClassSummary, ClassView, LinkState, StudentView } from '../../../contracts/class-api.ts';
 import type { ClassRecord, CredentialRecord } from './store.ts';
-import type { Classroom, ExerciseState, StudentMachine, StudentStatus } from './classroom.ts';
+import type { Classroom } from './classroom.ts';
 
-export interface LinkState {
-  state: 'active' | 'revoked' | 'expired' | 'none';
-  createdAt: string | null;
-  lastUsedAt: string | null;
-  until: string | null;
-}
-
-export interface StudentView {
-  id: string;
-  name: string;
-  seat: number;
-  link: LinkState;
-  status: StudentStatus;
-  lastActivityAt: string | null;
-  machine: StudentMachine | null;
-  exercises: Record<string, string | null>;
-  commands: { ran: number; failed: number; snippets: number; lastAt: string | null };
-}
-
-export interface ClassView {
-  class: ReturnType<typeof describeClass>;
-  exercises: Omit<ExerciseState, 'passedAt'>[];
-  students: StudentView[];
-  events: { at: string; student: string | null; kind: string; message: string }[];
-  server: { driver: string; maxSandboxes: number; sandboxes: { assigned: number; pool: number; creating: number } };
-}
-
-export function describeClass(classRecord: ClassRecord, students: number) {
+export function describeClass(classRecord: ClassRecord, students: number): ClassSummary {
   return {
     id: classRecord.id,
     name: classRecord.name,

@@ -5,15 +5,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { HintedError } from '../../../contracts/errors.ts';
 import { MIGRATIONS, type Migration } from './migrations.ts';
 
-export class ClassroomDatabaseError extends Error {
+export class ClassroomDatabaseError extends HintedError {
   override name = 'ClassroomDatabaseError';
-  readonly hint: string;
-  constructor(message: string, hint: string) {
-    super(message);
-    this.hint = hint;
-  }
 }
 
 /** The file, opened and migrated; throws ClassroomDatabaseError saying what to do. */

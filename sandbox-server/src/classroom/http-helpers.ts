@@ -2,7 +2,7 @@
 // request, its JSON body (bounded, validated), and refusals as API errors.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
-import { sendError } from '../http/respond.ts';
+import { sendError, sendJson } from '../http/respond.ts';
 import type { ErrorInfo } from '../../../contracts/protocol.ts';
 import type { Refusal } from './class-auth.ts';
 
@@ -51,4 +51,13 @@ export function sendBadRequest(res: ServerResponse, error: BadRequestError | Err
   const info: ErrorInfo = { code: 'invalid-request', message: error.message };
   if (hint) info.hint = hint;
   sendError(res, 400, info, headers);
+}
+
+/**
+ * A reply built through its class-api.ts schema: what the browser parses is
+ * exactly what the server checked it sends (a mismatch is a server bug, and
+ * fails here, as a 500, rather than in the dashboard).
+ */
+export function sendReply<S extends z.ZodType>(res: ServerResponse, status: number, schema: S, body: z.input<S>, headers: Record<string, string>): void {
+  sendJson(res, status, schema.parse(body), headers);
 }

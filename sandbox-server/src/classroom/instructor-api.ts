@@ -4,6 +4,7 @@
 //   POST api/class/classes                              create one: {name, capacity, roster | seats, lifetime, memory, cpus, pids, docker}
 //                                                       → 201 {class, links: [{student, token}]} (tokens are shown only now)
 //   GET  api/class/classes/:id                          the class as the dashboard shows it (class-view.ts)
+// (requests and replies: contracts/class-api.ts)
 //   GET  api/class/classes/:id/progress.csv             progress as CSV
 //   POST api/class/classes/:id/machines/reset           {students?: [ids]}: fresh machines (all students without a list)
 //   POST api/class/classes/:id/machines/destroy         {students?: [ids]}: end machines
@@ -16,12 +17,22 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { SandboxManager } from '../manager/sandbox-manager.ts';
 import { clientKey } from '../http/client-key.ts';
-import { sendError, sendJson } from '../http/respond.ts';
-import { TerminalName } from '../../../contracts/protocol.ts';
+import { sendError } from '../http/respond.ts';
+import {
+  ClassListReply,
+  ClassView,
+  CreateClassReply,
+  CreatedLink,
+  MachinesReply,
+  RevokeReply,
+  StudentsRequest,
+  ViewerRequest,
+  ViewerTicket,
+} from '../../../contracts/class-api.ts';
 import type { Classroom } from './classroom.ts';
 import { ClassSettingsError, resolveClassRequest, type ClassDefaults } from './class-settings.ts';
 import { buildClassView, describeClass } from './class-view.ts';
-import { BadRequestError, bearer, readJson, sendBadRequest, sendRefusal } from './http-helpers.ts';
+import { BadRequestError, bearer, readJson, sendBadRequest, sendRefusal, sendReply } from './http-helpers.ts';
 import { instructorEvents } from './messages.ts';
 import { progressCsv } from './progress-csv.ts';
 import { ClassroomInputError, type ClassRecord, type StudentRecord } from './store.ts';
@@ -37,9 +48,6 @@ export interface InstructorApiOptions {
   log: Logger;
   clientIpHeader: string;
 }
-
-const StudentsBody = z.strictObject({ students: z.array(z.string().max(64)).max(1000).optional() });
-const ViewerBody = z.strictObject({ terminal: TerminalName });
 
 export class InstructorApi {
   readonly #options: InstructorApiOptions;
@@ -75,12 +83,13 @@ export class InstructorApi {
     const { store } = classroom;
     if (path === '') {
       if (req.method === 'GET') {
-        sendJson(res, 200, { classes: store.listClasses().map((record) => describeClass(record, record.students)) }, headers);
+        sendReply(res, 200, ClassListReply, { classes: store.listClasses().map((record) => describeClass(record, record.students)) }, headers);
       } else if (req.method === 'POST') {
+        // resolveClassRequest parses the body with CreateClassRequest and words each problem itself.
         const { newClass, names } = resolveClassRequest(await readJson(req, z.unknown()), this.#options.defaults);
         const { classRecord, links } = store.createClass(newClass, names);
         this.#options.log.info({ class: classRecord.id, students: links.length }, 'class created from the dashboard');
-        sendJson(res, 201, {
+        sendReply(res, 201, CreateClassReply, {
           class: describeClass(classRecord, links.length),
           links: links.map(({ student, token }) => ({ student: { id: student.id, name: student.name, seat: student.seat }, token })),
         }, headers);
@@ -104,7 +113,7 @@ export class InstructorApi {
         maxSandboxes: this.#options.maxSandboxes,
         sandboxes: this.#options.manager.sandboxes(),
       });
-      sendJson(res, 200, view, headers);
+      sendReply(res, 200, ClassView, view, headers);
       return;
     }
     if (sub === '/progress.csv') {
@@ -122,10 +131,10 @@ export class InstructorApi {
     }
     if (sub === '/machines/reset' || sub === '/machines/destroy') {
       if (req.method !== 'POST') return methodNotAllowed(res, 'POST', headers);
-      const body = await readJson(req, StudentsBody);
+      const body = await readJson(req, StudentsRequest);
       const students = this.#pick(classRecord, body.students);
       const count = await classroom.resetMachines(classRecord, students, sub === '/machines/reset');
-      sendJson(res, 200, { machines: count }, headers);
+      sendReply(res, 200, MachinesReply, { machines: count }, headers);
       return;
     }
     const studentMatch = /^\/students\/([0-9a-f]{16})\/(link|revoke|viewers)$/.exec(sub);
@@ -141,21 +150,21 @@ export class InstructorApi {
         req.resume();
         const { token } = store.issueStudentLink(student.id);
         store.addEvent(classRecord.id, student.id, 'new-link', instructorEvents.newLink(student.name));
-        sendJson(res, 200, { student: { id: student.id, name: student.name, seat: student.seat }, token }, headers);
+        sendReply(res, 200, CreatedLink, { student: { id: student.id, name: student.name, seat: student.seat }, token }, headers);
         return;
       }
       case 'revoke':
         req.resume();
         await classroom.revoke(classRecord, [student]);
-        sendJson(res, 200, { revoked: true }, headers);
+        sendReply(res, 200, RevokeReply, { revoked: true }, headers);
         return;
       default: {
-        const { terminal } = await readJson(req, ViewerBody);
+        const { terminal } = await readJson(req, ViewerRequest);
         if (!classroom.viewerTarget(student.id, terminal)) {
           sendError(res, 404, { code: 'not-found', message: `Le terminal ${terminal} de ${student.name} n'est pas ouvert.`, hint: 'Actualisez : la liste des terminaux ouverts y est à jour.' }, headers);
           return;
         }
-        sendJson(res, 200, this.#options.viewers.issue(student.id, terminal), headers);
+        sendReply(res, 200, ViewerTicket, this.#options.viewers.issue(student.id, terminal), headers);
       }
     }
   }

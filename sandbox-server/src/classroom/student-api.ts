@@ -11,15 +11,16 @@
 // student did, not proof. Proof is the checks, which the server runs itself
 // in the machine whenever a command finishes there.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { clientKey } from '../http/client-key.ts';
-import { sendError, sendJson } from '../http/respond.ts';
+import { sendError } from '../http/respond.ts';
 import { tokenCookie, type CookieSettings } from '../http/sandbox-credential.ts';
-import { apiPath, type CreateSandboxResponse } from '../../../contracts/protocol.ts';
-import { MachineRefusedError, type Classroom } from './classroom.ts';
-import { BadRequestError, bearer, readJson, sendBadRequest, sendRefusal } from './http-helpers.ts';
+import { apiPath, CreateSandboxResponse } from '../../../contracts/protocol.ts';
+import { MeReply, ProgressReply, ProgressRequest } from '../../../contracts/class-api.ts';
+import type { Classroom } from './classroom.ts';
+import { MachineRefusedError } from './machine-allocator.ts';
+import { BadRequestError, bearer, readJson, sendBadRequest, sendRefusal, sendReply } from './http-helpers.ts';
 
 export interface StudentApiOptions {
   classroom: Classroom;
@@ -28,13 +29,6 @@ export interface StudentApiOptions {
   cookie: CookieSettings;
   clientIpHeader: string;
 }
-
-const ProgressSchema = z.strictObject({
-  page: z.string().max(300),
-  snippet: z.string().min(1).max(64),
-  commands: z.array(z.string().max(4000)).min(1).max(100),
-  statuses: z.array(z.int().min(-1).max(255).nullable()).max(100),
-}).refine((body) => body.statuses.length <= body.commands.length, { message: 'one status per command at most' });
 
 export class StudentApi {
   readonly #options: StudentApiOptions;
@@ -53,9 +47,9 @@ export class StudentApi {
     }
     try {
       const { managed, token } = await this.#options.classroom.machineFor(verdict.student, verdict.classRecord, verdict.credential);
-      const body: CreateSandboxResponse = { id: managed.id, token, expiresAt: managed.expiresAt.toISOString() };
+      const body = { id: managed.id, token, expiresAt: managed.expiresAt.toISOString() };
       const maxAgeSeconds = (managed.expiresAt.getTime() - Date.now()) / 1000;
-      sendJson(res, 201, body, {
+      sendReply(res, 201, CreateSandboxResponse, body, {
         ...headers,
         location: this.#options.cookie.basePath + apiPath.sandbox(managed.id),
         'set-cookie': tokenCookie(this.#options.cookie, managed.id, token, maxAgeSeconds),
@@ -81,7 +75,7 @@ export class StudentApi {
     const { student, classRecord } = verdict;
     if (rest === 'api/class/me') {
       if (req.method !== 'GET') return methodNotAllowed(res, 'GET', headers);
-      sendJson(res, 200, {
+      sendReply(res, 200, MeReply, {
         student: { name: student.name },
         class: { name: classRecord.name, expiresAt: new Date(classRecord.expiresAt).toISOString() },
         exercises: classroom.exerciseStates(student.id),
@@ -91,7 +85,7 @@ export class StudentApi {
     if (req.method !== 'POST') return methodNotAllowed(res, 'POST', headers);
     let run;
     try {
-      run = await readJson(req, ProgressSchema);
+      run = await readJson(req, ProgressRequest);
     } catch (error) {
       if (!(error instanceof BadRequestError)) throw error;
       sendBadRequest(res, error, headers, 'Send {"page","snippet","commands":[…],"statuses":[…]}.');
@@ -102,7 +96,7 @@ export class StudentApi {
       this.#options.log.warn({ err: error, student: student.id }, 'exercise checks failed');
       return classroom.exerciseStates(student.id);
     });
-    sendJson(res, 200, { exercises }, headers);
+    sendReply(res, 200, ProgressReply, { exercises }, headers);
     return true;
   }
 

@@ -84,7 +84,7 @@ export class ViewerEndpoint {
     const limited = this.#options.classroom.auth.admit(address);
     if (limited) {
       this.#options.metrics.rejected.inc({ reason: 'rate-limited' });
-      return refuse(ws, 1013, limited.error);
+      return refuse(ws, CloseCode.tryAgainLater, limited.error);
     }
     const ticket = ticketText === undefined ? undefined : this.#tickets.get(ticketText);
     if (ticketText !== undefined) this.#tickets.delete(ticketText);
@@ -108,7 +108,7 @@ export class ViewerEndpoint {
     const watching = stream.watch((chunk) => {
       if (ws.readyState !== ws.OPEN) return;
       if (ws.bufferedAmount > VIEWER_BUFFER_LIMIT) {
-        refuse(ws, 1013, { code: 'rate-limited', message: 'Ce terminal produit plus vite que votre connexion ne lit.', hint: 'Rouvrez la vue.' });
+        refuse(ws, CloseCode.tryAgainLater, { code: 'rate-limited', message: 'Ce terminal produit plus vite que votre connexion ne lit.', hint: 'Rouvrez la vue.' });
         return;
       }
       ws.send(chunk, { binary: true });

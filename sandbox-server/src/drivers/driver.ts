@@ -2,6 +2,7 @@
 // The HTTP/WebSocket layer and the sandbox manager only ever see these types;
 // whether a sandbox is a set of Linux namespaces or a QEMU virtual machine is
 // the driver's business alone.
+import { HintedError } from '../../../contracts/errors.ts';
 import type { ProcessSnapshot } from '../../../contracts/process-snapshot.ts';
 
 import type { TerminalSize } from '../../../contracts/sizes.ts';
@@ -120,11 +121,6 @@ export interface SandboxDriver {
   cleanupLeftovers(): Promise<number>;
 }
 
-export class HostNotSupportedError extends Error {
+export class HostNotSupportedError extends HintedError {
   override name = 'HostNotSupportedError';
-  readonly hint: string;
-  constructor(message: string, hint: string) {
-    super(message);
-    this.hint = hint;
-  }
 }

@@ -9,6 +9,7 @@ import type { DestroyReason, Metrics, MetricsState } from '../metrics.ts';
 import { newSandboxId, newToken } from './credentials.ts';
 import { ManagedSandbox, type ExpiryReason } from './managed-sandbox.ts';
 import { WarmPool } from './warm-pool.ts';
+import { HintedError } from '../../../contracts/errors.ts';
 import { CloseCode, type ErrorInfo } from '../../../contracts/protocol.ts';
 
 export interface ManagerOptions {
@@ -26,15 +27,13 @@ export interface ManagerOptions {
 }
 
 /** Creation refused for lack of room; the HTTP layer turns it into 503 or 429 with Retry-After. */
-export class CapacityError extends Error {
+export class CapacityError extends HintedError {
   override name = 'CapacityError';
   readonly scope: 'host' | 'client';
-  readonly hint: string;
   readonly retryAfterSeconds: number;
   constructor(scope: 'host' | 'client', message: string, hint: string, retryAfterSeconds: number) {
-    super(message);
+    super(message, hint);
     this.scope = scope;
-    this.hint = hint;
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }

@@ -19,8 +19,8 @@ import type { PrepareProgress } from '../drivers/driver.ts';
 
 const REPO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
-/** The agent's sources, relative to the repository's root. */
-function agentSources(): string[] {
+/** The agent's sources, relative to the repository's root: all that is copied into a machine (the boundary test holds the agent to it). */
+export function agentSources(): string[] {
   const agent = readdirSync(join(REPO_DIR, 'sandbox-server/agent'))
     .filter((name) => name.endsWith('.ts') && !name.endsWith('.d.ts'))
     .map((name) => `sandbox-server/agent/${name}`);

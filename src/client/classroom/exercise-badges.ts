@@ -4,19 +4,10 @@
 // (the server answers with the exercises, checked right away) and looks
 // again every little while, since exercises typed by hand count too.
 // Loaded only when the page holds a student credential (run-controls.ts).
-import type { ExerciseState } from '../../../contracts/protocol.ts';
+import { type ExerciseState, MeReply } from '../../../contracts/class-api.ts';
+import { ApiErrorBody, type ErrorInfo } from '../../../contracts/protocol.ts';
 import { apiUrl, type SandboxEndpoint } from '../sandbox-endpoint.ts';
 import { SNIPPET_RUN_EVENT, classCredential, type SnippetRunDetail } from './class-credential.ts';
-
-interface Me {
-  student: { name: string };
-  class: { name: string; expiresAt: string };
-  exercises: ExerciseState[];
-}
-
-interface ApiError {
-  error: { code: string; message: string; hint?: string };
-}
 
 const POLL_MS = 15_000;
 
@@ -65,7 +56,8 @@ export class ExerciseBadges {
     const response = await this.#request('GET', 'api/class/me');
     if (response === undefined) return;
     if (!response.ok) return this.#showError(await readError(response));
-    const me = (await response.json()) as Me;
+    const me = MeReply.safeParse(await response.json().catch(() => undefined)).data;
+    if (!me) return this.#showError({ code: 'bad-reply', message: 'Le serveur de la classe a envoyé une réponse inattendue.', hint: 'Rechargez la page.' });
     const mine = me.exercises.filter((exercise) => onThisPage(exercise.page));
     const passed = me.exercises.filter((exercise) => exercise.passedAt !== null).length;
     this.#banner.dataset.state = 'ok';
@@ -104,7 +96,7 @@ export class ExerciseBadges {
     }
   }
 
-  #showError(error: ApiError['error'] | undefined): void {
+  #showError(error: ErrorInfo | undefined): void {
     this.#banner.dataset.state = 'error';
     const message = document.createElement('span');
     message.textContent = error?.message ?? 'Le serveur de la classe ne répond pas comme prévu.';
@@ -135,7 +127,6 @@ function onThisPage(page: string): boolean {
   return path === `/${page}` || path.endsWith(`/${page}`);
 }
 
-async function readError(response: Response): Promise<ApiError['error'] | undefined> {
-  const body = (await response.json().catch(() => undefined)) as ApiError | undefined;
-  return body?.error;
+async function readError(response: Response): Promise<ErrorInfo | undefined> {
+  return ApiErrorBody.safeParse(await response.json().catch(() => undefined)).data?.error;
 }

@@ -1,38 +1,33 @@
-// The dashboard's calls to the class API (sandbox-server/src/classroom/
-// instructor-api.ts), with the instructor's key. Errors come back as
+// The dashboard's calls to the class API (contracts/class-api.ts), with the
+// instructor's key. Every reply is parsed with its schema; errors come back as
 // DashboardApiError carrying the server's French message and hint.
-import type { ClassView } from '../../../sandbox-server/src/classroom/class-view.ts';
+import type { z } from 'zod';
+import {
+  ClassListReply,
+  ClassView,
+  CreateClassReply,
+  type CreateClassRequest,
+  CreatedLink,
+  MachinesReply,
+  RevokeReply,
+  type StudentsRequest,
+  ViewerTicket,
+} from '../../../contracts/class-api.ts';
+import { HintedError } from '../../../contracts/errors.ts';
+import { ApiErrorBody } from '../../../contracts/protocol.ts';
 import { apiUrl, type SandboxEndpoint } from '../sandbox-endpoint.ts';
 
-export type { ClassView, StudentView } from '../../../sandbox-server/src/classroom/class-view.ts';
-export type ClassSummary = ClassView['class'];
+export type { ClassSummary, ClassView, CreatedLink, StudentView } from '../../../contracts/class-api.ts';
+export type NewClassForm = CreateClassRequest;
 
-export interface CreatedLink {
-  student: { id: string; name: string; seat: number };
-  token: string;
-}
-
-export interface NewClassForm {
-  name: string;
-  capacity?: number;
-  roster?: string[];
-  seats?: number;
-  lifetime?: string;
-  memory?: string;
-  cpus?: string;
-  docker?: boolean;
-}
-
-export class DashboardApiError extends Error {
+export class DashboardApiError extends HintedError<string | undefined> {
   override name = 'DashboardApiError';
   readonly status: number;
   readonly code: string;
-  readonly hint: string | undefined;
   constructor(status: number, code: string, message: string, hint?: string) {
-    super(message);
+    super(message, hint);
     this.status = status;
     this.code = code;
-    this.hint = hint;
   }
 }
 
@@ -45,33 +40,34 @@ export class DashboardApi {
     this.#key = key;
   }
 
-  async classes(): Promise<ClassSummary[]> {
-    return ((await this.#json('GET', 'api/class/classes')) as { classes: ClassSummary[] }).classes;
+  async classes(): Promise<ClassListReply['classes']> {
+    return (await this.#call(ClassListReply, 'GET', 'api/class/classes')).classes;
   }
 
-  async createClass(form: NewClassForm): Promise<{ class: ClassSummary; links: CreatedLink[] }> {
-    return (await this.#json('POST', 'api/class/classes', form)) as { class: ClassSummary; links: CreatedLink[] };
+  async createClass(form: NewClassForm): Promise<CreateClassReply> {
+    return this.#call(CreateClassReply, 'POST', 'api/class/classes', form);
   }
 
   async classView(classId: string): Promise<ClassView> {
-    return (await this.#json('GET', `api/class/classes/${classId}`)) as ClassView;
+    return this.#call(ClassView, 'GET', `api/class/classes/${classId}`);
   }
 
   async machines(classId: string, action: 'reset' | 'destroy', students?: string[]): Promise<number> {
-    return ((await this.#json('POST', `api/class/classes/${classId}/machines/${action}`, students ? { students } : {})) as { machines: number }).machines;
+    const body: StudentsRequest = students ? { students } : {};
+    return (await this.#call(MachinesReply, 'POST', `api/class/classes/${classId}/machines/${action}`, body)).machines;
   }
 
   async newLink(classId: string, studentId: string): Promise<CreatedLink> {
-    return (await this.#json('POST', `api/class/classes/${classId}/students/${studentId}/link`)) as CreatedLink;
+    return this.#call(CreatedLink, 'POST', `api/class/classes/${classId}/students/${studentId}/link`);
   }
 
   async revoke(classId: string, studentId: string): Promise<void> {
-    await this.#json('POST', `api/class/classes/${classId}/students/${studentId}/revoke`);
+    await this.#call(RevokeReply, 'POST', `api/class/classes/${classId}/students/${studentId}/revoke`);
   }
 
   /** A single-use ticket and the WebSocket URL to watch a student's terminal. */
   async viewer(classId: string, studentId: string, terminal: string): Promise<string> {
-    const { path } = (await this.#json('POST', `api/class/classes/${classId}/students/${studentId}/viewers`, { terminal })) as { path: string };
+    const { path } = await this.#call(ViewerTicket, 'POST', `api/class/classes/${classId}/students/${studentId}/viewers`, { terminal });
     const url = new URL(apiUrl(this.endpoint, path));
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     return url.href;
@@ -84,8 +80,17 @@ export class DashboardApi {
     return { blob: await response.blob(), filename };
   }
 
-  async #json(method: string, path: string, body?: unknown): Promise<unknown> {
-    return (await this.#request(method, path, body)).json();
+  /** A call whose reply is parsed with its schema: a reply of another shape is an error, not a cast. */
+  async #call<S extends z.ZodType>(schema: S, method: string, path: string, body?: unknown): Promise<z.output<S>> {
+    const response = await this.#request(method, path, body);
+    const parsed = schema.safeParse(await response.json().catch(() => undefined));
+    if (parsed.success) return parsed.data;
+    throw new DashboardApiError(
+      response.status,
+      'bad-reply',
+      `Le serveur de la classe a envoyé une réponse inattendue à ${method} ${path}.`,
+      'Rechargez la page ; si cela continue, le tableau de bord et le serveur ne sont sans doute pas de la même version.',
+    );
   }
 
   async #request(method: string, path: string, body?: unknown): Promise<Response> {
@@ -100,7 +105,7 @@ export class DashboardApi {
       throw new DashboardApiError(0, 'unreachable', `Le serveur de la classe ne répond pas (${this.endpoint.base}).`, 'Vérifiez qu\'il tourne, puis réessayez.');
     }
     if (response.ok) return response;
-    const error = ((await response.json().catch(() => undefined)) as { error?: { code: string; message: string; hint?: string } } | undefined)?.error;
+    const error = ApiErrorBody.safeParse(await response.json().catch(() => undefined)).data?.error;
     throw new DashboardApiError(response.status, error?.code ?? 'unknown', error?.message ?? `Le serveur a répondu HTTP ${response.status}.`, error?.hint);
   }
 }

@@ -7,8 +7,11 @@
  *
  * It also carries the fields that tools read to point at the source: `line`,
  * `column`, `fatal` (like a vfile message) and `loc` and `hint` (like Astro's
- * errors, which its error overlay shows).
+ * errors, which its error overlay shows). Its base is the project's one error
+ * with a hint (contracts/errors.ts).
  */
+import { HintedError } from '../../../contracts/errors.ts';
+
 export interface ContentErrorInit {
   /** The file as the author knows it, e.g. "content/docker_linux/namespaces.md". */
   file: string;
@@ -23,12 +26,11 @@ export interface ContentErrorInit {
   cause?: unknown;
 }
 
-export class ContentError extends Error {
+export class ContentError extends HintedError<string | undefined> {
   readonly file: string;
   readonly line: number | undefined;
   readonly column: number | undefined;
   readonly reason: string;
-  readonly hint: string | undefined;
   /** Always fatal: content errors stop the build. */
   readonly fatal = true;
   /** Location in the shape Astro's error overlay reads. */
@@ -37,13 +39,12 @@ export class ContentError extends Error {
   constructor(init: ContentErrorInit) {
     const reason = endSentence(init.reason);
     const where = init.line ? `${init.file}:${init.line}` : init.file;
-    super(`${where}: ${reason}${init.hint ? ` Fix: ${init.hint}` : ''}`, init.cause === undefined ? undefined : { cause: init.cause });
+    super(`${where}: ${reason}${init.hint ? ` Fix: ${init.hint}` : ''}`, init.hint, init.cause === undefined ? undefined : { cause: init.cause });
     this.name = 'ContentError';
     this.file = init.file;
     this.line = init.line;
     this.column = init.column;
     this.reason = reason;
-    this.hint = init.hint;
     this.loc = { file: init.file, line: init.line, column: init.column };
   }
 }
