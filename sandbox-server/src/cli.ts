@@ -2,7 +2,8 @@
 //
 //   node sandbox-server/src/cli.ts prepare   check the host, compile the helpers, build the root
 //                                            filesystem if missing (progress shown), start a test
-//                                            sandbox to prove it all works        (npm run sandbox:prepare)
+//                                            sandbox to prove it all works, build the class store's
+//                                            default images if missing            (npm run sandbox:prepare)
 //   node sandbox-server/src/cli.ts cleanup   remove what crashed runs left (sandboxes, cgroups, uid
 //                                            ranges), and old root filesystem builds when no
 //                                            sandbox is alive                     (npm run sandbox:cleanup)
@@ -16,6 +17,9 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { HostNotSupportedError, type PrepareProgress } from './drivers/driver.ts';
 import { DEFAULT_LIMITS, createNamespaceDriver, type NamespaceDriver } from './drivers/namespace/index.ts';
+import { ensureDefaultImages } from './images/default-images.ts';
+import { ClassImageStore, listImages } from './images/image-store.ts';
+import { DEFAULT_IMAGE_STORE_PATHS } from './images/paths.ts';
 import { rootfsPath } from './rootfs/build.ts';
 import { readRecipe } from './rootfs/recipe.ts';
 
@@ -61,6 +65,13 @@ async function prepare(driver: NamespaceDriver): Promise<number> {
     console.error(`✓ test sandbox answered "${proof}" ${Date.now() - sandboxStarted} ms after its creation began`);
   } finally {
     await sandbox.destroy();
+  }
+  if (ClassImageStore.available()) {
+    await ensureDefaultImages(DEFAULT_IMAGE_STORE_PATHS, progressPrinter());
+    endStatusLine();
+    console.error(`✓ class image store: ${listImages().map((image) => image.name).join(', ')}`);
+  } else {
+    console.error('! no class image store (apt-get install docker-registry skopeo): docker pull will fail in the machines');
   }
   return 0;
 }
