@@ -36,8 +36,12 @@ interface Brief {
 
 /** PF_KTHREAD in /proc/<pid>/stat's flags: a kernel thread (a VM guest has them; they are not the reader's). */
 const PF_KTHREAD = 0x00200000;
-/** cgroup v1 (`pids:/docker/<id>`), cgroup v2 with cgroupfs (`0::/docker/<id>`) or systemd (`docker-<id>.scope`). */
-const DOCKER_CGROUP = /docker[-/]([0-9a-f]{64})/;
+/**
+ * A container's cgroup ends with its 64-hex-digit id: `pids:/docker/<id>`
+ * (cgroupfs), `…/docker-<id>.scope` (systemd), `/containers/<id>` (the
+ * course's dockerd runs with --cgroup-parent /containers).
+ */
+const DOCKER_CGROUP = /[/-]([0-9a-f]{64})(?:\.scope)?$/m;
 /** The terminals' cgroups (agent/terminal-groups.ts): a process that left its shell's tree (nohup, setsid) is still theirs. */
 const TERMINAL_CGROUP = /(?:^|:)\/terminals\/([A-Za-z0-9_-]{1,32})(?:\/|$)/m;
 
