@@ -239,6 +239,8 @@ export type ApiErrorBody = z.infer<typeof ApiErrorBody>;
 
 /** Name of the HttpOnly cookie that carries a sandbox's token (scoped to that sandbox's API path). */
 export const TOKEN_COOKIE = 'sandbox_token';
+/** Name of the HttpOnly cookie that says which reader (browser) asks, so every tab gets the same machine (scoped to the base path). */
+export const READER_COOKIE = 'reader';
 /** Query parameter that carries the token on the WebSocket URL (for pages on another origin). */
 export const TOKEN_QUERY_PARAM = 'token';
 

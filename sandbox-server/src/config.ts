@@ -117,8 +117,10 @@ export const CONFIG_FIELDS = {
   warmPoolSize: { env: 'WARM_POOL_SIZE', example: '2' },
   maxSandboxes: { env: 'MAX_SANDBOXES', example: '20' },
   maxSandboxesPerClient: { env: 'MAX_SANDBOXES_PER_CLIENT', example: '3' },
+  maxSandboxesPerAddress: { env: 'MAX_SANDBOXES_PER_ADDRESS', example: '40' },
   maxTerminalsPerSandbox: { env: 'MAX_TERMINALS_PER_SANDBOX', example: '8' },
   idleTimeout: { env: 'IDLE_TIMEOUT', example: '15m', defaultText: '15m' },
+  unclaimedIdleTimeout: { env: 'UNCLAIMED_IDLE_TIMEOUT', example: '1m', defaultText: '1m' },
   maxAge: { env: 'MAX_AGE', example: '2h', defaultText: '2h' },
   sandboxMemory: { env: 'SANDBOX_MEMORY', example: '512MiB', defaultText: '512MiB' },
   sandboxPids: { env: 'SANDBOX_PIDS', example: '1024' },
@@ -157,11 +159,15 @@ export const ConfigSchema = z.strictObject({
   maxSandboxes: integer(1, 10_000).default(20)
     .describe('Most sandboxes this host runs at once, warm pool included; beyond it creation answers 503 with Retry-After.'),
   maxSandboxesPerClient: integer(1, 1000).default(3)
-    .describe('Most sandboxes one reader (one client address) may hold at once; beyond it creation answers 429 with Retry-After.'),
+    .describe('Most sandboxes one reader may hold at once; beyond it creation answers 429 with Retry-After. A reader is one browser (its reader cookie; every tab gets the same machine), or one address for clients that keep no cookie.'),
+  maxSandboxesPerAddress: integer(1, 10_000).default(40)
+    .describe('Most sandboxes all readers behind one network address may hold at once (a classroom behind NAT is one address); beyond it creation answers 429. Must be at least MAX_SANDBOXES_PER_CLIENT.'),
   maxTerminalsPerSandbox: integer(1, 64).default(8)
     .describe('Most terminals open at once in one sandbox.'),
   idleTimeout: duration(1000).default(15 * 60_000)
     .describe('A sandbox with no terminal attached for this long is destroyed. Written with a unit: "90s", "15m".'),
+  unclaimedIdleTimeout: duration(1000).default(60_000)
+    .describe('The idle timeout of a sandbox its reader cannot come back for yet: made for a browser seen for the first time, until a request carries its reader cookie (a browser that keeps no cookie loses its machine with its tab). IDLE_TIMEOUT when that is shorter.'),
   maxAge: duration(1000).default(2 * 3_600_000)
     .describe('A sandbox is destroyed this long after it was handed to a reader, attached or not. Written with a unit: "2h".'),
   sandboxMemory: size(16 * 1024 ** 2).default(512 * 1024 ** 2)
@@ -187,6 +193,13 @@ export const ConfigSchema = z.strictObject({
   contentDir: z.string().min(1).default('content').transform((dir) => resolve(dir))
     .describe('The course\'s content tree; in class mode the exercises\' checks are read from its *.checks.json files.'),
 }).superRefine((config, ctx) => {
+  if (config.maxSandboxesPerAddress < config.maxSandboxesPerClient) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['maxSandboxesPerAddress'],
+      message: `must be at least MAX_SANDBOXES_PER_CLIENT (${config.maxSandboxesPerClient}): an address holds at least one reader`,
+    });
+  }
   // The writable layer lives in the sandbox's memory: a full disk must give ENOSPC, not an OOM kill of its init.
   if (config.sandboxDisk > config.sandboxMemory * 0.75) {
     ctx.addIssue({

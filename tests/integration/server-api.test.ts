@@ -24,6 +24,8 @@ beforeAll(async () => {
       SANDBOX_DOCKER: 'false',
       MAX_SANDBOXES: '3',
       MAX_SANDBOXES_PER_CLIENT: '2',
+      // Each request without a reader cookie is a new reader: what stops them from one address is its ceiling.
+      MAX_SANDBOXES_PER_ADDRESS: '2',
       CLIENT_IP_HEADER: 'x-forwarded-for',
       ALLOWED_ORIGINS: ALLOWED_ORIGIN,
     },
@@ -191,13 +193,13 @@ describe('origins', () => {
 });
 
 describe('capacity', () => {
-  it('answers 429 with Retry-After past the per-client limit, 503 past the host limit', async () => {
+  it('answers 429 with Retry-After past the per-address ceiling, 503 past the host limit', async () => {
     const first = await createAs('10.0.4.1');
     const second = await createAs('10.0.4.1');
     const third = await apiRequest(server, 'POST', 'api/sandboxes', { forwardedFor: '10.0.4.1' });
     expect(third.status).toBe(429);
     expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(await errorOf(third)).toMatchObject({ code: 'too-many-sandboxes', hint: expect.stringContaining('Close the lesson tabs') });
+    expect(await errorOf(third)).toMatchObject({ code: 'too-many-sandboxes', hint: expect.stringContaining('MAX_SANDBOXES_PER_ADDRESS') });
 
     const other = await createAs('10.0.4.2'); // the host's third and last
     const full = await apiRequest(server, 'POST', 'api/sandboxes', { forwardedFor: '10.0.4.3' });

@@ -8,6 +8,7 @@ import type { ManagedSandbox } from '../manager/managed-sandbox.ts';
 import { isSandboxId } from '../../../contracts/names.ts';
 import { apiPath, type CreateSandboxResponse, type ErrorInfo } from '../../../contracts/protocol.ts';
 import { clientKey } from './client-key.ts';
+import { newReaderId, presentedReader, readerCookie, readerKey } from './reader-cookie.ts';
 import { sendEmpty, sendError, sendJson } from './respond.ts';
 import { clearedTokenCookie, presentedToken, tokenCookie, type CookieSettings } from './sandbox-credential.ts';
 import { describeTombstone } from './tombstone-message.ts';
@@ -33,6 +34,8 @@ export interface SandboxApiOptions {
 
 export class SandboxApi {
   private readonly options: SandboxApiOptions;
+  /** Creations under way, by reader: a second tab asking at the same moment waits for the first one's machine. */
+  private readonly creating = new Map<string, ReturnType<SandboxManager['create']>>();
 
   constructor(options: SandboxApiOptions) {
     this.options = options;
@@ -61,22 +64,51 @@ export class SandboxApi {
     return true;
   }
 
+  /**
+   * POST api/sandboxes. A browser that presents its reader cookie gets the
+   * machine it already has (200, from any tab or page), or a new one; a
+   * browser seen for the first time gets a new machine and a reader cookie
+   * (201). Concurrent requests of one reader share one creation.
+   */
   private async create(req: IncomingMessage, res: ServerResponse, headers: Record<string, string>): Promise<void> {
     const { manager, metrics, log } = this.options;
-    const client = clientKey(req, this.options.clientIpHeader);
+    const address = clientKey(req, this.options.clientIpHeader);
     req.resume(); // the body, if any, carries nothing we use
+    const presented = presentedReader(req);
+    const reader = presented ?? newReaderId();
+    const client = readerKey(reader);
+    const cookies = (id: string, token: string) => [
+      tokenCookie(this.options.cookie, id, token, this.options.maxAgeMs / 1000),
+      ...(presented === undefined ? [readerCookie(this.options.cookie, reader)] : []),
+    ];
     try {
-      const { sandbox, token } = await manager.create(client);
+      const existing = presented === undefined ? undefined : (manager.ownedSandbox(client) ?? (await this.creating.get(client))?.sandbox);
+      if (existing?.state === 'running') {
+        existing.claim();
+        const token = existing.tokenForOwner();
+        const body: CreateSandboxResponse = { id: existing.id, token, expiresAt: existing.expiresAt.toISOString() };
+        sendJson(res, 200, body, { ...headers, location: this.options.cookie.basePath + apiPath.sandbox(existing.id), 'set-cookie': cookies(existing.id, token) });
+        return;
+      }
+      const creation = manager.create(client, { address, claimed: presented !== undefined });
+      this.creating.set(client, creation);
+      let created: Awaited<typeof creation>;
+      try {
+        created = await creation;
+      } finally {
+        if (this.creating.get(client) === creation) this.creating.delete(client);
+      }
+      const { sandbox, token } = created;
       const body: CreateSandboxResponse = { id: sandbox.id, token, expiresAt: sandbox.expiresAt.toISOString() };
       sendJson(res, 201, body, {
         ...headers,
         location: this.options.cookie.basePath + apiPath.sandbox(sandbox.id),
-        'set-cookie': tokenCookie(this.options.cookie, sandbox.id, token, this.options.maxAgeMs / 1000),
+        'set-cookie': cookies(sandbox.id, token),
       });
     } catch (error) {
       if (error instanceof CapacityError) {
         metrics.rejected.inc({ reason: error.scope === 'host' ? 'host-capacity' : 'client-capacity' });
-        log.warn({ client, scope: error.scope }, 'sandbox refused: capacity');
+        log.warn({ client: address, reader: presented !== undefined, scope: error.scope }, 'sandbox refused: capacity');
         sendError(
           res,
           error.scope === 'host' ? 503 : 429,

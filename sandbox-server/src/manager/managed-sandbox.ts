@@ -14,8 +14,13 @@ export type ExpiryReason = 'idle' | 'max-age';
 export interface ManagedSandboxOptions {
   sandbox: Sandbox;
   token: string;
-  /** Client key (address) of the reader who created it. */
+  /** Key of the reader who created it (a reader cookie, a student, or an address). */
   owner: string;
+  /** The network address it was asked from, when counted per address. */
+  address?: string | undefined;
+  /** See SandboxRequest.claimed. */
+  claimed?: boolean;
+  unclaimedIdleTimeoutMs?: number | undefined;
   log: Logger;
   metrics: Metrics;
   idleTimeoutMs: number;
@@ -35,6 +40,7 @@ export class SandboxRetiredError extends Error {
 export class ManagedSandbox {
   readonly id: string;
   readonly owner: string;
+  readonly address: string | undefined;
   readonly createdAt = new Date();
   readonly expiresAt: Date;
   readonly log: Logger;
@@ -49,11 +55,15 @@ export class ManagedSandbox {
   private idleTimer: NodeJS.Timeout | undefined;
   private idleSince: Date | undefined;
   private readonly retireListeners = new Set<() => void>();
+  /** Its owner showed they can come back for it (see SandboxRequest.claimed). */
+  private claimed: boolean;
 
   constructor(options: ManagedSandboxOptions) {
     this.options = options;
     this.id = options.sandbox.id;
     this.owner = options.owner;
+    this.address = options.address;
+    this.claimed = options.claimed ?? true;
     this.token = options.token;
     this.log = options.log;
     this.expiresAt = new Date(this.createdAt.getTime() + options.maxAgeMs);
@@ -64,6 +74,23 @@ export class ManagedSandbox {
 
   get sandbox(): Sandbox {
     return this.options.sandbox;
+  }
+
+  /** The token, for its owner coming back from another tab (the reader cookie proved who they are). */
+  tokenForOwner(): string {
+    return this.token;
+  }
+
+  /** Its owner came back for it (from a request carrying their reader cookie): the normal idle timeout applies from now on. */
+  claim(): void {
+    if (this.claimed) return;
+    this.claimed = true;
+    this.log.info('sandbox claimed by its reader');
+    if (this.idleTimer) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
+      this.updateIdleTimer();
+    }
   }
 
   tokenMatches(presented: string): boolean {
@@ -125,7 +152,7 @@ export class ManagedSandbox {
   }
 
   status(): SandboxStatus {
-    const idleExpiresAt = this.idleSince ? new Date(this.idleSince.getTime() + this.options.idleTimeoutMs) : undefined;
+    const idleExpiresAt = this.idleSince ? new Date(this.idleSince.getTime() + this.currentIdleTimeoutMs()) : undefined;
     return {
       id: this.id,
       state: 'running',
@@ -155,12 +182,20 @@ export class ManagedSandbox {
     for (const session of sessions) close(session);
   }
 
+  /** A machine nobody can come back for is released soon; one its reader can reattach keeps the full timeout. */
+  private currentIdleTimeoutMs(): number {
+    const unclaimed = this.options.unclaimedIdleTimeoutMs;
+    return this.claimed || unclaimed === undefined ? this.options.idleTimeoutMs : Math.min(unclaimed, this.options.idleTimeoutMs);
+  }
+
   private updateIdleTimer(): void {
     if (this.state !== 'running') return;
     const idle = this.attachedCount === 0;
     if (idle && !this.idleTimer) {
-      this.idleSince = new Date();
-      this.idleTimer = setTimeout(() => this.options.onExpire(this, 'idle'), this.options.idleTimeoutMs);
+      this.idleSince ??= new Date();
+      const timeoutMs = this.currentIdleTimeoutMs();
+      const left = Math.max(0, this.idleSince.getTime() + timeoutMs - Date.now());
+      this.idleTimer = setTimeout(() => this.options.onExpire(this, 'idle'), left);
       this.idleTimer.unref();
     } else if (!idle && this.idleTimer) {
       clearTimeout(this.idleTimer);

@@ -21,17 +21,21 @@ export interface ManagerOptions {
   warmPoolSize: number;
   maxSandboxes: number;
   maxSandboxesPerClient: number;
+  /** Most machines held from one network address, all its readers together (a classroom behind NAT is one address). */
+  maxSandboxesPerAddress?: number;
   maxTerminalsPerSandbox: number;
   idleTimeoutMs: number;
+  /** Idle timeout of a machine whose reader has not come back for it yet (its browser may keep no cookie: a closed tab loses it). */
+  unclaimedIdleTimeoutMs?: number;
   maxAgeMs: number;
 }
 
 /** Creation refused for lack of room; the HTTP layer turns it into 503 or 429 with Retry-After. */
 export class CapacityError extends HintedError {
   override name = 'CapacityError';
-  readonly scope: 'host' | 'client';
+  readonly scope: 'host' | 'client' | 'address';
   readonly retryAfterSeconds: number;
-  constructor(scope: 'host' | 'client', message: string, hint: string, retryAfterSeconds: number) {
+  constructor(scope: 'host' | 'client' | 'address', message: string, hint: string, retryAfterSeconds: number) {
     super(message, hint);
     this.scope = scope;
     this.retryAfterSeconds = retryAfterSeconds;
@@ -45,6 +49,14 @@ export interface SandboxRequest {
   docker?: boolean;
   /** A maximum age other than the server's (a class that ends sooner). */
   maxAgeMs?: number;
+  /** The network address it comes from, counted against maxSandboxesPerAddress. */
+  address?: string;
+  /**
+   * False when nothing yet shows that the owner can come back for it (a
+   * browser seen for the first time); it is then released after the short
+   * unclaimed idle timeout until claim() is called. Default true.
+   */
+  claimed?: boolean;
 }
 
 export class ShuttingDownError extends Error {
@@ -67,6 +79,8 @@ export class SandboxManager implements MetricsState {
   private readonly tombstones = new Map<string, Tombstone>();
   /** Sandboxes being made for readers, by client key. */
   private readonly creatingFor = new Map<string, number>();
+  /** Sandboxes being made for readers, by network address. */
+  private readonly creatingFrom = new Map<string, number>();
   private creatingForReaders = 0;
   private readonly pool: WarmPool;
   private shuttingDown = false;
@@ -107,11 +121,23 @@ export class SandboxManager implements MetricsState {
       throw new CapacityError(
         'client',
         `You already have ${held} sandbox${held > 1 ? 'es' : ''}, the most one reader may hold at once.`,
-        'Close the lesson tabs you no longer use (each holds a sandbox), or delete one with DELETE /api/sandboxes/:id, then try again.',
+        'Delete one you no longer use with DELETE /api/sandboxes/:id (a browser that keeps the reader cookie gets its one machine back in every tab), then try again.',
+        CLIENT_RETRY_AFTER_SECONDS,
+      );
+    }
+    const address = request.address;
+    const fromAddress = address === undefined ? 0 : this.heldFrom(address) + (this.creatingFrom.get(address) ?? 0);
+    const perAddress = this.options.maxSandboxesPerAddress;
+    if (address !== undefined && perAddress !== undefined && fromAddress >= perAddress) {
+      throw new CapacityError(
+        'address',
+        `Your network address already holds ${fromAddress} sandboxes, the most one address may hold at once.`,
+        'Readers behind one address (a classroom behind NAT) share this ceiling: MAX_SANDBOXES_PER_ADDRESS raises it.',
         CLIENT_RETRY_AFTER_SECONDS,
       );
     }
     this.creatingFor.set(client, (this.creatingFor.get(client) ?? 0) + 1);
+    if (address !== undefined) this.creatingFrom.set(address, (this.creatingFrom.get(address) ?? 0) + 1);
     try {
       const { sandbox, fromPool } = await this.obtain(request);
       if (this.shuttingDown) {
@@ -123,6 +149,9 @@ export class SandboxManager implements MetricsState {
         sandbox,
         token,
         owner: client,
+        address,
+        claimed: request.claimed ?? true,
+        unclaimedIdleTimeoutMs: this.options.unclaimedIdleTimeoutMs,
         log: this.log.child({ sandbox: sandbox.id }),
         metrics: this.options.metrics,
         idleTimeoutMs: this.options.idleTimeoutMs,
@@ -143,6 +172,11 @@ export class SandboxManager implements MetricsState {
       const left = (this.creatingFor.get(client) ?? 1) - 1;
       if (left === 0) this.creatingFor.delete(client);
       else this.creatingFor.set(client, left);
+      if (address !== undefined) {
+        const leftFrom = (this.creatingFrom.get(address) ?? 1) - 1;
+        if (leftFrom === 0) this.creatingFrom.delete(address);
+        else this.creatingFrom.set(address, leftFrom);
+      }
       this.pool.wake();
     }
   }
@@ -236,6 +270,21 @@ export class SandboxManager implements MetricsState {
       const oldest = this.tombstones.keys().next().value;
       if (oldest !== undefined) this.tombstones.delete(oldest);
     }
+  }
+
+  /** The running machine `client` holds (the newest, should it hold several), if any. */
+  ownedSandbox(client: string): ManagedSandbox | undefined {
+    let newest: ManagedSandbox | undefined;
+    for (const managed of this.assigned.values()) {
+      if (managed.owner === client && managed.state === 'running' && (!newest || managed.createdAt >= newest.createdAt)) newest = managed;
+    }
+    return newest;
+  }
+
+  private heldFrom(address: string): number {
+    let count = 0;
+    for (const managed of this.assigned.values()) if (managed.address === address && managed.state === 'running') count++;
+    return count;
   }
 
   private ownedBy(client: string): number {

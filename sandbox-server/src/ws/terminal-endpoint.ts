@@ -12,6 +12,7 @@ import { SandboxRetiredError, TooManyTerminalsError } from '../manager/managed-s
 import type { SandboxManager } from '../manager/sandbox-manager.ts';
 import { checkOrigin } from '../http/origin-policy.ts';
 import { clientKey } from '../http/client-key.ts';
+import { presentedReader, readerKey } from '../http/reader-cookie.ts';
 import { presentedToken } from '../http/sandbox-credential.ts';
 import { describeTombstone } from '../http/tombstone-message.ts';
 import { CloseCode, MAX_CLIENT_FRAME_BYTES, parseTerminalSize, type ErrorInfo } from '../../../contracts/protocol.ts';
@@ -134,6 +135,9 @@ export class TerminalEndpoint {
     if (!managed.tokenMatches(token)) {
       return reject('forbidden', CloseCode.forbidden, { code: 'forbidden', message: 'This token does not belong to that sandbox.', hint: 'Use the token returned when this sandbox was created.' });
     }
+    // The owner's browser came for it: it can come back from any tab, so it keeps the normal idle timeout.
+    const reader = presentedReader(req);
+    if (reader !== undefined && managed.owner === readerKey(reader)) managed.claim();
     const refusal = this.options.attachRefusal?.(id);
     if (refusal) return reject('forbidden', CloseCode.forbidden, refusal);
     if (terminalNameProblem(name) !== undefined) {
