@@ -10,6 +10,7 @@ import { SHIKI_THEMES } from './src/components/shiki-themes.ts';
 import { pagefindIndex } from './src/components/pagefind-integration.ts';
 import { createHugoMarkdownPlugin } from './src/lib/hugo/markdown-plugin.ts';
 import { hugoSiteIntegration } from './src/lib/hugo/site-integration.ts';
+import { contentLanguages } from './src/lib/hugo/site-config-file.ts';
 import { loadSiteConfig, PROJECT_ROOT } from './src/lib/site-config.ts';
 
 const site = loadSiteConfig();
@@ -23,6 +24,7 @@ const hugoMarkdown = createHugoMarkdownPlugin({
   buildDrafts: site.buildDrafts,
   disablePathToLower: site.hugo.disablePathToLower,
   siteParams: site.hugo.params.all,
+  languages: contentLanguages(site.hugo),
 });
 
 // A build into another folder (tests, benchmarks) keeps its content cache beside

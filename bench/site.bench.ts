@@ -2,13 +2,16 @@
 // - build time of the whole site (astro build + Pagefind index), cold content cache;
 // - what the lesson page costs a reader before any interaction: its HTML, the
 //   CSS it links and the JavaScript it runs (inline and linked), raw and gzip.
+// - the fixture Hugo course (tests/fixtures/cours-hugo, built as it is with
+//   COURSE_SITE_DIR under its baseURL's path): build time, and the weight of its
+//   heaviest page (HTML + CSS + JavaScript it loads before any interaction).
 // Prints `name: value unit` lines (bench/stats.ts).
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { report, reportTimings } from './stats.ts';
-import { buildSite, makeTempDir, removeTempDir } from '../tests/support/site.ts';
+import { buildSite, makeTempDir, PROJECT_ROOT, removeTempDir } from '../tests/support/site.ts';
 
 const BUILDS = 3;
 const LESSON = 'docker_linux/namespaces/index.html';
@@ -17,6 +20,16 @@ function sizes(name: string, text: string): void {
   const raw = Buffer.byteLength(text);
   report(`${name} raw`, raw, 'B');
   report(`${name} gzip`, gzipSync(text).length, 'B');
+}
+
+/** What a page costs before any interaction: its HTML, linked CSS, inline and linked JavaScript (under `basePath`). */
+function pageWeight(outDir: string, page: string, basePath = '/'): { html: string; css: string; js: string; scripts: number } {
+  const html = readFileSync(join(outDir, page), 'utf8');
+  const asset = (href: string) => readFileSync(join(outDir, href.startsWith(basePath) ? href.slice(basePath.length) : href.replace(/^\//, '')), 'utf8');
+  const css = [...html.matchAll(/<link rel="stylesheet" href="([^"]+)"/g)].map((m) => asset(m[1]!)).join('\n');
+  const inlineScripts = [...html.matchAll(/<script(?![^>]*\ssrc=)[^>]*>([\s\S]*?)<\/script>/g)].map((m) => m[1]!);
+  const linkedScripts = [...html.matchAll(/<script[^>]*\ssrc="([^"]+)"/g)].map((m) => asset(m[1]!));
+  return { html, css, js: [...inlineScripts, ...linkedScripts].join('\n'), scripts: inlineScripts.length + linkedScripts.length };
 }
 
 const workDir = await makeTempDir('course-site-bench');
@@ -33,15 +46,36 @@ try {
   }
   reportTimings('site build', timings);
 
-  const html = readFileSync(join(outDir, LESSON), 'utf8');
-  const asset = (href: string) => readFileSync(join(outDir, href.replace(/^\//, '')), 'utf8');
-  const css = [...html.matchAll(/<link rel="stylesheet" href="([^"]+)"/g)].map((m) => asset(m[1]!)).join('\n');
-  const inlineScripts = [...html.matchAll(/<script(?![^>]*\ssrc=)[^>]*>([\s\S]*?)<\/script>/g)].map((m) => m[1]!);
-  const linkedScripts = [...html.matchAll(/<script[^>]*\ssrc="([^"]+)"/g)].map((m) => asset(m[1]!));
-  sizes('lesson html', html);
-  sizes('lesson css', css);
-  sizes('lesson js', [...inlineScripts, ...linkedScripts].join('\n'));
-  report('lesson js scripts', inlineScripts.length + linkedScripts.length);
+  const lesson = pageWeight(outDir, LESSON);
+  sizes('lesson html', lesson.html);
+  sizes('lesson css', lesson.css);
+  sizes('lesson js', lesson.js);
+  report('lesson js scripts', lesson.scripts);
+
+  // The fixture Hugo course, as an author would bring it.
+  const courseTimings: number[] = [];
+  const courseOut = join(workDir, 'cours-hugo');
+  for (let run = 0; run < BUILDS; run++) {
+    rmSync(courseOut, { recursive: true, force: true });
+    const started = performance.now();
+    const result = await buildSite({ outDir: courseOut, env: { COURSE_SITE_DIR: join(PROJECT_ROOT, 'tests/fixtures/cours-hugo') } });
+    courseTimings.push(performance.now() - started);
+    if (!result.ok) throw new Error(`fixture course build failed:\n${result.output}`);
+  }
+  reportTimings('hugo course build', courseTimings);
+  const pages = (readdirSync(courseOut, { recursive: true, encoding: 'utf8' }) as string[]).filter((f) => f.endsWith('index.html') && !f.startsWith('pagefind') && !f.startsWith('instructeur'));
+  const weighed = pages.map((page) => {
+    const w = pageWeight(courseOut, page, '/linux-pratique/');
+    return { page, w, total: gzipSync(w.html).length + gzipSync(w.css).length + gzipSync(w.js).length };
+  });
+  weighed.sort((a, b) => b.total - a.total);
+  const heaviest = weighed[0]!;
+  console.log(`hugo course heaviest page: ${heaviest.page}`);
+  report('hugo course pages', pages.length);
+  report('hugo course heaviest page total gzip', heaviest.total, 'B');
+  sizes('hugo course heaviest page html', heaviest.w.html);
+  sizes('hugo course heaviest page css', heaviest.w.css);
+  sizes('hugo course heaviest page js', heaviest.w.js);
 } finally {
   removeTempDir(workDir);
 }

@@ -21,120 +21,14 @@
  * `parentUrl` and `tree.byUrl`, or the breadcrumbs.
  */
 import { ContentError } from './errors.ts';
+import { buildMenu, buildRedirects } from './content-menu.ts';
+import { languageBasePath, selectEntries } from './content-selection.ts';
+import type { ContentEntry, ContentTree, ContentTreeOptions, NavLink, PageNode, SectionNode, TreeNode } from './content-tree-types.ts';
 import type { HugoFrontMatter } from './front-matter.ts';
 import { compareHugoPages } from './ordering.ts';
-import { aliasRedirects, classifyContentPath, hugoUrl, type AliasRedirect, type ContentPathInfo } from './urls.ts';
+import { classifyContentPath, hugoUrl, type ContentPathInfo } from './urls.ts';
 
-export interface ContentEntry {
-  /** Path relative to content/, e.g. "docker_linux/namespaces.mdx". */
-  path: string;
-  frontMatter: HugoFrontMatter;
-}
-
-export interface ContentTreeOptions {
-  /** Build (keep) drafts, like `hugo --buildDrafts`. Default false. */
-  buildDrafts?: boolean | undefined;
-  /** Where the site is served, e.g. "/tp-iut-docker/". Default "/". */
-  basePath?: string | undefined;
-  /** Collation locale for titles in the order. Default "en", Hugo's default language. */
-  locale?: string | undefined;
-  /** Hugo's `disablePathToLower`. Default false. */
-  disablePathToLower?: boolean | undefined;
-  /** Title of the home page when there is no content/_index.md. Default "Accueil". */
-  homeTitle?: string | undefined;
-}
-
-export interface Crumb {
-  title: string;
-  url: string;
-}
-
-export interface NavLink {
-  title: string;
-  url: string;
-  /** The content file, null for a section without `_index.md`. */
-  path: string | null;
-}
-
-interface NodeBase<E extends ContentEntry> {
-  /** The content file relative to content/, null for a section without `_index.md` (or a home without one). */
-  path: string | null;
-  /** The page's URL, under the base path, with a trailing slash. */
-  url: string;
-  title: string;
-  /** linkTitle, else title. */
-  linkTitle: string;
-  /** menuTitle, else linkTitle, else title. */
-  menuTitle: string;
-  /** 0 when unset. */
-  weight: number;
-  /** date, else publishDate, else lastmod; for a section without one, its latest page's. */
-  date: Date | undefined;
-  draft: boolean;
-  hidden: boolean;
-  /** 0 for the home page, 1 for top-level sections and pages… */
-  depth: number;
-  frontMatter: HugoFrontMatter | undefined;
-  /** The entry given to buildContentTree, undefined for a section without `_index.md`. */
-  entry: E | undefined;
-  /** URL of the parent section, null for the home page. */
-  parentUrl: string | null;
-  /** From the home page down to this node, this node included. */
-  breadcrumbs: Crumb[];
-  /** Previous and next node in reading order (null at the ends, and for hidden nodes). */
-  prev: NavLink | null;
-  next: NavLink | null;
-}
-
-export interface PageNode<E extends ContentEntry = ContentEntry> extends NodeBase<E> {
-  kind: 'page';
-}
-
-export interface SectionNode<E extends ContentEntry = ContentEntry> extends NodeBase<E> {
-  kind: 'home' | 'section';
-  /** The section's folder relative to content/ ("" for the home page). */
-  dir: string;
-  /** Sub-sections and pages, in Hugo's default order. */
-  children: TreeNode<E>[];
-}
-
-export type TreeNode<E extends ContentEntry = ContentEntry> = PageNode<E> | SectionNode<E>;
-
-export interface MenuItem {
-  /** menuTitle, else linkTitle, else title. */
-  title: string;
-  url: string;
-  /** Raw HTML shown before the title (Learn's `pre`, e.g. "<b>4. </b>"). */
-  pre: string | undefined;
-  /** Learn's `chapter: true`. */
-  chapter: boolean;
-  kind: 'section' | 'page';
-  path: string | null;
-  children: MenuItem[];
-}
-
-export interface ExcludedEntry {
-  path: string;
-  reason: 'draft' | 'in-draft-section' | 'bundle-resource';
-}
-
-export interface ContentTree<E extends ContentEntry = ContentEntry> {
-  home: SectionNode<E>;
-  /** Every built node (home, sections, pages), depth-first in Hugo order, hidden ones included. */
-  nodes: TreeNode<E>[];
-  /** The nodes the prev/next arrows walk through: `nodes` without hidden ones. */
-  readingOrder: TreeNode<E>[];
-  /** By content path (e.g. "docker_linux/namespaces.mdx"); sections without `_index.md` are not here. */
-  byPath: Map<string, TreeNode<E>>;
-  /** By URL (under the base path). */
-  byUrl: Map<string, TreeNode<E>>;
-  /** Redirects from `aliases`, under the base path. */
-  redirects: AliasRedirect[];
-  /** The sidebar menu: the home page's children, without hidden ones. */
-  menu: MenuItem[];
-  /** Entries given but not built, and why. */
-  excluded: ExcludedEntry[];
-}
+export type * from './content-tree-types.ts';
 
 /** A page's date as Hugo computes `.Date`: date, else publishDate, else lastmod. */
 export function hugoDate(fm: Pick<HugoFrontMatter, 'date' | 'publishDate' | 'lastmod'> | undefined): Date | undefined {
@@ -157,8 +51,7 @@ export function autoSectionTitle(dirName: string): string {
   return `${up}s`;
 }
 
-const parentDir = (dir: string): string | undefined => (dir === '' ? undefined : dir.includes('/') ? dir.slice(0, dir.lastIndexOf('/')) : '');
-const isUnder = (p: string, dir: string): boolean => dir === '' || p.startsWith(`${dir}/`);
+import { parentDir } from './content-selection.ts';
 
 /**
  * Builds the site's tree from its content entries.
@@ -168,36 +61,11 @@ export function buildContentTree<E extends ContentEntry>(
   entries: readonly E[],
   options: ContentTreeOptions = {},
 ): ContentTree<E> {
-  const { buildDrafts = false, basePath, locale, disablePathToLower } = options;
+  const { buildDrafts = false, locale, disablePathToLower } = options;
+  const basePath = languageBasePath(options.basePath, options.languages);
   const urlOpts = { basePath, disablePathToLower };
-  const excluded: ExcludedEntry[] = [];
 
-  const infos = entries.map((entry) => ({ entry, info: classifyContentPath(entry.path) }));
-
-  // Leaf bundles: every other file under an index.md's folder is one of its resources.
-  const leafDirs = new Set(infos.filter((x) => x.info.bundle === 'leaf' && x.info.kind === 'page').map((x) => x.info.dirSegments.join('/')));
-  const inLeafBundle = (info: ContentPathInfo) => {
-    if (info.bundle === 'leaf') {
-      // A bundle nested in another bundle is a resource of the outer one.
-      for (let d = parentDir(info.dirSegments.join('/')); d !== undefined && d !== ''; d = parentDir(d)) if (leafDirs.has(d)) return true;
-      return false;
-    }
-    for (let d: string | undefined = info.dirSegments.join('/'); d !== undefined && d !== ''; d = parentDir(d)) if (leafDirs.has(d)) return true;
-    return false;
-  };
-
-  // Drafts: a draft section takes its whole subtree with it.
-  const draftSectionDirs = buildDrafts
-    ? []
-    : infos.filter((x) => x.info.kind === 'section' && x.entry.frontMatter.draft === true).map((x) => x.info.dirSegments.join('/'));
-
-  const kept: Array<{ entry: E; info: ContentPathInfo }> = [];
-  for (const x of infos) {
-    if (inLeafBundle(x.info)) excluded.push({ path: x.info.path, reason: 'bundle-resource' });
-    else if (!buildDrafts && x.entry.frontMatter.draft === true) excluded.push({ path: x.info.path, reason: 'draft' });
-    else if (draftSectionDirs.some((d) => isUnder(x.info.path, d))) excluded.push({ path: x.info.path, reason: 'in-draft-section' });
-    else kept.push(x);
-  }
+  const { kept, excluded } = selectEntries(entries, { buildDrafts, languages: options.languages });
 
   // Sections: home, folders with _index.md, and top-level folders holding content.
   const sections = new Map<string, SectionNode<E>>();
@@ -346,36 +214,11 @@ export function buildContentTree<E extends ContentEntry>(
     n.next = link(readingOrder[i + 1]);
   });
 
-  // Menu.
-  const menuOf = (children: TreeNode<E>[]): MenuItem[] =>
-    children
-      .filter((c) => !c.hidden)
-      .map((c) => ({
-        title: c.menuTitle,
-        url: c.url,
-        pre: c.frontMatter?.pre,
-        chapter: c.frontMatter?.chapter === true,
-        kind: c.kind === 'page' ? 'page' : 'section',
-        path: c.path,
-        children: c.kind === 'page' ? [] : menuOf(c.children),
-      }));
+  const menu = buildMenu(home.children);
+  const redirects = buildRedirects(nodes, byUrl, urlOpts, fileOf);
+  // A multilingual site with its default language in a subfolder: the site root sends readers there, as Hugo does.
+  const siteRoot = (options.basePath ?? '/').replace(/\/?$/, '/');
+  if (options.languages?.inSubdir && !byUrl.has(siteRoot)) redirects.push({ from: siteRoot, to: home.url, path: home.path ?? '' });
 
-  // Redirects from aliases; an alias may not take a page's URL.
-  const redirects: AliasRedirect[] = [];
-  for (const n of nodes) {
-    if (!n.path || !n.frontMatter?.aliases?.length) continue;
-    for (const r of aliasRedirects(n.path, n.frontMatter, urlOpts)) {
-      const taken = byUrl.get(r.from);
-      if (taken) {
-        throw new ContentError({
-          file: `content/${n.path}`,
-          reason: `its alias ${r.from} is the URL of ${fileOf(taken)}`,
-          hint: 'remove that alias, or move the other page',
-        });
-      }
-      redirects.push(r);
-    }
-  }
-
-  return { home, nodes, readingOrder, byPath, byUrl, redirects, menu: menuOf(home.children), excluded };
+  return { home, nodes, readingOrder, byPath, byUrl, redirects, menu, excluded };
 }

@@ -25,6 +25,7 @@ import { parseFrontMatter } from './front-matter.ts';
 import { imageParams, rewriteLinksAndImages, withBase } from './links-images.ts';
 import { preprocessShortcodes, transformHugoShortcodes } from './shortcodes.ts';
 import { siteIndex } from './shortcodes/site-index.ts';
+import type { ContentLanguages } from './content-tree-types.ts';
 
 export interface HugoMarkdownOptions {
   basePath: string;
@@ -40,6 +41,7 @@ export interface HugoMarkdownOptions {
   disablePathToLower?: boolean | undefined;
   /** The site's [params], keys lower-cased. */
   siteParams: Record<string, unknown>;
+  languages?: ContentLanguages | undefined;
 }
 
 function displayPath(fileURL: URL | undefined, projectRoot: string): string {
@@ -98,7 +100,7 @@ export function createHugoMarkdownPlugin(options: HugoMarkdownOptions): MdastPlu
   const { basePath, sandboxUrl, externalLinkTarget, projectRoot } = options;
   const fileOf = (url: URL | undefined) => displayPath(url, projectRoot);
   const index = () =>
-    siteIndex({ contentDir: options.contentDir, basePath, buildDrafts: options.buildDrafts, disablePathToLower: options.disablePathToLower });
+    siteIndex({ contentDir: options.contentDir, basePath, buildDrafts: options.buildDrafts, disablePathToLower: options.disablePathToLower, languages: options.languages });
   /** Pass 1 of the shortcodes, on the page's source; undefined when nothing changed. */
   const preprocess = (source: string, fileURL: URL | undefined, file: string): string | undefined => {
     if (!/\{\{[<%]/.test(source)) return undefined;

@@ -45,6 +45,10 @@ export interface HugoSiteConfig {
   contentDir: string;
   staticDir: string;
   disablePathToLower: boolean;
+  /** Every language of a multilingual site ([languages.xx]); [] for a one-language site. */
+  languages: string[];
+  /** defaultContentLanguageInSubdir. */
+  defaultContentLanguageInSubdir: boolean;
   params: LearnParams;
   shortcuts: MenuShortcut[];
 }
@@ -108,6 +112,8 @@ const configSchema = z.looseObject({
   contentdir: text.optional(),
   staticdir: z.union([text, z.array(text).min(1)]).optional(),
   disablepathtolower: boolish.optional(),
+  defaultcontentlanguageinsubdir: boolish.optional(),
+  languages: z.record(z.string(), z.looseObject({})).optional(),
   params: paramsSchema.optional(),
   menu: z.looseObject({ shortcuts: z.array(shortcutSchema).optional() }).optional(),
 });
@@ -173,6 +179,12 @@ function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<s
   return out;
 }
 
+/** The tree's view of the site's languages (content-tree-types.ts), undefined for a one-language site. */
+export function contentLanguages(c: HugoSiteConfig): { defaultLanguage: string; codes: string[]; inSubdir: boolean } | undefined {
+  if (c.languages.length === 0) return undefined;
+  return { defaultLanguage: c.defaultContentLanguage, codes: c.languages, inSubdir: c.defaultContentLanguageInSubdir };
+}
+
 /** Reads the raw configuration of the site at `siteDir`; `{}` when it has none. */
 function readRawConfig(siteDir: string): { raw: Record<string, unknown>; file: string } {
   const shown = (p: string) => relative(siteDir, p) || p;
@@ -217,7 +229,13 @@ function variantOf(v: unknown): LearnParams['themeVariant'] {
  * @throws ContentError naming the file, the key, what was given and the fix.
  */
 export function readHugoSiteConfig(siteDir: string): HugoSiteConfig {
-  const { raw, file } = readRawConfig(siteDir);
+  const read = readRawConfig(siteDir);
+  const { file } = read;
+  let raw = read.raw;
+  // A multilingual site: the default language's own table (title, params, menu…) overrides the root, as in Hugo.
+  const defaultLanguage = String(raw.defaultcontentlanguage ?? 'en').toLowerCase();
+  const own = (raw.languages as Record<string, unknown> | undefined)?.[defaultLanguage];
+  if (own && typeof own === 'object') raw = merge(raw, own as Record<string, unknown>);
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -247,6 +265,8 @@ export function readHugoSiteConfig(siteDir: string): HugoSiteConfig {
     contentDir: c.contentdir ?? 'content',
     staticDir,
     disablePathToLower: c.disablepathtolower ?? false,
+    languages: Object.keys(c.languages ?? {}).map((l) => l.toLowerCase()),
+    defaultContentLanguageInSubdir: c.defaultcontentlanguageinsubdir ?? false,
     shortcuts,
     params: {
       author,

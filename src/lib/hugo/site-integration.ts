@@ -7,6 +7,27 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AstroIntegration } from 'astro';
 import type { SiteConfig } from '../site-config.ts';
+import { siteIndex } from './shortcodes/site-index.ts';
+import { contentLanguages } from './site-config-file.ts';
+
+const isPage = (name: string) => /\.mdx?$/.test(name);
+
+/** A bundle's resources (images next to an index.md or _index.md), as paths relative to its folder. */
+function bundleResources(dir: string, leaf: boolean): string[] {
+  const out: string[] = [];
+  const walk = (d: string, rel: string, top: boolean) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) {
+        // A branch bundle's sub-folders holding pages are sections of their own, not resources.
+        const holdsPages = readdirSync(p, { recursive: true, encoding: 'utf8' }).some((f) => isPage(String(f)));
+        if (leaf || !holdsPages) walk(p, join(rel, name), false);
+      } else if (!isPage(name) && (leaf || !top || !name.startsWith('.'))) out.push(join(rel, name));
+    }
+  };
+  walk(dir, '', true);
+  return out;
+}
 
 const EQUIVALENTS: Record<string, string> = {
   'render-link.html': 'external links in a new tab: set `externalLinkTarget = "_blank"` under [params] (Relearn\'s own setting), and delete the hook',
@@ -35,6 +56,19 @@ export function hugoSiteIntegration(site: SiteConfig): AstroIntegration {
         };
         walk(site.contentDir);
         if (copied > 0) logger.info(`copied ${copied} attachment folder(s)`);
+        // Page bundles: Hugo publishes the files beside an index.md / _index.md at the page's URL.
+        const index = siteIndex({ contentDir: site.contentDir, basePath: site.basePath, buildDrafts: site.buildDrafts, disablePathToLower: site.hugo.disablePathToLower, languages: contentLanguages(site.hugo) });
+        let resources = 0;
+        for (const node of index.tree.nodes) {
+          if (!node.path || !/(^|\/)_?index\.mdx?$/.test(node.path)) continue;
+          const dir = join(site.contentDir, node.path, '..');
+          const target = join(out, node.url.slice(site.basePath.length));
+          for (const file of bundleResources(dir, /(^|\/)index\.mdx?$/.test(node.path))) {
+            cpSync(join(dir, file), join(target, file));
+            resources++;
+          }
+        }
+        if (resources > 0) logger.info(`published ${resources} page bundle resource(s) at their pages' URLs`);
       },
       'astro:config:done': ({ logger }) => {
         const where = site.hugo.file ? `${site.hugo.file}` : 'no Hugo configuration file (defaults)';

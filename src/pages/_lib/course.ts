@@ -3,6 +3,7 @@
 import { relative, resolve } from 'node:path';
 import { getCollection, type CollectionEntry } from 'astro:content';
 import { buildContentTree, type ContentEntry, type ContentTree, type TreeNode } from '../../lib/hugo/content-tree.ts';
+import { contentLanguages } from '../../lib/hugo/site-config-file.ts';
 import { currentSiteConfig } from '../../lib/site-config.ts';
 
 export interface CourseEntry extends ContentEntry {
@@ -26,7 +27,7 @@ export function loadCourse(): Promise<CourseTree> {
         frontMatter: collectionEntry.data,
         collectionEntry,
       })),
-      { buildDrafts: site.buildDrafts, basePath: site.basePath, locale: site.hugo.languageCode ?? 'fr', disablePathToLower: site.hugo.disablePathToLower },
+      { buildDrafts: site.buildDrafts, basePath: site.basePath, locale: site.hugo.languageCode ?? 'fr', disablePathToLower: site.hugo.disablePathToLower, languages: contentLanguages(site.hugo) },
     );
   })();
   return course;

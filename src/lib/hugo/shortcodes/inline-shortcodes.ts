@@ -13,14 +13,14 @@
  * The shortcodes that wrap Markdown (notice, expand, tabs, tab) are left for
  * block-shortcodes.ts, which works on the tree.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, posix, relative } from 'node:path';
 import { ContentError } from '../errors.ts';
 import { parseFrontMatter } from '../front-matter.ts';
 import { withBase } from '../links-images.ts';
 import type { TreeNode } from '../content-tree.ts';
 import { escapeHtml } from '../../snippets/transcript-html.ts';
-import { INLINE_SHORTCODE_NAMES } from './block-nodes.ts';
+import { BLOCK_SHORTCODES, INLINE_SHORTCODE_NAMES } from './block-nodes.ts';
 import type { SiteIndex } from './site-index.ts';
 import { findTags, parseParams, TagParams, tagName, tagSample, type FoundTag } from './tags.ts';
 
@@ -120,6 +120,7 @@ export class InlineShortcodes {
     for (let i = 0; i < tags.length; i++) {
       const tag = tags[i]!;
       const { name, closing, rest } = tagName(tag.inner!);
+      if (name !== undefined && !INLINE_SHORTCODE_NAMES.includes(name) && !Object.hasOwn(BLOCK_SHORTCODES, name)) this.unknown(name, tag);
       if (name === undefined || !INLINE_SHORTCODE_NAMES.includes(name)) continue;
       if (closing) this.fail(tag.start, `the closing tag ${tag.raw} has no matching opening before it`, `add ${tagSample(tag.delimiter, ` ${name} `)} before it, or remove it`);
       const params = new TagParams(parseParams(rest, (reason, hint) => this.fail(tag.start, reason, hint)));
@@ -222,6 +223,23 @@ export class InlineShortcodes {
     return tag.raw;
   }
 
+  /** A shortcode we do not have: the site's own (a Go template in layouts/shortcodes/) or a typo. */
+  private unknown(name: string, tag: FoundTag): never {
+    const own = ['layouts', 'themes'].map((d) => join(this.ctx.siteDir, d)).some((d) => existsSync(d)) && findOwnShortcode(this.ctx.siteDir, name);
+    if (own) {
+      this.fail(
+        tag.start,
+        `${tag.raw}: "${name}" is this site's own shortcode (${own}), a Go template that is not run here`,
+        'replace it by Markdown or by a supported shortcode (README, "Bring your Hugo course"), or escape it as {{</* … */>}} to show it as text',
+      );
+    }
+    this.fail(
+      tag.start,
+      `unknown shortcode "${name}" (${tag.raw}); supported: ${[...Object.keys(BLOCK_SHORTCODES), ...INLINE_SHORTCODE_NAMES].map((n) => `"${n}"`).join(', ')}`,
+      `rewrite it in Markdown, or escape it as {{${tag.delimiter}/* ${name} */${tag.delimiter === '<' ? '>' : '%'}}} to show it as text`,
+    );
+  }
+
   private index(tag: FoundTag): SiteIndex {
     if (!this.ctx.index) this.fail(tag.start, `${tag.raw} needs the site's pages, which this renderer was not given`, 'build the page with the course site (npm run build)');
     return this.ctx.index();
@@ -282,6 +300,14 @@ export class InlineShortcodes {
     const items = chosen.map((f) => `<li><a href="${escapeHtml(withBase(`/${f}`, this.ctx.basePath))}" download>${escapeHtml(posix.basename(f))}</a></li>`);
     return `<div class="attachments attachments--${escapeHtml(style)}"><p class="attachments__title">${escapeHtml(title)}</p>${items.length ? `<ul>${items.join('')}</ul>` : '<p>Aucun fichier.</p>'}</div>`;
   }
+}
+
+/** The site's own template of a shortcode (layouts/shortcodes/NAME.html, or a theme's), relative to the site root. */
+function findOwnShortcode(siteDir: string, name: string): string | undefined {
+  const candidates = [join('layouts', 'shortcodes', `${name}.html`)];
+  const themes = join(siteDir, 'themes');
+  if (existsSync(themes)) for (const t of readdirSync(themes)) candidates.push(join('themes', t, 'layouts', 'shortcodes', `${name}.html`));
+  return candidates.find((c) => existsSync(join(siteDir, c)));
 }
 
 /** A fenced block on lines of its own, with a fence longer than any run of backquotes inside. */

@@ -10,7 +10,8 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { buildContentTree, type ContentEntry, type ContentTree, type TreeNode } from '../content-tree.ts';
+import { contentLanguage } from '../content-selection.ts';
+import { buildContentTree, type ContentEntry, type ContentLanguages, type ContentTree, type TreeNode } from '../content-tree.ts';
 import { parseHugoPage } from '../front-matter.ts';
 
 export interface SiteIndexOptions {
@@ -18,6 +19,7 @@ export interface SiteIndexOptions {
   basePath: string;
   buildDrafts: boolean;
   disablePathToLower?: boolean | undefined;
+  languages?: ContentLanguages | undefined;
 }
 
 export interface SiteIndex {
@@ -47,7 +49,9 @@ export function siteIndex(options: SiteIndexOptions): SiteIndex {
     path,
     frontMatter: parseHugoPage(readFileSync(join(options.contentDir, path), 'utf8'), `content/${path}`).frontMatter,
   }));
-  const tree = buildContentTree(entries, { basePath: options.basePath, buildDrafts: options.buildDrafts, disablePathToLower: options.disablePathToLower });
+  const tree = buildContentTree(entries, { basePath: options.basePath, buildDrafts: options.buildDrafts, disablePathToLower: options.disablePathToLower, languages: options.languages });
+  /** The tree's key of a file: its path without the language ("credits.en.md" → "credits.md"). */
+  const logical = (p: string) => contentLanguage(p, options.languages).path;
   const byLowerPath = new Map<string, TreeNode>();
   const byName = new Map<string, TreeNode[]>();
   for (const node of tree.nodes) {
@@ -72,18 +76,20 @@ export function siteIndex(options: SiteIndexOptions): SiteIndex {
   };
   const index: SiteIndex = {
     tree,
-    byPath: (path) => byLowerPath.get(path.toLowerCase()),
+    byPath: (path) => byLowerPath.get(logical(path).toLowerCase()),
     resolve(target, from) {
       const hash = target.indexOf('#');
       const path = (hash === -1 ? target : target.slice(0, hash)).trim();
       const anchor = hash === -1 ? '' : target.slice(hash);
       let node: TreeNode | undefined;
+      from = logical(from);
       if (path === '') node = byLowerPath.get(from.toLowerCase());
-      else if (path.startsWith('/')) node = lookup(path);
+      else if (path.startsWith('/')) node = lookup(logical(path));
       else {
         const fromDir = posix.dirname(from);
         const ownDir = /(^|\/)(_?index)\.mdx?$/.test(from) ? fromDir : fromDir;
-        node = lookup(posix.normalize(posix.join(ownDir === '.' ? '' : ownDir, path))) ?? lookup(path);
+        const target = logical(path);
+        node = lookup(posix.normalize(posix.join(ownDir === '.' ? '' : ownDir, target))) ?? lookup(target);
         if (!node && !path.includes('/')) {
           const named = byName.get(path.toLowerCase().replace(/\.mdx?$/, ''));
           if (named?.length === 1) node = named[0];
