@@ -7,6 +7,7 @@ import { createDriver } from './drivers/index.ts';
 import { createLogger, type Logger, type LogLevel } from './log.ts';
 import { startSandboxServer, type SandboxServer } from './http/server.ts';
 import { installLastResort } from './last-resort.ts';
+import { serverStorePaths } from './images/paths.ts';
 import { startImageStore } from './images/server-store.ts';
 
 /** Exit statuses, so scripts can tell a bad configuration from an unfit host. */
@@ -30,12 +31,14 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   const driverLog = log.child({ component: `driver-${config.driver}` });
+  // This server's own sockets of the class image store, over the host's one storage.
+  const imagePaths = serverStorePaths();
   // The driver logs plain records; they join the server's JSON lines with its ids.
   const driverLogSink = ({ level, msg, ...fields }: { level: LogLevel; msg: string; [field: string]: unknown }) => driverLog[level](renameReserved(fields), msg);
   const driver =
     config.driver === 'vm'
       ? createDriver('vm', { log: driverLogSink, accelerator: config.vmAccelerator })
-      : createDriver('namespace', { log: driverLogSink, dockerDiskBytes: config.sandboxDockerDisk });
+      : createDriver('namespace', { log: driverLogSink, dockerDiskBytes: config.sandboxDockerDisk, registryGateDir: imagePaths.gateDir });
 
   try {
     await driver.checkHost();
@@ -50,7 +53,7 @@ async function main(): Promise<void> {
   await driver.prepare((step: string, detail?: string) => log.info({ step, detail }, 'preparing sandboxes'));
 
   // The class image store (machines' Docker Hub mirror) before the first machine asks for an image.
-  const images = config.sandboxDocker ? await startImageStore(log.child({ component: 'images' })) : undefined;
+  const images = config.sandboxDocker ? await startImageStore(imagePaths, log.child({ component: 'images' })) : undefined;
   const server = await startSandboxServer(config, driver, log);
   const stop = handleSignals(server, log, config.shutdownTimeout, async () => {
     await images?.stop();

@@ -4,8 +4,8 @@
 // writable registry on the host's loopback.
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { displayName, type ImageName } from './image-names.ts';
 import { DEFAULT_IMAGE_STORE_PATHS, GATE_SOCKET_NAME, REGISTRY_SOCKET_NAME, type ImageStorePaths } from './paths.ts';
@@ -47,9 +47,15 @@ export class ClassImageStore {
     }
   }
 
+  /** Stops both and removes their sockets and configuration (the storage stays). */
   async stop(): Promise<void> {
     await this.#gate.stop();
     await this.#registry.stop();
+    await rm(this.paths.gateDir, { recursive: true, force: true });
+    await rm(join(this.paths.privateDir, 'read-only.yml'), { force: true });
+    // The directories too, when nothing else uses them (a server's own are empty by now).
+    await rmdir(this.paths.privateDir).catch(() => {});
+    await rmdir(dirname(this.paths.gateDir)).catch(() => {});
   }
 }
 

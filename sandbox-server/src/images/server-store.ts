@@ -5,20 +5,21 @@
 import type { Logger } from '../log.ts';
 import { ensureDefaultImages } from './default-images.ts';
 import { ClassImageStore } from './image-store.ts';
-import { DEFAULT_IMAGE_STORE_PATHS } from './paths.ts';
+import { removeStaleServerStores, type ImageStorePaths } from './paths.ts';
 
-export async function startImageStore(log: Logger): Promise<ClassImageStore | undefined> {
+export async function startImageStore(paths: ImageStorePaths, log: Logger): Promise<ClassImageStore | undefined> {
   if (!ClassImageStore.available()) {
     log.warn({ hint: 'apt-get install --no-install-recommends docker-registry skopeo (scripts/install.sh does it)' }, 'no class image store: docker pull will fail in the machines');
     return undefined;
   }
   try {
-    await ensureDefaultImages(DEFAULT_IMAGE_STORE_PATHS, (step, detail) => log.info({ step, detail }, 'preparing images'));
+    await ensureDefaultImages(paths, (step, detail) => log.info({ step, detail }, 'preparing images'));
   } catch (error) {
     log.error({ err: error }, 'the default images could not be built; the store serves what it has');
   }
-  const store = new ClassImageStore(DEFAULT_IMAGE_STORE_PATHS, (level, msg, fields) => log[level](fields ?? {}, msg));
+  removeStaleServerStores();
+  const store = new ClassImageStore(paths, (level, msg, fields) => log[level](fields ?? {}, msg));
   await store.start();
-  log.info({ storage: DEFAULT_IMAGE_STORE_PATHS.storageDir }, 'class image store serving');
+  log.info({ storage: paths.storageDir, gate: paths.gateDir }, 'class image store serving');
   return store;
 }
