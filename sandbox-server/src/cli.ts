@@ -15,7 +15,8 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { HostNotSupportedError, type PrepareProgress } from './drivers/driver.ts';
+import type { PrepareProgress } from './drivers/driver.ts';
+import { HintedError } from '../../contracts/errors.ts';
 import { DEFAULT_LIMITS, createNamespaceDriver, type NamespaceDriver } from './drivers/namespace/index.ts';
 import { ensureDefaultImages } from './images/default-images.ts';
 import { ClassImageStore, listImages } from './images/image-store.ts';
@@ -139,7 +140,8 @@ main(process.argv[2]).then(
   (code) => process.exit(code),
   (error: unknown) => {
     endStatusLine();
-    if (error instanceof HostNotSupportedError) console.error(`✗ ${error.message}\n  → ${error.hint}`);
+    // Any error with a hint (host unfit, no apt mirror, …) says what to do.
+    if (error instanceof HintedError) console.error(`✗ ${error.message}\n  → ${error.hint}`);
     else console.error(`✗ ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
   },

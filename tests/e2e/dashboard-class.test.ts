@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type LaunchedBrowser, type Page } from '../support/browser.ts';
 import { classCli, classFiles, parseInstructorKey, type ClassFiles } from '../support/classroom.ts';
 import { serverLeftovers } from '../support/server.ts';
-import { runSnippet, screenshot, snippets, startCourse, terminalText, type Course } from '../support/terminal-page.ts';
+import { runSnippet, screenshot, snippets, startCourse, terminalText, typeInTerminal, waitForTerminalText, type Course } from '../support/terminal-page.ts';
 
 let files: ClassFiles;
 let course: Course | undefined;
@@ -105,7 +105,10 @@ describe('the instructor dashboard', () => {
     await dashboard.keyboard.type('echo VIEWER-TYPED');
     await dashboard.keyboard.press('Enter');
     await viewer.getByRole('button', { name: 'Fermer' }).click();
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The viewer's keys, had they been forwarded, reached the shell before the
+    // student's own command typed after it: once its answer shows, the text is final.
+    await typeInTerminal(student, '1', 'echo AFTER-$((6 * 7))');
+    await waitForTerminalText(student, '1', /AFTER-42/);
     expect(await terminalText(student, '1')).not.toContain('VIEWER-TYPED');
   });
 

@@ -81,9 +81,14 @@ describe('search', () => {
 
   it('says so when nothing matches, and leaves the 404 page out of the index', async () => {
     const page = await open('');
-    // "introuvable" is only on the 404 page.
+    // "introuvable" is only on the 404 page: check that first, or an empty answer would prove nothing.
+    const notFound = await page.request.get(new URL('404.html', page.url()).href);
+    expect(await notFound.text()).toMatch(/introuvable/i);
     await page.getByRole('searchbox', { name: 'Rechercher dans le cours' }).fill('introuvable');
-    await page.getByRole('status').filter({ hasText: 'Aucun résultat pour « introuvable »' }).waitFor();
+    const status = page.getByRole('status').filter({ hasText: 'Aucun résultat pour « introuvable »' });
+    await status.waitFor();
+    expect(await status.textContent()).toContain('Aucun résultat pour « introuvable »');
+    expect(await page.getByRole('list', { name: 'Résultats de la recherche' }).getByRole('link').count()).toBe(0);
     await page.close();
   });
 });

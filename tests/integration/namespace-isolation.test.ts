@@ -90,11 +90,9 @@ describe('network', () => {
     const routes = (await term.reader.run('ip route; ip -6 route | grep -v "^::1\\|^fe80" ; echo end')).output.trim().split(/\r?\n/);
     expect(routes.pop()).toBe('end');
     for (const route of routes) expect(route).toMatch(/^172\.(1[6-9]|2\d|3[01])\.0\.0\/16 dev (docker0|br-[0-9a-f]{12}) proto kernel scope link src 172\.\d+\.0\.1/);
-    // TEST-NET-1: nothing leaves anyway, there is no route.
-    const out = await term.reader.run('curl -sS --max-time 10 http://192.0.2.1/ 2>&1');
-    expect(out.output).toMatch(/Network is unreachable|Couldn't connect/);
-    const dns = await term.reader.run('curl -sS --max-time 10 http://deb.debian.org/ 2>&1');
-    expect(dns.exitCode).not.toBe(0);
+    // No traffic is sent to find out: the routes and links above are the proof, and no
+    // outside address is named in the project (loopback services are tried below).
+    expect((await term.reader.run('ip route show default; ip -6 route show default; echo end')).output.trim()).toBe('end');
   });
 
   it('does not reach a service on the host\'s loopback', async () => {

@@ -7,18 +7,21 @@ import { ServerStartError, createdSandboxIds, startServer, serverLeftovers, type
 import { apiRequest, attachTerminal, createSandbox, deleteSandbox } from '../support/server-client.ts';
 
 const IDLE_SECONDS = 2;
-const MAX_AGE_SECONDS = 6;
+const MAX_AGE_SECONDS = 10;
 let server: RunningServer;
 
+// The idle clock is short here and the maximum age is not: how long a sandbox
+// takes to start on a loaded host must not decide whether the idle test's
+// sandbox is still there. The maximum age has its own server below.
 beforeAll(async () => {
   server = await startServer({
-    env: { SANDBOX_DOCKER: 'false', WARM_POOL_SIZE: '1', IDLE_TIMEOUT: `${IDLE_SECONDS}s`, MAX_AGE: `${MAX_AGE_SECONDS}s` },
+    env: { SANDBOX_DOCKER: 'false', WARM_POOL_SIZE: '1', IDLE_TIMEOUT: `${IDLE_SECONDS}s`, MAX_AGE: '30m' },
   });
 });
 
 afterAll(async () => {
   await server?.stop();
-  expect(createdSandboxIds(server).length).toBeGreaterThanOrEqual(4);
+  expect(createdSandboxIds(server).length).toBeGreaterThanOrEqual(3);
   expect(serverLeftovers(server)).toEqual([]);
 });
 
@@ -60,10 +63,18 @@ describe('idle expiry', () => {
 });
 
 describe('maximum age', () => {
+  let aging: RunningServer | undefined;
+  afterAll(async () => {
+    await aging?.stop();
+    if (aging) expect(serverLeftovers(aging)).toEqual([]);
+  });
+
   it('destroys a sandbox at its maximum age even while attached, telling the client why', async () => {
+    aging = await startServer({ env: { SANDBOX_DOCKER: 'false', WARM_POOL_SIZE: '0', MAX_AGE: `${MAX_AGE_SECONDS}s` } });
+    const server = aging;
     const sandbox = await createSandbox(server);
+    // No wait for the prompt: on a slow host the age may run out first, and the close must come all the same.
     const terminal = await attachTerminal(server, sandbox, '1');
-    await terminal.reader.waitForPrompt();
     const closed = await terminal.client.closed;
     expect(closed.code).toBe(CloseCode.gone);
     expect(terminal.client.messages.at(-1)).toMatchObject({ type: 'error', code: 'gone', message: expect.stringContaining('maximum lifetime') });

@@ -124,8 +124,10 @@ describe('the VM the student finds', () => {
       two.terminal.pause();
       const from = two.reader.cursor.marks;
       two.terminal.write('seq 1 500000\r'); // ≈ 3.4 MB: seconds of output even under emulation
-      // Not a speed check: unpaused, this window gets megabytes (≈ 1 MB/s under TCG here).
-      await new Promise((resolve) => setTimeout(resolve, 3000));
+      // The same command in the unpaused terminal, started after it, is the clock:
+      // however slow the host, when it is done the paused one would be done too
+      // had the pause not held its output back in the guest.
+      expect((await one.reader.run('seq 1 500000', SLOW)).exitCode).toBe(0);
       expect(received).toBeLessThan(512 * 1024);
       two.terminal.resume();
       const done = await two.reader.waitForMark('D', { from, ...SLOW });

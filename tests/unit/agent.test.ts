@@ -1,0 +1,169 @@
+// The agent (sandbox-server/agent/agent.ts) in-process: one end of a pipe is
+// the host, the agent serves real ptys on the other (a plain /bin/sh on this
+// host: no sandbox, no login). Every verb of the protocol, and how it ends.
+import { duplexPair } from 'node:stream';
+import { spawn } from 'node-pty';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FrameDecoder, FrameKind, PROTOCOL_VERSION, decodeControl, encodeControl, encodeFrame, type Frame } from '../../contracts/agent-protocol.ts';
+import { Agent } from '../../sandbox-server/agent/agent.ts';
+import type { TerminalGroups } from '../../sandbox-server/agent/terminal-groups.ts';
+
+const noGroups: TerminalGroups = { create: () => [], killAll: async () => 0, watchLimit: () => {}, stop: () => {} };
+const running: { end(): void }[] = [];
+
+afterEach(() => {
+  for (const harness of running.splice(0)) harness.end();
+});
+
+function startAgent() {
+  const [host, agentEnd] = duplexPair();
+  const logs: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
+  const shells: number[] = [];
+  const agent = new Agent(agentEnd, {
+    user: 'nobody',
+    hostname: 'unit',
+    groups: noGroups,
+    spawnShell: ({ cols, rows }) => {
+      const pty = spawn('/bin/sh', [], { name: 'xterm', cols, rows, cwd: '/tmp', env: { PATH: '/usr/bin:/bin', PS1: '$ ' }, encoding: null });
+      shells.push(pty.pid);
+      return pty;
+    },
+    log: (level, msg, fields) => logs.push({ level, msg, fields }),
+  });
+  const decoder = new FrameDecoder();
+  const frames: Frame[] = [];
+  host.on('data', (chunk: Buffer) => frames.push(...decoder.push(chunk)));
+  let closed = false;
+  agent.onClose(() => {
+    closed = true;
+  });
+  agent.start();
+  const harness = {
+    host,
+    agentEnd,
+    frames,
+    logs,
+    shells,
+    isClosed: () => closed,
+    send: (frame: Buffer) => host.write(frame),
+    /** The terminal output of a channel so far. */
+    output: (channel: number) =>
+      Buffer.concat(frames.filter((f) => f.kind === FrameKind.Data && f.channel === channel).map((f) => f.payload)).toString('utf8'),
+    /** The first frame of this kind on this channel, once it comes. */
+    next: async (kind: number, channel: number) => {
+      await until(() => frames.some((f) => f.kind === kind && f.channel === channel), `${kind} on channel ${channel}`);
+      return frames.find((f) => f.kind === kind && f.channel === channel)!;
+    },
+    end: () => host.destroy(),
+  };
+  running.push(harness);
+  return harness;
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Opens terminal `name` on `channel` and waits for its shell. */
+async function open(harness: ReturnType<typeof startAgent>, channel: number, name = String(channel), cols = 80, rows = 24) {
+  harness.send(encodeControl(FrameKind.Open, channel, { name, cols, rows }));
+  return decodeControl(FrameKind.Opened, await harness.next(FrameKind.Opened, channel));
+}
+
+/** Types a line whose answer is `${word}-2` and waits for that answer (the typed line itself says `$((1+1))`). */
+async function answer(harness: ReturnType<typeof startAgent>, channel: number, word: string, command = `echo ${word}-$((1+1))`) {
+  harness.send(encodeFrame(FrameKind.Data, channel, `${command}\r`));
+  await until(() => harness.output(channel).includes(`${word}-2`), `${word} on channel ${channel}`);
+}
+
+describe('the agent', () => {
+  it('says hello first: protocol version, pid, hostname', async () => {
+    const harness = startAgent();
+    const hello = decodeControl(FrameKind.Hello, await harness.next(FrameKind.Hello, 0));
+    expect(hello).toEqual({ protocol: PROTOCOL_VERSION, pid: process.pid, hostname: 'unit' });
+    expect(harness.frames[0]!.kind).toBe(FrameKind.Hello);
+  });
+
+  it('opens a shell on a pty at the asked size, carries bytes both ways, and resizes it', async () => {
+    const harness = startAgent();
+    const opened = await open(harness, 1, '1', 100, 30);
+    expect(opened.pid).toBe(harness.shells[0]);
+    expect(opened.tty).toMatch(/^\/dev\/pts\/\d+$/);
+    await answer(harness, 1, 'SIZE', 'echo SIZE-$((1+1)) $(stty size)');
+    expect(harness.output(1)).toMatch(/SIZE-2 30 100/);
+    harness.send(encodeControl(FrameKind.Resize, 1, { cols: 120, rows: 40 }));
+    await answer(harness, 1, 'RESIZED', 'echo RESIZED-$((1+1)) $(stty size)');
+    expect(harness.output(1)).toMatch(/RESIZED-2 40 120/);
+  });
+
+  it('refuses a name or a channel already taken, with an Error on that channel, and goes on serving', async () => {
+    const harness = startAgent();
+    await open(harness, 1, 'main');
+    harness.send(encodeControl(FrameKind.Open, 2, { name: 'main', cols: 80, rows: 24 }));
+    expect(decodeControl(FrameKind.Error, await harness.next(FrameKind.Error, 2)).message).toMatchInlineSnapshot(`"terminal "main" is already open on channel 1"`);
+    harness.send(encodeControl(FrameKind.Open, 1, { name: 'other', cols: 80, rows: 24 }));
+    expect(decodeControl(FrameKind.Error, await harness.next(FrameKind.Error, 1)).message).toMatchInlineSnapshot(`"channel 1 is not free"`);
+    await answer(harness, 1, 'STILL');
+    expect(harness.shells).toHaveLength(1);
+  });
+
+  it('drops input for a channel whose shell is gone, and says when a resize has no terminal', async () => {
+    const harness = startAgent();
+    harness.send(encodeFrame(FrameKind.Data, 7, 'lost\r'));
+    harness.send(encodeControl(FrameKind.Resize, 7, { cols: 80, rows: 24 }));
+    expect(decodeControl(FrameKind.Error, await harness.next(FrameKind.Error, 7)).message).toMatchInlineSnapshot(`"Resize for channel 7, which has no terminal"`);
+    expect(harness.frames.filter((f) => f.channel === 7)).toHaveLength(1);
+  });
+
+  it('holds a paused terminal back while the others run, and lets it through on resume', async () => {
+    const harness = startAgent();
+    await open(harness, 1);
+    await open(harness, 2);
+    harness.send(encodeFrame(FrameKind.Pause, 1));
+    harness.send(encodeFrame(FrameKind.Data, 1, 'echo HELD-$((1+1))\r'));
+    // Terminal 2 answering, after terminal 1 was sent its line, is the clock: no fixed wait.
+    await answer(harness, 2, 'OTHER');
+    await answer(harness, 2, 'OTHER-AGAIN');
+    expect(harness.output(1)).not.toContain('HELD-2');
+    harness.send(encodeFrame(FrameKind.Resume, 1));
+    await until(() => harness.output(1).includes('HELD-2'), 'the held output');
+  });
+
+  it('hangs a closed terminal up: its shell exits and the host is told', async () => {
+    const harness = startAgent();
+    await open(harness, 1);
+    await answer(harness, 1, 'READY');
+    harness.send(encodeFrame(FrameKind.Close, 1));
+    const exit = decodeControl(FrameKind.Exit, await harness.next(FrameKind.Exit, 1));
+    expect(exit.code !== 0 || exit.signal !== null).toBe(true);
+    expect(harness.logs.some((line) => line.msg === 'terminal exited')).toBe(true);
+  });
+
+  it('runs a command without a terminal and answers with its output and status', async () => {
+    const harness = startAgent();
+    harness.send(encodeControl(FrameKind.Exec, 5, { argv: ['/bin/sh', '-c', 'echo out; echo err >&2; exit 3'], timeoutMs: 10_000 }));
+    const done = decodeControl(FrameKind.ExecDone, await harness.next(FrameKind.ExecDone, 5));
+    expect(done).toMatchObject({ code: 3, signal: null, stdout: 'out\n', stderr: 'err\n', truncated: false });
+  });
+
+  it('closes the stream it cannot read, and ends every terminal when the host goes', async () => {
+    const harness = startAgent();
+    await open(harness, 1);
+    harness.send(Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0]));
+    await until(() => harness.isClosed(), 'the agent to close');
+    expect(harness.logs.find((line) => line.level === 'error')?.msg).toBe('unreadable stream from the host, closing');
+    const shell = harness.shells[0]!;
+    await until(() => {
+      try {
+        process.kill(shell, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 'the shell to end with its agent');
+  });
+});
