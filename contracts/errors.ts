@@ -91,5 +91,11 @@ export const ErrorInfo = z.object({
   code: ErrorCode,
   message: z.string(),
   hint: z.string().optional(),
+  /**
+   * "fr" when message and hint are already the reader's words (the classroom
+   * writes its own, with dates and names); otherwise they are English for
+   * developers, and the page shows contracts/messages.fr.ts for the code.
+   */
+  lang: z.literal('fr').optional(),
 });
 export type ErrorInfo = z.infer<typeof ErrorInfo>;

@@ -54,7 +54,7 @@ export class TerminalConnectError extends Error {
   readonly state: SessionState;
   readonly detail: StateDetail;
   constructor(state: SessionState, detail: StateDetail) {
-    super(`terminal connection ended as ${state}${detail.error ? `: ${detail.error.message}` : ''}`);
+    super(`Le terminal ne s'est pas connecté (${sessionStatusText(state, detail)}).`);
     this.state = state;
     this.detail = detail;
   }

@@ -1,5 +1,6 @@
 // Why the page could not get a machine, in words for the reader: what
 // happened and what to do. The lesson is in French, so are these.
+import { ERROR_WORDS_FR, inFrench } from '../../contracts/messages.fr.ts';
 import { HintedError, type ErrorInfo } from '../../contracts/errors.ts';
 
 /** The command that starts the course's server, shown wherever it is missing. */
@@ -18,12 +19,13 @@ export class SandboxServerMissingError extends HintedError {
   }
 }
 
-const REFUSAL_HINTS: Partial<Record<ErrorInfo['code'], string>> = {
-  'too-many-sandboxes': 'Vous avez déjà plusieurs machines ouvertes (autres onglets ?) : fermez-les ou attendez qu\'elles expirent, puis réessayez.',
-  'server-at-capacity': 'Le serveur est plein pour le moment : réessayez dans une minute.',
-  'server-shutting-down': 'Le serveur redémarre : réessayez dans un instant.',
-  'sandbox-failed': 'Réessayez ; si cela se répète, le journal du serveur (message « sandbox creation failed ») en donne la raison.',
-};
+/** The catalogue's words for a refusal; by its HTTP status when the body said nothing readable. */
+function refusalWords(status: number, info: ErrorInfo | undefined): { message: string; hint: string } {
+  if (info !== undefined) return inFrench(info);
+  if (status === 429) return ERROR_WORDS_FR['too-many-sandboxes'];
+  if (status === 503) return ERROR_WORDS_FR['server-at-capacity'];
+  return { message: `le serveur a répondu par l'erreur HTTP ${status}.`, hint: 'Réessayez dans un instant.' };
+}
 
 /** The server answered but would not give a machine (capacity, failure…). */
 export class SandboxRefusedError extends HintedError {
@@ -32,10 +34,8 @@ export class SandboxRefusedError extends HintedError {
   readonly info: ErrorInfo | undefined;
   readonly retryAfterSeconds: number | undefined;
   constructor(status: number, info: ErrorInfo | undefined, retryAfterSeconds: number | undefined) {
-    super(
-      `Le serveur n'a pas pu vous donner de machine (HTTP ${status}${info ? ` : ${info.message}` : ''}).`,
-      (info && REFUSAL_HINTS[info.code]) ?? info?.hint ?? 'Réessayez dans un instant.',
-    );
+    const words = refusalWords(status, info);
+    super(`Le serveur n'a pas pu vous donner de machine : ${words.message}`, words.hint);
     this.status = status;
     this.info = info;
     this.retryAfterSeconds = retryAfterSeconds;

@@ -6,6 +6,7 @@
 //
 // No DOM here: the page gives it a sink for output (xterm) and a WebSocket
 // constructor, so it runs the same in a browser and in Node.
+import { inFrench } from '../../contracts/messages.fr.ts';
 import {
   MAX_CLIENT_FRAME_BYTES,
   parseServerMessage,
@@ -223,7 +224,8 @@ export class TerminalSession {
         this.events.exit?.(message);
         break;
       case 'error':
-        this.lastError = { code: message.code, message: message.message, ...(message.hint === undefined ? {} : { hint: message.hint }) };
+        // The reader's words, from the catalogue by code (the server's own text is English, for developers).
+        this.lastError = { code: message.code, ...inFrench(message) };
         this.events.error?.(this.lastError);
         break;
     }

@@ -13,7 +13,7 @@ function link(href: string): Promise<void> {
     element.rel = 'stylesheet';
     element.href = href;
     element.addEventListener('load', () => resolve(), { once: true });
-    element.addEventListener('error', () => reject(new Error(`stylesheet ${href} could not be loaded`)), { once: true });
+    element.addEventListener('error', () => reject(new Error(`la feuille de style ${href} n'a pas pu être chargée`)), { once: true });
     document.head.append(element);
   });
 }

@@ -76,7 +76,7 @@ describe('the dashboard client parses every reply', () => {
   });
 
   it("keeps the server's error, message and hint", async () => {
-    next = { status: 404, body: { error: { code: 'not-found', message: "Cette classe n'existe pas (ou plus).", hint: 'Choisissez une classe dans la liste.' } } };
+    next = { status: 404, body: { error: { code: 'not-found', lang: 'fr', message: "Cette classe n'existe pas (ou plus).", hint: 'Choisissez une classe dans la liste.' } } };
     await expect(api.classView('ffffffffffff')).rejects.toMatchObject({ status: 404, code: 'not-found', hint: 'Choisissez une classe dans la liste.' });
   });
 });

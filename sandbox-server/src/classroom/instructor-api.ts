@@ -102,7 +102,7 @@ export class InstructorApi {
     const classRecord = match ? store.getClass(match[1]!) : undefined;
     if (!match || !classRecord) {
       req.resume();
-      sendError(res, 404, { code: 'not-found', message: 'Cette classe n\'existe pas (ou plus).', hint: 'Choisissez une classe dans la liste.' }, headers);
+      sendError(res, 404, { code: 'not-found', lang: 'fr', message: 'Cette classe n\'existe pas (ou plus).', hint: 'Choisissez une classe dans la liste.' }, headers);
       return;
     }
     const sub = match[2] ?? '';
@@ -141,7 +141,7 @@ export class InstructorApi {
     const student = studentMatch ? store.student(studentMatch[1]!) : undefined;
     if (!studentMatch || !student || student.classId !== classRecord.id) {
       req.resume();
-      sendError(res, 404, { code: 'not-found', message: 'Pas d\'élève ni d\'action à cette adresse dans cette classe.' }, headers);
+      sendError(res, 404, { code: 'not-found', lang: 'fr', message: 'Pas d\'élève ni d\'action à cette adresse dans cette classe.' }, headers);
       return;
     }
     if (req.method !== 'POST') return methodNotAllowed(res, 'POST', headers);
@@ -161,7 +161,7 @@ export class InstructorApi {
       default: {
         const { terminal } = await readJson(req, ViewerRequest);
         if (!classroom.viewerTarget(student.id, terminal)) {
-          sendError(res, 404, { code: 'not-found', message: `Le terminal ${terminal} de ${student.name} n'est pas ouvert.`, hint: 'Actualisez : la liste des terminaux ouverts y est à jour.' }, headers);
+          sendError(res, 404, { code: 'not-found', lang: 'fr', message: `Le terminal ${terminal} de ${student.name} n'est pas ouvert.`, hint: 'Actualisez : la liste des terminaux ouverts y est à jour.' }, headers);
           return;
         }
         sendReply(res, 200, ViewerTicket, this.#options.viewers.issue(student.id, terminal), headers);

@@ -19,6 +19,7 @@ export const studentErrors = {
   linkRequired(): ErrorInfo {
     return {
       code: 'class-link-required',
+      lang: 'fr',
       message: 'Ce serveur est réservé à une classe : ouvrez le lien personnel que votre formateur vous a donné.',
       hint: 'Sans ce lien, vous pouvez lire le cours et copier les commandes pour les taper dans votre propre VM.',
     };
@@ -26,6 +27,7 @@ export const studentErrors = {
   linkUnknown(): ErrorInfo {
     return {
       code: 'class-link-invalid',
+      lang: 'fr',
       message: 'Ce lien d\'accès n\'est pas reconnu : il a peut-être été mal copié.',
       hint: 'Rouvrez le lien reçu de votre formateur, en entier ; s\'il ne marche toujours pas, demandez-lui un nouveau lien.',
     };
@@ -33,6 +35,7 @@ export const studentErrors = {
   linkRevoked(at: number): ErrorInfo {
     return {
       code: 'class-link-revoked',
+      lang: 'fr',
       message: `Ce lien a été révoqué par votre formateur le ${frenchDateTime(at)}.`,
       hint: 'Demandez-lui un nouveau lien : celui-ci ne fonctionnera plus.',
     };
@@ -40,6 +43,7 @@ export const studentErrors = {
   linkExpired(at: number): ErrorInfo {
     return {
       code: 'class-link-expired',
+      lang: 'fr',
       message: `Ce lien a expiré le ${frenchDateTime(at)}.`,
       hint: 'La séance est terminée ; pour continuer, demandez un nouveau lien à votre formateur.',
     };
@@ -47,6 +51,7 @@ export const studentErrors = {
   rateLimited(seconds: number): ErrorInfo {
     return {
       code: 'rate-limited',
+      lang: 'fr',
       message: 'Trop de tentatives de connexion depuis votre adresse.',
       hint: `Réessayez dans ${seconds} s.`,
     };
@@ -54,6 +59,7 @@ export const studentErrors = {
   serverFull(maxSandboxes: number, retryAfterSeconds: number, now = Date.now()): ErrorInfo {
     return {
       code: 'server-at-capacity',
+      lang: 'fr',
       message: `Le serveur de la classe fait déjà tourner son maximum de ${maxSandboxes} machines : réessayez dans ${retryAfterSeconds} s (vers ${frenchTime(now + retryAfterSeconds * 1000)}).`,
       hint: 'Votre formateur voit sur son tableau de bord pourquoi et peut libérer des machines.',
     };
@@ -61,6 +67,7 @@ export const studentErrors = {
   wrongDriver(classDriver: string, serverDriver: string): ErrorInfo {
     return {
       code: 'sandbox-failed',
+      lang: 'fr',
       message: `Cette classe a été créée pour des machines « ${classDriver} », mais ce serveur fait des machines « ${serverDriver} ».`,
       hint: 'Prévenez votre formateur : il doit recréer la classe ou redémarrer le serveur avec le bon SANDBOX_DRIVER.',
     };
@@ -68,6 +75,7 @@ export const studentErrors = {
   sandboxFailed(): ErrorInfo {
     return {
       code: 'sandbox-failed',
+      lang: 'fr',
       message: 'Le serveur n\'a pas pu démarrer votre machine.',
       hint: 'Réessayez dans un instant ; si cela se répète, prévenez votre formateur (le journal du serveur en donne la raison).',
     };
@@ -79,6 +87,7 @@ export const instructorErrors = {
   keyRequired(): ErrorInfo {
     return {
       code: 'unauthorized',
+      lang: 'fr',
       message: 'Il faut la clé formateur pour ouvrir le tableau de bord.',
       hint: 'Ouvrez le lien formateur affiché par « npm run class -- instructor » (sur le serveur), ou collez la clé dans le champ prévu.',
     };
@@ -86,6 +95,7 @@ export const instructorErrors = {
   keyRefused(): ErrorInfo {
     return {
       code: 'forbidden',
+      lang: 'fr',
       message: 'Cette clé n\'ouvre pas le tableau de bord (clé d\'élève, clé révoquée ou mal copiée).',
       hint: 'Utilisez la clé formateur ; « npm run class -- instructor » en crée une nouvelle sur le serveur.',
     };
@@ -93,6 +103,7 @@ export const instructorErrors = {
   classModeOff(): ErrorInfo {
     return {
       code: 'class-mode-off',
+      lang: 'fr',
       message: 'Le mode classe n\'est pas activé sur ce serveur : chacun y a sa machine sans lien personnel.',
       hint: 'Pour suivre une classe, redémarrez le serveur avec CLASS_MODE=true (voir docs/hosting.md).',
     };

@@ -146,6 +146,6 @@ export class ViewerEndpoint {
 
 function refuse(ws: WebSocket, code: number, error: ErrorInfo): void {
   if (ws.readyState !== ws.OPEN) return;
-  ws.send(JSON.stringify({ type: 'error', ...error }));
+  ws.send(JSON.stringify({ type: 'error', lang: 'fr', ...error }));
   ws.close(code, closeReason(error.message));
 }

@@ -4,6 +4,7 @@
 // (the server answers with the exercises, checked right away) and looks
 // again every little while, since exercises typed by hand count too.
 // Loaded only when the page holds a student credential (run-controls.ts).
+import { inFrench } from '../../../contracts/messages.fr.ts';
 import { type ExerciseState, MeReply } from '../../../contracts/class-api.ts';
 import { ApiErrorBody, type ErrorInfo } from '../../../contracts/protocol.ts';
 import { apiUrl, type SandboxEndpoint } from '../sandbox-endpoint.ts';
@@ -99,10 +100,11 @@ export class ExerciseBadges {
   #showError(error: ErrorInfo | undefined): void {
     this.#banner.dataset.state = 'error';
     const message = document.createElement('span');
-    message.textContent = error?.message ?? 'Le serveur de la classe ne répond pas comme prévu.';
+    const words = error === undefined ? undefined : inFrench(error);
+    message.textContent = words?.message ?? 'Le serveur de la classe ne répond pas comme prévu.';
     const hint = document.createElement('span');
     hint.className = 'class-hint';
-    hint.textContent = error?.hint ?? 'Rechargez la page dans un moment.';
+    hint.textContent = words?.hint ?? 'Rechargez la page dans un moment.';
     this.#banner.replaceChildren(message, hint);
   }
 

@@ -1,6 +1,7 @@
 // The dashboard's calls to the class API (contracts/class-api.ts), with the
 // instructor's key. Every reply is parsed with its schema; errors come back as
 // DashboardApiError carrying the server's French message and hint.
+import { inFrench } from '../../../contracts/messages.fr.ts';
 import type { z } from 'zod';
 import {
   ClassListReply,
@@ -106,6 +107,7 @@ export class DashboardApi {
     }
     if (response.ok) return response;
     const error = ApiErrorBody.safeParse(await response.json().catch(() => undefined)).data?.error;
-    throw new DashboardApiError(response.status, error?.code ?? 'unknown', error?.message ?? `Le serveur a répondu HTTP ${response.status}.`, error?.hint);
+    const words = error === undefined ? undefined : inFrench(error);
+    throw new DashboardApiError(response.status, error?.code ?? 'unknown', words?.message ?? `Le serveur a répondu HTTP ${response.status}.`, words?.hint);
   }
 }

@@ -14,7 +14,7 @@ const CLASS_KEY = 'course-dashboard-class';
 
 function required<T extends HTMLElement = HTMLElement>(root: ParentNode, selector: string): T {
   const found = root.querySelector<T>(selector);
-  if (!found) throw new Error(`dashboard: ${selector} is missing from the page`);
+  if (!found) throw new Error(`tableau de bord : l'élément ${selector} manque dans la page`);
   return found;
 }
 

@@ -1,6 +1,7 @@
 // A student's terminal, watched read-only in a dialog: xterm with input
 // disabled, fed by the viewer WebSocket (classroom/viewer-endpoint.ts). The
 // server drops whatever a viewer sends; here nothing is even sent.
+import { inFrench } from '../../../contracts/messages.fr.ts';
 import { Terminal } from '@xterm/xterm';
 import { parseServerMessage } from '../../../contracts/protocol.ts';
 import { loadTerminalStyles } from '../terminal-styles.ts';
@@ -49,7 +50,8 @@ export class TerminalViewer {
       } else if (message.type === 'exit') {
         this.#status.textContent = 'Le shell de ce terminal s\'est terminé.';
       } else {
-        this.#status.textContent = `${message.message}${message.hint ? ` ${message.hint}` : ''}`;
+        const words = inFrench(message);
+        this.#status.textContent = `${words.message} ${words.hint}`;
       }
     };
     socket.onclose = (event) => {

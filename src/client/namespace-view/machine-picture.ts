@@ -29,7 +29,7 @@ export function applyNamespaceMessage(
     return { ...header, processes: new Map(message.processes.map((process) => [process.pid, process])) };
   }
   if (picture === undefined || picture.machine !== message.machine || message.seq !== picture.seq + 1) {
-    throw new PictureOutOfStepError(`diff ${message.seq} of ${message.machine} does not follow ${picture ? `${picture.seq} of ${picture.machine}` : 'nothing'}`);
+    throw new PictureOutOfStepError(`le changement ${message.seq} de ${message.machine} ne suit pas ${picture ? `l'état ${picture.seq} de ${picture.machine}` : 'un état connu'}`);
   }
   const processes = new Map(picture.processes);
   for (const pid of message.removed) processes.delete(pid);

@@ -4,6 +4,7 @@
 // library: plain DOM and CSS. The picture is for the eyes (aria-hidden), the
 // table (namespace-render.ts) says the same to screen readers, and a live
 // region says what changed (« nouveau namespace uts créé par unshare »).
+import { inFrench } from '../../../contracts/messages.fr.ts';
 import panelCss from './namespace-view.css?url';
 import type { MachinePicture } from './machine-picture.ts';
 import { namespaceBands, namespaceChanges, type NamespaceBand } from './namespace-groups.ts';
@@ -28,7 +29,7 @@ function loadStyles(): Promise<void> {
     link.rel = 'stylesheet';
     link.href = panelCss;
     link.addEventListener('load', () => resolve(), { once: true });
-    link.addEventListener('error', () => reject(new Error('the namespace view\'s stylesheet could not be loaded')), { once: true });
+    link.addEventListener('error', () => reject(new Error('la feuille de style de la vue des namespaces n\'a pas pu être chargée')), { once: true });
     document.head.append(link);
   });
   return stylesheet;
@@ -115,7 +116,7 @@ export class NamespacePanel {
     this.table.replaceChildren();
     this.socket = new NamespaceSocket(machine.url, {
       picture: (picture) => this.update(picture),
-      state: (state, error) => this.setStatus(state, error?.message),
+      state: (state, error) => this.setStatus(state, error === undefined ? undefined : inFrench(error).message),
     });
     this.socket.connect();
   }
