@@ -7,6 +7,7 @@
 // waits for it.
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Log } from './log.ts';
 
 const LOG_FILE = '/var/log/dockerd.log';
@@ -40,17 +41,53 @@ function containersGroup(pidsMax: number, log: Log): string[] {
   }
 }
 
-export function startDocker(log: Log, containersPidsMax: number): void {
-  const output = openSync(LOG_FILE, 'a');
-  const started = Date.now();
-  const daemon = spawn('dockerd', containersGroup(containersPidsMax, log), {
-    stdio: ['ignore', output, output],
-    env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
-  });
+/**
+ * True in a VM guest (the agent runs in the initial user namespace, whose map
+ * is the identity over every id), false in a namespace machine.
+ */
+function inVirtualMachine(): boolean {
+  try {
+    return readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/).join(' ') === '0 0 4294967295';
+  } catch {
+    return false;
+  }
+}
+
+const CONTAINERD_SOCKET = '/run/containerd/containerd.sock';
+/** How long a VM's containerd may take to answer: minutes under TCG on a loaded host (dockerd's own wait is too short). */
+const CONTAINERD_WAIT_MS = 5 * 60_000;
+
+/**
+ * A VM guest (vm driver): containerd as its own service first, waited for as
+ * long as an emulated CPU needs, then dockerd pointed at it. No bridge and no
+ * iptables there yet: the guest kernel's netfilter and bridge modules are not
+ * in its initramfs (see docs/notes: Docker in the VM driver is dockerd only).
+ */
+async function startInVirtualMachine(log: Log): Promise<string[]> {
+  const output = openSync('/var/log/containerd.log', 'a');
+  const containerd = spawn('containerd', [], { stdio: ['ignore', output, output], env: { PATH: DAEMON_PATH } });
   closeSync(output);
-  daemon.once('spawn', () => log('info', 'dockerd started', { pid: daemon.pid }));
-  daemon.once('error', (error) => log('error', 'dockerd could not start', { error: error.message }));
-  daemon.once('exit', (code, signal) =>
-    log('warn', `dockerd exited; see ${LOG_FILE} inside the sandbox`, { code, signal, uptimeMs: Date.now() - started }),
-  );
+  containerd.once('error', (error) => log('error', 'containerd could not start', { error: error.message }));
+  containerd.once('exit', (code, signal) => log('warn', 'containerd exited; see /var/log/containerd.log inside the machine', { code, signal }));
+  const deadline = Date.now() + CONTAINERD_WAIT_MS;
+  while (!existsSync(CONTAINERD_SOCKET) && Date.now() < deadline && containerd.exitCode === null) await sleep(200);
+  if (!existsSync(CONTAINERD_SOCKET)) log('warn', 'containerd did not open its socket; dockerd starts anyway');
+  return ['--containerd', CONTAINERD_SOCKET, '--iptables=false', '--ip-masq=false', '--ip-forward=false', '--bridge=none'];
+}
+
+const DAEMON_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export function startDocker(log: Log, containersPidsMax: number): void {
+  void (async () => {
+    const args = inVirtualMachine() ? await startInVirtualMachine(log) : containersGroup(containersPidsMax, log);
+    const output = openSync(LOG_FILE, 'a');
+    const started = Date.now();
+    const daemon = spawn('dockerd', args, { stdio: ['ignore', output, output], env: { PATH: DAEMON_PATH } });
+    closeSync(output);
+    daemon.once('spawn', () => log('info', 'dockerd started', { pid: daemon.pid }));
+    daemon.once('error', (error) => log('error', 'dockerd could not start', { error: error.message }));
+    daemon.once('exit', (code, signal) =>
+      log('warn', `dockerd exited; see ${LOG_FILE} inside the sandbox`, { code, signal, uptimeMs: Date.now() - started }),
+    );
+  })().catch((error: Error) => log('error', 'Docker could not start', { error: error.message }));
 }

@@ -63,7 +63,7 @@ export function describeLessonExercises({ machine, slow = {} }: LessonExercisesO
 
     it('is student (uid 1000) with passwordless sudo', async () => {
       const { one } = machine();
-      expect((await one.reader.run('id')).output.trim()).toBe('uid=1000(student) gid=1000(student) groups=1000(student)');
+      expect((await one.reader.run('id')).output.trim()).toBe('uid=1000(student) gid=1000(student) groups=1000(student),101(docker)');
       expect(await one.reader.run('sudo -n id -u', slow)).toEqual({ output: '0\n', exitCode: 0 });
     });
 
