@@ -76,6 +76,8 @@ try {
   sizes('hugo course heaviest page html', heaviest.w.html);
   sizes('hugo course heaviest page css', heaviest.w.css);
   sizes('hugo course heaviest page js', heaviest.w.js);
+  // Fetched after load, and only by a page that has a diagram.
+  sizes('hugo course mermaid script (diagram pages only)', readFileSync(join(courseOut, '_course', 'mermaid.min.js'), 'utf8'));
 } finally {
   removeTempDir(workDir);
 }

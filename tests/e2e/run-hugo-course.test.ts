@@ -87,6 +87,23 @@ describe('running a Hugo course brought as it is', () => {
     expect(copied).not.toMatch(/student@|^\s+2 rouge/m);
   });
 
+  it('draws the Mermaid diagram, fetching Mermaid only on the page that has one', async () => {
+    const fresh = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      const requested: string[] = [];
+      fresh.on('request', (request) => requested.push(new URL(request.url()).pathname));
+      await fresh.goto(new URL('03-texte/filtres/', server!.url).href);
+      await fresh.waitForLoadState('networkidle');
+      expect(requested.filter((p) => p.includes('mermaid'))).toEqual([]);
+      await fresh.goto(new URL('02-processus/observer/', server!.url).href);
+      await fresh.locator('pre.mermaid svg').waitFor({ timeout: 30_000 });
+      expect(requested).toContain(`${BASE}_course/mermaid.min.js`);
+      await expect(fresh.locator('pre.mermaid svg').innerHTML()).resolves.toContain('votre shell');
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('never scrolls sideways on a 360 px phone, images included', async () => {
     const phone = await browser!.newPage({ viewport: { width: 360, height: 800 } });
     try {

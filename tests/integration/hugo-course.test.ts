@@ -125,7 +125,8 @@ describe('a Hugo Learn course built as it is (tests/fixtures/cours-hugo)', () =>
     expect(droits).toContain('href="/linux-pratique/01-fichiers/droits.files/aide-memoire-droits.txt"');
     expect(droits).toMatch(/<a class="button button--default" href="https:\/\/forge\.example\/linux-pratique\/issues" target="_blank"/);
     const observer = read(fileOf(oursDir, `${BASE}02-processus/observer/`));
-    expect(observer).toContain('<pre class="mermaid" data-diagram>');
+    expect(observer).toContain('<pre class="mermaid" data-diagram data-mermaid-src="/linux-pratique/_course/mermaid.min.js">');
+    expect(existsSync(path.join(oursDir, '_course/mermaid.min.js'))).toBe(true);
     expect(observer).toContain('<math xmlns="http://www.w3.org/1998/Math/MathML" display="block">');
     const isoler = read(fileOf(oursDir, `${BASE}02-processus/isoler/`));
     expect(isoler).toContain('Cette page a été préparée par Camille pour la machine\ntp-docker.');
@@ -144,7 +145,14 @@ describe('a Hugo Learn course built as it is (tests/fixtures/cours-hugo)', () =>
     expect(figures('02-processus/observer/')[0]).toContain('data-machine="node1"');
   });
 
-  it('says which Hugo site it built', () => {
+  it('says which Hugo site it built, and that its render hook is not run, with the equivalent setting', () => {
     expect(buildOutput).toMatch(/Hugo site .*cours-hugo \(config\.toml\); title "Linux pratique", base path \/linux-pratique\//);
+    expect(buildOutput).toContain(
+      'layouts/_default/_markup/render-link.html: Hugo render hooks are Go templates and are not run here; the default rendering is used. Instead: external links in a new tab: set `externalLinkTarget = "_blank"` under [params]',
+    );
+    // The course sets it, so its external links open in a new tab here as its hook makes them do in Hugo.
+    const link = /<a href="https:\/\/manuel\.example\/sort"[^>]*>/;
+    expect(link.exec(read(fileOf(hugoDir, `${BASE}03-texte/filtres/`)))?.[0]).toContain('target="_blank"');
+    expect(link.exec(read(fileOf(oursDir, `${BASE}03-texte/filtres/`)))?.[0]).toContain('target="_blank"');
   });
 });

@@ -1,17 +1,22 @@
 // Fenced blocks that are pictures, not code: ```mermaid (and {{< mermaid >}},
-// turned into that fence) is drawn in the browser by Mermaid, whose script is
-// loaded only on pages that hold a diagram (src/client/diagrams.ts); ```math
+// turned into that fence) is drawn in the browser by Mermaid, whose prebuilt
+// script is published beside the site (site-integration.ts, only when a page
+// has a diagram: bundling it would triple the build time) and loaded only by
+// pages that hold one (src/client/diagrams.ts); ```math
 // (and {{< math >}}) is typeset at build time by KaTeX into MathML, which
 // browsers draw without any script or font.
 import katex from 'katex';
 import { escapeHtml } from '../snippets/transcript-html.ts';
 
 /** The HTML of a diagram or formula fence; undefined for any other fence. */
-export function diagramHtml(lang: string | null | undefined, value: string, fail: (reason: string, hint: string) => never): string | undefined {
+/** Where the site publishes Mermaid's script, under the base path. */
+export const MERMAID_SCRIPT = '_course/mermaid.min.js';
+
+export function diagramHtml(lang: string | null | undefined, value: string, basePath: string, fail: (reason: string, hint: string) => never): string | undefined {
   const language = (lang ?? '').toLowerCase();
   if (language === 'mermaid') {
     if (value.trim() === '') fail('the mermaid diagram is empty', 'write the diagram inside, e.g. graph LR; A --> B');
-    return `<pre class="mermaid" data-diagram>${escapeHtml(value.trim())}</pre>`;
+    return `<pre class="mermaid" data-diagram data-mermaid-src="${escapeHtml(basePath + MERMAID_SCRIPT)}">${escapeHtml(value.trim())}</pre>`;
   }
   if (language === 'math') {
     try {

@@ -20,7 +20,7 @@ import { markdownToMdast, type MdastPluginDefinition } from 'satteri';
 import { FenceError, planShellBlock, type ShellBlockPlan } from '../snippets/shell-fences.ts';
 import { transcriptHtml } from '../snippets/transcript-html.ts';
 import { ContentError } from './errors.ts';
-import { diagramHtml } from './diagrams.ts';
+import { diagramHtml, MERMAID_SCRIPT } from './diagrams.ts';
 import { parseFrontMatter } from './front-matter.ts';
 import { imageParams, rewriteLinksAndImages, withBase } from './links-images.ts';
 import { preprocessShortcodes, transformHugoShortcodes } from './shortcodes.ts';
@@ -67,10 +67,10 @@ function planOf(node: Pick<Code, 'lang' | 'meta' | 'value' | 'position'>, file: 
 }
 
 /** Replaces the shell fences of a plain tree by snippet HTML, and mermaid and math fences by their rendering. */
-function replaceFences(parent: { children: RootContent[] }, file: string, sandboxUrl: string): void {
+function replaceFences(parent: { children: RootContent[] }, file: string, sandboxUrl: string, basePath: string): void {
   parent.children = parent.children.map((node) => {
     if (node.type === 'code') {
-      const diagram = diagramHtml(node.lang, node.value, (reason, hint) => {
+      const diagram = diagramHtml(node.lang, node.value, basePath, (reason, hint) => {
         throw new ContentError({ file, line: node.position?.start.line, reason, hint });
       });
       if (diagram !== undefined) return { type: 'html', value: diagram, position: node.position } as RootContent;
@@ -78,7 +78,7 @@ function replaceFences(parent: { children: RootContent[] }, file: string, sandbo
       if (plan.kind === 'skip') return node;
       return { type: 'html', value: snippetHtml(plan, sandboxUrl), position: node.position } as RootContent;
     }
-    if ('children' in node && Array.isArray(node.children)) replaceFences(node as { children: RootContent[] }, file, sandboxUrl);
+    if ('children' in node && Array.isArray(node.children)) replaceFences(node as { children: RootContent[] }, file, sandboxUrl, basePath);
     return node;
   });
 }
@@ -136,7 +136,7 @@ export function createHugoMarkdownPlugin(options: HugoMarkdownOptions): MdastPlu
       // Re-parsed when pass 1 changed the source (a ref inside a link's parentheses is a link only then).
       const tree = changed === undefined ? plainTree(root) : plainTree(markdownToMdast(changed, { features: { gfm: true, smartPunctuation: true }, position: true }));
       transformHugoShortcodes(tree, { file });
-      replaceFences(tree, file, sandboxUrl);
+      replaceFences(tree, file, sandboxUrl, basePath);
       rewriteLinksAndImages(tree, { basePath, externalLinkTarget });
       ctx.replaceNode(root, tree as never);
     },
@@ -144,12 +144,15 @@ export function createHugoMarkdownPlugin(options: HugoMarkdownOptions): MdastPlu
     code(node, ctx) {
       if (ctx.sourceFormat === 'markdown') return;
       const file = fileOf(ctx.fileURL);
-      const diagram = diagramHtml(node.lang, node.value, (reason, hint) => {
+      const diagram = diagramHtml(node.lang, node.value, basePath, (reason, hint) => {
         throw new ContentError({ file, line: node.position?.start.line, reason, hint });
       });
       if (diagram !== undefined && node.lang === 'mermaid') {
         // MDX has no raw HTML: the same <pre class="mermaid"> as a JSX element.
-        ctx.replaceNode(node, { type: 'mdxJsxFlowElement', name: 'pre', attributes: [{ type: 'mdxJsxAttribute', name: 'className', value: 'mermaid' }], children: [{ type: 'text', value: node.value.trim() }] } as never);
+        ctx.replaceNode(node, { type: 'mdxJsxFlowElement', name: 'pre', attributes: [
+            { type: 'mdxJsxAttribute', name: 'className', value: 'mermaid' },
+            { type: 'mdxJsxAttribute', name: 'data-mermaid-src', value: basePath + MERMAID_SCRIPT },
+          ], children: [{ type: 'text', value: node.value.trim() }] } as never);
         return;
       }
       if (diagram !== undefined) return; // math in MDX: left as a code block (write it in a .md page)

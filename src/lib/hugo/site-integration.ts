@@ -2,11 +2,12 @@
 // Markdown render hooks (layouts/_default/_markup/render-*.html) are Go
 // templates this site does not run, so their effect is lost unless the
 // configuration says the same thing (the common case has an equivalent).
-import { cpSync, existsSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AstroIntegration } from 'astro';
 import type { SiteConfig } from '../site-config.ts';
+import { MERMAID_SCRIPT } from './diagrams.ts';
 import { siteIndex } from './shortcodes/site-index.ts';
 import { contentLanguages } from './site-config-file.ts';
 
@@ -69,6 +70,14 @@ export function hugoSiteIntegration(site: SiteConfig): AstroIntegration {
           }
         }
         if (resources > 0) logger.info(`published ${resources} page bundle resource(s) at their pages' URLs`);
+        // Mermaid's prebuilt script, only when some page draws a diagram.
+        const pages = (readdirSync(out, { recursive: true, encoding: 'utf8' }) as string[]).filter((f) => f.endsWith('.html'));
+        const withDiagram = pages.filter((f) => readFileSync(join(out, f), 'utf8').includes('class="mermaid"')).length;
+        if (withDiagram > 0) {
+          mkdirSync(dirname(join(out, MERMAID_SCRIPT)), { recursive: true });
+          cpSync(join(site.projectRoot, 'node_modules', 'mermaid', 'dist', 'mermaid.min.js'), join(out, MERMAID_SCRIPT));
+          logger.info(`${withDiagram} page(s) with a Mermaid diagram: published ${MERMAID_SCRIPT}`);
+        }
       },
       'astro:config:done': ({ logger }) => {
         const where = site.hugo.file ? `${site.hugo.file}` : 'no Hugo configuration file (defaults)';
