@@ -195,7 +195,10 @@ describe('lifetime', () => {
     });
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
-    expect(namespaceLeftovers({ ...scope(), ids: [id] }).length).toBeGreaterThan(0);
+    const left = namespaceLeftovers({ ...scope(), ids: [id] });
+    expect(left.length).toBeGreaterThan(0);
+    // Its Docker disk (an image file on an auto-clearing loop device) is among what it left.
+    expect(left).toEqual(expect.arrayContaining([expect.stringMatching(/^Docker disk .*\.ext4$/), expect.stringMatching(/^loop device \/dev\/loop\d+ backed by /)]));
 
     const removed = await fixture.driver.cleanupLeftovers();
     expect(removed).toBeGreaterThanOrEqual(1);
@@ -223,5 +226,6 @@ describe('bad input', () => {
 });
 
 function scope() {
-  return { prefix: fixture.driver.options.prefix, stateDir: fixture.driver.options.stateDir };
+  const { prefix, stateDir, dockerDiskDir } = fixture.driver.options;
+  return { prefix, stateDir, dockerDiskDir };
 }
