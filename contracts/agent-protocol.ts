@@ -25,10 +25,17 @@ import { terminalNameProblem } from './names.ts';
 import { MAX_SNAPSHOT_PROCESSES, checkProcessSnapshot, type ProcessSnapshot } from './process-snapshot.ts';
 import { terminalSizeProblem } from './sizes.ts';
 
-export const PROTOCOL_VERSION = 1;
+// 2: the agent outlives its host. Hello lists the terminals still open (and
+// their recent output follows it); a new connection takes over from the old.
+export const PROTOCOL_VERSION = 2;
 
 export const FrameKind = {
-  /** agent → host, channel 0: the agent is up and ready for terminals. JSON Hello. */
+  /**
+   * agent → host, channel 0, first frame of every connection: the agent is up
+   * and ready. JSON Hello, listing the terminals still open from an earlier
+   * connection; each one's recent output (Data frames) follows it, before
+   * anything else.
+   */
   Hello: 1,
   /** host → agent: start a login shell on a new pty. JSON Open. */
   Open: 2,
@@ -69,6 +76,11 @@ export function frameKindName(kind: number): string {
 const HEADER_BYTES = 4 + 1 + 4;
 /** Largest frame either side accepts; bigger ones mean a broken or hostile peer. */
 export const MAX_FRAME_BYTES = 1 << 20;
+/**
+ * Output the agent keeps per terminal for the next host connection, and the
+ * server per terminal for the next page (REPLAY_BUFFER_BYTES): one value.
+ */
+export const TERMINAL_REPLAY_BYTES = 64 * 1024;
 /** Terminal bytes are cut into frames of at most this size. */
 export const MAX_DATA_PAYLOAD = 64 * 1024;
 
@@ -165,7 +177,23 @@ export interface Hello {
   /** The agent's pid inside the sandbox. */
   pid: number;
   hostname: string;
+  /** Terminals opened by an earlier host connection and still running (empty on a fresh machine). */
+  terminals: OpenTerminal[];
 }
+
+/** A terminal the agent kept across host connections. */
+export interface OpenTerminal {
+  channel: number;
+  name: string;
+  /** Its shell's pid inside the sandbox, and its pty. */
+  pid: number;
+  tty: string;
+  cols: number;
+  rows: number;
+}
+
+/** Most terminals a Hello may list (far above any server's per-machine limit). */
+export const MAX_OPEN_TERMINALS = 256;
 
 export interface Open {
   name: string;
@@ -266,6 +294,19 @@ export function decodeControl<K extends ControlKind>(kind: K, frame: Frame): Con
 
 type Validator = (value: unknown) => string | undefined;
 
+function checkOpenTerminal(value: unknown, index: number): string | undefined {
+  const problem = ifObject(value, (o) =>
+    !isIntegerIn(o.channel, 1, 0xffffffff)
+      ? 'channel must be a positive integer'
+      : !isIntegerIn(o.pid, 1, 2 ** 22)
+        ? 'pid must be a positive integer'
+        : typeof o.tty !== 'string'
+          ? 'tty must be a string'
+          : (terminalNameProblem(o.name) ?? terminalSizeProblem(o.cols, o.rows)),
+  );
+  return problem && `terminals[${index}]: ${problem}`;
+}
+
 const validators: Record<ControlKind, Validator> = {
   [FrameKind.Hello]: (value) =>
     ifObject(value, (o) =>
@@ -275,7 +316,14 @@ const validators: Record<ControlKind, Validator> = {
           ? 'pid must be a positive integer'
           : typeof o.hostname !== 'string'
             ? 'hostname must be a string'
-            : undefined,
+            : // Protocol 1 had no list; its check is the version's, in the session.
+              o.terminals !== undefined && !Array.isArray(o.terminals)
+              ? 'terminals must be an array'
+              : Array.isArray(o.terminals) && o.terminals.length > MAX_OPEN_TERMINALS
+                ? `terminals may list at most ${MAX_OPEN_TERMINALS} entries`
+                : Array.isArray(o.terminals)
+                  ? o.terminals.map(checkOpenTerminal).find(Boolean)
+                  : undefined,
     ),
   [FrameKind.Open]: (value) => ifObject(value, (o) => terminalNameProblem(o.name) ?? terminalSizeProblem(o.cols, o.rows)),
   [FrameKind.Opened]: (value) =>
@@ -349,7 +397,12 @@ function isIntegerIn(value: unknown, min: number, max: number): boolean {
  * frames, so it lives here.
  */
 export interface AgentConfig {
-  /** Where to find the host: "unix:/path/to.sock" (connect) or "stdio". */
+  /**
+   * Where to find the host: "listen:/path/to.sock" (the agent listens; each
+   * new host connection takes over, and the terminals outlive any of them),
+   * "unix:/path/to.sock" (connect once) or "stdio" (one stream). With the last
+   * two the agent exits when its host goes away.
+   */
   transport: string;
   hostname: string;
   /** Start a Docker daemon in the background once the agent is ready. */
@@ -377,8 +430,8 @@ export function parseAgentConfig(text: string | undefined): AgentConfig {
     throw new ProtocolError(`${AGENT_CONFIG_ENV} is not JSON`);
   }
   const problem = ifObject(value, (o) =>
-    typeof o.transport !== 'string' || !(o.transport === 'stdio' || o.transport.startsWith('unix:'))
-      ? 'transport must be "stdio" or "unix:/path"'
+    typeof o.transport !== 'string' || !(o.transport === 'stdio' || o.transport.startsWith('unix:') || o.transport.startsWith('listen:'))
+      ? 'transport must be "stdio", "unix:/path" or "listen:/path"'
       : typeof o.hostname !== 'string' || !/^[A-Za-z0-9.-]{1,63}$/.test(o.hostname)
         ? 'hostname must be a valid host name'
         : typeof o.docker !== 'boolean'

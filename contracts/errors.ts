@@ -66,6 +66,7 @@ export const ERROR_CODES = [
   'too-many-sandboxes',
   'server-at-capacity',
   'server-shutting-down',
+  'server-restarting',
   'method-not-allowed',
   'sandbox-failed',
   'terminal-failed',

@@ -25,7 +25,7 @@ export const FLOW_LOW_WATERMARK = 16 * 1024;
 export const FLOW_ACK_EVERY_BYTES = 16 * 1024;
 /** Largest frame a client may send (terminal input or control message); larger ones are refused with an error frame. */
 export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
-/** Output the server keeps per terminal to replay on reattach. */
+/** Output the server keeps per terminal to replay on reattach; equal to the agent's TERMINAL_REPLAY_BYTES (agent-protocol.ts, which this browser module cannot import). */
 export const REPLAY_BUFFER_BYTES = 64 * 1024;
 /** Longest the server holds terminal output to send it in fewer frames (never after input: echo is immediate). */
 export const OUTPUT_COALESCE_MS = 4;

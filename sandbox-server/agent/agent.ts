@@ -1,5 +1,12 @@
-// The agent's side of the protocol: serves terminals over one byte stream.
-// Knows nothing about how the stream reaches the host, nor about sandboxes.
+// The agent's side of the protocol: owns the machine's terminals and serves
+// them to one host connection at a time. Knows nothing about how a stream
+// reaches the host, nor about sandboxes.
+//
+// The terminals belong to the agent, not to a connection: when the host goes
+// away (a server restart, a crash), every shell keeps running and its output
+// keeps feeding a replay ring; the next host connection takes over, is told
+// which terminals are open (Hello) and gets their recent output. Like tmux
+// with its clients, or Jupyter with its kernels.
 import type { Duplex } from 'node:stream';
 import type { IPty } from 'node-pty';
 import {
@@ -13,7 +20,10 @@ import {
   frameKindName,
   type Frame,
   type LogRecord,
+  type OpenTerminal,
+  TERMINAL_REPLAY_BYTES,
 } from '../../contracts/agent-protocol.ts';
+import { ReplayBuffer } from '../../contracts/replay-buffer.ts';
 import type { Log } from './log.ts';
 import type { TerminalGroups } from './terminal-groups.ts';
 import type { LoginShellOptions } from './login-shell.ts';
@@ -28,6 +38,11 @@ interface Terminal {
   pausedByHost: boolean;
   /** The line was hung up: the pty's master side is closed, its shell is on its way out. */
   hungUp: boolean;
+  tty: string;
+  cols: number;
+  rows: number;
+  /** Its recent output, for the next host that connects. */
+  recent: ReplayBuffer;
 }
 
 // node-pty's destroy() (close the master side, then SIGHUP) is not in its typings.
@@ -50,39 +65,82 @@ const forkBombNotice = (killed: number) =>
 const SNAPSHOT_MIN_INTERVAL_MS = 200;
 
 export class Agent {
-  #stream: Duplex;
+  /** The host connection being served, if any. */
+  #stream: Duplex | undefined;
   #options: AgentOptions;
   #decoder = new FrameDecoder();
   #terminals = new Map<number, Terminal>();
   /** The stream's buffer is full: every pty is paused until it drains. */
   #blocked = false;
-  #closed = false;
-  #onClose: (() => void)[] = [];
+  #stopped = false;
+  #onHostGone: (() => void)[] = [];
   #snapshot = throttledSnapshots(SNAPSHOT_MIN_INTERVAL_MS);
 
-  constructor(stream: Duplex, options: AgentOptions) {
-    this.#stream = stream;
+  constructor(options: AgentOptions) {
     this.#options = options;
   }
 
+  /** Starts watching the terminals' limits; connections come through serve(). */
   start(): void {
-    this.#stream.on('data', (chunk: Buffer) => this.#receive(chunk));
-    this.#stream.on('drain', () => this.#unblock());
-    this.#stream.on('error', (error) => this.#options.log('warn', 'host stream error', { error: error.message }));
-    this.#stream.on('close', () => this.#shutDown());
-    this.#stream.on('end', () => this.#shutDown());
-    this.#send(encodeControl(FrameKind.Hello, 0, { protocol: PROTOCOL_VERSION, pid: process.pid, hostname: this.#options.hostname }));
     this.#options.groups.watchLimit((name) => this.#stopForkBomb(name));
   }
 
-  /** The host is gone: the sandbox has no reason to live on. */
-  onClose(listener: () => void): void {
-    this.#onClose.push(listener);
+  /**
+   * Serves the host over `stream`. A host already connected is dropped: the
+   * newest connection wins, as the old one is a server that died or is being
+   * replaced (its socket may not even have noticed yet).
+   */
+  serve(stream: Duplex): void {
+    if (this.#stopped) {
+      stream.destroy();
+      return;
+    }
+    const previous = this.#stream;
+    if (previous) {
+      this.#options.log('warn', 'a new host connection takes over from the current one');
+      this.#hostGone(previous, false);
+      previous.destroy();
+    }
+    this.#stream = stream;
+    this.#decoder = new FrameDecoder();
+    this.#blocked = false;
+    stream.on('data', (chunk: Buffer) => {
+      if (this.#stream === stream) this.#receive(chunk);
+    });
+    stream.on('drain', () => {
+      if (this.#stream === stream) this.#unblock();
+    });
+    stream.on('error', (error) => this.#options.log('warn', 'host stream error', { error: error.message }));
+    stream.on('close', () => this.#hostGone(stream, true));
+    stream.on('end', () => this.#hostGone(stream, true));
+    const terminals: OpenTerminal[] = [...this.#terminals.values()]
+      .filter((terminal) => !terminal.hungUp)
+      .map(({ channel, name, pty, tty, cols, rows }) => ({ channel, name, pid: pty.pid, tty, cols, rows }));
+    this.#send(encodeControl(FrameKind.Hello, 0, { protocol: PROTOCOL_VERSION, pid: process.pid, hostname: this.#options.hostname, terminals }));
+    // What each shell printed lately, so the host can show it again.
+    for (const terminal of this.#terminals.values()) {
+      if (terminal.hungUp) continue;
+      const snapshot = terminal.recent.snapshot();
+      const recent = Buffer.from(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength);
+      if (recent.length > 0) this.#send(...encodeData(terminal.channel, recent));
+    }
+    if (terminals.length > 0) this.#options.log('info', 'host reconnected: terminals handed over', { terminals: terminals.map(({ name }) => name) });
   }
 
-  /** Sends a log record to the host (see log.ts). */
-  sendLog(record: LogRecord): void {
-    if (!this.#closed) this.#send(encodeControl(FrameKind.Log, 0, record));
+  /** The host connection ended; the terminals live on (what to do is the caller's choice). */
+  onHostGone(listener: () => void): void {
+    this.#onHostGone.push(listener);
+  }
+
+  get connected(): boolean {
+    return this.#stream !== undefined;
+  }
+
+  /** Sends a log record to the host (see log.ts); false when no host is connected. */
+  sendLog(record: LogRecord): boolean {
+    if (!this.#stream) return false;
+    this.#send(encodeControl(FrameKind.Log, 0, record));
+    return true;
   }
 
   #receive(chunk: Buffer): void {
@@ -91,7 +149,7 @@ export class Agent {
       frames = this.#decoder.push(chunk);
     } catch (error) {
       this.#options.log('error', 'unreadable stream from the host, closing', { error: String(error) });
-      this.#stream.destroy();
+      this.#stream?.destroy();
       return;
     }
     for (const frame of frames) {
@@ -124,6 +182,8 @@ export class Agent {
       case FrameKind.Resize: {
         const { cols, rows } = decodeControl(FrameKind.Resize, frame);
         terminal.pty.resize(cols, rows);
+        terminal.cols = cols;
+        terminal.rows = rows;
         return;
       }
       case FrameKind.Pause:
@@ -151,21 +211,23 @@ export class Agent {
     }
     const groupProcsFiles = this.#options.groups.create(name);
     const pty = this.#options.spawnShell({ user: this.#options.user, cols, rows, groupProcsFiles });
-    const terminal: Terminal = { name, channel, pty, pausedByHost: false, hungUp: false };
+    // node-pty's pty path (e.g. /dev/pts/0) is not in its typings.
+    const tty = (pty as IPty & { ptsName?: string }).ptsName ?? '';
+    const terminal: Terminal = { name, channel, pty, pausedByHost: false, hungUp: false, tty, cols, rows, recent: new ReplayBuffer(TERMINAL_REPLAY_BYTES) };
     this.#terminals.set(channel, terminal);
     if (this.#blocked) pty.pause();
 
     // With `encoding: null` node-pty hands out Buffers, though its typings say string.
     pty.onData((chunk: string | Buffer) => {
-      this.#send(...encodeData(channel, Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)));
+      const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+      terminal.recent.append(bytes);
+      this.#send(...encodeData(channel, bytes));
     });
     pty.onExit(({ exitCode, signal }) => {
       this.#terminals.delete(channel);
       this.#send(encodeControl(FrameKind.Exit, channel, { code: signal ? null : exitCode, signal: signal || null }));
       this.#options.log('info', 'terminal exited', { terminal: name, code: exitCode, signal });
     });
-    // node-pty's pty path (e.g. /dev/pts/0) is not in its typings.
-    const tty = (pty as IPty & { ptsName?: string }).ptsName ?? '';
     this.#send(encodeControl(FrameKind.Opened, channel, { pid: pty.pid, tty }));
     this.#options.log('info', 'terminal opened', { terminal: name, pid: pty.pid, tty });
   }
@@ -207,9 +269,10 @@ export class Agent {
   }
 
   #send(...frames: Buffer[]): void {
-    if (this.#closed) return;
+    const stream = this.#stream;
+    if (!stream) return; // no host: the output is in the terminal's replay ring
     let full = false;
-    for (const frame of frames) full = !this.#stream.write(frame) || full;
+    for (const frame of frames) full = !stream.write(frame) || full;
     if (full && !this.#blocked) {
       // The host reads slower than the shells write: hold every pty back
       // rather than buffer without bound.
@@ -242,12 +305,29 @@ export class Agent {
     (terminal.pty as ClosablePty).destroy();
   }
 
-  #shutDown(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+  /**
+   * `stream` is no longer the host. Nothing holds the shells back any more:
+   * what they print goes to their replay rings until the next host connects.
+   */
+  #hostGone(stream: Duplex, notify: boolean): void {
+    if (this.#stream !== stream) return;
+    this.#stream = undefined;
+    this.#blocked = false;
+    for (const terminal of this.#terminals.values()) {
+      terminal.pausedByHost = false;
+      if (!terminal.hungUp) terminal.pty.resume();
+    }
+    if (notify) for (const listener of this.#onHostGone) listener();
+  }
+
+  /** Hangs every terminal up and serves no host any more (the machine is stopping). */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
     this.#options.groups.stop();
     for (const terminal of this.#terminals.values()) this.#hangUp(terminal);
     this.#terminals.clear();
-    for (const listener of this.#onClose) listener();
+    this.#stream?.destroy();
+    this.#stream = undefined;
   }
 }

@@ -1,10 +1,12 @@
 // The sandbox agent: started by the sandbox's init (see native/sandbox-init.c),
 // it makes the machine what the lesson expects (name, machine id, dockerd)
 // and serves the host's terminals over one byte stream (see
-// contracts/agent-protocol.ts). When the host goes away, the agent exits, and the
-// sandbox with it.
+// contracts/agent-protocol.ts). With a "listen:" transport the terminals
+// outlive the host: a restarted server connects again and finds every shell
+// where it was. With a one-shot transport the agent exits when its host goes
+// away, and the sandbox with it.
 //
-//   SANDBOX_AGENT_CONFIG='{"transport":"unix:/.sandbox/run/agent.sock",…}' node main.ts
+//   SANDBOX_AGENT_CONFIG='{"transport":"listen:/.sandbox/run/agent.sock",…}' node main.ts
 import { AGENT_CONFIG_ENV, parseAgentConfig } from '../../contracts/agent-protocol.ts';
 import { Agent } from './agent.ts';
 import { startDocker } from './docker.ts';
@@ -27,15 +29,19 @@ try {
   delete process.env[AGENT_CONFIG_ENV];
   if (config.writeIdentity) applyIdentity(config.hostname);
   const groups = openTerminalGroups(config.terminalPidsMax, log);
-  const stream = await openTransport(config.transport);
-  const agent = new Agent(stream, { user: config.user, hostname: config.hostname, groups, spawnShell: spawnLoginShell, log });
-  agent.onClose(() => {
-    sendTo(undefined);
+  const transport = openTransport(config.transport);
+  const agent = new Agent({ user: config.user, hostname: config.hostname, groups, spawnShell: spawnLoginShell, log });
+  agent.onHostGone(() => {
+    if (transport.reconnectable) {
+      log('info', 'host gone: terminals kept until a host connects again');
+      return;
+    }
     log('info', 'host gone, agent exiting');
     process.exit(0);
   });
   sendTo((record) => agent.sendLog(record));
   agent.start();
+  await transport.serve((stream) => agent.serve(stream));
   if (config.docker) {
     startRegistryForwarder(log);
     startDocker(log, config.terminalPidsMax);
@@ -43,6 +49,7 @@ try {
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.on(signal, () => {
       log('info', `agent stopping on ${signal}`);
+      agent.stop();
       process.exit(0);
     });
   }

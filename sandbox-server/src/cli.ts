@@ -4,8 +4,10 @@
 //                                            filesystem if missing (progress shown), start a test
 //                                            sandbox to prove it all works, build the class store's
 //                                            default images if missing            (npm run sandbox:prepare)
-//   node sandbox-server/src/cli.ts cleanup   remove what crashed runs left (sandboxes, cgroups, uid
-//                                            ranges), and old root filesystem builds when no
+//   node sandbox-server/src/cli.ts cleanup   stop for good every machine no live server runs: those
+//                                            a stopped server kept for its next start (and their
+//                                            records in SANDBOX_DB), what crashed runs left (cgroups,
+//                                            uid ranges), and old root filesystem builds when no
 //                                            sandbox is alive                     (npm run sandbox:cleanup)
 //   node sandbox-server/src/cli.ts shell     a sandbox with your terminal attached to it, destroyed
 //                                            when its shell exits (for trying things by hand)
@@ -21,6 +23,8 @@ import { DEFAULT_LIMITS, createNamespaceDriver, type NamespaceDriver } from './d
 import { ensureDefaultImages } from './images/default-images.ts';
 import { ClassImageStore, listImages } from './images/image-store.ts';
 import { DEFAULT_IMAGE_STORE_PATHS } from './images/paths.ts';
+import { loadConfig, sandboxRecordsPath } from './config.ts';
+import { SandboxRecords } from './manager/sandbox-records.ts';
 import { rootfsPath } from './rootfs/build.ts';
 import { readRecipe } from './rootfs/recipe.ts';
 
@@ -78,7 +82,14 @@ async function prepare(driver: NamespaceDriver): Promise<number> {
 }
 
 async function cleanup(driver: NamespaceDriver): Promise<number> {
-  const removed = await driver.cleanupLeftovers();
+  // The records first: once a machine is gone, nobody must try to take it over.
+  const config = loadConfig();
+  const records = SandboxRecords.open(sandboxRecordsPath(config));
+  const forgotten = records.orphans();
+  for (const record of forgotten) records.delete(record.id);
+  records.close();
+  if (forgotten.length > 0) console.error(`✓ forgot ${forgotten.length} machine record(s) of stopped servers in ${records.path}`);
+  const removed = await driver.cleanupLeftovers({ all: true });
   console.error(`✓ removed ${removed} leftover sandbox${removed === 1 ? '' : 'es'}`);
   const { cacheDir, stateDir } = driver.options;
   const alive = await readdir(join(stateDir, 'sandboxes')).catch(() => []);

@@ -2,8 +2,8 @@
 // the environment and, optionally, a JSON file named by SANDBOX_CONFIG
 // (environment variables win over the file). Every field says what it does;
 // every error names the variable, the value given and how to fix it.
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 
 // ───────────────────────── value parsers shared by several fields ─────────────────────────
@@ -133,6 +133,8 @@ export const CONFIG_FIELDS = {
   classMode: { env: 'CLASS_MODE', example: 'true' },
   classDb: { env: 'CLASS_DB', example: '/var/lib/cours-linux/classroom.sqlite', defaultText: '/var/lib/cours-linux/classroom.sqlite' },
   contentDir: { env: 'CONTENT_DIR', example: 'content', defaultText: 'content' },
+  sandboxDb: { env: 'SANDBOX_DB', example: '/var/lib/cours-linux/sandboxes.sqlite', defaultText: 'sandboxes.sqlite beside CLASS_DB' },
+  sandboxesOnExit: { env: 'SANDBOXES_ON_EXIT', example: 'keep' },
 } as const satisfies Record<string, FieldSpec>;
 
 export const ConfigSchema = z.strictObject({
@@ -192,6 +194,10 @@ export const ConfigSchema = z.strictObject({
     .describe('SQLite file of the classes, links and progress (class mode); created with its folder if missing. `npm run class` uses the same file.'),
   contentDir: z.string().min(1).default('content').transform((dir) => resolve(dir))
     .describe('The course\'s content tree; in class mode the exercises\' checks are read from its *.checks.json files.'),
+  sandboxDb: z.string().min(1).optional().transform((path) => (path === undefined ? undefined : resolve(path)))
+    .describe('SQLite file where the server writes down every machine it hands out (owner, token hashes, limits, clocks), so that a restart or a crash of the server loses none: the next start takes them over. Created with its folder if missing.'),
+  sandboxesOnExit: z.enum(['keep', 'destroy'], { error: 'expected keep or destroy' }).default('keep')
+    .describe('What SIGTERM/SIGINT does to the machines: "keep" leaves them running for the next start (a restart loses nothing; `npm run sandbox:cleanup` removes them for good once the server is stopped), "destroy" removes them all before exiting.'),
 }).superRefine((config, ctx) => {
   if (config.maxSandboxesPerAddress < config.maxSandboxesPerClient) {
     ctx.addIssue({
@@ -199,6 +205,15 @@ export const ConfigSchema = z.strictObject({
       path: ['maxSandboxesPerAddress'],
       message: `must be at least MAX_SANDBOXES_PER_CLIENT (${config.maxSandboxesPerClient}): an address holds at least one reader`,
     });
+  }
+  const sandboxDb = sandboxRecordsPath(config);
+  if (sandboxDb === config.classDb) {
+    ctx.addIssue({ code: 'custom', path: ['sandboxDb'], message: 'must be another file than CLASS_DB (the class data has a schema of its own)' });
+  }
+  if (/^\/(proc|sys|dev)(\/|$)/.test(sandboxDb)) {
+    ctx.addIssue({ code: 'custom', path: ['sandboxDb'], message: 'must be a file on a real disk, not under /proc, /sys or /dev' });
+  } else if (isDirectory(sandboxDb)) {
+    ctx.addIssue({ code: 'custom', path: ['sandboxDb'], message: 'names a folder: give the path of a file in it, e.g. /var/lib/cours-linux/sandboxes.sqlite' });
   }
   // The writable layer lives in the sandbox's memory: a full disk must give ENOSPC, not an OOM kill of its init.
   if (config.sandboxDisk > config.sandboxMemory * 0.75) {
@@ -209,6 +224,19 @@ export const ConfigSchema = z.strictObject({
     });
   }
 });
+
+/** The sandbox records' file: SANDBOX_DB, else sandboxes.sqlite beside the class data. */
+export function sandboxRecordsPath(config: { sandboxDb?: string | undefined; classDb: string }): string {
+  return config.sandboxDb ?? join(dirname(config.classDb), 'sandboxes.sqlite');
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  } catch {
+    return false; // unreadable here: opening the file says why, with its own hint
+  }
+}
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigKey = keyof typeof CONFIG_FIELDS;

@@ -1,7 +1,10 @@
 // `npm run server`: read the configuration, make sure this host can run
-// sandboxes, clean up after a crashed earlier run, then serve the site, the
-// API and the terminals until SIGINT/SIGTERM, and leave nothing behind.
-import { ConfigError, loadConfig, describeConfig, type Config } from './config.ts';
+// sandboxes, take over the machines an earlier run left (a restart or a
+// crash loses none), clean up what nobody owns, then serve the site, the API
+// and the terminals until SIGINT/SIGTERM. Then the machines are kept for the
+// next start (SANDBOXES_ON_EXIT=keep, the default) or destroyed (destroy).
+import { ConfigError, loadConfig, describeConfig, sandboxRecordsPath, type Config } from './config.ts';
+import { SandboxRecords, SandboxRecordsError } from './manager/sandbox-records.ts';
 import { HostNotSupportedError } from './drivers/driver.ts';
 import { createDriver } from './drivers/index.ts';
 import { createLogger, type Logger, type LogLevel } from './log.ts';
@@ -48,14 +51,22 @@ async function main(): Promise<void> {
     process.stderr.write(`This host cannot run ${driver.name} sandboxes: ${error.message}\nWhat to do: ${error.hint}\n`);
     process.exit(EXIT_HOST);
   }
-  const removed = await driver.cleanupLeftovers();
-  log.info({ removed }, removed > 0 ? 'removed sandboxes left by an earlier run' : 'no sandboxes left by an earlier run');
+  let records: SandboxRecords;
+  try {
+    records = SandboxRecords.open(sandboxRecordsPath(config));
+  } catch (error) {
+    if (!(error instanceof SandboxRecordsError)) throw error;
+    log.fatal({ hint: error.hint }, error.message);
+    process.stderr.write(`${error.message}\nWhat to do: ${error.hint}\n`);
+    process.exit(EXIT_CONFIG);
+  }
   await driver.prepare((step: string, detail?: string) => log.info({ step, detail }, 'preparing sandboxes'));
 
   // The class image store (machines' Docker Hub mirror) before the first machine asks for an image.
   const images = config.sandboxDocker ? await startImageStore(imagePaths, log.child({ component: 'images' })) : undefined;
-  const server = await startSandboxServer(config, driver, log);
-  const stop = handleSignals(server, log, config.shutdownTimeout, async () => {
+  const server = await startSandboxServer(config, driver, log, { records });
+  // Before the "listening" line: whoever reads it may signal at once (a signal with no handler yet kills outright).
+  const stop = handleSignals(server, log, config.shutdownTimeout, config.sandboxesOnExit === 'keep', async () => {
     await images?.stop();
   });
   installLastResort({
@@ -66,7 +77,7 @@ async function main(): Promise<void> {
       stop('SIGTERM');
     },
   });
-  log.info({ url: server.url, port: Number(new URL(server.url).port), driver: driver.name, warmPool: config.warmPoolSize }, 'listening');
+  log.info({ url: server.url, port: Number(new URL(server.url).port), driver: driver.name, warmPool: config.warmPoolSize, sandboxDb: records.path }, 'listening');
 }
 
 /** The driver's `pid` (a process in a sandbox) must not clash with the server's own `pid` field. */
@@ -76,7 +87,7 @@ function renameReserved(fields: Record<string, unknown>): Record<string, unknown
   return renamed;
 }
 
-function handleSignals(server: SandboxServer, log: Logger, timeoutMs: number, afterShutdown: () => Promise<void>): (signal: NodeJS.Signals) => void {
+function handleSignals(server: SandboxServer, log: Logger, timeoutMs: number, keep: boolean, afterShutdown: () => Promise<void>): (signal: NodeJS.Signals) => void {
   let signalled = false;
   const stop = (signal: NodeJS.Signals) => {
     if (signalled) {
@@ -84,13 +95,12 @@ function handleSignals(server: SandboxServer, log: Logger, timeoutMs: number, af
       process.exit(EXIT_FAILURE);
     }
     signalled = true;
-    log.info({ signal }, 'stopping');
+    log.info({ signal, sandboxes: keep ? 'kept for the next start' : 'destroyed' }, 'stopping');
     const timeout = setTimeout(() => {
       log.error({ timeoutMs }, 'shutdown took too long: exiting; leftovers are removed at the next start');
       process.exit(EXIT_FAILURE);
     }, timeoutMs);
-    server
-      .shutdown()
+    (keep ? server.detach() : server.shutdown())
       .then(afterShutdown)
       .then(() => {
         clearTimeout(timeout);

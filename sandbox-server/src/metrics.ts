@@ -9,7 +9,7 @@ export interface MetricsState {
   terminals(): { open: number; attached: number; paused: number; unackedBytes: number; bufferedBytes: number };
 }
 
-export type DestroyReason = 'delete' | 'idle' | 'max-age' | 'shutdown' | 'died' | 'misbehaved' | 'create-failed' | 'instructor' | 'revoked';
+export type DestroyReason = 'delete' | 'idle' | 'max-age' | 'shutdown' | 'died' | 'lost' | 'misbehaved' | 'create-failed' | 'instructor' | 'revoked';
 export type RejectReason =
   | 'unauthorized'
   | 'forbidden'

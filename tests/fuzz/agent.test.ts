@@ -9,7 +9,7 @@ import { duplexPair, type Duplex } from 'node:stream';
 import fc from 'fast-check';
 import { spawn } from 'node-pty';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FrameDecoder, FrameKind, MAX_FRAME_BYTES, encodeControl, encodeFrame, type Frame } from '../../contracts/agent-protocol.ts';
+import { FrameDecoder, FrameKind, MAX_FRAME_BYTES, PROTOCOL_VERSION, encodeControl, encodeFrame, type Frame } from '../../contracts/agent-protocol.ts';
 import { Agent } from '../../sandbox-server/agent/agent.ts';
 import type { TerminalGroups } from '../../sandbox-server/agent/terminal-groups.ts';
 import { AgentSession } from '../../sandbox-server/src/drivers/agent-session.ts';
@@ -25,7 +25,7 @@ const noGroups: TerminalGroups = { create: () => [], killAll: async () => 0, wat
 function startAgent() {
   const [hostEnd, agentEnd] = duplexPair();
   const logs: { level: string; msg: string }[] = [];
-  const agent = new Agent(agentEnd, {
+  const agent = new Agent({
     user: 'nobody',
     hostname: 'fuzz',
     groups: noGroups,
@@ -38,8 +38,13 @@ function startAgent() {
   const frames: Frame[] = [];
   hostEnd.on('data', (chunk: Buffer) => frames.push(...decoder.push(chunk)));
   let closed = false;
-  agent.onClose(() => (closed = true));
+  // As main.ts does with a one-shot transport: the host gone, the agent hangs every terminal up.
+  agent.onHostGone(() => {
+    closed = true;
+    agent.stop();
+  });
   agent.start();
+  agent.serve(agentEnd);
   return { hostEnd, agentEnd, frames, logs, isClosed: () => closed };
 }
 
@@ -184,7 +189,7 @@ describe('agent → host', () => {
   it('nothing the agent sends makes the session throw; it closes with a reason or carries on', async () => {
     await fuzz(tally, 300, fc.tuple(fc.array(agentFrame, { minLength: 1, maxLength: 6 }), fc.boolean()), async ([frames, openFirst]) => {
       const { agentEnd, session, closedWith } = startSession();
-      agentEnd.write(encodeControl(FrameKind.Hello, 0, { protocol: 1, pid: 1, hostname: 'fuzz' }));
+      agentEnd.write(encodeControl(FrameKind.Hello, 0, { protocol: PROTOCOL_VERSION, pid: 1, hostname: 'fuzz', terminals: [] }));
       const opening = openFirst ? session.openTerminal('1', { cols: 80, rows: 24 }).then(() => 'opened', (error: Error) => error.message) : undefined;
       const executing = session.exec(['true'], 1000).then(() => 'done', (error: Error) => error.message);
       for (const bytes of frames) agentEnd.write(bytes);

@@ -29,9 +29,10 @@ sub steal {
 sub socket_fd {
   my ($pid) = @_;
   opendir(my $d, "/proc/$pid/fd") or die "no fds\n";
-  # Its stdout and stderr are socket pairs too (Node's 'pipe'); the host's socket is the first one past them.
+  # Its stdout and stderr are socket pairs too (Node's 'pipe'); past them come the socket it listens on
+  # for hosts, then the connection it accepted from the current host: the last one.
   my @s = sort { $a <=> $b } grep { $_ > 2 && (readlink("/proc/$pid/fd/$_") // '') =~ /^socket:/ } grep { /^\d+$/ } readdir $d;
-  die "no socket\n" unless @s; return $s[0];
+  die "no socket\n" unless @s; return $s[-1];
 }
 # The copies share the agent's open files, which Node made non-blocking: wait on EAGAIN.
 sub put {

@@ -4,6 +4,8 @@
 // server's integration tests, the benchmarks and the end-to-end tests.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +22,12 @@ export interface LogLine {
 }
 
 export interface StartOptions {
-  /** Configuration variables (see sandbox-server/src/config.ts); PORT defaults to 0, WARM_POOL_SIZE to 0. */
+  /**
+   * Configuration variables (see sandbox-server/src/config.ts); PORT defaults
+   * to 0, WARM_POOL_SIZE to 0, SANDBOXES_ON_EXIT to destroy (a test leaves
+   * nothing behind) and SANDBOX_DB to a file of this server's own (a restart
+   * test passes the same file to both servers).
+   */
   env?: Record<string, string>;
   /** How long to wait for the "listening" line (the first start may build the root filesystem). */
   startTimeoutMs?: number;
@@ -63,7 +70,17 @@ export interface RunningServer {
 
 /** Start a server; rejects with its output if it exits or fails to listen. */
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
-  const env = { ...process.env, PORT: '0', HOST: '127.0.0.1', WARM_POOL_SIZE: '0', LOG_LEVEL: 'debug', ...options.env };
+  const ownDb = options.env?.SANDBOX_DB === undefined ? mkdtempSync(join(tmpdir(), 'sandbox-db-')) : undefined;
+  const env = {
+    ...process.env,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    WARM_POOL_SIZE: '0',
+    LOG_LEVEL: 'debug',
+    SANDBOXES_ON_EXIT: 'destroy',
+    ...(ownDb ? { SANDBOX_DB: join(ownDb, 'sandboxes.sqlite') } : {}),
+    ...options.env,
+  };
   if (env.LOG_LEVEL === 'warn' || env.LOG_LEVEL === 'error') {
     throw new Error(`startServer reads the server's "listening" line, logged at info: use LOG_LEVEL=info or debug, not ${env.LOG_LEVEL}`);
   }
@@ -98,6 +115,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   }
   // 'close', not 'exit': by then every line it printed has been read.
   const exited = once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
+  // The server's own records go with it (a test that keeps machines names its own file).
+  if (ownDb) void exited.then(() => rmSync(ownDb, { recursive: true, force: true }));
 
   const waitForLog = (match: (line: LogLine) => boolean, timeoutMs = 30_000): Promise<LogLine> => {
     const past = logs.find(match);

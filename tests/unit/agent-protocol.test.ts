@@ -101,7 +101,7 @@ describe('agent configuration', () => {
   });
 
   it('names the faulty field', () => {
-    expect(() => parseAgentConfig(JSON.stringify({ ...valid, transport: 'tcp:10.1.2.3' }))).toThrowErrorMatchingInlineSnapshot(`[ProtocolError: SANDBOX_AGENT_CONFIG: transport must be "stdio" or "unix:/path"]`);
+    expect(() => parseAgentConfig(JSON.stringify({ ...valid, transport: 'tcp:10.1.2.3' }))).toThrowErrorMatchingInlineSnapshot(`[ProtocolError: SANDBOX_AGENT_CONFIG: transport must be "stdio", "unix:/path" or "listen:/path"]`);
     expect(() => parseAgentConfig(JSON.stringify({ ...valid, hostname: 'my_name_is_bob' }))).toThrowErrorMatchingInlineSnapshot(`[ProtocolError: SANDBOX_AGENT_CONFIG: hostname must be a valid host name]`);
     expect(() => parseAgentConfig(undefined)).toThrowErrorMatchingInlineSnapshot(`[ProtocolError: SANDBOX_AGENT_CONFIG is not set: the agent is started by the sandbox driver, not by hand]`);
   });

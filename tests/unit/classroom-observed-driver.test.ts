@@ -44,8 +44,10 @@ function driverWith(stream: BufferingStream): SandboxDriver {
     exec: async () => ({ code: 0, stdout: '', stderr: '' }),
     onExit: () => ({ dispose() {} }),
     destroy: async () => {},
+    restoredTerminals: () => [],
+    detach: async () => ({ kept: true }),
   };
-  return { name: 'namespace', checkHost: async () => {}, prepare: async () => {}, create: async () => sandbox, cleanupLeftovers: async () => 0 };
+  return { name: 'namespace', checkHost: async () => {}, prepare: async () => {}, create: async () => sandbox, adopt: async () => sandbox, cleanupLeftovers: async () => 0 };
 }
 
 describe('ObservedDriver', () => {

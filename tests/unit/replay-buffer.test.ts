@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ReplayBuffer } from '../../sandbox-server/src/manager/replay-buffer.ts';
+import { ReplayBuffer } from '../../contracts/replay-buffer.ts';
 
 const bytes = (text: string) => Buffer.from(text);
 
@@ -8,7 +8,7 @@ describe('ReplayBuffer', () => {
     const buffer = new ReplayBuffer(16);
     buffer.append(bytes('hello '));
     buffer.append(bytes('world'));
-    expect(buffer.snapshot().toString()).toBe('hello world');
+    expect(asBuffer(buffer.snapshot()).toString()).toBe('hello world');
     expect(buffer.size).toBe(11);
   });
 
@@ -16,9 +16,9 @@ describe('ReplayBuffer', () => {
     const buffer = new ReplayBuffer(8);
     buffer.append(bytes('abcdef'));
     buffer.append(bytes('ghijk'));
-    expect(buffer.snapshot().toString()).toBe('defghijk');
+    expect(asBuffer(buffer.snapshot()).toString()).toBe('defghijk');
     buffer.append(bytes('lm'));
-    expect(buffer.snapshot().toString()).toBe('fghijklm');
+    expect(asBuffer(buffer.snapshot()).toString()).toBe('fghijklm');
     expect(buffer.size).toBe(8);
   });
 
@@ -26,7 +26,7 @@ describe('ReplayBuffer', () => {
     const buffer = new ReplayBuffer(4);
     buffer.append(bytes('ab'));
     buffer.append(bytes('0123456789'));
-    expect(buffer.snapshot().toString()).toBe('6789');
+    expect(asBuffer(buffer.snapshot()).toString()).toBe('6789');
   });
 
   it('matches a naive model over many random appends', () => {
@@ -43,14 +43,14 @@ describe('ReplayBuffer', () => {
       buffer.append(chunk);
       model = Buffer.concat([model, chunk]);
       model = model.subarray(Math.max(0, model.length - capacity));
-      expect(buffer.snapshot().equals(model)).toBe(true);
+      expect(asBuffer(buffer.snapshot()).equals(model)).toBe(true);
     }
   });
 
   it('returns a copy that later appends do not change', () => {
     const buffer = new ReplayBuffer(4);
     buffer.append(bytes('ab'));
-    const snapshot = buffer.snapshot();
+    const snapshot = asBuffer(buffer.snapshot());
     buffer.append(bytes('cd'));
     expect(snapshot.toString()).toBe('ab');
   });
@@ -59,7 +59,11 @@ describe('ReplayBuffer', () => {
     const buffer = new ReplayBuffer(4);
     buffer.append(bytes('abc'));
     buffer.clear();
-    expect(buffer.snapshot().length).toBe(0);
+    expect(asBuffer(buffer.snapshot()).length).toBe(0);
     expect(() => new ReplayBuffer(0)).toThrow(/positive integer/);
   });
 });
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

@@ -9,7 +9,9 @@ import type { ProcessSnapshot } from '../../../contracts/process-snapshot.ts';
 import type {
   Disposable,
   ExecResult,
+  LeftoverOptions,
   PrepareProgress,
+  RestoredTerminal,
   Sandbox,
   SandboxDriver,
   SandboxSpec,
@@ -45,13 +47,21 @@ export class ObservedDriver implements SandboxDriver {
     return this.#inner.prepare(progress);
   }
 
-  cleanupLeftovers(): Promise<number> {
-    return this.#inner.cleanupLeftovers();
+  cleanupLeftovers(options?: LeftoverOptions): Promise<number> {
+    return this.#inner.cleanupLeftovers(options);
   }
 
   async create(spec: SandboxSpec): Promise<Sandbox> {
-    const sandbox = new ObservedSandbox(await this.#inner.create(spec), this.#observer, () => this.#live.delete(spec.id));
-    this.#live.set(spec.id, sandbox);
+    return this.#observe(spec.id, await this.#inner.create(spec));
+  }
+
+  async adopt(spec: SandboxSpec): Promise<Sandbox> {
+    return this.#observe(spec.id, await this.#inner.adopt(spec));
+  }
+
+  #observe(id: string, inner: Sandbox): ObservedSandbox {
+    const sandbox = new ObservedSandbox(inner, this.#observer, () => this.#live.delete(id));
+    this.#live.set(id, sandbox);
     return sandbox;
   }
 
@@ -75,6 +85,10 @@ export class ObservedSandbox implements Sandbox {
     this.#observer = observer;
     this.#forget = forget;
     inner.onExit(() => forget());
+  }
+
+  restoredTerminals(): RestoredTerminal[] {
+    return this.#inner.restoredTerminals();
   }
 
   async openTerminal(name: string, size: TerminalSize): Promise<TerminalStream> {
@@ -116,6 +130,14 @@ export class ObservedSandbox implements Sandbox {
   async destroy(): Promise<void> {
     try {
       await this.#inner.destroy();
+    } finally {
+      this.#forget();
+    }
+  }
+
+  async detach(): Promise<{ kept: boolean }> {
+    try {
+      return await this.#inner.detach();
     } finally {
       this.#forget();
     }

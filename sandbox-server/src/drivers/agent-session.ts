@@ -2,6 +2,10 @@
 // byte stream (a unix socket here; a VM driver can hand it a virtio-serial
 // stream). Turns frames into the driver contract's TerminalStreams.
 //
+// The agent keeps its terminals when a session ends (see agent/agent.ts): a
+// new session over a new connection is told in its Hello which are still
+// open, gets their recent output, and carries on with them.
+//
 // Everything the agent sends is untrusted — root inside the sandbox can
 // replace the agent — so a malformed or unexpected frame closes the session
 // (and the sandbox's owner hears about it through onClose), never throws into
@@ -25,6 +29,7 @@ import {
   type ExecDone,
   type Frame,
   type Hello,
+  type OpenTerminal,
 } from '../../../contracts/agent-protocol.ts';
 import type { ProcessSnapshot } from '../../../contracts/process-snapshot.ts';
 import { terminalNameProblem } from '../../../contracts/names.ts';
@@ -60,7 +65,7 @@ export class AgentSession {
   #nextChannel = 1;
   #terminals = new Map<number, HostTerminal>();
   #opening = new Map<string, Promise<HostTerminal>>();
-  #pendingOpens = new Map<number, { name: string; resolve: (terminal: HostTerminal) => void; reject: (error: Error) => void }>();
+  #pendingOpens = new Map<number, { name: string; size: TerminalSize; resolve: (terminal: HostTerminal) => void; reject: (error: Error) => void }>();
   #pendingExecs = new Map<number, { resolve: (done: ExecDone) => void; reject: (error: Error) => void }>();
   #pendingSnapshots = new Map<number, { resolve: (snapshot: ProcessSnapshot) => void; reject: (error: Error) => void }>();
   #closeListeners = new Set<(reason: string) => void>();
@@ -150,7 +155,15 @@ export class AgentSession {
     return this.#answerWithin(done, AGENT_ANSWER_MS, 'a process snapshot');
   }
 
-  /** Ends the session; the agent then exits, and the sandbox with it. */
+  /** Terminals the agent still had open from an earlier session, then any opened since. */
+  get openTerminals(): (TerminalStream & { readonly size: TerminalSize })[] {
+    return [...this.#terminals.values()].filter((terminal) => !terminal.exited);
+  }
+
+  /**
+   * Ends the session. An agent that listens for hosts keeps its terminals for
+   * the next one; an agent with a one-shot transport exits, and the sandbox with it.
+   */
   close(reason = 'closed by the host'): void {
     this.#close(reason);
     this.#stream.destroy();
@@ -158,9 +171,29 @@ export class AgentSession {
 
   #open(name: string, size: TerminalSize): Promise<HostTerminal> {
     const channel = this.#nextChannel++;
-    const opened = new Promise<HostTerminal>((resolve, reject) => this.#pendingOpens.set(channel, { name, resolve, reject }));
+    const opened = new Promise<HostTerminal>((resolve, reject) => this.#pendingOpens.set(channel, { name, size, resolve, reject }));
     this.#send(encodeControl(FrameKind.Open, channel, { name, cols: size.cols, rows: size.rows }));
     return this.#answerWithin(opened, AGENT_ANSWER_MS, 'a terminal open');
+  }
+
+  #restore({ channel, name, pid, tty, cols, rows }: OpenTerminal): void {
+    if (this.#terminals.has(channel) || [...this.#terminals.values()].some((terminal) => terminal.name === name)) {
+      throw new ProtocolError(`Hello lists channel ${channel} or terminal "${name}" twice`);
+    }
+    const terminal = new HostTerminal(name, channel, pid, tty, this.#terminalLink(), { cols, rows });
+    this.#terminals.set(channel, terminal);
+    // New channels must not collide with the ones the agent already uses.
+    this.#nextChannel = Math.max(this.#nextChannel, channel + 1);
+  }
+
+  #terminalLink(): TerminalLink {
+    return {
+      send: (bytes, input) => this.#send(bytes, input),
+      writable: () => this.writable,
+      onWritable: (listener) => this.onWritable(listener),
+      log: this.#log,
+      fields: this.#fields,
+    };
   }
 
   /** An agent that does not answer in time is stopped or broken: its machine is ended. */
@@ -230,6 +263,9 @@ export class AgentSession {
         if (hello.protocol !== PROTOCOL_VERSION) {
           throw new ProtocolError(`agent speaks protocol ${hello.protocol}, the server ${PROTOCOL_VERSION}: the sandbox runs another version of the agent`);
         }
+        if (this.#terminals.size > 0 || this.#pendingOpens.size > 0) throw new ProtocolError('a second Hello on the same connection');
+        // Terminals kept from an earlier host: their replay comes next, in Data frames.
+        for (const open of hello.terminals ?? []) this.#restore(open);
         this.#helloSettle.resolve(hello);
         return;
       }
@@ -240,13 +276,7 @@ export class AgentSession {
         this.#pendingOpens.delete(frame.channel);
         // Created now, not when the opener resumes: the shell's first bytes may
         // be in the very chunk that carried this frame.
-        const terminal = new HostTerminal(pending.name, frame.channel, pid, tty, {
-          send: (bytes, input) => this.#send(bytes, input),
-          writable: () => this.writable,
-          onWritable: (listener) => this.onWritable(listener),
-          log: this.#log,
-          fields: this.#fields,
-        });
+        const terminal = new HostTerminal(pending.name, frame.channel, pid, tty, this.#terminalLink(), pending.size);
         this.#terminals.set(frame.channel, terminal);
         pending.resolve(terminal);
         return;
@@ -332,7 +362,7 @@ export class AgentSession {
     // The owner hears first, so that it can tell the readers why (a machine ended for misbehaving) before their shells end.
     for (const listener of this.#closeListeners) this.#callCloseListener(listener, reason);
     this.#closeListeners.clear();
-    // The shells died with the agent: SIGKILL is what they got.
+    // To this server the shells are gone (an agent that listens for hosts still has them).
     for (const terminal of this.#terminals.values()) terminal.finish({ code: null, signal: 9 });
     this.#terminals.clear();
     // Whoever waits to write again (a paused reader) is let go: writes are now dropped.
@@ -364,6 +394,8 @@ type ExitInfo = { code: number | null; signal: number | null };
 
 class HostTerminal implements TerminalStream {
   readonly name: string;
+  /** Its size as last set (restored terminals: as the agent reported it). */
+  size: TerminalSize;
   /** The shell's pid and pty inside the sandbox. */
   readonly pid: number;
   readonly tty: string;
@@ -386,8 +418,10 @@ class HostTerminal implements TerminalStream {
     pid: number,
     tty: string,
     link: TerminalLink,
+    size: TerminalSize,
   ) {
     this.name = name;
+    this.size = { cols: size.cols, rows: size.rows };
     this.pid = pid;
     this.tty = tty;
     this.#channel = channel;
@@ -447,6 +481,7 @@ class HostTerminal implements TerminalStream {
       this.#log({ level: 'error', msg: 'resize refused: invalid size', error: problem, ...this.#fields });
       return;
     }
+    this.size = { cols: size.cols, rows: size.rows };
     if (!this.exited) this.#link.send(encodeControl(FrameKind.Resize, this.#channel, { cols: size.cols, rows: size.rows }));
   }
 

@@ -30,6 +30,19 @@ export interface SandboxSpec {
   limits: SandboxLimits;
   /** Start a real Docker daemon inside (the lesson needs `pidof dockerd`). */
   docker: boolean;
+  /**
+   * The server's sandbox records file (SANDBOX_DB) that lists this sandbox:
+   * while its server is down, a leftover clean-up by a server with other
+   * records (another test run) leaves it for its own server to take over.
+   */
+  recordedIn?: string | undefined;
+}
+
+export interface LeftoverOptions {
+  /** The caller's records file: sandboxes recorded in another existing file are not its to remove. */
+  recordsPath?: string | undefined;
+  /** Remove every sandbox whose server is gone, recorded or not (stopping for good: `npm run sandbox:cleanup`). */
+  all?: boolean;
 }
 
 /** A pty running inside the sandbox (allocated there, not on the host). */
@@ -79,8 +92,20 @@ export interface ExecResult {
   stderr: string;
 }
 
+/** A terminal found open in a sandbox taken over from an earlier server process. */
+export interface RestoredTerminal {
+  name: string;
+  size: TerminalSize;
+}
+
 export interface Sandbox {
   readonly id: string;
+  /**
+   * Terminals that were open when this sandbox was adopted (SandboxDriver.adopt):
+   * openTerminal(name) gives each one back with its shell and recent output.
+   * Empty for a sandbox made by create().
+   */
+  restoredTerminals(): RestoredTerminal[];
   /**
    * Open terminal `name` at `size`, or return the one already open under
    * that name (same shell; the size is then applied as a resize).
@@ -103,6 +128,13 @@ export interface Sandbox {
   onExit(listener: (reason: string) => void): Disposable;
   /** Kill every process, remove every mount, cgroup and namespace. Idempotent. */
   destroy(): Promise<void>;
+  /**
+   * Let go of the sandbox without stopping it (the server is restarting): its
+   * processes, files and terminals stay, for adopt() in the next server
+   * process. A driver whose sandboxes cannot outlive the server destroys it
+   * instead and says so in `kept`.
+   */
+  detach(): Promise<{ kept: boolean }>;
 }
 
 export type PrepareProgress = (step: string, detail?: string) => void;
@@ -117,8 +149,24 @@ export interface SandboxDriver {
   /** Build or verify what every sandbox needs (root filesystem…), cached. */
   prepare(progress: PrepareProgress): Promise<void>;
   create(spec: SandboxSpec): Promise<Sandbox>;
-  /** Remove what a crashed earlier run left behind; returns how many sandboxes it removed. */
-  cleanupLeftovers(): Promise<number>;
+  /**
+   * Take over sandbox `spec.id`, left running by an earlier server process
+   * (detached, or orphaned by a crash), and reconnect to its agent. Throws
+   * SandboxLostError when it is not running any more; its remains are then
+   * removed.
+   */
+  adopt(spec: SandboxSpec): Promise<Sandbox>;
+  /**
+   * Remove what earlier runs left behind and nobody owns any more (sandboxes
+   * this process adopted, or that another live server runs, are spared);
+   * returns how many sandboxes it removed.
+   */
+  cleanupLeftovers(options?: LeftoverOptions): Promise<number>;
+}
+
+/** adopt() found no live sandbox to take over: it died, or never outlives a server with this driver. */
+export class SandboxLostError extends Error {
+  override name = 'SandboxLostError';
 }
 
 export class HostNotSupportedError extends HintedError {

@@ -8,6 +8,7 @@ import type { Config } from '../config.ts';
 import type { SandboxDriver } from '../drivers/driver.ts';
 import type { Logger } from '../log.ts';
 import { SandboxManager } from '../manager/sandbox-manager.ts';
+import type { SandboxRecords } from '../manager/sandbox-records.ts';
 import { Metrics } from '../metrics.ts';
 import { ClassMode, classModeOff } from '../classroom/class-mode.ts';
 import { CloseCode } from '../../../contracts/protocol.ts';
@@ -25,9 +26,19 @@ export interface SandboxServer {
   readonly metrics: Metrics;
   /** Refuse new work, close every socket (1001), destroy every sandbox, stop listening. Idempotent. */
   shutdown(): Promise<void>;
+  /**
+   * The same, but the handed-out sandboxes are let go, still running, for the
+   * next server process (a restart); their pages reconnect to it by themselves.
+   */
+  detach(): Promise<void>;
 }
 
-export async function startSandboxServer(config: Config, driver: SandboxDriver, log: Logger): Promise<SandboxServer> {
+export interface ServerState {
+  /** Where handed-out sandboxes are written down; they are taken over from it before the server listens. */
+  records?: SandboxRecords | undefined;
+}
+
+export async function startSandboxServer(config: Config, driver: SandboxDriver, log: Logger, state: ServerState = {}): Promise<SandboxServer> {
   let shuttingDown = false;
   let manager: SandboxManager | undefined;
   const metrics = new Metrics({
@@ -50,7 +61,13 @@ export async function startSandboxServer(config: Config, driver: SandboxDriver, 
     maxTerminalsPerSandbox: config.maxTerminalsPerSandbox,
     idleTimeoutMs: config.idleTimeout,
     maxAgeMs: config.maxAge,
+    records: state.records,
   });
+  // Before listening: a page that reconnects must find its machine, not a 404.
+  await manager.adoptAll();
+  // Then what nobody owns any more (the sandboxes just taken over are ours, hence spared).
+  const removed = await driver.cleanupLeftovers({ recordsPath: state.records?.path });
+  log.info({ removed }, removed > 0 ? 'removed sandboxes left by an earlier run' : 'no sandboxes left by an earlier run');
   const isShuttingDown = () => shuttingDown;
   classMode?.start(manager);
 
@@ -131,15 +148,18 @@ export async function startSandboxServer(config: Config, driver: SandboxDriver, 
 
   const managerRef = manager;
   let shutdownPromise: Promise<void> | undefined;
-  const shutdown = () => {
+  const stop = (keep: boolean) => {
     shutdownPromise ??= (async () => {
       shuttingDown = true;
-      log.info('shutting down');
+      log.info({ sandboxes: keep ? 'kept' : 'destroyed' }, 'shutting down');
       const closed = new Promise<void>((resolve) => http.close(() => resolve()));
       classMode?.stop();
       // Sandboxes first: their terminals' clients are told why (1001 + error frame).
-      await managerRef.shutdown();
-      const goingAway = { code: 'server-shutting-down', message: 'The sandbox server is shutting down.', hint: 'Reload the page in a moment.' } as const;
+      if (keep) await managerRef.detachAll();
+      else await managerRef.shutdown();
+      const goingAway = keep
+        ? ({ code: 'server-restarting', message: 'Le serveur redémarre : votre machine est conservée.', hint: 'La page se reconnecte toute seule dans un instant.' } as const)
+        : ({ code: 'server-shutting-down', message: 'The sandbox server is shutting down.', hint: 'Reload the page in a moment.' } as const);
       terminals.closeAll(CloseCode.goingAway, goingAway);
       namespaces.closeAll(CloseCode.goingAway, goingAway);
       // Give clients a moment to answer the close handshake, then drop what is left.
@@ -154,5 +174,5 @@ export async function startSandboxServer(config: Config, driver: SandboxDriver, 
     return shutdownPromise;
   };
 
-  return { url, manager: managerRef, metrics, shutdown };
+  return { url, manager: managerRef, metrics, shutdown: () => stop(false), detach: () => stop(true) };
 }

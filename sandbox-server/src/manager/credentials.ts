@@ -18,3 +18,15 @@ export function tokensMatch(expected: string, presented: string): boolean {
   const b = createHash('sha256').update(presented).digest();
   return timingSafeEqual(a, b);
 }
+
+/** What is stored of a token (sandbox records): its SHA-256, hex. */
+export function tokenHash(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** Whether `presented` is the token whose hash is `expectedHash`, in constant time. */
+export function tokenMatchesHash(expectedHash: string, presented: string): boolean {
+  const a = Buffer.from(expectedHash, 'hex');
+  const b = createHash('sha256').update(presented).digest();
+  return a.length === b.length && timingSafeEqual(a, b);
+}

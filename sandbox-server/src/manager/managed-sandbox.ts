@@ -1,11 +1,11 @@
 // A sandbox handed to a reader: the driver's sandbox plus what the server
 // knows about it — who owns it, its token, its terminals, and the two clocks
 // that end it (idle with no terminal attached, and maximum age).
-import type { Sandbox, TerminalSize } from '../drivers/driver.ts';
+import type { RestoredTerminal, Sandbox, TerminalSize } from '../drivers/driver.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { CloseCode, type SandboxStatus } from '../../../contracts/protocol.ts';
-import { tokensMatch } from './credentials.ts';
+import { newToken, tokenHash, tokenMatchesHash } from './credentials.ts';
 import { ShellActivity } from './shell-activity.ts';
 import { TerminalSession } from './terminal-session.ts';
 
@@ -13,7 +13,10 @@ export type ExpiryReason = 'idle' | 'max-age';
 
 export interface ManagedSandboxOptions {
   sandbox: Sandbox;
-  token: string;
+  /** Its token, when this process made it; a machine taken over after a restart knows only the hashes (see tokenForOwner). */
+  token?: string | undefined;
+  /** SHA-256 of every token that opens it (credentials.ts tokenHash). */
+  tokenHashes: readonly string[];
   /** Key of the reader who created it (a reader cookie, a student, or an address). */
   owner: string;
   /** The network address it was asked from, when counted per address. */
@@ -27,6 +30,13 @@ export interface ManagedSandboxOptions {
   maxAgeMs: number;
   maxTerminals: number;
   onExpire(sandbox: ManagedSandbox, reason: ExpiryReason): void;
+  /** The idle clock started (a date) or stopped (undefined): the records keep it across restarts. */
+  onIdleChange?(idleSince: Date | undefined): void;
+  /** A token was added (tokenForOwner after a restart) or its owner claimed it: for the records. */
+  onTokensChange?(hashes: readonly string[]): void;
+  onClaim?(): void;
+  /** A sandbox taken over after a restart: its clocks as they were. */
+  restored?: { createdAt: Date; expiresAt: Date; idleSince: Date | undefined };
 }
 
 export class TooManyTerminalsError extends Error {
@@ -41,14 +51,16 @@ export class ManagedSandbox {
   readonly id: string;
   readonly owner: string;
   readonly address: string | undefined;
-  readonly createdAt = new Date();
+  readonly createdAt: Date;
   readonly expiresAt: Date;
   readonly log: Logger;
   state: 'running' | 'destroying' = 'running';
   /** Commands starting and finishing in its terminals (the namespace view refreshes on them). */
   readonly activity = new ShellActivity();
   private readonly options: ManagedSandboxOptions;
-  private readonly token: string;
+  /** Known only to the process that made it; see tokenForOwner. */
+  private token: string | undefined;
+  private readonly tokenHashes: string[];
   private readonly terminals = new Map<string, TerminalSession>();
   private readonly opening = new Map<string, Promise<TerminalSession>>();
   private readonly maxAgeTimer: NodeJS.Timeout;
@@ -65,20 +77,52 @@ export class ManagedSandbox {
     this.address = options.address;
     this.claimed = options.claimed ?? true;
     this.token = options.token;
+    this.tokenHashes = [...options.tokenHashes];
     this.log = options.log;
-    this.expiresAt = new Date(this.createdAt.getTime() + options.maxAgeMs);
-    this.maxAgeTimer = setTimeout(() => options.onExpire(this, 'max-age'), options.maxAgeMs);
+    this.createdAt = options.restored?.createdAt ?? new Date();
+    this.expiresAt = options.restored?.expiresAt ?? new Date(this.createdAt.getTime() + options.maxAgeMs);
+    this.maxAgeTimer = setTimeout(() => options.onExpire(this, 'max-age'), Math.max(0, this.expiresAt.getTime() - Date.now()));
     this.maxAgeTimer.unref();
-    this.updateIdleTimer();
+    this.updateIdleTimer(options.restored?.idleSince);
+  }
+
+  /**
+   * Sessions for the terminals a taken-over sandbox still has, before any
+   * reader comes back: each keeps its shell, and its recent output is
+   * replayed to the first page that attaches.
+   */
+  async restoreTerminals(terminals: readonly RestoredTerminal[]): Promise<void> {
+    for (const { name, size } of terminals) {
+      try {
+        await this.terminal(name, size);
+      } catch (error) {
+        this.log.warn({ terminal: name, err: error }, 'terminal of an adopted sandbox could not be restored');
+      }
+    }
   }
 
   get sandbox(): Sandbox {
     return this.options.sandbox;
   }
 
-  /** The token, for its owner coming back from another tab (the reader cookie proved who they are). */
+  /**
+   * The token, for its owner coming back from another tab (the reader cookie
+   * proved who they are). A machine taken over after a restart has only the
+   * hashes of its tokens: it gets a new one, which opens it too (the old ones
+   * still do, for the tabs that hold them).
+   */
   tokenForOwner(): string {
+    if (this.token === undefined) {
+      this.token = newToken();
+      this.tokenHashes.push(tokenHash(this.token));
+      this.options.onTokensChange?.(this.tokenHashes);
+    }
     return this.token;
+  }
+
+  /** Whether its owner claimed it (the records keep it across restarts). */
+  get isClaimed(): boolean {
+    return this.claimed;
   }
 
   /** Its owner came back for it (from a request carrying their reader cookie): the normal idle timeout applies from now on. */
@@ -86,6 +130,7 @@ export class ManagedSandbox {
     if (this.claimed) return;
     this.claimed = true;
     this.log.info('sandbox claimed by its reader');
+    this.options.onClaim?.();
     if (this.idleTimer) {
       clearTimeout(this.idleTimer);
       this.idleTimer = undefined;
@@ -94,7 +139,7 @@ export class ManagedSandbox {
   }
 
   tokenMatches(presented: string): boolean {
-    return tokensMatch(this.token, presented);
+    return this.tokenHashes.some((hash) => tokenMatchesHash(hash, presented));
   }
 
   get terminalSessions(): Iterable<TerminalSession> {
@@ -188,19 +233,27 @@ export class ManagedSandbox {
     return this.claimed || unclaimed === undefined ? this.options.idleTimeoutMs : Math.min(unclaimed, this.options.idleTimeoutMs);
   }
 
-  private updateIdleTimer(): void {
+  /** `since`: when the idle clock started, if earlier than now (a sandbox idle before a restart). */
+  private updateIdleTimer(since?: Date): void {
     if (this.state !== 'running') return;
     const idle = this.attachedCount === 0;
     if (idle && !this.idleTimer) {
-      this.idleSince ??= new Date();
+      this.idleSince ??= since ?? new Date();
       const timeoutMs = this.currentIdleTimeoutMs();
       const left = Math.max(0, this.idleSince.getTime() + timeoutMs - Date.now());
       this.idleTimer = setTimeout(() => this.options.onExpire(this, 'idle'), left);
       this.idleTimer.unref();
+      this.options.onIdleChange?.(this.idleSince);
     } else if (!idle && this.idleTimer) {
       clearTimeout(this.idleTimer);
       this.idleTimer = undefined;
       this.idleSince = undefined;
+      this.options.onIdleChange?.(undefined);
     }
+  }
+
+  /** The idle clock's start, for the records; undefined while a terminal is attached. */
+  get idleStartedAt(): Date | undefined {
+    return this.idleSince;
   }
 }

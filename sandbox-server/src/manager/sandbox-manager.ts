@@ -3,11 +3,17 @@
 // them on request, on expiry, when they die and at shutdown, and remembers
 // recently destroyed ids so a late client learns why its sandbox is gone.
 import { reportRejection } from '../contain.ts';
-import { isMisbehaviour, type Sandbox, type SandboxDriver, type SandboxLimits } from '../drivers/driver.ts';
+//
+// Handed-out sandboxes are written down (sandbox-records.ts) so that they
+// outlive the server process: a restart detaches them (detachAll), a crash
+// just leaves them, and the next process takes them over (adoptAll) before it
+// answers anyone, terminals and clocks included.
+import { SandboxLostError, isMisbehaviour, type Sandbox, type SandboxDriver, type SandboxLimits } from '../drivers/driver.ts';
 import type { Logger } from '../log.ts';
 import type { DestroyReason, Metrics, MetricsState } from '../metrics.ts';
-import { newSandboxId, newToken } from './credentials.ts';
+import { newSandboxId, newToken, tokenHash } from './credentials.ts';
 import { ManagedSandbox, type ExpiryReason } from './managed-sandbox.ts';
+import type { SandboxRecord, SandboxRecords } from './sandbox-records.ts';
 import { WarmPool } from './warm-pool.ts';
 import { HintedError } from '../../../contracts/errors.ts';
 import { CloseCode, type ErrorInfo } from '../../../contracts/protocol.ts';
@@ -28,6 +34,8 @@ export interface ManagerOptions {
   /** Idle timeout of a machine whose reader has not come back for it yet (its browser may keep no cookie: a closed tab loses it). */
   unclaimedIdleTimeoutMs?: number;
   maxAgeMs: number;
+  /** Where handed-out sandboxes are written down to survive a restart; without it they end with the process. */
+  records?: SandboxRecords | undefined;
 }
 
 /** Creation refused for lack of room; the HTTP layer turns it into 503 or 429 with Retry-After. */
@@ -57,6 +65,17 @@ export interface SandboxRequest {
    * unclaimed idle timeout until claim() is called. Default true.
    */
   claimed?: boolean;
+}
+
+/** Whose a managed sandbox is and how it is opened (ManagedSandboxOptions, as the manager sets them). */
+interface ManagedBy {
+  owner: string;
+  address: string | undefined;
+  claimed: boolean;
+  /** Known when this process made the sandbox. */
+  token?: string;
+  tokenHashes: readonly string[];
+  maxAgeMs: number;
 }
 
 export class ShuttingDownError extends Error {
@@ -145,25 +164,26 @@ export class SandboxManager implements MetricsState {
         throw new ShuttingDownError('The server is shutting down.');
       }
       const token = newToken();
-      const managed = new ManagedSandbox({
-        sandbox,
-        token,
+      const managed = this.manage(sandbox, {
         owner: client,
         address,
         claimed: request.claimed ?? true,
-        unclaimedIdleTimeoutMs: this.options.unclaimedIdleTimeoutMs,
-        log: this.log.child({ sandbox: sandbox.id }),
-        metrics: this.options.metrics,
-        idleTimeoutMs: this.options.idleTimeoutMs,
+        token,
+        tokenHashes: [tokenHash(token)],
         maxAgeMs: request.maxAgeMs ?? this.options.maxAgeMs,
-        maxTerminals: this.options.maxTerminalsPerSandbox,
-        onExpire: (expired, reason) => void this.expire(expired, reason).catch(this.failed({ sandbox: expired.id, during: `expiry (${reason})` })),
       });
-      this.assigned.set(sandbox.id, managed);
-      sandbox.onExit((reason) => {
-        if (this.assigned.get(sandbox.id) !== managed) return;
-        managed.log.warn({ reason }, 'sandbox died');
-        void this.destroy(sandbox.id, isMisbehaviour(reason) ? 'misbehaved' : 'died').catch(this.failed({ sandbox: sandbox.id, during: 'clean-up after its death' }));
+      this.persist({
+        id: sandbox.id,
+        tokenHashes: [tokenHash(token)],
+        owner: client,
+        address,
+        claimed: request.claimed ?? true,
+        limits: request.limits ?? this.options.limits,
+        docker: request.docker ?? this.options.docker,
+        createdAt: managed.createdAt,
+        expiresAt: managed.expiresAt,
+        idleSince: managed.idleStartedAt,
+        tags: {},
       });
       this.options.metrics.sandboxesHandedOut.inc({ from: fromPool ? 'pool' : 'cold' });
       managed.log.info({ client, fromPool, expiresAt: managed.expiresAt.toISOString() }, 'sandbox handed out');
@@ -179,6 +199,98 @@ export class SandboxManager implements MetricsState {
       }
       this.pool.wake();
     }
+  }
+
+  private manage(sandbox: Sandbox, who: ManagedBy, restored?: SandboxRecord): ManagedSandbox {
+    const { maxAgeMs, ...owner } = who;
+    const managed = new ManagedSandbox({
+      sandbox,
+      ...owner,
+      unclaimedIdleTimeoutMs: this.options.unclaimedIdleTimeoutMs,
+      log: this.log.child({ sandbox: sandbox.id }),
+      metrics: this.options.metrics,
+      idleTimeoutMs: this.options.idleTimeoutMs,
+      maxAgeMs,
+      maxTerminals: this.options.maxTerminalsPerSandbox,
+      onExpire: (expired, reason) => void this.expire(expired, reason).catch(this.failed({ sandbox: expired.id, during: `expiry (${reason})` })),
+      onIdleChange: (since) => this.recordsDo('idle clock', (records) => records.setIdleSince(sandbox.id, since)),
+      onTokensChange: (hashes) => this.recordsDo('tokens', (records) => records.setTokenHashes(sandbox.id, hashes)),
+      onClaim: () => this.recordsDo('claim', (records) => records.setClaimed(sandbox.id)),
+      ...(restored ? { restored: { createdAt: restored.createdAt, expiresAt: restored.expiresAt, idleSince: restored.idleSince } } : {}),
+    });
+    this.assigned.set(sandbox.id, managed);
+    sandbox.onExit((reason) => {
+      if (this.assigned.get(sandbox.id) !== managed) return;
+      managed.log.warn({ reason }, 'sandbox died');
+      void this.destroy(sandbox.id, isMisbehaviour(reason) ? 'misbehaved' : 'died').catch(this.failed({ sandbox: sandbox.id, during: 'clean-up after its death' }));
+    });
+    return managed;
+  }
+
+  private persist(record: SandboxRecord): void {
+    this.recordsDo('hand-out', (records) => records.insert(record));
+  }
+
+  /** A failed write of the records costs a restart's take-over of that sandbox, never the request. */
+  private recordsDo(what: string, work: (records: SandboxRecords) => void): void {
+    const records = this.options.records;
+    if (!records) return;
+    try {
+      work(records);
+    } catch (error) {
+      this.log.error({ err: error, what, db: records.path }, 'sandbox records not written: this sandbox may not survive a restart');
+    }
+  }
+
+  /**
+   * Takes over the sandboxes an earlier server process handed out (before
+   * this one answers anybody): each gets its owner, token, clocks and
+   * terminals back. Those that died meanwhile are forgotten, with a
+   * tombstone that tells their reader why.
+   */
+  async adoptAll(): Promise<{ adopted: number; lost: number; skipped: number }> {
+    const records = this.options.records;
+    if (!records) return { adopted: 0, lost: 0, skipped: 0 };
+    const { claimed, othersLive } = records.claimOrphans();
+    if (othersLive > 0) this.log.warn({ db: records.path, sandboxes: othersLive }, 'another live server process runs sandboxes recorded in this file: left alone');
+    let adopted = 0;
+    let lost = 0;
+    let skipped = 0;
+    const started = performance.now();
+    await Promise.all(
+      claimed.map(async (record) => {
+        try {
+          const sandbox = await this.options.driver.adopt({ id: record.id, limits: record.limits, docker: record.docker, recordedIn: records.path });
+          const managed = this.manage(
+            sandbox,
+            {
+              owner: record.owner,
+              address: record.address,
+              claimed: record.claimed,
+              tokenHashes: record.tokenHashes,
+              maxAgeMs: record.expiresAt.getTime() - record.createdAt.getTime(),
+            },
+            record,
+          );
+          await managed.restoreTerminals(sandbox.restoredTerminals());
+          adopted++;
+          managed.log.info({ client: record.owner, terminals: sandbox.restoredTerminals().map(({ name }) => name) }, 'sandbox taken over after a restart');
+        } catch (error) {
+          if (error instanceof SandboxLostError) {
+            lost++;
+            this.recordsDo('forget lost', (store) => store.delete(record.id));
+            this.remember(record.id, 'lost');
+            this.options.metrics.sandboxesDestroyed.inc({ reason: 'lost' });
+            this.log.warn({ sandbox: record.id, reason: error.message }, 'sandbox lost while the server was down');
+          } else {
+            skipped++;
+            this.log.error({ sandbox: record.id, err: error }, 'sandbox not taken over; its record is kept');
+          }
+        }
+      }),
+    );
+    this.log.info({ adopted, lost, skipped, ms: Math.round(performance.now() - started) }, 'sandboxes of the previous server process taken over');
+    return { adopted, lost, skipped };
   }
 
   /** Take a pooled sandbox, wait for the one the pool is making, or make one (capacity permitting). */
@@ -214,7 +326,7 @@ export class SandboxManager implements MetricsState {
   private async makeSandbox(source: 'pool' | 'request', limits = this.options.limits, docker = this.options.docker): Promise<Sandbox> {
     const id = newSandboxId();
     const started = performance.now();
-    const sandbox = await this.options.driver.create({ id, limits, docker });
+    const sandbox = await this.options.driver.create({ id, limits, docker, recordedIn: this.options.records?.path });
     const seconds = (performance.now() - started) / 1000;
     this.options.metrics.sandboxStartSeconds.observe({ source }, seconds);
     this.options.metrics.sandboxesCreated.inc({ source });
@@ -234,6 +346,7 @@ export class SandboxManager implements MetricsState {
       await this.destroyDriverSandbox(managed.sandbox, reason);
     } finally {
       this.assigned.delete(id);
+      this.recordsDo('forget', (records) => records.delete(id));
       this.pool.wake();
     }
   }
@@ -253,7 +366,7 @@ export class SandboxManager implements MetricsState {
     }
   }
 
-  /** Refuse new sandboxes and destroy every one, the pool's included. */
+  /** Refuse new sandboxes and destroy every one, the pool's included: stopping for good. */
   async shutdown(): Promise<void> {
     this.shuttingDown = true;
     await Promise.all([this.pool.stop(), ...[...this.assigned.keys()].map((id) => this.destroy(id, 'shutdown'))]);
@@ -262,6 +375,47 @@ export class SandboxManager implements MetricsState {
   /** For background work nobody awaits: its failure is logged with the machine's id, never left unhandled. */
   private failed(fields: Record<string, unknown>): (error: unknown) => void {
     return reportRejection(this.log, this.options.metrics.failuresContained, 'manager', fields);
+  }
+
+  /**
+   * Refuse new sandboxes and let go of every handed-out one, still running,
+   * for the next server process (the pool's, which nobody holds, are
+   * destroyed). Their readers are told the server restarts: their pages
+   * reconnect by themselves.
+   */
+  async detachAll(): Promise<{ kept: number; destroyed: number }> {
+    this.shuttingDown = true;
+    const error: ErrorInfo = {
+      code: 'server-restarting',
+      message: 'Le serveur redémarre : votre machine et vos terminaux sont conservés.',
+      hint: 'La page se reconnecte toute seule dans un instant.',
+    };
+    let kept = 0;
+    let destroyed = 0;
+    await Promise.all([
+      this.pool.stop(),
+      ...[...this.assigned.values()].map(async (managed) => {
+        if (managed.state !== 'running') return;
+        managed.retire((session) => session.end(CloseCode.goingAway, 'server restarting', error));
+        const idleSince = managed.idleStartedAt ?? new Date();
+        try {
+          const result = await managed.sandbox.detach();
+          if (result.kept) {
+            kept++;
+            this.recordsDo('idle clock', (records) => records.setIdleSince(managed.id, idleSince));
+          } else {
+            destroyed++;
+            this.recordsDo('forget', (records) => records.delete(managed.id));
+          }
+        } catch (detachError) {
+          managed.log.error({ err: detachError }, 'sandbox not detached cleanly');
+        } finally {
+          this.assigned.delete(managed.id);
+        }
+      }),
+    ]);
+    this.log.info({ kept, destroyed }, 'sandboxes detached for the next server process');
+    return { kept, destroyed };
   }
 
   private remember(id: string, reason: DestroyReason): void {
@@ -326,8 +480,19 @@ export function closingError(reason: DestroyReason): ErrorInfo {
       return { code: 'gone', message: 'The sandbox was closed after a long time with no terminal open.', hint: 'Reload the page to get a new sandbox.' };
     case 'max-age':
       return { code: 'gone', message: 'The sandbox reached its maximum lifetime and was closed.', hint: 'Reload the page to get a new sandbox.' };
+    // Readers read French (the lesson's language).
     case 'died':
-      return { code: 'gone', message: 'The sandbox stopped unexpectedly.', hint: 'Reload the page to get a new sandbox.' };
+      return {
+        code: 'gone',
+        message: 'Votre machine s\'est arrêtée : son agent, le programme qui fait vivre vos terminaux, a cessé de fonctionner.',
+        hint: 'Cliquez sur « Réinitialiser la machine » pour repartir d\'une machine neuve.',
+      };
+    case 'lost':
+      return {
+        code: 'gone',
+        message: 'Votre machine s\'est arrêtée pendant le redémarrage du serveur.',
+        hint: 'Cliquez sur « Réinitialiser la machine » pour repartir d\'une machine neuve.',
+      };
     // Root inside broke the rules the host enforces (flooded it, stopped its agent…): said in French, as to a reader.
     case 'misbehaved':
       return {

@@ -19,7 +19,7 @@ import {
 import type { TerminalSize } from '../../../contracts/sizes.ts';
 import { FlowControl } from './flow-control.ts';
 import { OutputCoalescer } from './output-coalescer.ts';
-import { ReplayBuffer } from './replay-buffer.ts';
+import { ReplayBuffer } from '../../../contracts/replay-buffer.ts';
 
 /** The client end of an attached terminal (a WebSocket in practice). */
 export interface TerminalPeer {
@@ -124,7 +124,7 @@ export class TerminalSession {
 
   /** The output kept for replay (a read-only viewer starts from it). */
   recentOutput(): Buffer {
-    return this.replay.snapshot();
+    return asBuffer(this.replay.snapshot());
   }
 
   status(): TerminalStatus {
@@ -163,7 +163,7 @@ export class TerminalSession {
     this.inputWait = undefined;
     if (resumed) this.resize(size);
 
-    const replay = this.replay.snapshot();
+    const replay = asBuffer(this.replay.snapshot());
     this.peer = peer;
     peer.sendControl({
       type: 'ready',
@@ -306,4 +306,9 @@ export class TerminalSession {
     else this.stream.resume();
     this.log.debug({ paused: shouldPause, unacked: this.flow.unacked }, shouldPause ? 'output paused' : 'output resumed');
   }
+}
+
+/** The same bytes as a Buffer, without a copy. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -25,7 +25,7 @@ export function agentSources(): string[] {
     .filter((name) => name.endsWith('.ts') && !name.endsWith('.d.ts'))
     .map((name) => `sandbox-server/agent/${name}`);
   // The contracts the agent imports; nothing else of contracts/ (protocol.ts needs zod, which the machine has not).
-  return [...agent.sort(), 'contracts/agent-protocol.ts', 'contracts/process-snapshot.ts', 'contracts/names.ts', 'contracts/sizes.ts'];
+  return [...agent.sort(), 'contracts/agent-protocol.ts', 'contracts/process-snapshot.ts', 'contracts/names.ts', 'contracts/sizes.ts', 'contracts/replay-buffer.ts'];
 }
 
 /** Directory name of the build of the current sources. */

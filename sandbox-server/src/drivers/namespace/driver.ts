@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { HostNotSupportedError, type PrepareProgress, type SandboxDriver, type SandboxSpec } from '../driver.ts';
+import { HostNotSupportedError, type LeftoverOptions, type PrepareProgress, type SandboxDriver, type SandboxSpec } from '../driver.ts';
 import { ensureRootfs, rootfsPath } from '../../rootfs/build.ts';
 import { ensureHelpers, helperPath } from '../../rootfs/native.ts';
 import { readRecipe } from '../../rootfs/recipe.ts';
@@ -16,7 +16,7 @@ import { machineIdProblem } from '../../../../contracts/names.ts';
 import { dockerDiskIds, dockerDiskPath, removeDockerDisk } from './docker-disk.ts';
 import { Runtime } from './runtime.ts';
 import { NamespaceSandbox, type SandboxHost } from './sandbox.ts';
-import { SandboxDirs, listRecords, ownerIsAlive } from './sandbox-state.ts';
+import { SandboxDirs, listRecords, ownerIsAlive, serverIsAlive, type SandboxRecord } from './sandbox-state.ts';
 import { UidRanges } from './uid-ranges.ts';
 
 interface Prepared {
@@ -101,6 +101,20 @@ export class NamespaceDriver implements SandboxDriver {
   }
 
   async create(spec: SandboxSpec): Promise<NamespaceSandbox> {
+    const host = await this.#hostFor(spec);
+    const sandbox = await NamespaceSandbox.start(host, spec);
+    this.#live.set(spec.id, sandbox);
+    return sandbox;
+  }
+
+  async adopt(spec: SandboxSpec): Promise<NamespaceSandbox> {
+    const host = await this.#hostFor(spec);
+    const sandbox = await NamespaceSandbox.adopt(host, spec);
+    this.#live.set(spec.id, sandbox);
+    return sandbox;
+  }
+
+  async #hostFor(spec: SandboxSpec): Promise<SandboxHost> {
     const idProblem = machineIdProblem(spec.id);
     if (idProblem) throw new RangeError(idProblem);
     const problem = checkLimits(spec.limits, this.options);
@@ -109,7 +123,7 @@ export class NamespaceDriver implements SandboxDriver {
     // First use without prepare(): build what is missing (a minute the first time), logging progress.
     const prepared = await (this.#prepared ??
       this.#remember(this.#prepare((step, detail) => this.options.log({ level: 'info', msg: `prepare: ${step}`, detail }))));
-    const host: SandboxHost = {
+    return {
       options: this.options,
       runtime: this.#runtime(prepared.launchPath),
       uidRanges: this.#uidRanges,
@@ -118,9 +132,6 @@ export class NamespaceDriver implements SandboxDriver {
       agentDir: prepared.agentDir,
       forget: (id) => this.#live.delete(id),
     };
-    const sandbox = await NamespaceSandbox.start(host, spec);
-    this.#live.set(spec.id, sandbox);
-    return sandbox;
   }
 
   /** Live sandboxes of this driver instance. */
@@ -128,7 +139,7 @@ export class NamespaceDriver implements SandboxDriver {
     return this.#live;
   }
 
-  async cleanupLeftovers(): Promise<number> {
+  async cleanupLeftovers(leftovers: LeftoverOptions = {}): Promise<number> {
     const { prefix, stateDir, log } = this.options;
     const runtime = this.#runtime(helperPath(this.options.cacheDir, 'launch'));
     const removed = new Set<string>();
@@ -141,8 +152,13 @@ export class NamespaceDriver implements SandboxDriver {
     const groups = await childGroups(prefix);
     const dockerDisks = dockerDiskIds(this.options.dockerDiskDir);
     const records = await listRecords(stateDir);
-    // Sandboxes of a live owner (this process, or another server on the host) are not leftovers.
-    const alive = new Set(records.filter(({ record }) => record && ownerIsAlive(record)).map(({ id }) => id));
+    // Sandboxes a live server runs (this process, or another server on the host) are not
+    // leftovers; nor, while its server is down, a running one that another records file keeps
+    // for that server.
+    const keptElsewhere = (record: SandboxRecord) =>
+      !leftovers.all && record.recordedIn !== undefined && record.recordedIn !== leftovers.recordsPath && existsSync(record.recordedIn);
+    const spared = (record: SandboxRecord) => serverIsAlive(record) || (ownerIsAlive(record) && keptElsewhere(record));
+    const alive = new Set(records.filter(({ record }) => record && spared(record)).map(({ id }) => id));
 
     for (const container of containers) {
       if (!container.id.startsWith(`${prefix}-`)) continue;

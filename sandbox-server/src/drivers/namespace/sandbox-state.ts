@@ -4,9 +4,12 @@
 //   <stateDir>/sandboxes/<id>/state.json   who owns it (pid + start time), its uid range
 //   <stateDir>/sandboxes/<id>/bundle/      OCI bundle: config.json; rootfs/, lower/, layer/ are
 //                                          mount points used only inside the launch namespace
-//   <stateDir>/sandboxes/<id>/run/         bind-mounted at /.sandbox/run: the agent's socket
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+//   <stateDir>/sandboxes/<id>/run/         bind-mounted at /.sandbox/run: the socket the agent listens on
+//
+// The owner in state.json is the server process running the sandbox; a
+// server that adopts a sandbox after a restart writes itself in.
+import { processStartTime } from '../../process-start.ts';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface SandboxRecord {
@@ -14,10 +17,21 @@ export interface SandboxRecord {
   containerId: string;
   uidIndex: number;
   uidBase: number;
+  /**
+   * The process whose life the record follows: the server while the sandbox
+   * is being made, then the sandbox's own init (its pid on the host) — so
+   * that no clean-up takes a running sandbox for a leftover while its server
+   * restarts, older servers' clean-ups included.
+   */
   ownerPid: number;
   /** Start time of the owner process (clock ticks since boot): tells a live owner from a reused pid. */
   ownerStart: number;
+  /** The server process running the sandbox, once it runs (then the owner is its init). */
+  serverPid?: number | undefined;
+  serverStart?: number | undefined;
   createdAt: string;
+  /** The server records file listing it (SandboxSpec.recordedIn), if any. */
+  recordedIn?: string | undefined;
 }
 
 export class SandboxDirs {
@@ -40,6 +54,13 @@ export class SandboxDirs {
     await writeFile(this.record, JSON.stringify(record, null, 2));
     for (const dir of ['rootfs', 'lower', 'layer']) await mkdir(join(this.bundle, dir), { recursive: true });
     await mkdir(this.run, { recursive: true, mode: 0o700 });
+  }
+
+  /** Rewrites the record (a new owner after a server restart), atomically. */
+  async writeRecord(record: SandboxRecord): Promise<void> {
+    const temporary = `${this.record}.tmp-${process.pid}`;
+    await writeFile(temporary, JSON.stringify(record, null, 2));
+    await rename(temporary, this.record);
   }
 
   async remove(): Promise<void> {
@@ -65,20 +86,29 @@ export async function listRecords(stateDir: string): Promise<{ id: string; recor
   return found;
 }
 
-/** Start time of process `pid` in clock ticks since boot, or undefined if there is no such process. */
-export function processStartTime(pid: number): number | undefined {
-  const path = `/proc/${pid}/stat`;
-  if (!existsSync(path)) return undefined;
+/** The record of one sandbox, or undefined when it is missing or unreadable. */
+export async function readRecord(dirs: SandboxDirs): Promise<SandboxRecord | undefined> {
+  const text = await readFile(dirs.record, 'utf8').catch(() => undefined);
   try {
-    // The command name (field 2) may contain spaces and parentheses: count from the last ')'.
-    const stat = readFileSync(path, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[19]);
+    return text ? (JSON.parse(text) as SandboxRecord) : undefined;
   } catch {
     return undefined;
   }
 }
 
+export { processStartTime };
+
 export function ownerIsAlive(record: SandboxRecord): boolean {
   return processStartTime(record.ownerPid) === record.ownerStart;
+}
+
+/** A server process runs the sandbox (for a sandbox still being made: its owner is that server). */
+export function serverIsAlive(record: SandboxRecord): boolean {
+  if (record.serverPid === undefined) return ownerIsAlive(record);
+  return processStartTime(record.serverPid) === record.serverStart;
+}
+
+/** This process's entry for a record's server fields. */
+export function thisServer(): { serverPid: number; serverStart: number } {
+  return { serverPid: process.pid, serverStart: processStartTime(process.pid) ?? 0 };
 }

@@ -1,13 +1,20 @@
 // One namespace sandbox: started by `crun run` from an OCI bundle, driven
-// through its agent, torn down completely.
+// through its agent, torn down completely — or let go (detach) and taken over
+// again by the next server process (adopt), with its shells still running.
+//
+// The agent listens on a socket in the sandbox's run directory (bind-mounted
+// from the host); the server connects to it. Nothing ties the machine to the
+// server process: crun runs it detached in cgroups of its own, and its output
+// pipes only carry log lines (the agent ignores a pipe whose reader is gone).
 import type { ProcessSnapshot } from '../../../../contracts/process-snapshot.ts';
 import { chown, mkdir, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { join } from 'node:path';
-import { isMisbehaviour, type Disposable, type Sandbox, type SandboxSpec, type SandboxUsage, type TerminalSize, type TerminalStream } from '../driver.ts';
+import { SandboxLostError, isMisbehaviour, type Disposable, type RestoredTerminal, type Sandbox, type SandboxSpec, type SandboxUsage, type TerminalSize, type TerminalStream } from '../driver.ts';
 import { SANDBOX_PATHS, agentFiles } from '../../rootfs/agent-files.ts';
 import { AgentSession } from '../agent-session.ts';
 import { SANDBOX_REGISTRY } from '../../images/paths.ts';
+import { connectToAgent } from '../agent-socket.ts';
+import { Lifecycle } from '../lifecycle.ts';
 import { MachineLog } from '../machine-log.ts';
 import { readLines } from '../machine-lines.ts';
 import { SandboxCgroups, removeParentIfEmpty } from './cgroups.ts';
@@ -15,9 +22,9 @@ import { createDockerDisk, dockerDiskPath, removeDockerDisk } from './docker-dis
 import { sandboxConfig } from './oci-config.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { Runtime } from './runtime.ts';
-import { SandboxDirs, processStartTime } from './sandbox-state.ts';
+import { SandboxDirs, processStartTime, readRecord, serverIsAlive, thisServer, type SandboxRecord } from './sandbox-state.ts';
 import type { ExecDone } from '../../../../contracts/agent-protocol.ts';
-import type { UidRange, UidRanges } from './uid-ranges.ts';
+import { IDS_PER_SANDBOX, type UidRange, type UidRanges } from './uid-ranges.ts';
 
 export interface SandboxHost {
   options: ResolvedOptions;
@@ -44,11 +51,9 @@ export class NamespaceSandbox implements Sandbox {
   #dirs: SandboxDirs;
   #cgroups: SandboxCgroups;
   #session: AgentSession | undefined;
-  #listener: net.Server | undefined;
   #exitListeners = new Set<(reason: string) => void>();
   #teardown: Promise<void> | undefined;
-  /** Set before the first step of teardown, so its own closing of the agent is not taken for a death. */
-  #stopping = false;
+  readonly #lifecycle = new Lifecycle();
   #log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
   /** What the machine itself says (its output, its agent's records): rate-limited, never a record of its own. */
   #machineLog: MachineLog;
@@ -83,7 +88,7 @@ export class NamespaceSandbox implements Sandbox {
     const { options } = this.#host;
     const started = Date.now();
     const base = this.uidRange.base;
-    await this.#dirs.create({
+    const record: SandboxRecord = {
       id: this.id,
       containerId: this.containerId,
       uidIndex: this.uidRange.index,
@@ -91,11 +96,11 @@ export class NamespaceSandbox implements Sandbox {
       ownerPid: process.pid,
       ownerStart: processStartTime(process.pid) ?? 0,
       createdAt: new Date().toISOString(),
-    });
-    // Only the sandbox's root may reach the agent's socket.
+      recordedIn: spec.recordedIn,
+    };
+    await this.#dirs.create(record);
+    // The agent makes its socket there, as the sandbox's root.
     await chown(this.#dirs.run, base, base);
-    const session = this.#listen();
-    session.catch(() => {}); // awaited below, unless the start fails earlier
     await this.#cgroups.createDelegated(base);
 
     const docker = options.docker && spec.docker;
@@ -110,7 +115,7 @@ export class NamespaceSandbox implements Sandbox {
       cgroupPath: this.#cgroups.path,
       holdPids: options.holdPids,
       agent: {
-        transport: `unix:${SANDBOX_PATHS.socket}`,
+        transport: `listen:${SANDBOX_PATHS.socket}`,
         hostname: options.hostname,
         docker,
         user: COURSE_USER,
@@ -134,6 +139,10 @@ export class NamespaceSandbox implements Sandbox {
       layerBytes: spec.limits.diskBytes,
       dockerDisk,
     });
+    // From now on the record follows the sandbox's init, not this process (see sandbox-state.ts).
+    const init = (await this.#host.runtime.list()).find((container) => container.id === this.containerId)?.pid;
+    const initStart = init ? processStartTime(init) : undefined;
+    if (init && initStart !== undefined) await this.#dirs.writeRecord({ ...record, ownerPid: init, ownerStart: initStart, ...thisServer() });
     const earlyOutput: string[] = [];
     // Hostile bytes: bounded lines, read at a bounded pace, logged within the machine's budget.
     const lines = readLines(output, ({ text, cutBytes }) => {
@@ -145,41 +154,76 @@ export class NamespaceSandbox implements Sandbox {
       throw new Error(`the sandbox stopped before its agent was ready${describeOutput(earlyOutput)}`);
     });
     stopped.catch(() => {});
-    const ready = (async () => {
-      const agent = await session;
-      await agent.hello;
-      return agent;
-    })();
+    const ready = this.#connect(options.startTimeoutMs, stopped);
     ready.catch(() => {}); // the race below reports whichever fails first
     const agent = await withTimeout(Promise.race([ready, stopped]), options.startTimeoutMs, () =>
       `the sandbox's agent was not ready within ${options.startTimeoutMs} ms${describeOutput(earlyOutput)}`,
     );
-    this.#session = agent;
-    agent.onClose((reason) => void this.#died(reason));
+    this.#serve(agent);
     this.#log('info', 'sandbox ready', { uidBase: base, docker, startMs: Date.now() - started });
   }
 
-  /** Listens on the socket the agent will connect to; resolves with the session of the first (only) connection. */
-  #listen(): Promise<AgentSession> {
-    return new Promise((resolve, reject) => {
-      const server = net.createServer((socket) => {
-        // One agent per sandbox: later connections (root inside playing) are refused.
-        server.close();
-        resolve(new AgentSession(socket, this.#host.options.log, { sandbox: this.id }, this.#machineLog));
-      });
-      this.#listener = server;
-      server.on('error', (error) => {
-        this.#log('warn', 'agent socket error', { error: error.message });
-        reject(error);
-      });
-      server.listen(this.#dirs.socket, () => {
-        chown(this.#dirs.socket, this.uidRange.base, this.uidRange.base).catch(reject);
-      });
-    });
+  /**
+   * Takes over a sandbox that an earlier server process left running: makes
+   * its record ours, reconnects to its agent and gets its open terminals back.
+   * A sandbox that is not running any more is removed and SandboxLostError thrown.
+   */
+  static async adopt(host: SandboxHost, spec: SandboxSpec): Promise<NamespaceSandbox> {
+    const dirs = new SandboxDirs(host.options.stateDir, spec.id);
+    const record = await readRecord(dirs);
+    if (!record) throw new SandboxLostError(`sandbox ${spec.id} has no state on this host any more`);
+    if (record.serverPid !== process.pid && serverIsAlive(record)) {
+      // Not ours to take: another live server process runs it (and may share our database by mistake).
+      throw new Error(`sandbox ${spec.id} belongs to server process ${record.serverPid ?? record.ownerPid}, which is still running`);
+    }
+    const sandbox = new NamespaceSandbox(host, spec.id, { index: record.uidIndex, base: record.uidBase, count: IDS_PER_SANDBOX });
+    try {
+      const running = (await host.runtime.list()).find((container) => container.id === sandbox.containerId);
+      if (running?.status !== 'running') throw new SandboxLostError(`sandbox ${spec.id} stopped while no server ran it (crun: ${running?.status ?? 'no such container'})`);
+      // Ours from now on: a leftover clean-up by anyone else spares it.
+      const init = running.pid;
+      await dirs.writeRecord({ ...record, ownerPid: init, ownerStart: processStartTime(init) ?? 0, ...thisServer(), recordedIn: spec.recordedIn ?? record.recordedIn });
+      const agent = await sandbox.#connect(host.options.startTimeoutMs);
+      sandbox.#serve(agent);
+      sandbox.#log('info', 'sandbox adopted', { terminals: agent.openTerminals.map((terminal) => terminal.name) });
+      return sandbox;
+    } catch (error) {
+      await sandbox.#tearDown().catch((cleanupError: Error) =>
+        sandbox.#log('error', 'cleanup of a sandbox that could not be adopted failed', { error: cleanupError.message }),
+      );
+      if (error instanceof SandboxLostError) throw error;
+      throw new SandboxLostError(`sandbox ${spec.id} could not be taken over: ${(error as Error).message}`);
+    }
+  }
+
+  /** Connects to the agent's socket (waiting for it to appear) and waits for its hello. */
+  async #connect(timeoutMs: number, stopped?: Promise<unknown>): Promise<AgentSession> {
+    const socket = await connectToAgent(this.#dirs.socket, timeoutMs, stopped);
+    const session = new AgentSession(socket, this.#host.options.log, { sandbox: this.id }, this.#machineLog);
+    try {
+      await withTimeout(session.hello, timeoutMs, () => `the agent did not say hello within ${timeoutMs} ms`);
+    } catch (error) {
+      session.close('no hello');
+      throw error;
+    }
+    return session;
+  }
+
+  #serve(agent: AgentSession): void {
+    if (!this.#lifecycle.becomeReady()) {
+      agent.close('the sandbox is closing');
+      return;
+    }
+    this.#session = agent;
+    agent.onClose((reason) => void this.#died(reason));
+  }
+
+  restoredTerminals(): RestoredTerminal[] {
+    return (this.#session?.openTerminals ?? []).map((terminal) => ({ name: terminal.name, size: { ...terminal.size } }));
   }
 
   openTerminal(name: string, size: TerminalSize): Promise<TerminalStream> {
-    if (!this.#session || this.#stopping) return Promise.reject(new Error(`sandbox ${this.id} is not running`));
+    if (!this.#session || !this.#lifecycle.ready) return Promise.reject(new Error(`sandbox ${this.id} is not running`));
     return this.#session.openTerminal(name, size);
   }
 
@@ -189,12 +233,12 @@ export class NamespaceSandbox implements Sandbox {
    * exercise checks.
    */
   exec(argv: readonly string[], options: { timeoutMs?: number } = {}): Promise<ExecResult> {
-    if (!this.#session || this.#stopping) return Promise.reject(new Error(`sandbox ${this.id} is not running`));
+    if (!this.#session || !this.#lifecycle.ready) return Promise.reject(new Error(`sandbox ${this.id} is not running`));
     return this.#session.exec(argv, options.timeoutMs ?? 30_000);
   }
 
   processSnapshot(maxProcesses: number): Promise<ProcessSnapshot> {
-    if (!this.#session || this.#stopping) return Promise.reject(new Error(`sandbox ${this.id} is not running`));
+    if (!this.#session || !this.#lifecycle.ready) return Promise.reject(new Error(`sandbox ${this.id} is not running`));
     return this.#session.snapshot(maxProcesses);
   }
 
@@ -211,13 +255,27 @@ export class NamespaceSandbox implements Sandbox {
     return this.#tearDown();
   }
 
+  /** Lets go of the running sandbox: the agent keeps its terminals for the next server process. */
+  async detach(): Promise<{ kept: boolean }> {
+    if (!this.#lifecycle.beginClosing('detach')) {
+      await this.#teardown;
+      return { kept: this.#lifecycle.closingKind === 'detach' };
+    }
+    this.#session?.close('the server is restarting');
+    this.#lifecycle.finish();
+    this.#host.forget(this.id);
+    this.#log('info', 'sandbox detached: it keeps running for the next server process');
+    return { kept: true };
+  }
+
   async #died(reason: string): Promise<void> {
-    if (this.#stopping) return; // we are the ones ending it
+    if (!this.#lifecycle.ready) return; // we are the ones ending it
+    // Told at once, before any clean-up: readers hear that the machine died (or
+    // was ended for misbehaving), not that each shell exited.
+    for (const listener of this.#exitListeners) listener(reason);
+    this.#exitListeners.clear();
     if (isMisbehaviour(reason)) {
-      // Ended by the host for what root inside did: said at once, so that readers hear it before their shells end.
       this.#log('warn', 'sandbox ended for misbehaving', { reason });
-      for (const listener of this.#exitListeners) listener(reason);
-      this.#exitListeners.clear();
       await this.#tearDown().catch((error: Error) => this.#log('error', 'cleanup of an ended sandbox failed', { error: error.message }));
       return;
     }
@@ -225,14 +283,12 @@ export class NamespaceSandbox implements Sandbox {
     const why = oomKills > 0 ? `${reason}; the memory limit was hit (${oomKills} OOM kills)` : reason;
     this.#log('warn', 'sandbox died', { reason: why });
     await this.#tearDown().catch((error: Error) => this.#log('error', 'cleanup of a dead sandbox failed', { error: error.message }));
-    for (const listener of this.#exitListeners) listener(why);
-    this.#exitListeners.clear();
   }
 
   #tearDown(): Promise<void> {
     if (!this.#teardown) {
-      this.#stopping = true;
-      this.#teardown = this.#removeEverything();
+      if (!this.#lifecycle.beginClosing('destroy')) return Promise.resolve(); // detached: not ours to remove
+      this.#teardown = this.#removeEverything().finally(() => this.#lifecycle.finish());
     }
     return this.#teardown;
   }
@@ -248,7 +304,6 @@ export class NamespaceSandbox implements Sandbox {
       }
     };
     this.#session?.close('sandbox destroyed');
-    this.#listener?.close();
     const runtime = this.#host.runtime;
     const known = (await runtime.list().catch(() => [])).some((container) => container.id === this.containerId);
     if (known) await attempt('crun kill', () => runtime.kill(this.containerId));

@@ -8,7 +8,7 @@
 //   const sandbox = await driver.create({ id, limits, docker: true });
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { HostNotSupportedError, type PrepareProgress, type Sandbox, type SandboxDriver, type SandboxSpec } from '../driver.ts';
+import { HostNotSupportedError, SandboxLostError, type PrepareProgress, type Sandbox, type SandboxDriver, type SandboxSpec } from '../driver.ts';
 import { ensureRootfs } from '../../rootfs/build.ts';
 import { ensureHelpers } from '../../rootfs/native.ts';
 import { chooseAccelerator, type Accelerator } from './accelerator.ts';
@@ -121,6 +121,11 @@ export class VmDriver implements SandboxDriver {
     } finally {
       this.#starting.delete(spec.id);
     }
+  }
+
+  /** QEMU runs as the server's child and its agent exits with its host: a VM does not outlive the server (yet). */
+  async adopt(spec: SandboxSpec): Promise<Sandbox> {
+    throw new SandboxLostError(`the vm driver cannot take over VM ${spec.id} from an earlier server process: its VMs end with the server`);
   }
 
   cleanupLeftovers(): Promise<number> {

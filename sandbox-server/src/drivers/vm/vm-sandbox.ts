@@ -5,7 +5,7 @@
 import type { ProcessSnapshot } from '../../../../contracts/process-snapshot.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import { isMisbehaviour, type Disposable, type ExecResult, type Sandbox, type SandboxSpec, type SandboxUsage, type TerminalSize, type TerminalStream } from '../driver.ts';
+import { isMisbehaviour, type Disposable, type ExecResult, type RestoredTerminal, type Sandbox, type SandboxSpec, type SandboxUsage, type TerminalSize, type TerminalStream } from '../driver.ts';
 import { AgentSession } from '../agent-session.ts';
 import type { Accelerator } from './accelerator.ts';
 import type { GuestBoot } from './guest-boot.ts';
@@ -220,6 +220,16 @@ export class VmSandbox implements Sandbox {
   onExit(listener: (reason: string) => void): Disposable {
     this.#exitListeners.add(listener);
     return { dispose: () => this.#exitListeners.delete(listener) };
+  }
+
+  restoredTerminals(): RestoredTerminal[] {
+    return [];
+  }
+
+  /** A VM ends with the server that runs it (see VmDriver.adopt): destroyed, not kept. */
+  async detach(): Promise<{ kept: boolean }> {
+    await this.destroy();
+    return { kept: false };
   }
 
   destroy(): Promise<void> {

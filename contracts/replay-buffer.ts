@@ -1,9 +1,11 @@
 // The last N bytes a terminal printed, so a reader who reloads the page sees
 // where they were. A fixed ring: memory stays at `capacity` whatever the shell
-// prints, and appending never allocates.
+// prints, and appending never allocates. Kept on both sides of the agent
+// protocol: by the server for each attached page, and by the agent inside the
+// machine, which outlives the server (a restarted server gets it back).
 export class ReplayBuffer {
   readonly capacity: number;
-  private readonly ring: Buffer;
+  private readonly ring: Uint8Array;
   /** Where the next byte goes. */
   private head = 0;
   private length = 0;
@@ -11,7 +13,7 @@ export class ReplayBuffer {
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity <= 0) throw new RangeError(`ReplayBuffer capacity must be a positive integer, got ${capacity}`);
     this.capacity = capacity;
-    this.ring = Buffer.alloc(capacity);
+    this.ring = new Uint8Array(capacity);
   }
 
   get size(): number {
@@ -28,11 +30,14 @@ export class ReplayBuffer {
     this.length = Math.min(this.capacity, this.length + data.length);
   }
 
-  /** A copy of the kept bytes, oldest first. */
-  snapshot(): Buffer {
+  /** A copy of the kept bytes, oldest first (plain bytes: this module runs anywhere; Node callers wrap it in a Buffer). */
+  snapshot(): Uint8Array {
     const start = (this.head - this.length + this.capacity) % this.capacity;
-    if (start + this.length <= this.capacity) return Buffer.from(this.ring.subarray(start, start + this.length));
-    return Buffer.concat([this.ring.subarray(start), this.ring.subarray(0, this.head)]);
+    if (start + this.length <= this.capacity) return this.ring.slice(start, start + this.length);
+    const copy = new Uint8Array(this.length);
+    copy.set(this.ring.subarray(start), 0);
+    copy.set(this.ring.subarray(0, this.head), this.capacity - start);
+    return copy;
   }
 
   clear(): void {

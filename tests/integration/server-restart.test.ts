@@ -1,0 +1,138 @@
+// A restart of the server loses nothing: after SIGTERM (systemd's restart)
+// and after SIGKILL (a crash, an OOM kill), the next server process takes
+// every machine over before it answers anyone, and a reader's terminal
+// reattaches to the same shell (exported variable, background job) with its
+// recent output. A machine that died meanwhile is told in French; an agent
+// that crashes inside one machine ends that machine only.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CloseCode } from '../../contracts/protocol.ts';
+import { SandboxCgroups } from '../../sandbox-server/src/drivers/namespace/cgroups.ts';
+import { resolveOptions } from '../../sandbox-server/src/drivers/namespace/options.ts';
+import { apiRequest, attachTerminal, createSandbox, type CreatedSandbox } from '../support/server-client.ts';
+import { createdSandboxIds, startServer, type RunningServer } from '../support/server.ts';
+import { namespaceLeftovers } from '../support/namespace-leftovers.ts';
+
+const dbDir = mkdtempSync(join(tmpdir(), 'restart-test-'));
+const env = { SANDBOX_DB: join(dbDir, 'sandboxes.sqlite'), SANDBOXES_ON_EXIT: 'keep', SANDBOX_DOCKER: 'false', MAX_SANDBOXES_PER_CLIENT: '20' };
+const servers: RunningServer[] = [];
+const { prefix, stateDir } = resolveOptions();
+
+async function start(extra: Record<string, string> = {}): Promise<RunningServer> {
+  const server = await startServer({ env: { ...env, ...extra } });
+  servers.push(server);
+  return server;
+}
+
+afterAll(async () => {
+  // The last server stops for good and removes every machine.
+  const last = await start({ SANDBOXES_ON_EXIT: 'destroy' });
+  const lastExit = await last.stop();
+  for (const server of servers) await server.stop();
+  rmSync(dbDir, { recursive: true, force: true });
+  const ids = servers.flatMap((server) => createdSandboxIds(server));
+  const left = namespaceLeftovers({ prefix, stateDir, ids });
+  // What the last server said about the machines it took over, to tell why any is left.
+  if (left.length > 0) console.error(lastExit, last.rawOutput, last.logs.slice(-12));
+  expect(left).toEqual([]);
+});
+
+/** Sets a shell up the way a reader leaves it: a variable, a file, a job in the background, some output. */
+async function busyMachine(server: RunningServer, marker: string): Promise<CreatedSandbox> {
+  const sandbox = await createSandbox(server);
+  const { reader, client } = await attachTerminal(server, sandbox, '1');
+  await reader.waitForPrompt();
+  await reader.run(`export KEPT=${marker}; echo ${marker} > ~/kept.txt; sleep 900 & echo before-${marker}`);
+  await client.close();
+  return sandbox;
+}
+
+async function expectSameShell(server: RunningServer, sandbox: CreatedSandbox, marker: string): Promise<void> {
+  const status = await apiRequest(server, 'GET', `api/sandboxes/${sandbox.id}`, { token: sandbox.token });
+  expect(status.status).toBe(200);
+  const { reader, ready, client } = await attachTerminal(server, sandbox, '1');
+  expect(ready.resumed).toBe(true);
+  expect(ready.replayBytes).toBeGreaterThan(0);
+  await reader.waitFor(`before-${marker}`);
+  const { output } = await reader.run('echo "$KEPT"; cat ~/kept.txt; jobs');
+  expect(output).toMatch(new RegExp(`^${marker}\\n${marker}\\n\\[1\\]\\+ +Running +sleep 900 &`));
+  await client.close();
+}
+
+describe('a restart', () => {
+  it('after SIGTERM, the next server takes every machine over with the same shell', async () => {
+    const first = await start();
+    const sandbox = await busyMachine(first, 'sigterm');
+    expect(await first.stop()).toEqual({ code: 0, signal: null });
+    expect(first.logs.some((line) => line.msg === 'sandboxes detached for the next server process' && line.kept === 1)).toBe(true);
+
+    const second = await start();
+    await second.waitForLog((line) => line.msg === 'sandbox taken over after a restart' && line.sandbox === sandbox.id);
+    await expectSameShell(second, sandbox, 'sigterm');
+    await second.stop();
+  });
+
+  it('after SIGKILL, the next server takes every machine over with the same shell', async () => {
+    const first = await start();
+    const sandbox = await busyMachine(first, 'sigkill');
+    first.process.kill('SIGKILL');
+    expect(await first.stop()).toEqual({ code: null, signal: 'SIGKILL' });
+
+    const second = await start();
+    await second.waitForLog((line) => line.msg === 'sandbox taken over after a restart' && line.sandbox === sandbox.id);
+    await expectSameShell(second, sandbox, 'sigkill');
+    await second.stop();
+  });
+
+  it('tells the reader, in French, about a machine that died while the server was down, and removes it', async () => {
+    const first = await start();
+    const sandbox = await busyMachine(first, 'lost');
+    first.process.kill('SIGKILL');
+    await first.stop();
+    expect(await new SandboxCgroups(`${prefix}/${sandbox.id}`).killAll()).toBe(true);
+
+    const second = await start();
+    await second.waitForLog((line) => line.msg === 'sandbox lost while the server was down' && line.sandbox === sandbox.id);
+    const gone = await apiRequest(second, 'GET', `api/sandboxes/${sandbox.id}`, { token: sandbox.token });
+    expect(gone.status).toBe(410);
+    expect((await gone.json()).error.message).toMatch(/^Votre machine s'est arrêtée pendant le redémarrage du serveur/);
+    expect(namespaceLeftovers({ prefix, stateDir, ids: [sandbox.id] })).toEqual([]);
+    await second.stop();
+  });
+});
+
+describe('an agent that crashes inside one machine', () => {
+  it('ends that machine with a French message offering a reset; the other machines go on', async () => {
+    const server = await start();
+    const [victim, bystander] = [await createSandbox(server), await createSandbox(server)];
+    const hurt = await attachTerminal(server, victim, '1');
+    const fine = await attachTerminal(server, bystander, '1');
+    await Promise.all([hurt.reader.waitForPrompt(), fine.reader.waitForPrompt()]);
+
+    process.kill(agentPid(victim.id), 'SIGKILL');
+    const closed = await hurt.client.closed;
+    expect(closed.code).toBe(CloseCode.gone);
+    const error = hurt.client.messages.find((message) => message.type === 'error');
+    expect(error).toMatchObject({ message: expect.stringMatching(/^Votre machine s'est arrêtée : son agent/), hint: expect.stringContaining('« Réinitialiser la machine »') });
+
+    expect((await fine.reader.run('echo still-here')).output.trim()).toBe('still-here');
+    await fine.client.close();
+    await server.stop();
+  });
+});
+
+/** The pid (on the host) of the agent of sandbox `id`: the task of its cgroup named sandbox-agent. */
+function agentPid(id: string): number {
+  const procs = readFileSync(`/sys/fs/cgroup/pids/${prefix}/${id}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
+  const agent = procs.find((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sandbox-agent';
+    } catch {
+      return false;
+    }
+  });
+  if (agent === undefined) throw new Error(`no sandbox-agent among the tasks of sandbox ${id}: ${procs.join(', ')}`);
+  return agent;
+}
