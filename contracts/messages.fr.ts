@@ -78,6 +78,10 @@ export const ERROR_WORDS_FR: Record<ErrorCode, FrenchWords> = {
     message: 'Le serveur des machines redémarre.',
     hint: 'Rechargez la page dans un instant.',
   },
+  'server-restarting': {
+    message: 'Le serveur redémarre : votre machine et vos terminaux sont conservés.',
+    hint: 'La page se reconnecte toute seule dans un instant.',
+  },
   'method-not-allowed': {
     message: "Le serveur n'accepte pas cette requête.",
     hint: 'Rechargez la page : elle est peut-être plus ancienne que le serveur.',

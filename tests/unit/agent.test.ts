@@ -15,11 +15,12 @@ afterEach(() => {
   for (const harness of running.splice(0)) harness.end();
 });
 
-function startAgent() {
+/** `keep`: the agent outlives its host, as with a "listen:" transport (main.ts does not stop it then). */
+function startAgent(options: { keep?: boolean } = {}) {
   const [host, agentEnd] = duplexPair();
   const logs: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
   const shells: number[] = [];
-  const agent = new Agent(agentEnd, {
+  const agent = new Agent({
     user: 'nobody',
     hostname: 'unit',
     groups: noGroups,
@@ -34,10 +35,13 @@ function startAgent() {
   const frames: Frame[] = [];
   host.on('data', (chunk: Buffer) => frames.push(...decoder.push(chunk)));
   let closed = false;
-  agent.onClose(() => {
+  // As main.ts does with a one-shot transport (stdio, unix:): the host gone, the terminals are hung up.
+  agent.onHostGone(() => {
     closed = true;
+    if (!options.keep) agent.stop();
   });
   agent.start();
+  agent.serve(agentEnd);
   const harness = {
     host,
     agentEnd,
@@ -54,7 +58,19 @@ function startAgent() {
       await until(() => frames.some((f) => f.kind === kind && f.channel === channel), `${kind} on channel ${channel}`);
       return frames.find((f) => f.kind === kind && f.channel === channel)!;
     },
-    end: () => host.destroy(),
+    /** A new host connection, as a restarted server makes: its own frames. */
+    reconnect: () => {
+      const [nextHost, nextAgentEnd] = duplexPair();
+      const nextDecoder = new FrameDecoder();
+      const nextFrames: Frame[] = [];
+      nextHost.on('data', (chunk: Buffer) => nextFrames.push(...nextDecoder.push(chunk)));
+      agent.serve(nextAgentEnd);
+      return { host: nextHost, frames: nextFrames };
+    },
+    end: () => {
+      host.destroy();
+      agent.stop();
+    },
   };
   running.push(harness);
   return harness;
@@ -84,7 +100,7 @@ describe('the agent', () => {
   it('says hello first: protocol version, pid, hostname', async () => {
     const harness = startAgent();
     const hello = decodeControl(FrameKind.Hello, await harness.next(FrameKind.Hello, 0));
-    expect(hello).toEqual({ protocol: PROTOCOL_VERSION, pid: process.pid, hostname: 'unit' });
+    expect(hello).toEqual({ protocol: PROTOCOL_VERSION, pid: process.pid, hostname: 'unit', terminals: [] });
     expect(harness.frames[0]!.kind).toBe(FrameKind.Hello);
   });
 
@@ -165,5 +181,34 @@ describe('the agent', () => {
         return true;
       }
     }, 'the shell to end with its agent');
+  });
+
+  it('keeps its terminals for the next host, which is told of them in Hello and gets their recent output', async () => {
+    const harness = startAgent({ keep: true });
+    const { pid } = await open(harness, 3, 'kept', 100, 30);
+    await answer(harness, 3, 'before');
+    harness.host.destroy(); // the server goes away
+    await until(() => harness.isClosed(), 'the agent to notice');
+    const next = harness.reconnect();
+    await until(() => next.frames.some((f) => f.kind === FrameKind.Hello), 'a Hello on the new connection');
+    expect(next.frames[0]!.kind).toBe(FrameKind.Hello);
+    const hello = decodeControl(FrameKind.Hello, next.frames[0]!);
+    expect(hello.terminals).toEqual([{ channel: 3, name: 'kept', pid, tty: expect.stringMatching(/^\/dev\/pts\//), cols: 100, rows: 30 }]);
+    const replay = () => Buffer.concat(next.frames.filter((f) => f.kind === FrameKind.Data && f.channel === 3).map((f) => f.payload)).toString();
+    await until(() => replay().includes('before-2'), 'the replay of what the shell printed');
+    // Same shell, still answering on its channel.
+    next.host.write(encodeFrame(FrameKind.Data, 3, 'echo after-$((2+2))\r'));
+    await until(() => replay().includes('after-4'), 'the shell to answer the new host');
+    next.host.destroy();
+  });
+
+  it('lets a second host take over from the first one still connected', async () => {
+    const harness = startAgent({ keep: true });
+    await open(harness, 1);
+    const next = harness.reconnect();
+    await until(() => next.frames.some((f) => f.kind === FrameKind.Hello), 'a Hello on the new connection');
+    expect(harness.logs.some((line) => line.msg === 'a new host connection takes over from the current one')).toBe(true);
+    expect(decodeControl(FrameKind.Hello, next.frames[0]!).terminals.map(({ name }) => name)).toEqual(['1']);
+    next.host.destroy();
   });
 });
