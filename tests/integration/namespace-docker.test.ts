@@ -166,9 +166,9 @@ describe('images imported by the instructor', () => {
 
 describe('what Docker does not open', () => {
   it('the store is read-only for readers: no push, no delete, no catalogue', async () => {
-    const push = await term.reader.run('docker tag busybox 127.0.0.1:5000/moi/app && docker push 127.0.0.1:5000/moi/app 2>&1', slow);
+    const push = await term.reader.run('docker pull -q busybox >/dev/null && docker tag busybox 127.0.0.1:5000/moi/app && docker push 127.0.0.1:5000/moi/app 2>&1', slow);
     expect(push.exitCode).not.toBe(0);
-    expect(push.output).toMatch(/denied: the class image store is read-only/);
+    expect(push.output).toMatch(/denied: le dépôt d'images de la classe est en lecture seule/);
     expect(await ok('curl -s 127.0.0.1:5000/v2/_catalog')).toMatch(/DENIED/);
     expect(await ok('curl -s -X DELETE 127.0.0.1:5000/v2/library/busybox/manifests/latest')).toMatch(/DENIED/);
     expect(await ok('curl -s 127.0.0.1:5000/v2/library/busybox/tags/list')).toMatch(/DENIED/);

@@ -19,6 +19,10 @@ const ALLOWED_PATHS = [
   new RegExp(`^/v2/${NAME}/blobs/${DIGEST}$`),
 ];
 
+/** What a reader's refused request answers (shown by `docker push`). */
+export const READ_ONLY_MESSAGE =
+  "le dépôt d'images de la classe est en lecture seule : docker pull et docker run y trouvent les images, docker push n'y écrit pas (gardez vos images dans votre machine, ou docker save pour les emporter)";
+
 /** True when a reader may make this request of the registry. */
 export function isAllowedPull(method: string | undefined, url: string | undefined): boolean {
   if (method !== 'GET' && method !== 'HEAD') return false;
@@ -51,7 +55,8 @@ export class ReadOnlyGate {
       if (!isAllowedPull(request.method, request.url)) {
         log('warn', 'registry gate refused a request', { method: request.method, url: request.url?.slice(0, 200) });
         response.writeHead(403, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ errors: [{ code: 'DENIED', message: 'the class image store is read-only: pull only' }] }));
+        // Readers see this in `docker push` output: French, and saying what they can do instead.
+        response.end(JSON.stringify({ errors: [{ code: 'DENIED', message: READ_ONLY_MESSAGE }] }));
         return;
       }
       const headers = { ...request.headers };
@@ -62,7 +67,7 @@ export class ReadOnlyGate {
       });
       forward.on('error', (error) => {
         if (!response.headersSent) response.writeHead(502, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: `class image store unavailable: ${error.message}` }] }));
+        response.end(JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: `le dépôt d'images de la classe ne répond pas (${error.message}) : réessayez dans un instant` }] }));
       });
       request.pipe(forward);
     });
