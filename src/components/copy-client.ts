@@ -32,8 +32,8 @@ export async function writeClipboard(text: string): Promise<void> {
 export function addCopyButtons(root: Document): void {
   const status = root.querySelector<HTMLElement>('[data-copy-status]');
   for (const pre of root.querySelectorAll<HTMLElement>('.article pre')) {
-    // Runnable snippets have their own Copier button (RunControls.astro).
-    if (pre.closest('[data-transcript]')?.querySelector('[data-run-controls]')) continue;
+    // Runnable snippets have their own Copier button (RunControls.astro); a diagram is a picture, not code.
+    if (pre.closest('[data-transcript]')?.querySelector('[data-run-controls]') || pre.classList.contains('mermaid')) continue;
     let frame = pre.parentElement;
     if (frame === null) continue;
     if (!frame.classList.contains('code-block')) {

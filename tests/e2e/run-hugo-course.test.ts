@@ -99,6 +99,8 @@ describe('running a Hugo course brought as it is', () => {
       await fresh.locator('pre.mermaid svg').waitFor({ timeout: 30_000 });
       expect(requested).toContain(`${BASE}_course/mermaid.min.js`);
       await expect(fresh.locator('pre.mermaid svg').innerHTML()).resolves.toContain('votre shell');
+      // A diagram is a picture: no « Copier » on it.
+      await expect(fresh.locator('.code-block:has(pre.mermaid) .copy-button').count()).resolves.toBe(0);
     } finally {
       await fresh.close();
     }
