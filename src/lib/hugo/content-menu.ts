@@ -48,3 +48,10 @@ export function buildRedirects<E extends ContentEntry>(
   }
   return redirects;
 }
+
+/** Learn's `ordersectionsby = "title"`: the menu sorted by title at every level (the default is Hugo's weight order). */
+export function menuByTitle(menu: MenuItem[], locale = 'fr'): MenuItem[] {
+  return [...menu]
+    .sort((a, b) => a.title.localeCompare(b.title, locale, { sensitivity: 'base', numeric: true }))
+    .map((item) => ({ ...item, children: menuByTitle(item.children, locale) }));
+}
