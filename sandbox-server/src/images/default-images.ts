@@ -6,8 +6,9 @@
 // Each is built only when the store lacks it.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, mkdtemp, open, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { PrepareProgress } from '../drivers/driver.ts';
 import { candidate, downloadAndUnpack } from '../drivers/vm/debian-packages.ts';
@@ -31,11 +32,52 @@ export const DEFAULT_IMAGES: DefaultImage[] = [
 ];
 
 export async function ensureDefaultImages(paths: ImageStorePaths, progress: PrepareProgress): Promise<void> {
-  const missing = DEFAULT_IMAGES.filter((image) => !hasImage(parseImageName(image.name), paths));
-  if (missing.length === 0) {
+  const missingNow = () => DEFAULT_IMAGES.filter((image) => !hasImage(parseImageName(image.name), paths));
+  if (missingNow().length === 0) {
     progress('images', `default images present: ${DEFAULT_IMAGES.map((image) => image.name).join(', ')}`);
     return;
   }
+  // One build at a time per store (a server and test files may start together on a fresh host).
+  const release = await takeLock(join(paths.storageDir, '.build.lock'), progress);
+  try {
+    const missing = missingNow(); // another process may have built them while we waited
+    if (missing.length > 0) await buildImages(missing, paths, progress);
+  } finally {
+    await release();
+  }
+}
+
+async function takeLock(lock: string, progress: PrepareProgress): Promise<() => Promise<void>> {
+  await mkdir(dirname(lock), { recursive: true });
+  for (let waited = 0; ; waited++) {
+    try {
+      const handle = await open(lock, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return () => rm(lock, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = Number(await readFile(lock, 'utf8').catch(() => '0')) || 0;
+    if (!holder || !isAlive(holder)) {
+      await rm(lock, { force: true }); // left by a build that was killed
+      continue;
+    }
+    if (waited % 10 === 0) progress('images', `waiting for the default images being built by process ${holder}`);
+    await sleep(1000);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function buildImages(missing: DefaultImage[], paths: ImageStorePaths, progress: PrepareProgress): Promise<void> {
   await mkdir('/var/tmp', { recursive: true });
   const work = await mkdtemp('/var/tmp/cours-linux-images-');
   try {
