@@ -274,8 +274,12 @@ export class TerminalApp {
     }
     if (state !== 'machine-gone' || this.attachedTo === undefined) return;
     if (this.sandbox.current?.id === this.attachedTo.id) this.sandbox.drop();
-    const why = detail.error?.message ? ` (${detail.error.message})` : '';
-    this.dock.setMachineStatus(`Votre machine a été arrêtée${why}. Exécuter en démarrera une nouvelle.`, 'error');
+    // The server's words say why and what to do (« Réinitialiser la machine »…); without them, the general case.
+    const error = detail.error;
+    this.dock.setMachineStatus(
+      error?.message ? `${error.message}${error.hint ? ` ${error.hint}` : ''}` : 'Votre machine a été arrêtée. Exécuter en démarrera une nouvelle.',
+      'error',
+    );
   }
 
   private rememberTerminals(): void {

@@ -56,6 +56,8 @@ async function expectSameShell(server: RunningServer, sandbox: CreatedSandbox, m
   expect(ready.resumed).toBe(true);
   expect(ready.replayBytes).toBeGreaterThan(0);
   await reader.waitFor(`before-${marker}`);
+  // All of the replay first: its marks are not the next command's.
+  await client.waitForBytes(ready.replayBytes);
   const { output } = await reader.run('echo "$KEPT"; cat ~/kept.txt; jobs');
   expect(output).toMatch(new RegExp(`^${marker}\\n${marker}\\n\\[1\\]\\+ +Running +sleep 900 &`));
   await client.close();

@@ -174,6 +174,15 @@ export class TerminalClient {
     });
   }
 
+  /** Resolves once `bytes` of output in all have come (the replay that `ready` announced, say). */
+  async waitForBytes(bytes: number, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.receivedBytes < bytes) {
+      if (Date.now() > deadline) throw new Error(`only ${this.receivedBytes} of ${bytes} bytes came within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
   /** Terminal input (a binary frame). */
   type(input: string | Buffer): void {
     this.ws.send(typeof input === 'string' ? Buffer.from(input) : input, { binary: true });

@@ -387,6 +387,7 @@ export class SandboxManager implements MetricsState {
     this.shuttingDown = true;
     const error: ErrorInfo = {
       code: 'server-restarting',
+      lang: 'fr',
       message: 'Le serveur redémarre : votre machine et vos terminaux sont conservés.',
       hint: 'La page se reconnecte toute seule dans un instant.',
     };
@@ -484,12 +485,14 @@ export function closingError(reason: DestroyReason): ErrorInfo {
     case 'died':
       return {
         code: 'gone',
+        lang: 'fr',
         message: 'Votre machine s\'est arrêtée : son agent, le programme qui fait vivre vos terminaux, a cessé de fonctionner.',
         hint: 'Cliquez sur « Réinitialiser la machine » pour repartir d\'une machine neuve.',
       };
     case 'lost':
       return {
         code: 'gone',
+        lang: 'fr',
         message: 'Votre machine s\'est arrêtée pendant le redémarrage du serveur.',
         hint: 'Cliquez sur « Réinitialiser la machine » pour repartir d\'une machine neuve.',
       };
@@ -497,6 +500,7 @@ export function closingError(reason: DestroyReason): ErrorInfo {
     case 'misbehaved':
       return {
         code: 'gone',
+        lang: 'fr',
         message: 'Votre machine a été arrêtée : elle ne respectait plus les règles du serveur (trop de données envoyées, ou son agent ne répondait plus).',
         hint: 'Rechargez la page pour obtenir une machine neuve.',
       };
