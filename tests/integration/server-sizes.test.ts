@@ -5,6 +5,7 @@
 // WebSocket listener.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TERMINAL_SIZE_LIMITS } from '../../contracts/sizes.ts';
+import { rawRequest } from '../fuzz/http-probe.ts';
 import { shutDown, startServer, type RunningServer } from '../support/server.ts';
 import { TerminalClient, attachTerminal, createSandbox, deleteSandbox, type AttachedTerminal, type CreatedSandbox } from '../support/server-client.ts';
 
@@ -155,6 +156,15 @@ describe('sizes in the URL', () => {
     expect(client.messages[0]).toMatchObject({ type: 'error', code: 'invalid-size' });
     expect(ready).toMatchObject({ cols: 80, rows: 24 });
     await exitShell(client);
+    await othersUnharmed();
+  });
+});
+
+describe('upgrade requests no URL parser takes', () => {
+  // `GET http://[` with WebSocket headers threw inside the HTTP server's upgrade listener: the second one-request kill.
+  it.each(['http://[', 'http://x:99999/', '//[::1'])('answers 400 to an upgrade of %s and serves on', async (target) => {
+    const request = `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+    expect(await rawRequest(server.port, request)).toMatch(/^HTTP\/1\.1 4\d\d /);
     await othersUnharmed();
   });
 });
