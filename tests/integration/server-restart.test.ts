@@ -12,6 +12,7 @@ import { CloseCode } from '../../contracts/protocol.ts';
 import { SandboxCgroups } from '../../sandbox-server/src/drivers/namespace/cgroups.ts';
 import { resolveOptions } from '../../sandbox-server/src/drivers/namespace/options.ts';
 import { apiRequest, attachTerminal, createSandbox, type CreatedSandbox } from '../support/server-client.ts';
+import { bearerRequest, createClass } from '../support/classroom.ts';
 import { createdSandboxIds, startServer, type RunningServer } from '../support/server.ts';
 import { namespaceLeftovers } from '../support/namespace-leftovers.ts';
 
@@ -42,14 +43,18 @@ afterAll(async () => {
 /** Sets a shell up the way a reader leaves it: a variable, a file, a job in the background, some output. */
 async function busyMachine(server: RunningServer, marker: string): Promise<CreatedSandbox> {
   const sandbox = await createSandbox(server);
+  await busyShell(server, sandbox, marker);
+  return sandbox;
+}
+
+async function busyShell(server: RunningServer, sandbox: { id: string; token: string }, marker: string): Promise<void> {
   const { reader, client } = await attachTerminal(server, sandbox, '1');
   await reader.waitForPrompt();
   await reader.run(`export KEPT=${marker}; echo ${marker} > ~/kept.txt; sleep 900 & echo before-${marker}`);
   await client.close();
-  return sandbox;
 }
 
-async function expectSameShell(server: RunningServer, sandbox: CreatedSandbox, marker: string): Promise<void> {
+async function expectSameShell(server: RunningServer, sandbox: { id: string; token: string }, marker: string): Promise<void> {
   const status = await apiRequest(server, 'GET', `api/sandboxes/${sandbox.id}`, { token: sandbox.token });
   expect(status.status).toBe(200);
   const { reader, ready, client } = await attachTerminal(server, sandbox, '1');
@@ -101,6 +106,33 @@ describe('a restart', () => {
     expect(gone.status).toBe(410);
     expect((await gone.json()).error.message).toMatch(/^Votre machine s'est arrêtée pendant le redémarrage du serveur/);
     expect(namespaceLeftovers({ prefix, stateDir, ids: [sandbox.id] })).toEqual([]);
+    await second.stop();
+  });
+});
+
+describe('in class mode', () => {
+  it('gives each student the same machine again after a restart, on the dashboard too', async () => {
+    const db = join(dbDir, 'classroom.sqlite');
+    const { links, instructorKey } = await createClass(db, ['--name', 'Classe qui redémarre', '--seats', '1', '--lifetime', '2h']);
+    const link = links[0]!;
+    const classEnv = { CLASS_MODE: 'true', CLASS_DB: db };
+    const first = await start(classEnv);
+    const given = await bearerRequest(first, 'POST', 'api/sandboxes', link.token);
+    expect(given.status).toBe(201);
+    await busyShell(first, given.body, 'classe');
+    first.process.kill('SIGKILL');
+    await first.stop();
+
+    const second = await start(classEnv);
+    await second.waitForLog((line) => line.msg === 'machine of a student found again after a restart' && line.sandbox === given.body.id);
+    const again = await bearerRequest(second, 'POST', 'api/sandboxes', link.token);
+    expect(again.body.id).toBe(given.body.id);
+    // A new token for the student's tabs (only hashes of the old one were kept); the old one still opens the machine.
+    await expectSameShell(second, { ...given.body, token: again.body.token }, 'classe');
+    expect((await apiRequest(second, 'GET', `api/sandboxes/${given.body.id}`, { token: given.body.token })).status).toBe(200);
+    const classes = await bearerRequest(second, 'GET', 'api/class/classes', instructorKey);
+    const view = await bearerRequest(second, 'GET', `api/class/classes/${classes.body.classes[0].id}`, instructorKey);
+    expect(view.body.students[0].machine?.id).toBe(given.body.id);
     await second.stop();
   });
 });

@@ -1,8 +1,9 @@
 // One machine per student: the same sandbox for every request carrying their
 // link until it expires, they reset it, or the instructor resets or ends it.
-// Machines live in memory (a restart ends them; they are made again on
-// demand); what the CLI changes in the store (resets, revocations) is applied
-// by syncWithStore().
+// Which machine is whose is kept with the machine itself (the manager's
+// records, as tags): after a restart the server takes the machines over, and
+// the allocator finds each student's again. What the CLI changes in the store
+// (resets, revocations) is applied by syncWithStore().
 import type { Config } from '../config.ts';
 import type { SandboxLimits } from '../drivers/driver.ts';
 import type { Logger } from '../log.ts';
@@ -65,6 +66,32 @@ export class MachineAllocator {
     this.#options = options;
     this.#store = options.store;
     this.#log = options.log;
+    this.#restore();
+  }
+
+  /** The students' machines the server took over after a restart (tagged by #create). */
+  #restore(): void {
+    for (const managed of this.#options.manager.running()) {
+      const { kind, student, class: classId, credential, generation } = managed.tags;
+      if (kind !== 'student' || typeof student !== 'string' || typeof classId !== 'string' || typeof credential !== 'string') continue;
+      const allocation: Allocation = {
+        studentId: student,
+        classId,
+        sandboxId: managed.id,
+        // Only the hashes of the old tokens survived: the student's next visit gets a new one.
+        token: managed.tokenForOwner(),
+        expiresAt: managed.expiresAt,
+        credentialHash: credential,
+        generation: typeof generation === 'number' ? generation : 0,
+      };
+      this.#allocations.set(student, allocation);
+      this.#bySandbox.set(managed.id, student);
+      managed.log.info({ student, class: classId }, 'machine of a student found again after a restart');
+    }
+  }
+
+  #tags(allocation: Pick<Allocation, 'studentId' | 'classId' | 'credentialHash' | 'generation'>): Record<string, string | number> {
+    return { kind: 'student', student: allocation.studentId, class: allocation.classId, credential: allocation.credentialHash, generation: allocation.generation };
   }
 
   /** The student's machine: the one they have, or a new one. Throws MachineRefusedError. */
@@ -72,7 +99,10 @@ export class MachineAllocator {
     const current = this.#live(student.id);
     if (current) {
       // A new link for the same student takes over the machine.
-      current.allocation.credentialHash = credential.hash;
+      if (current.allocation.credentialHash !== credential.hash) {
+        current.allocation.credentialHash = credential.hash;
+        this.#options.manager.setTags(current.allocation.sandboxId, this.#tags(current.allocation));
+      }
       return { managed: current.managed, token: current.allocation.token };
     }
     let obtaining = this.#obtaining.get(student.id);
@@ -119,6 +149,7 @@ export class MachineAllocator {
         limits,
         docker: classRecord.docker,
         maxAgeMs: Math.max(1000, Math.min(config.maxAge, classRecord.expiresAt - Date.now())),
+        tags: this.#tags({ studentId: student.id, classId: classRecord.id, credentialHash, generation }),
       });
       const allocation: Allocation = {
         studentId: student.id,

@@ -35,6 +35,8 @@ export interface ManagedSandboxOptions {
   /** A token was added (tokenForOwner after a restart) or its owner claimed it: for the records. */
   onTokensChange?(hashes: readonly string[]): void;
   onClaim?(): void;
+  /** Who else it belongs to (SandboxRequest.tags). */
+  tags?: Record<string, string | number>;
   /** A sandbox taken over after a restart: its clocks as they were. */
   restored?: { createdAt: Date; expiresAt: Date; idleSince: Date | undefined };
 }
@@ -51,6 +53,8 @@ export class ManagedSandbox {
   readonly id: string;
   readonly owner: string;
   readonly address: string | undefined;
+  /** Who else it belongs to (class mode: its class and student), kept across restarts. */
+  tags: Record<string, string | number>;
   readonly createdAt: Date;
   readonly expiresAt: Date;
   readonly log: Logger;
@@ -75,6 +79,7 @@ export class ManagedSandbox {
     this.id = options.sandbox.id;
     this.owner = options.owner;
     this.address = options.address;
+    this.tags = { ...options.tags };
     this.claimed = options.claimed ?? true;
     this.token = options.token;
     this.tokenHashes = [...options.tokenHashes];

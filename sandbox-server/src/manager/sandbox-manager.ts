@@ -65,6 +65,8 @@ export interface SandboxRequest {
    * unclaimed idle timeout until claim() is called. Default true.
    */
   claimed?: boolean;
+  /** Who else it belongs to (class mode: class, student…): kept with it across restarts (SandboxRecord.tags). */
+  tags?: Record<string, string | number>;
 }
 
 /** Whose a managed sandbox is and how it is opened (ManagedSandboxOptions, as the manager sets them). */
@@ -76,6 +78,7 @@ interface ManagedBy {
   token?: string;
   tokenHashes: readonly string[];
   maxAgeMs: number;
+  tags: Record<string, string | number>;
 }
 
 export class ShuttingDownError extends Error {
@@ -128,6 +131,19 @@ export class SandboxManager implements MetricsState {
     return managed?.state === 'running' ? managed : undefined;
   }
 
+  /** Every running sandbox handed out (class mode finds the ones it took over after a restart by their tags). */
+  running(): ManagedSandbox[] {
+    return [...this.assigned.values()].filter((managed) => managed.state === 'running');
+  }
+
+  /** New tags for sandbox `id` (a student's new link): in memory and in the records. */
+  setTags(id: string, tags: Record<string, string | number>): void {
+    const managed = this.get(id);
+    if (!managed) return;
+    managed.tags = { ...tags };
+    this.recordsDo('tags', (records) => records.setTags(id, tags));
+  }
+
   tombstone(id: string): Tombstone | undefined {
     return this.tombstones.get(id);
   }
@@ -171,6 +187,7 @@ export class SandboxManager implements MetricsState {
         token,
         tokenHashes: [tokenHash(token)],
         maxAgeMs: request.maxAgeMs ?? this.options.maxAgeMs,
+        tags: request.tags ?? {},
       });
       this.persist({
         id: sandbox.id,
@@ -183,7 +200,7 @@ export class SandboxManager implements MetricsState {
         createdAt: managed.createdAt,
         expiresAt: managed.expiresAt,
         idleSince: managed.idleStartedAt,
-        tags: {},
+        tags: request.tags ?? {},
       });
       this.options.metrics.sandboxesHandedOut.inc({ from: fromPool ? 'pool' : 'cold' });
       managed.log.info({ client, fromPool, expiresAt: managed.expiresAt.toISOString() }, 'sandbox handed out');
@@ -269,6 +286,7 @@ export class SandboxManager implements MetricsState {
               claimed: record.claimed,
               tokenHashes: record.tokenHashes,
               maxAgeMs: record.expiresAt.getTime() - record.createdAt.getTime(),
+              tags: record.tags,
             },
             record,
           );
