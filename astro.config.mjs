@@ -8,24 +8,15 @@ import { basename, dirname, join } from 'node:path';
 import { mdxComponentChecks } from './src/components/mdx-component-checks.ts';
 import { SHIKI_THEMES } from './src/components/shiki-themes.ts';
 import { pagefindIndex } from './src/components/pagefind-integration.ts';
+import { buildSummary } from './src/lib/authoring/build-summary.ts';
+import { hugoMarkdownOptions } from './src/lib/authoring/markdown-options.ts';
+import { dropHeadInjectDirective } from './src/lib/authoring/head-inject-directive.ts';
 import { createHugoMarkdownPlugin } from './src/lib/hugo/markdown-plugin.ts';
 import { hugoSiteIntegration } from './src/lib/hugo/site-integration.ts';
-import { contentLanguages } from './src/lib/hugo/site-config-file.ts';
 import { loadSiteConfig, PROJECT_ROOT } from './src/lib/site-config.ts';
 
 const site = loadSiteConfig();
-const hugoMarkdown = createHugoMarkdownPlugin({
-  basePath: site.basePath,
-  sandboxUrl: site.sandboxUrl ?? site.basePath,
-  externalLinkTarget: site.hugo.params.externalLinkTarget,
-  projectRoot: PROJECT_ROOT,
-  siteDir: site.siteDir,
-  contentDir: site.contentDir,
-  buildDrafts: site.buildDrafts,
-  disablePathToLower: site.hugo.disablePathToLower,
-  siteParams: site.hugo.params.all,
-  languages: contentLanguages(site.hugo),
-});
+const hugoMarkdown = createHugoMarkdownPlugin(hugoMarkdownOptions(site));
 
 // A build into another folder (tests, benchmarks) keeps its content cache beside
 // that folder: builds of different content trees never share stale entries, and
@@ -52,10 +43,13 @@ export default defineConfig({
   vite: {
     // Bundled pages read the configuration through currentSiteConfig().
     define: { __COURSE_SITE_CONFIG__: JSON.stringify(site) },
+    plugins: [dropHeadInjectDirective()],
   },
   integrations: [
     mdx({ processor: satteri({ mdastPlugins: [mdxComponentChecks, hugoMarkdown] }) }),
     hugoSiteIntegration(site),
     pagefindIndex(),
+    // Last: its line closes the build output.
+    buildSummary(site),
   ],
 });

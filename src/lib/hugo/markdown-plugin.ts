@@ -96,7 +96,16 @@ function snippetHtml(plan: Exclude<ShellBlockPlan, { kind: 'skip' }>, sandboxUrl
   });
 }
 
-export function createHugoMarkdownPlugin(options: HugoMarkdownOptions): MdastPluginDefinition {
+const PARSE_OPTIONS = { features: { gfm: true, smartPunctuation: true }, position: true } as const;
+
+/**
+ * The whole .md page transformation (shortcodes, shell fences, links), given its
+ * source and, when the caller already parsed it, its tree. Throws the page's
+ * ContentError (file, line, fix). The build runs it through the plugin below;
+ * the content survey runs it on every page before the build, so that one build
+ * reports the problems of all pages at once.
+ */
+export function createHugoPageTransform(options: HugoMarkdownOptions): (source: string, fileURL: URL | undefined, parsed?: unknown) => Root {
   const { basePath, sandboxUrl, externalLinkTarget, projectRoot } = options;
   const fileOf = (url: URL | undefined) => displayPath(url, projectRoot);
   const index = () =>
@@ -126,19 +135,28 @@ export function createHugoMarkdownPlugin(options: HugoMarkdownOptions): MdastPlu
     });
     return out === source ? undefined : out;
   };
+  return (source, fileURL, parsed) => {
+    const file = fileOf(fileURL);
+    const changed = preprocess(source, fileURL, file);
+    // Re-parsed when pass 1 changed the source (a ref inside a link's parentheses is a link only then).
+    const tree = plainTree(changed === undefined ? (parsed ?? markdownToMdast(source, PARSE_OPTIONS)) : markdownToMdast(changed, PARSE_OPTIONS));
+    transformHugoShortcodes(tree, { file });
+    replaceFences(tree, file, sandboxUrl, basePath);
+    rewriteLinksAndImages(tree, { basePath, externalLinkTarget });
+    return tree;
+  };
+}
+
+export function createHugoMarkdownPlugin(options: HugoMarkdownOptions): MdastPluginDefinition {
+  const { basePath, projectRoot } = options;
+  const fileOf = (url: URL | undefined) => displayPath(url, projectRoot);
+  const pageTree = createHugoPageTransform(options);
   return {
     name: 'hugo-markdown',
     options: { position: true },
     before(root, ctx) {
       if (ctx.sourceFormat !== 'markdown') return;
-      const file = fileOf(ctx.fileURL);
-      const changed = preprocess(ctx.source, ctx.fileURL, file);
-      // Re-parsed when pass 1 changed the source (a ref inside a link's parentheses is a link only then).
-      const tree = changed === undefined ? plainTree(root) : plainTree(markdownToMdast(changed, { features: { gfm: true, smartPunctuation: true }, position: true }));
-      transformHugoShortcodes(tree, { file });
-      replaceFences(tree, file, sandboxUrl, basePath);
-      rewriteLinksAndImages(tree, { basePath, externalLinkTarget });
-      ctx.replaceNode(root, tree as never);
+      ctx.replaceNode(root, pageTree(ctx.source, ctx.fileURL, root) as never);
     },
     // MDX: the nodes one by one (the `before` pass above skips MDX).
     code(node, ctx) {

@@ -45,10 +45,17 @@ export function siteIndex(options: SiteIndexOptions): SiteIndex {
   const key = JSON.stringify(options);
   const known = cache.get(key);
   if (known) return known;
-  const entries: ContentEntry[] = contentFiles(options.contentDir).map((path) => ({
-    path,
-    frontMatter: parseHugoPage(readFileSync(join(options.contentDir, path), 'utf8'), `content/${path}`).frontMatter,
-  }));
+  // A page whose front matter cannot be read stays in the index without it (refs to it still
+  // resolve): its own error is reported by the content check (authoring/content-survey.ts),
+  // once, with its line, and the other pages' shortcodes are still checked instead of all
+  // failing on it.
+  const entries: ContentEntry[] = contentFiles(options.contentDir).flatMap((path) => {
+    try {
+      return [{ path, frontMatter: parseHugoPage(readFileSync(join(options.contentDir, path), 'utf8'), `content/${path}`).frontMatter }];
+    } catch {
+      return [{ path, frontMatter: { title: posix.basename(path).replace(/\.mdx?$/, '') } }];
+    }
+  });
   const tree = buildContentTree(entries, { basePath: options.basePath, buildDrafts: options.buildDrafts, disablePathToLower: options.disablePathToLower, languages: options.languages });
   /** The tree's key of a file: its path without the language ("credits.en.md" → "credits.md"). */
   const logical = (p: string) => contentLanguage(p, options.languages).path;
