@@ -417,6 +417,28 @@ export interface AgentConfig {
   terminalPidsMax: number;
   /** When false, /etc/machine-id etc. are left alone (tests of the agent on a dev machine). */
   writeIdentity: boolean;
+  /** The machines of its lab (itself included), written into /etc/hosts so each resolves the others by name. */
+  hosts?: LabHost[];
+}
+
+export interface LabHost {
+  name: string;
+  address: string;
+}
+
+/** Most machines a lab may hold, whatever a server is configured with (bounds the hosts list of AgentConfig). */
+export const MAX_LAB_HOSTS = 16;
+
+function labHostsProblem(hosts: unknown): string | undefined {
+  if (hosts === undefined) return undefined;
+  if (!Array.isArray(hosts) || hosts.length > MAX_LAB_HOSTS) return `hosts must be an array of at most ${MAX_LAB_HOSTS} entries`;
+  for (const host of hosts as unknown[]) {
+    const entry = host as { name?: unknown; address?: unknown } | null;
+    if (typeof entry !== 'object' || entry === null) return 'hosts entries must be objects';
+    if (typeof entry.name !== 'string' || !/^[a-z0-9][a-z0-9-]{0,15}$/.test(entry.name)) return 'hosts[].name must be a machine name';
+    if (typeof entry.address !== 'string' || !/^(\d{1,3}\.){3}\d{1,3}$/.test(entry.address)) return 'hosts[].address must be an IPv4 address';
+  }
+  return undefined;
 }
 
 export const AGENT_CONFIG_ENV = 'SANDBOX_AGENT_CONFIG';
@@ -442,7 +464,7 @@ export function parseAgentConfig(text: string | undefined): AgentConfig {
               ? 'terminalPidsMax must be an integer ≥ 8'
               : typeof o.writeIdentity !== 'boolean'
                 ? 'writeIdentity must be a boolean'
-                : undefined,
+                : labHostsProblem(o.hosts),
   );
   if (problem) throw new ProtocolError(`${AGENT_CONFIG_ENV}: ${problem}`);
   return value as AgentConfig;

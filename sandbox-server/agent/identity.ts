@@ -6,8 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
+import type { LabHost } from '../../contracts/agent-protocol.ts';
 
-export function applyIdentity(hostname: string): void {
+export function applyIdentity(hostname: string, labHosts: readonly LabHost[] = []): void {
   // The namespace driver already set it through the OCI config; a VM guest has not.
   if (os.hostname() !== hostname) execFileSync('hostname', [hostname]);
   writeFileSync('/etc/hostname', `${hostname}\n`);
@@ -16,7 +17,9 @@ export function applyIdentity(hostname: string): void {
     '/etc/hosts',
     [
       '127.0.0.1\tlocalhost',
-      `127.0.1.1\t${hostname}`,
+      // In a lab, the machine's own name is its lab address (Swarm advertises what the name resolves to).
+      ...(labHosts.some((host) => host.name === hostname) ? [] : [`127.0.1.1\t${hostname}`]),
+      ...labHosts.map((host) => `${host.address}\t${host.name}`),
       '::1\t\tlocalhost ip6-localhost ip6-loopback',
       'ff02::1\t\tip6-allnodes',
       'ff02::2\t\tip6-allrouters',

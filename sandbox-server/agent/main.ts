@@ -27,7 +27,7 @@ try {
   const config = parseAgentConfig(process.env[AGENT_CONFIG_ENV]);
   // Shells get an environment of their own; this one is none of their business.
   delete process.env[AGENT_CONFIG_ENV];
-  if (config.writeIdentity) applyIdentity(config.hostname);
+  if (config.writeIdentity) applyIdentity(config.hostname, config.hosts);
   const groups = openTerminalGroups(config.terminalPidsMax, log);
   const transport = openTransport(config.transport);
   const agent = new Agent({ user: config.user, hostname: config.hostname, groups, spawnShell: spawnLoginShell, log });

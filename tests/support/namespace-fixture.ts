@@ -11,6 +11,8 @@ import {
   type NamespaceDriverOptions,
   type NamespaceSandbox,
 } from '../../sandbox-server/src/drivers/namespace/index.ts';
+import type { NamespaceLab } from '../../sandbox-server/src/drivers/namespace/lab.ts';
+import { labMachineId } from '../../sandbox-server/src/drivers/namespace/lab.ts';
 import { namespaceLeftovers } from './namespace-leftovers.ts';
 import { openTerminal, type OpenedTerminal } from './terminal-reader.ts';
 
@@ -19,6 +21,8 @@ export type { OpenedTerminal };
 export class NamespaceFixture {
   readonly driver: NamespaceDriver;
   readonly ids: string[] = [];
+  /** Ids of the labs the fixture made (their machines' ids are in `ids` too). */
+  readonly labIds: string[] = [];
   readonly logs: LogRecord[] = [];
   #sandboxes: Sandbox[] = [];
 
@@ -53,6 +57,21 @@ export class NamespaceFixture {
     return sandbox;
   }
 
+  /** A lab of `machines` (Docker on by default, as the Swarm chapter needs it). */
+  async createLab(label: string, machines: string[], options: { docker?: boolean; limits?: Partial<SandboxLimits> } = {}): Promise<NamespaceLab> {
+    const id = this.newId(label);
+    this.labIds.push(id);
+    this.ids.push(...machines.map((_, index) => labMachineId(id, index)));
+    const lab = await this.driver.create({
+      id,
+      machines,
+      docker: options.docker ?? true,
+      limits: { ...DEFAULT_LIMITS, ...options.limits },
+    });
+    this.#sandboxes.push(lab);
+    return lab;
+  }
+
   /** Opens terminal `name` and waits for its first prompt. */
   open(sandbox: Sandbox, name: string, size?: TerminalSize): Promise<OpenedTerminal> {
     return openTerminal(sandbox, name, size);
@@ -68,6 +87,6 @@ export class NamespaceFixture {
 
   leftovers(): string[] {
     const { prefix, stateDir, dockerDiskDir } = this.driver.options;
-    return namespaceLeftovers({ prefix, stateDir, dockerDiskDir, ids: this.ids });
+    return namespaceLeftovers({ prefix, stateDir, dockerDiskDir, ids: this.ids, labIds: this.labIds });
   }
 }

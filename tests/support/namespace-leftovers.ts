@@ -13,9 +13,11 @@ export interface LeftoverScope {
   dockerDiskDir?: string;
   /** Sandbox ids the test created. */
   ids: string[];
+  /** Lab ids the test created: their network namespaces, bridges and veth pairs. */
+  labIds?: string[];
 }
 
-export function namespaceLeftovers({ prefix, stateDir, dockerDiskDir, ids }: LeftoverScope): string[] {
+export function namespaceLeftovers({ prefix, stateDir, dockerDiskDir, ids, labIds = [] }: LeftoverScope): string[] {
   const found: string[] = [];
   const groups = ids.map((id) => `/${prefix}/${id}`);
 
@@ -67,6 +69,16 @@ export function namespaceLeftovers({ prefix, stateDir, dockerDiskDir, ids }: Lef
       if (mountInfo.includes(disk)) found.push(`mount of ${disk}`);
     }
   }
+
+  // A lab's network namespace, looked for in the kernel's mount table (ip netns binds it) and in /run/netns;
+  // its bridge and pairs live only inside it, and no end of a pair is ever in the host's namespace.
+  for (const labId of labIds) {
+    const netns = `${prefix}-lab-${labId}`;
+    if (existsSync(join('/run/netns', netns))) found.push(`lab network namespace /run/netns/${netns}`);
+    if (mountInfo.includes(`/netns/${netns} `)) found.push(`mount of lab network namespace ${netns}`);
+  }
+  const hostLinks = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' });
+  for (const line of hostLinks.split('\n')) if (/^\d+: (m\d+|lab0)[@:]/.test(line) && labIds.length > 0) found.push(`link in the host's namespace: ${line.slice(0, 80)}`);
 
   const locks = join(stateDir, 'uid-ranges');
   if (existsSync(locks)) {

@@ -36,6 +36,12 @@ export interface SandboxSpec {
    * records (another test run) leaves it for its own server to take over.
    */
   recordedIn?: string | undefined;
+  /**
+   * A lab: these named machines (names as terminal names, all different),
+   * created and destroyed together on a private network of their own, each
+   * with these limits. Absent: one machine, as the lessons have by default.
+   */
+  machines?: readonly string[];
 }
 
 export interface LeftoverOptions {
@@ -43,6 +49,12 @@ export interface LeftoverOptions {
   recordsPath?: string | undefined;
   /** Remove every sandbox whose server is gone, recorded or not (stopping for good: `npm run sandbox:cleanup`). */
   all?: boolean;
+}
+
+/** One machine of a lab as the reader sees it: its host name and its address on the lab's network. */
+export interface LabMachine {
+  name: string;
+  address: string;
 }
 
 /** A pty running inside the sandbox (allocated there, not on the host). */
@@ -124,6 +136,10 @@ export interface Sandbox {
    * Optional: a driver without an agent has no way to look inside.
    */
   processSnapshot?(maxProcesses: number): Promise<ProcessSnapshot>;
+  /** A lab's machines, in the order asked (absent for a lone machine). */
+  readonly machines?: readonly LabMachine[];
+  /** A lab's machine by name: the rest of this interface (terminals, exec…) means the first one. */
+  machine?(name: string): Sandbox | undefined;
   /** The sandbox died on its own (init killed, VM crashed). */
   onExit(listener: (reason: string) => void): Disposable;
   /** Kill every process, remove every mount, cgroup and namespace. Idempotent. */
@@ -171,4 +187,9 @@ export class SandboxLostError extends Error {
 
 export class HostNotSupportedError extends HintedError {
   override name = 'HostNotSupportedError';
+}
+
+/** This driver cannot make labs (several machines on a network of their own) yet. */
+export class LabsNotSupportedError extends HintedError {
+  override name = 'LabsNotSupportedError';
 }

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { HostNotSupportedError, type LeftoverOptions, type PrepareProgress, type SandboxDriver, type SandboxSpec } from '../driver.ts';
+import { HostNotSupportedError, LabsNotSupportedError, type LeftoverOptions, type PrepareProgress, type SandboxDriver, type SandboxSpec } from '../driver.ts';
 import { ensureRootfs, rootfsPath } from '../../rootfs/build.ts';
 import { ensureHelpers, helperPath } from '../../rootfs/native.ts';
 import { readRecipe } from '../../rootfs/recipe.ts';
@@ -17,6 +17,9 @@ import { dockerDiskIds, dockerDiskPath, removeDockerDisk } from './docker-disk.t
 import { Runtime } from './runtime.ts';
 import { NamespaceSandbox, type SandboxHost } from './sandbox.ts';
 import { SandboxDirs, listRecords, ownerIsAlive, serverIsAlive, type SandboxRecord } from './sandbox-state.ts';
+import { NamespaceLab, labMachineId } from './lab.ts';
+import { listLabNetns, removeLabNetns } from './lab-network.ts';
+import { terminalNameProblem } from '../../../../contracts/names.ts';
 import { UidRanges } from './uid-ranges.ts';
 
 interface Prepared {
@@ -31,6 +34,8 @@ export class NamespaceDriver implements SandboxDriver {
   readonly options: ResolvedOptions;
   #uidRanges: UidRanges;
   #live = new Map<string, NamespaceSandbox>();
+  /** Labs made by this instance, by id (a lab whose machines are all gone is dropped at the next creation). */
+  #labs = new Map<string, NamespaceLab>();
   #prepared: Promise<Prepared> | undefined;
 
   constructor(options: NamespaceDriverOptions = {}) {
@@ -100,14 +105,24 @@ export class NamespaceDriver implements SandboxDriver {
     return { rootfs, initPath: helpers.init, launchPath: helpers.launch, agentDir: helpers.agent };
   }
 
-  async create(spec: SandboxSpec): Promise<NamespaceSandbox> {
+  create(spec: SandboxSpec & { machines: readonly string[] }): Promise<NamespaceLab>;
+  create(spec: SandboxSpec & { machines?: undefined }): Promise<NamespaceSandbox>;
+  create(spec: SandboxSpec): Promise<NamespaceSandbox | NamespaceLab>;
+  async create(spec: SandboxSpec): Promise<NamespaceSandbox | NamespaceLab> {
     const host = await this.#hostFor(spec);
+    if (spec.machines) {
+      const lab = await NamespaceLab.start(host, { ...spec, machines: spec.machines }, this.#freeLabSubnet());
+      for (const member of lab.members) this.#live.set(member.id, member);
+      this.#labs.set(spec.id, lab);
+      return lab;
+    }
     const sandbox = await NamespaceSandbox.start(host, spec);
     this.#live.set(spec.id, sandbox);
     return sandbox;
   }
 
   async adopt(spec: SandboxSpec): Promise<NamespaceSandbox> {
+    if (spec.machines) throw new LabsNotSupportedError('labs are not taken over after a restart yet', 'the reader gets a new lab by reloading the page');
     const host = await this.#hostFor(spec);
     const sandbox = await NamespaceSandbox.adopt(host, spec);
     this.#live.set(spec.id, sandbox);
@@ -115,11 +130,16 @@ export class NamespaceDriver implements SandboxDriver {
   }
 
   async #hostFor(spec: SandboxSpec): Promise<SandboxHost> {
-    const idProblem = machineIdProblem(spec.id);
+    // A lab's machines are named <lab id>-<index>: the longest of them must be a valid machine id.
+    const idProblem = machineIdProblem(spec.machines ? labMachineId(spec.id, spec.machines.length - 1) : spec.id);
     if (idProblem) throw new RangeError(idProblem);
     const problem = checkLimits(spec.limits, this.options);
     if (problem) throw new RangeError(`invalid sandbox limits: ${problem}`);
-    if (this.#live.has(spec.id)) throw new Error(`sandbox ${spec.id} already exists`);
+    if (this.#live.has(spec.id) || this.#labs.has(spec.id)) throw new Error(`sandbox ${spec.id} already exists`);
+    if (spec.machines) {
+      const machinesProblem = labMachinesProblem(spec.machines);
+      if (machinesProblem) throw new RangeError(machinesProblem);
+    }
     // First use without prepare(): build what is missing (a minute the first time), logging progress.
     const prepared = await (this.#prepared ??
       this.#remember(this.#prepare((step, detail) => this.options.log({ level: 'info', msg: `prepare: ${step}`, detail }))));
@@ -132,6 +152,28 @@ export class NamespaceDriver implements SandboxDriver {
       agentDir: prepared.agentDir,
       forget: (id) => this.#live.delete(id),
     };
+  }
+
+  /** A /24 no live lab of this instance uses (labs of other servers on the host may share one: their networks never meet). */
+  #freeLabSubnet(): string {
+    const used = new Set<string>();
+    for (const [id, lab] of this.#labs) {
+      if (lab.members.some((member) => this.#live.get(member.id) === member)) used.add(lab.machines[0]!.address.split('.').slice(0, 3).join('.'));
+      else this.#labs.delete(id);
+    }
+    const prefix = this.options.labAddressPrefix;
+    const start = Math.floor(Math.random() * 256);
+    for (let step = 0; step < 256; step++) {
+      const subnet = `${prefix}.${(start + step) % 256}`;
+      if (!used.has(subnet)) return subnet;
+    }
+    // More than 256 labs: sharing a subnet between two isolated networks is harmless.
+    return `${prefix}.${start}`;
+  }
+
+  /** Live labs of this driver instance. */
+  get labs(): ReadonlyMap<string, NamespaceLab> {
+    return this.#labs;
   }
 
   /** Live sandboxes of this driver instance. */
@@ -197,6 +239,12 @@ export class NamespaceDriver implements SandboxDriver {
       );
       removed.add(id);
     }
+    // A lab's network outlives none of its machines: spare it while one of them is alive, or while it is fresh (being made).
+    for (const { labId, sinceMs } of await listLabNetns(prefix)) {
+      if ([...alive].some((id) => id.startsWith(`${labId}-`)) || Date.now() - sinceMs < 60_000) continue;
+      await removeLabNetns(`${prefix}-lab-${labId}`).catch((error: Error) => log({ level: 'warn', msg: 'leftover lab network not removed', error: error.message }));
+      removed.add(labId);
+    }
     await removeParentIfEmpty(prefix);
     if (removed.size > 0) log({ level: 'info', msg: 'removed leftover sandboxes', sandboxes: [...removed] });
     return removed.size;
@@ -210,4 +258,15 @@ export class NamespaceDriver implements SandboxDriver {
       unmounts: hybridCgroupMounts(),
     });
   }
+}
+
+/** Why `names` cannot name a lab's machines (English, for logs and developers); undefined when they can. */
+export function labMachinesProblem(names: readonly string[]): string | undefined {
+  if (names.length === 0) return 'a lab has at least one machine';
+  for (const name of names) {
+    const problem = terminalNameProblem(name);
+    if (problem) return `machine names follow the terminal-name rule: ${problem}`;
+  }
+  if (new Set(names).size !== names.length) return `machine names must all differ, got ${JSON.stringify(names)}`;
+  return undefined;
 }

@@ -123,7 +123,8 @@ export function sandboxConfig(input: SandboxConfigInput): object {
       },
       // The machine's own network namespace routes between its containers
       // (dockerd's bridge): /proc/sys stays read-only, crun sets this one value.
-      sysctl: { 'net.ipv4.ip_forward': '1' },
+      // And every user of the machine may ping (ICMP echo sockets, no raw socket nor file capability needed), as on a Debian host.
+      sysctl: { 'net.ipv4.ip_forward': '1', 'net.ipv4.ping_group_range': '0 65535' },
       seccomp: seccompProfile(),
       maskedPaths: [
         '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',

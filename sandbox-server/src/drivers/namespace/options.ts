@@ -46,6 +46,13 @@ const optionsSchema = z.object({
   prefix: z.string().regex(/^[a-z][a-z0-9-]{1,30}$/, 'lowercase letters, digits and dashes').default('cours-linux'),
   /** First host uid of the first sandbox's range; each live sandbox gets its own 65536 ids from there. Keep clear of real users and /etc/subuid. */
   uidRangeStart: z.number().int().min(100_000).default(1_000_000),
+  /**
+   * First two octets of the private /16 whose /24s the labs' networks get
+   * (one each, different between the labs of one server). Only inside each
+   * lab's own network namespace: nothing on the host routes to them. Keep it
+   * clear of Swarm's default overlay pool (10.0.0.0/8).
+   */
+  labAddressPrefix: z.string().regex(/^(10\.\d{1,3}|172\.(1[6-9]|2\d|3[01])|192\.168)$/, 'the first two octets of a private /16, e.g. "192.168"').default('192.168'),
   /** Most sandboxes alive at once on this host (number of uid ranges). */
   maxSandboxes: z.number().int().min(1).max(60_000).default(512),
   /** Low pids held by the sandbox's init (see native/sandbox-init.c); they count in the pids limit. */

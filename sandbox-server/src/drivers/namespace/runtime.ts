@@ -104,6 +104,14 @@ export class Runtime {
     await this.#crun(['delete', '--force', id]);
   }
 
+  /** The host pid of a running container's init. */
+  async pid(id: string): Promise<number> {
+    const { stdout } = await this.#crun(['state', id]);
+    const pid = (JSON.parse(stdout) as { pid?: unknown }).pid;
+    if (typeof pid !== 'number' || !(pid > 0)) throw new RuntimeError(`crun state ${id} gave no pid`);
+    return pid;
+  }
+
   /** Containers crun knows in our state directory. */
   async list(): Promise<{ id: string; pid: number; status: string }[]> {
     const { stdout } = await this.#crun(['list', '--format=json']);

@@ -23,7 +23,7 @@ import { sandboxConfig } from './oci-config.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { Runtime } from './runtime.ts';
 import { SandboxDirs, processStartTime, readRecord, serverIsAlive, thisServer, type SandboxRecord } from './sandbox-state.ts';
-import type { ExecDone } from '../../../../contracts/agent-protocol.ts';
+import type { ExecDone, LabHost } from '../../../../contracts/agent-protocol.ts';
 import { IDS_PER_SANDBOX, type UidRange, type UidRanges } from './uid-ranges.ts';
 
 export interface SandboxHost {
@@ -39,6 +39,14 @@ export interface SandboxHost {
 }
 
 export type ExecResult = ExecDone;
+
+/** How a machine of a lab differs from a lone one (lab.ts): its name, its lab's hosts, its way onto the lab's network. */
+export interface LabMembership {
+  hostname: string;
+  hosts: LabHost[];
+  /** Plugs the machine, whose init is `pid`, into the lab's network (before the reader's first prompt). */
+  join(pid: number): Promise<void>;
+}
 
 /** The user every terminal runs as; the root filesystem's recipe creates it. */
 const COURSE_USER = 'student';
@@ -70,11 +78,11 @@ export class NamespaceSandbox implements Sandbox {
   }
 
   /** Starts a sandbox; resolves once its agent is ready for terminals. Leaves nothing behind on failure. */
-  static async start(host: SandboxHost, spec: SandboxSpec): Promise<NamespaceSandbox> {
+  static async start(host: SandboxHost, spec: SandboxSpec, lab?: LabMembership): Promise<NamespaceSandbox> {
     const uidRange = await host.uidRanges.allocate(spec.id);
     const sandbox = new NamespaceSandbox(host, spec.id, uidRange);
     try {
-      await sandbox.#start(spec);
+      await sandbox.#start(spec, lab);
       return sandbox;
     } catch (error) {
       await sandbox.#tearDown().catch((cleanupError: Error) =>
@@ -84,8 +92,9 @@ export class NamespaceSandbox implements Sandbox {
     }
   }
 
-  async #start(spec: SandboxSpec): Promise<void> {
+  async #start(spec: SandboxSpec, lab: LabMembership | undefined): Promise<void> {
     const { options } = this.#host;
+    const hostname = lab?.hostname ?? options.hostname;
     const started = Date.now();
     const base = this.uidRange.base;
     const record: SandboxRecord = {
@@ -108,7 +117,7 @@ export class NamespaceSandbox implements Sandbox {
     if (dockerDisk) await createDockerDisk(dockerDisk, options.dockerDiskBytes, base);
     if (docker) await mkdir(options.registryGateDir, { recursive: true, mode: 0o755 });
     const config = sandboxConfig({
-      hostname: options.hostname,
+      hostname,
       uidBase: base,
       idCount: this.uidRange.count,
       limits: spec.limits,
@@ -116,7 +125,8 @@ export class NamespaceSandbox implements Sandbox {
       holdPids: options.holdPids,
       agent: {
         transport: `listen:${SANDBOX_PATHS.socket}`,
-        hostname: options.hostname,
+        hostname,
+        ...(lab ? { hosts: lab.hosts } : {}),
         docker,
         user: COURSE_USER,
         terminalPidsMax: spec.limits.pids - options.holdPids - options.reservedPids,
@@ -143,6 +153,7 @@ export class NamespaceSandbox implements Sandbox {
     const init = (await this.#host.runtime.list()).find((container) => container.id === this.containerId)?.pid;
     const initStart = init ? processStartTime(init) : undefined;
     if (init && initStart !== undefined) await this.#dirs.writeRecord({ ...record, ownerPid: init, ownerStart: initStart, ...thisServer() });
+    if (lab) await lab.join(await this.#host.runtime.pid(this.containerId));
     const earlyOutput: string[] = [];
     // Hostile bytes: bounded lines, read at a bounded pace, logged within the machine's budget.
     const lines = readLines(output, ({ text, cutBytes }) => {

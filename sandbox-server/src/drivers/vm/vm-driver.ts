@@ -8,7 +8,7 @@
 //   const sandbox = await driver.create({ id, limits, docker: true });
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { HostNotSupportedError, SandboxLostError, type PrepareProgress, type Sandbox, type SandboxDriver, type SandboxSpec } from '../driver.ts';
+import { HostNotSupportedError, LabsNotSupportedError, SandboxLostError, type PrepareProgress, type Sandbox, type SandboxDriver, type SandboxSpec } from '../driver.ts';
 import { ensureRootfs } from '../../rootfs/build.ts';
 import { ensureHelpers } from '../../rootfs/native.ts';
 import { chooseAccelerator, type Accelerator } from './accelerator.ts';
@@ -98,6 +98,9 @@ export class VmDriver implements SandboxDriver {
     if (!prepared) throw new Error('the VM driver is not prepared: call prepare() before create()');
     const idProblem = machineIdProblem(spec.id);
     if (idProblem) throw new RangeError(idProblem);
+    if (spec.machines) {
+      throw new LabsNotSupportedError('the VM driver makes one machine per reader: labs of several machines are not built for it yet', 'use the namespace driver for pages that declare machines');
+    }
     if (this.#sandboxes.has(spec.id) || this.#starting.has(spec.id)) throw new Error(`sandbox ${spec.id} already exists`);
     const problem = checkVmLimits(spec.limits, this.options);
     if (problem) throw new RangeError(`invalid sandbox limits: ${problem}`);
