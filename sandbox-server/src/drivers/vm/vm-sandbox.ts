@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { isMisbehaviour, type Disposable, type ExecResult, type RestoredTerminal, type Sandbox, type SandboxSpec, type SandboxUsage, type TerminalSize, type TerminalStream } from '../driver.ts';
 import { AgentSession } from '../agent-session.ts';
+import { Lifecycle } from '../lifecycle.ts';
 import type { Accelerator } from './accelerator.ts';
 import type { GuestBoot } from './guest-boot.ts';
 import { guestCpus, guestMemoryMiB, type ResolvedVmOptions } from './options.ts';
@@ -41,7 +42,8 @@ export class VmSandbox implements Sandbox {
   #listener: net.Server | undefined;
   #exitListeners = new Set<(reason: string) => void>();
   #teardown: Promise<void> | undefined;
-  #stopping = false;
+  /** starting → ready → closing → done (drivers/lifecycle.ts), instead of flags. */
+  readonly #lifecycle = new Lifecycle();
   #log: (level: Level, msg: string, fields?: Record<string, unknown>) => void;
 
   private constructor(host: VmHost, id: string) {
@@ -153,6 +155,7 @@ export class VmSandbox implements Sandbox {
     await cgroup?.limitCpu(spec.limits.cpus).catch((error: Error) =>
       this.#log('warn', 'could not limit the VM\'s CPU', { error: error.message }),
     );
+    if (!this.#lifecycle.becomeReady()) throw new Error(`VM ${this.id} was destroyed while it started`);
     // From here on a death is news for the owner; before, the start's own error says it.
     void qemu.exit.then((reason) => this.#died(reason));
     session.onClose((reason) => void this.#died(`agent gone: ${reason}`));
@@ -181,18 +184,18 @@ export class VmSandbox implements Sandbox {
   }
 
   openTerminal(name: string, size: TerminalSize): Promise<TerminalStream> {
-    if (!this.#session || this.#stopping) return Promise.reject(new Error(`sandbox ${this.id} is not running`));
+    if (!this.#session || !this.#lifecycle.ready) return Promise.reject(new Error(`sandbox ${this.id} is not running`));
     return this.#session.openTerminal(name, size);
   }
 
   /** Runs `argv` as root in the guest through the agent, as the namespace driver does. */
   exec(argv: readonly string[], options: { timeoutMs?: number } = {}): Promise<ExecResult> {
-    if (!this.#session || this.#stopping) return Promise.reject(new Error(`sandbox ${this.id} is not running`));
+    if (!this.#session || !this.#lifecycle.ready) return Promise.reject(new Error(`sandbox ${this.id} is not running`));
     return this.#session.exec(argv, options.timeoutMs ?? 30_000);
   }
 
   processSnapshot(maxProcesses: number): Promise<ProcessSnapshot> {
-    if (!this.#session || this.#stopping) return Promise.reject(new Error(`sandbox ${this.id} is not running`));
+    if (!this.#session || !this.#lifecycle.ready) return Promise.reject(new Error(`sandbox ${this.id} is not running`));
     return this.#session.snapshot(maxProcesses);
   }
 
@@ -237,27 +240,22 @@ export class VmSandbox implements Sandbox {
   }
 
   async #died(reason: string): Promise<void> {
-    if (this.#stopping) return; // we are the ones ending it
-    if (isMisbehaviour(reason)) {
-      // Ended by the host for what root inside did: said at once, so that readers hear it before their shells end.
-      this.#log('warn', 'sandbox ended for misbehaving', { reason });
-      for (const listener of this.#exitListeners) listener(reason);
-      this.#exitListeners.clear();
-      await this.#tearDown().catch((error: Error) => this.#log('error', 'cleanup of an ended sandbox failed', { error: error.message }));
-      return;
-    }
-    const console = this.dirs.consoleTail(5);
+    if (!this.#lifecycle.ready) return; // we are the ones ending it
+    const misbehaved = isMisbehaviour(reason);
+    const console = misbehaved ? '' : this.dirs.consoleTail(5);
     const why = console ? `${reason}; the guest's console ended with:\n${console}` : reason;
-    this.#log('warn', 'sandbox died', { reason: why });
-    await this.#tearDown().catch((error: Error) => this.#log('error', 'cleanup of a dead VM failed', { error: error.message }));
+    // Told at once, before any clean-up: readers hear that the machine died (or
+    // was ended for misbehaving), not that each shell exited.
     for (const listener of this.#exitListeners) listener(why);
     this.#exitListeners.clear();
+    this.#log('warn', misbehaved ? 'sandbox ended for misbehaving' : 'sandbox died', { reason: why });
+    await this.#tearDown().catch((error: Error) => this.#log('error', 'cleanup of a dead VM failed', { error: error.message }));
   }
 
   #tearDown(): Promise<void> {
-    // Set before anything runs: closing the session calls #died synchronously.
-    this.#stopping = true;
-    this.#teardown ??= this.#removeEverything();
+    // Before anything runs: closing the session calls #died synchronously, which must see it.
+    this.#lifecycle.beginClosing('destroy');
+    this.#teardown ??= this.#removeEverything().finally(() => this.#lifecycle.finish());
     return this.#teardown;
   }
 
