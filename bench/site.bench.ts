@@ -6,11 +6,12 @@
 //   COURSE_SITE_DIR under its baseURL's path): build time, and the weight of its
 //   heaviest page (HTML + CSS + JavaScript it loads before any interaction).
 // Prints `name: value unit` lines (bench/stats.ts).
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
-import { report, reportTimings } from './stats.ts';
+import { percentile, report, reportTimings } from './stats.ts';
 import { buildSite, makeTempDir, PROJECT_ROOT, removeTempDir } from '../tests/support/site.ts';
 
 const BUILDS = 3;
@@ -63,6 +64,23 @@ try {
     if (!result.ok) throw new Error(`fixture course build failed:\n${result.output}`);
   }
   reportTimings('hugo course build', courseTimings);
+
+  // The same course built by real Hugo, with the Learn stub theme the compatibility test uses
+  // (the course names hugo-theme-learn; the stub has the layouts Hugo needs, no assets).
+  const hugoSource = join(workDir, 'cours-hugo-src');
+  cpSync(join(PROJECT_ROOT, 'tests/fixtures/cours-hugo'), hugoSource, { recursive: true });
+  cpSync(join(PROJECT_ROOT, 'tests/fixtures/hugo-learn-stub'), join(hugoSource, 'themes', 'hugo-theme-learn'), { recursive: true });
+  const hugoTimings: number[] = [];
+  for (let run = 0; run < BUILDS; run++) {
+    const hugoOut = join(workDir, 'cours-hugo-by-hugo');
+    rmSync(hugoOut, { recursive: true, force: true });
+    const started = performance.now();
+    const hugo = spawnSync('hugo', ['--source', hugoSource, '--destination', hugoOut, '--cacheDir', join(workDir, 'hugo-cache'), '--quiet'], { encoding: 'utf8' });
+    hugoTimings.push(performance.now() - started);
+    if (hugo.error || hugo.status !== 0) throw new Error(`hugo could not build the fixture course (is the hugo package installed?): ${hugo.error?.message ?? hugo.stderr}`);
+  }
+  reportTimings('hugo course build by real hugo', hugoTimings);
+  report('hugo course build ratio ours/hugo (p50)', percentile(courseTimings, 50) / percentile(hugoTimings, 50), '×');
   const pages = (readdirSync(courseOut, { recursive: true, encoding: 'utf8' }) as string[]).filter((f) => f.endsWith('index.html') && !f.startsWith('pagefind') && !f.startsWith('instructeur'));
   const weighed = pages.map((page) => {
     const w = pageWeight(courseOut, page, '/linux-pratique/');
