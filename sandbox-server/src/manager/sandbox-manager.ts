@@ -527,8 +527,8 @@ export function closingError(reason: DestroyReason): ErrorInfo {
       return { code: 'gone', message: 'The sandbox was deleted.', hint: 'Create a new sandbox (reload the page).' };
     // Class mode (classroom/): students read French.
     case 'instructor':
-      return { code: 'gone', message: 'Votre formateur a réinitialisé ou arrêté votre machine.', hint: 'Cliquez sur Exécuter pour continuer sur une machine neuve.' };
+      return { code: 'gone', lang: 'fr', message: 'Votre formateur a réinitialisé ou arrêté votre machine.', hint: 'Cliquez sur Exécuter pour continuer sur une machine neuve.' };
     case 'revoked':
-      return { code: 'gone', message: 'Votre lien d\'accès ne fonctionne plus (révoqué par votre formateur ou expiré) : votre machine a été arrêtée.', hint: 'Demandez un nouveau lien à votre formateur.' };
+      return { code: 'gone', lang: 'fr', message: 'Votre lien d\'accès ne fonctionne plus (révoqué par votre formateur ou expiré) : votre machine a été arrêtée.', hint: 'Demandez un nouveau lien à votre formateur.' };
   }
 }
