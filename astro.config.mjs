@@ -13,6 +13,7 @@ import { hugoMarkdownOptions } from './src/lib/authoring/markdown-options.ts';
 import { dropHeadInjectDirective } from './src/lib/authoring/head-inject-directive.ts';
 import { createHugoMarkdownPlugin } from './src/lib/hugo/markdown-plugin.ts';
 import { hugoSiteIntegration } from './src/lib/hugo/site-integration.ts';
+import { browserMachineAssets } from './scripts/browser-machine/astro-integration.ts';
 import { loadSiteConfig, PROJECT_ROOT } from './src/lib/site-config.ts';
 
 const site = loadSiteConfig();
@@ -41,14 +42,21 @@ export default defineConfig({
     processor: satteri({ mdastPlugins: [hugoMarkdown] }),
   },
   vite: {
+    // The browser machine's worker is an ES module (libv86.mjs is one); Vite's default for workers is iife.
+    worker: { format: 'es' },
     // Bundled pages read the configuration through currentSiteConfig().
-    define: { __COURSE_SITE_CONFIG__: JSON.stringify(site) },
+    define: {
+      __COURSE_SITE_CONFIG__: JSON.stringify(site),
+      // What the page's terminal code needs of it (never the whole configuration: it holds build paths).
+      __COURSE_MACHINE__: JSON.stringify({ machine: site.machine, basePath: site.basePath }),
+    },
     plugins: [dropHeadInjectDirective()],
   },
   integrations: [
     mdx({ processor: satteri({ mdastPlugins: [mdxComponentChecks, hugoMarkdown] }) }),
     hugoSiteIntegration(site),
     pagefindIndex(),
+    browserMachineAssets(site.machine, site.outDir === defaultOutDir),
     // Last: its line closes the build output.
     buildSummary(site),
   ],

@@ -6,15 +6,18 @@ import { textToCopy, writeClipboard } from '../components/copy-client.ts';
 import { sandboxEndpoint } from './sandbox-endpoint.ts';
 import { recall, sessionStore } from './sandbox-memory.ts';
 import { captureClassLink, classCredential } from './classroom/class-credential.ts';
-import type { SnippetState, TerminalApp } from './terminal-app.ts';
-
-type Report = (state: SnippetState, message: string, hint?: string) => void;
+import type { Report, TerminalApp, TerminalAppOptions } from './terminal-app.ts';
 
 let app: Promise<TerminalApp> | undefined;
 
-function loadApp(server: string): Promise<TerminalApp> {
+/** The sandbox server's URL, as the build wrote it on the controls. */
+function appOptions(element: HTMLElement): TerminalAppOptions {
+  return { server: element.dataset.sandboxUrl ?? '/' };
+}
+
+function loadApp(options: TerminalAppOptions): Promise<TerminalApp> {
   if (app === undefined) {
-    app = import('./terminal-app.ts').then(({ TerminalApp }) => new TerminalApp(server));
+    app = import('./terminal-app.ts').then(({ TerminalApp }) => new TerminalApp(options));
     app.catch(() => {
       app = undefined; // A failed download (network) may succeed on the next click.
     });
@@ -27,7 +30,7 @@ const START_COMMAND = 'bash scripts/start.sh';
 
 function reporter(controls: HTMLElement): Report {
   const status = controls.querySelector<HTMLElement>('[data-run-status]');
-  return (state, message, hint) => {
+  return (state, message, hint, action) => {
     controls.dataset.runState = state;
     if (status === null) return;
     const text = document.createElement('span');
@@ -47,6 +50,17 @@ function reporter(controls: HTMLElement): Report {
       }
       status.append(' ', help);
     }
+    if (action !== undefined) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'run-offer';
+      button.textContent = action.label;
+      button.addEventListener('click', () => {
+        button.disabled = true;
+        action.run();
+      }, { once: true });
+      status.append(button);
+    }
   };
 }
 
@@ -58,7 +72,7 @@ function setUpSnippet(controls: HTMLElement): void {
   if (figure === null) return;
   const commands = JSON.parse(figure.dataset.commands ?? '[]') as string[];
   const terminal = controls.dataset.terminal ?? figure.dataset.terminal ?? '1';
-  const server = controls.dataset.sandboxUrl ?? '/';
+  const options = appOptions(controls);
   const report = reporter(controls);
   const lines = () => figure.querySelectorAll<HTMLElement>('[data-command-index]');
 
@@ -67,7 +81,7 @@ function setUpSnippet(controls: HTMLElement): void {
     if (controls.dataset.runState === 'starting') return;
     for (const line of lines()) line.classList.remove('is-running', 'is-done', 'is-failed');
     report('starting', 'Chargement du terminal…');
-    loadApp(server)
+    loadApp(options)
       .then((loaded) =>
         loaded.runSnippet({
           id: String([...document.querySelectorAll('[data-transcript]')].indexOf(figure)),
@@ -98,12 +112,12 @@ function setUpSnippet(controls: HTMLElement): void {
 
 function setUpOpenButton(button: HTMLElement): void {
   const name = button.dataset.openTerminal ?? '2';
-  const server = button.dataset.sandboxUrl ?? '/';
+  const options = appOptions(button);
   const holder = button.closest<HTMLElement>('[data-terminal-open]') ?? button;
   const report = reporter(holder);
   button.addEventListener('click', () => {
     report('starting', 'Chargement du terminal…');
-    loadApp(server)
+    loadApp(options)
       .then((loaded) => loaded.openTerminal(name, report))
       .catch(() => report('error', LOAD_FAILED, LOAD_FAILED_HINT));
   });
@@ -114,7 +128,8 @@ snippets.forEach(setUpSnippet);
 document.querySelectorAll<HTMLElement>('[data-open-terminal]').forEach(setUpOpenButton);
 
 // After a reload, reattach to the terminals the reader had open (if the machine still exists).
-const server = snippets[0]?.dataset.sandboxUrl;
+const first = snippets[0];
+const server = first?.dataset.sandboxUrl;
 
 // A student's personal link (class mode): keep it, then show their exercises' ✓ on this page.
 if (server !== undefined) {
@@ -126,8 +141,8 @@ if (server !== undefined) {
       .catch(() => undefined);
   }
 }
-if (server !== undefined && (recall(sessionStore(), sandboxEndpoint(server, location.href).base)?.terminals.length ?? 0) > 0) {
-  loadApp(server)
+if (first !== undefined && server !== undefined && (recall(sessionStore(), sandboxEndpoint(server, location.href).base)?.terminals.length ?? 0) > 0) {
+  loadApp(appOptions(first))
     .then((loaded) => loaded.restore())
     .catch(() => undefined);
 }

@@ -1,13 +1,17 @@
 // What happens behind the lesson's Exécuter buttons, once the reader first
 // asks for a terminal (this module and xterm are loaded then, not before):
-// get the reader's machine (sandbox-client.ts), show its terminals
+// get the reader's machine (machine-source.ts: the sandbox server, or a
+// machine in this tab when no server answers), show its terminals
 // (terminal-dock.ts) and type a snippet into one of them (lesson-terminal.ts).
 import { RunStoppedError, RunTimeoutError } from './run-queue.ts';
 import { SandboxClient } from './sandbox-client.ts';
 import { SandboxServerMissingError, describeFailure } from './sandbox-errors.ts';
 import { sandboxEndpoint } from './sandbox-endpoint.ts';
 import { sessionStore, type RememberedSandbox } from './sandbox-memory.ts';
-import { TerminalConnectError, type LessonTerminal, type TerminalConnection, type TerminalStateEventDetail } from './lesson-terminal.ts';
+import { TerminalConnectError, type LessonTerminal, type TerminalStateEventDetail } from './lesson-terminal.ts';
+import { browserMachines, serverMachines, type MachineSource } from './machine-source.ts';
+import { BrowserMachineOffer, NoMachineChosenError, type MachineMode } from './browser-machine/browser-machine-offer.ts';
+import { siteMachine } from './browser-machine/site-machine.ts';
 import { TerminalDock } from './terminal-dock.ts';
 import { loadTerminalStyles } from './terminal-styles.ts';
 import { SNIPPET_RUN_EVENT, type SnippetRunDetail } from './classroom/class-credential.ts';
@@ -17,7 +21,24 @@ import type { NamespacePanel } from './namespace-view/namespace-panel.ts';
 const NAMESPACES_KEY = 'course-namespace-view';
 const WIDE_ENOUGH = '(min-width: 48rem)';
 
-export type SnippetState = 'starting' | 'running' | 'done' | 'stopped' | 'error';
+export type SnippetState = 'starting' | 'running' | 'done' | 'stopped' | 'error' | 'offer';
+
+/** A button shown with a report (« Démarrer une machine dans votre navigateur »). */
+export interface ReportAction {
+  label: string;
+  run(): void;
+}
+
+export type Report = (state: SnippetState, message: string, hint?: string, action?: ReportAction) => void;
+
+export interface TerminalAppOptions {
+  /** The sandbox server's URL as the build wrote it (a path on this origin, or another origin). */
+  server: string;
+  /** `auto`: the server, or a browser machine when none answers; `browser`: only a browser machine; `server`: only the server. Default: the build's COURSE_MACHINE. */
+  machine?: MachineMode;
+  /** Base path of the site, under which the browser machine's files are. Default: the build's. */
+  basePath?: string;
+}
 
 /** A snippet being run, as the page's controls see it. */
 export interface SnippetRun {
@@ -25,19 +46,29 @@ export interface SnippetRun {
   id?: string;
   terminal: string;
   commands: readonly string[];
-  report(state: SnippetState, message: string, hint?: string): void;
+  report: Report;
   /** Highlights the command being typed, or marks it done. */
   commandState(index: number, state: 'running' | 'done' | 'failed'): void;
   /** Scrolls the snippet into view above the terminal area, once that is open. */
   reveal?(): void;
 }
 
+/**
+ * What differs in the browser machine, said where it shows: it has no Docker.
+ * Debian's i386 docker.io + containerd + runc are 206 MB installed (52 MB of
+ * packages): in a machine whose whole disk is RAM, restored from a download,
+ * that is ≈ 4× the machine itself, before dockerd's own memory.
+ */
+export const NO_DOCKER_REMARK = 'La machine de votre navigateur n\'a pas Docker : `pidof dockerd` n\'y trouve rien, donc `ls` ne trouve pas /proc//ns et `kill` affiche son mode d\'emploi. Sur une machine du serveur du cours, dockerd tourne et `kill` répond « No such process ».';
+
 export class TerminalApp {
   private readonly sandbox: SandboxClient;
+  /** Where machines come from now; undefined until the reader accepts a browser machine (machine: 'browser'). */
+  private source: MachineSource | undefined;
+  private readonly offer: BrowserMachineOffer;
   private readonly dock: TerminalDock;
   /** The machine the terminals are connected to. */
   private attachedTo: RememberedSandbox | undefined;
-  private readonly connection: TerminalConnection;
   /** The bar says the connection was lost; the next successful connection says it is back. */
   private connectionLost = false;
   /** Terminals are shown only once their styles apply (xterm measures its cells). */
@@ -46,20 +77,16 @@ export class TerminalApp {
   private namespacePanel: Promise<NamespacePanel> | undefined;
   private namespacesOpen = false;
 
-  constructor(configuredServer: string) {
-    this.sandbox = new SandboxClient({ endpoint: sandboxEndpoint(configuredServer, location.href), store: sessionStore() });
+  constructor(options: TerminalAppOptions) {
+    this.sandbox = new SandboxClient({ endpoint: sandboxEndpoint(options.server, location.href), store: sessionStore() });
+    const { machine = siteMachine().machine, basePath = siteMachine().basePath } = options;
+    this.source = machine === 'browser' ? undefined : serverMachines(this.sandbox);
+    this.offer = new BrowserMachineOffer(machine, basePath, location.href);
     this.dock = new TerminalDock({
       newTerminal: () => void this.openTerminal(this.dock.nextName()),
       reset: () => void this.resetMachine(),
       namespaces: (open) => void this.setNamespacesOpen(open),
     });
-    this.connection = {
-      url: (name, size) => {
-        const machine = this.attachedTo;
-        if (machine === undefined) throw new Error('no machine');
-        return this.sandbox.terminalUrl(machine, name, size);
-      },
-    };
     this.dock.element.addEventListener('lesson-terminal-state', (event) => {
       this.onTerminalState((event as CustomEvent<TerminalStateEventDetail>).detail);
     });
@@ -71,6 +98,7 @@ export class TerminalApp {
     try {
       terminal = await this.terminalFor(run.terminal, (message) => run.report('starting', message));
     } catch (error) {
+      if (await this.offerBrowserMachine(error, run.report, () => void this.runSnippet(run))) return;
       const failure = describeFailure(error);
       run.report('error', failure.message, failure.hint);
       run.reveal?.();
@@ -96,6 +124,7 @@ export class TerminalApp {
       const parts = [`Terminé dans le terminal ${run.terminal}.`];
       if (outcome.interrupted) parts.push('Une commande en cours a d\'abord été arrêtée (Ctrl-C).');
       if (failed > 0) parts.push(failed === 1 ? 'Une commande a échoué : voyez sa sortie.' : `${failed} commandes ont échoué : voyez leur sortie.`);
+      if (this.source?.kind === 'browser' && run.commands.some((command) => command.includes('dockerd'))) parts.push(NO_DOCKER_REMARK);
       run.report('done', parts.join(' '));
     } catch (error) {
       if (error instanceof RunStoppedError) {
@@ -110,12 +139,13 @@ export class TerminalApp {
   }
 
   /** Shows terminal `name` (« Ouvrir un nouveau terminal »), starting the machine if needed. */
-  async openTerminal(name: string, report?: (state: SnippetState, message: string, hint?: string) => void): Promise<void> {
+  async openTerminal(name: string, report?: Report): Promise<void> {
     try {
       const terminal = await this.terminalFor(name, (message) => report?.('starting', message));
       report?.('done', `Terminal ${name} ouvert.`);
       terminal.focusTerminal();
     } catch (error) {
+      if (report !== undefined && (await this.offerBrowserMachine(error, report, () => void this.openTerminal(name, report)))) return;
       const failure = describeFailure(error);
       if (report !== undefined) report('error', failure.message, failure.hint);
       else this.showMachineError(failure.message, failure.hint);
@@ -124,11 +154,12 @@ export class TerminalApp {
 
   /** After a reload: reattaches the terminals that were open, if the machine still exists (never creates one). */
   async restore(): Promise<void> {
-    const names = this.sandbox.current?.terminals ?? [];
-    if (names.length === 0) return;
+    const source = this.source;
+    const names = source?.current?.terminals ?? [];
+    if (source === undefined || names.length === 0) return;
     let machine: RememberedSandbox | undefined;
     try {
-      machine = await this.sandbox.check();
+      machine = await source.check();
     } catch {
       return; // No server any more: the page reads fine without terminals; Exécuter will explain.
     }
@@ -136,7 +167,7 @@ export class TerminalApp {
     await this.styles;
     this.attachedTo = machine;
     this.dock.setMachineStatus('Machine retrouvée : vos terminaux sont rattachés.');
-    for (const name of names) this.dock.addTerminal(name).open(this.connection, false);
+    for (const name of names) this.dock.addTerminal(name).open(source.connection(machine), false);
     this.rememberTerminals();
     this.reopenNamespaces();
   }
@@ -193,16 +224,20 @@ export class TerminalApp {
 
   /** « Réinitialiser la machine »: destroys the machine and starts a fresh one in every open terminal. */
   async resetMachine(): Promise<void> {
+    const source = this.source;
+    if (source === undefined) return;
     this.dock.setMachineStatus('Réinitialisation de la machine…', 'busy');
     for (const terminal of this.dock.terminals()) terminal.close();
+    let machine: RememberedSandbox;
     try {
-      this.attachedTo = await this.sandbox.reset();
+      machine = await source.reset((message) => this.dock.setMachineStatus(message, 'busy'));
     } catch (error) {
       const failure = describeFailure(error);
       this.showMachineError(failure.message, failure.hint);
       return;
     }
-    for (const terminal of this.dock.terminals()) terminal.open(this.connection, true);
+    this.attachedTo = machine;
+    for (const terminal of this.dock.terminals()) terminal.open(source.connection(machine), true);
     this.rememberTerminals();
     this.showNamespacesOf(this.attachedTo);
     this.dock.setMachineStatus('Nouvelle machine prête.');
@@ -211,10 +246,10 @@ export class TerminalApp {
   private async terminalFor(name: string, starting: (message: string) => void): Promise<LessonTerminal> {
     // One more try when the machine turns out to be gone (server restarted, idle timeout): a new machine is made.
     for (let attempt = 0; ; attempt++) {
-      await Promise.all([this.machine(starting), this.styles]);
+      const [machine] = await Promise.all([this.machine(starting), this.styles]);
       const terminal = this.dock.addTerminal(name);
       if (terminal.state === 'idle' || terminal.state === 'closed') {
-        terminal.open(this.connection, false);
+        terminal.open(this.requireSource().connection(machine), false);
         this.rememberTerminals();
       }
       if (terminal.state !== 'connected') starting(`Connexion au terminal ${name}…`);
@@ -245,15 +280,25 @@ export class TerminalApp {
 
   /** The reader's machine; a new one (after a reset, or when the old one died) reopens every terminal. */
   private async machine(starting: (message: string) => void): Promise<RememberedSandbox> {
-    if (this.attachedTo === undefined || this.sandbox.current?.id !== this.attachedTo.id) {
+    // A reader who accepted a browser machine in this tab gets it again without being asked (after a reload too).
+    if (this.source === undefined || this.source.kind === 'server') {
+      const accepted = await this.offer.acceptedBefore();
+      if (accepted !== undefined) this.source = browserMachines(accepted);
+    }
+    const source = this.source;
+    if (source === undefined) throw new NoMachineChosenError();
+    if (this.attachedTo === undefined || source.current?.id !== this.attachedTo.id) {
       starting('Démarrage de votre machine…');
       if (this.dock.open) this.dock.setMachineStatus('Démarrage de votre machine…', 'busy');
     }
-    const machine = await this.sandbox.ensure();
+    const machine = await source.ensure((message) => {
+      starting(message);
+      if (this.dock.open) this.dock.setMachineStatus(message, 'busy');
+    });
     if (this.attachedTo?.id !== machine.id) {
       const replaced = this.attachedTo !== undefined;
       this.attachedTo = machine;
-      for (const terminal of this.dock.terminals()) terminal.open(this.connection, true);
+      for (const terminal of this.dock.terminals()) terminal.open(source.connection(machine), true);
       this.dock.setMachineStatus(replaced ? 'Nouvelle machine démarrée.' : 'Machine démarrée.');
       this.showNamespacesOf(machine);
       this.reopenNamespaces();
@@ -273,7 +318,7 @@ export class TerminalApp {
       return;
     }
     if (state !== 'machine-gone' || this.attachedTo === undefined) return;
-    if (this.sandbox.current?.id === this.attachedTo.id) this.sandbox.drop();
+    if (this.source?.current?.id === this.attachedTo.id) this.source.drop();
     // The server's words say why and what to do (« Réinitialiser la machine »…); without them, the general case.
     const error = detail.error;
     this.dock.setMachineStatus(
@@ -283,7 +328,32 @@ export class TerminalApp {
   }
 
   private rememberTerminals(): void {
-    this.sandbox.rememberTerminals(this.dock.names);
+    this.source?.rememberTerminals(this.dock.names);
+  }
+
+  private requireSource(): MachineSource {
+    if (this.source === undefined) throw new NoMachineChosenError();
+    return this.source;
+  }
+
+  /**
+   * When no machine can be had from a server (none answers, or the site is
+   * built for static hosting) and this site ships a browser machine: offers
+   * it, with its download size, and `retry` once the reader accepts. False
+   * when there is nothing to offer (the caller reports the error).
+   */
+  private async offerBrowserMachine(error: unknown, report: Report, retry: () => void): Promise<boolean> {
+    if (!(error instanceof SandboxServerMissingError) && !(error instanceof NoMachineChosenError)) return false;
+    const offered = await this.offer.describe(error instanceof SandboxServerMissingError);
+    if (offered === undefined) return false;
+    report('offer', offered.message, offered.hint, {
+      label: offered.label,
+      run: () => {
+        this.source = browserMachines(this.offer.accept());
+        retry();
+      },
+    });
+    return true;
   }
 
   private showMachineError(message: string, hint: string): void {

@@ -24,6 +24,7 @@ export const SITE_ENV_VARS = {
   COURSE_BUILD_DRAFTS: 'true to publish pages whose front matter says draft = true (default: false)',
   COURSE_SANDBOX_URL: 'http(s) URL of the sandbox server the runnable snippets talk to, when it is on another origin than the site (default: the server that serves the page, under the base path)',
   COURSE_OUT_DIR: 'folder the built site is written to (default: dist/)',
+  COURSE_MACHINE: 'which machines Exécuter uses: auto (the sandbox server; a machine in the reader\'s browser when none answers), browser (static hosting: only the browser machine, no server asked), server (never a browser machine, none shipped) (default: auto)',
 } as const;
 
 type SiteEnvVar = keyof typeof SITE_ENV_VARS;
@@ -116,6 +117,19 @@ const optionalDirectory = (variable: SiteEnvVar) =>
       }
     });
 
+export const MACHINE_MODES = ['auto', 'browser', 'server'] as const;
+
+const machine = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value === '' ? 'auto' : value.trim().toLowerCase()))
+  .superRefine((value, ctx) => {
+    if (!(MACHINE_MODES as readonly string[]).includes(value)) {
+      ctx.addIssue({ code: 'custom', message: `COURSE_MACHINE=${JSON.stringify(value)}: expected auto, browser or server (${SITE_ENV_VARS.COURSE_MACHINE}).` });
+    }
+  })
+  .transform((value) => value as (typeof MACHINE_MODES)[number]);
+
 const siteEnvSchema = z.object({
   COURSE_SITE_DIR: directory('COURSE_SITE_DIR', '.'),
   COURSE_CONTENT_DIR: optionalDirectory('COURSE_CONTENT_DIR'),
@@ -123,6 +137,7 @@ const siteEnvSchema = z.object({
   COURSE_BUILD_DRAFTS: buildDrafts,
   COURSE_SANDBOX_URL: sandboxUrl,
   COURSE_OUT_DIR: outDir,
+  COURSE_MACHINE: machine,
 });
 
 export interface SiteConfig {
@@ -145,6 +160,8 @@ export interface SiteConfig {
   sandboxUrl: string | undefined;
   /** Absolute path of the build output. */
   outDir: string;
+  /** Which machines Exécuter uses (COURSE_MACHINE). */
+  machine: (typeof MACHINE_MODES)[number];
 }
 
 export class SiteConfigError extends Error {
@@ -191,6 +208,7 @@ export function loadSiteConfig(env: Record<string, string | undefined> = process
     buildDrafts: value.COURSE_BUILD_DRAFTS,
     sandboxUrl: value.COURSE_SANDBOX_URL,
     outDir: value.COURSE_OUT_DIR,
+    machine: value.COURSE_MACHINE,
   };
 }
 

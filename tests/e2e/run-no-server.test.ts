@@ -25,7 +25,7 @@ function collectScripts(page: Page): string[] {
 }
 
 describe('the lesson hosted statically (no sandbox server)', () => {
-  it('reads without terminals, copies with Copier, and explains how to start the server on Exécuter', async () => {
+  it('reads without terminals, copies with Copier, and on Exécuter explains how to start the server and offers a browser machine', async () => {
     await web.browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(web.site.url).origin });
     const page = await web.browser.newPage({ viewport: { width: 1280, height: 900 } });
     const scripts = collectScripts(page);
@@ -38,10 +38,12 @@ describe('the lesson hosted statically (no sandbox server)', () => {
     await uts.getByRole('button', { name: 'Copier', exact: true }).click();
     await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe('hostname\nsudo unshare --uts /bin/bash\nhostname my.name.is.bob\nhostname');
 
-    const outcome = await runSnippet(page, uts, 'error');
+    // The built site ships a browser machine (run-browser-machine.test.ts runs it): offered, not started.
+    const outcome = await runSnippet(page, uts, 'offer');
     expect(outcome.status).toMatch(/Aucun serveur de machines ne répond/);
     expect(outcome.status).toContain('bash scripts/start.sh');
     await expect(uts.locator('[data-run-status] code').innerText()).resolves.toBe('bash scripts/start.sh');
+    await expect(uts.getByRole('button', { name: /^Démarrer une machine dans votre navigateur/ }).count()).resolves.toBe(1);
     // No terminal area opened for nothing.
     await expect(page.locator('.terminal-dock:not([hidden])').count()).resolves.toBe(0);
     await screenshot(page, 'run-no-server-static');

@@ -26,6 +26,8 @@ const CHROMIUM_ARGS = [
 export interface LaunchedBrowser {
   /** A persistent context on a fresh --user-data-dir. */
   context: BrowserContext;
+  /** That --user-data-dir (it names this browser's processes, e.g. to measure their memory). */
+  profileDir: string;
   newPage(options?: { viewport?: { width: number; height: number } }): Promise<Page>;
   close(): Promise<void>;
 }
@@ -54,6 +56,7 @@ export async function launchBrowser(contextOptions: BrowserContextOptions = {}):
   }
   return {
     context,
+    profileDir: profile,
     async newPage(options) {
       const page = await context.newPage();
       if (options?.viewport) await page.setViewportSize(options.viewport);

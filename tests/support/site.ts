@@ -74,7 +74,7 @@ async function withBuildLock<T>(work: () => Promise<T>): Promise<T> {
 
 function envFor(options: BuildOptions): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ASTRO_TELEMETRY_DISABLED: '1' };
-  for (const name of ['COURSE_SITE_DIR', 'COURSE_CONTENT_DIR', 'COURSE_BASE_PATH', 'COURSE_BUILD_DRAFTS', 'COURSE_OUT_DIR']) delete env[name];
+  for (const name of ['COURSE_SITE_DIR', 'COURSE_CONTENT_DIR', 'COURSE_BASE_PATH', 'COURSE_BUILD_DRAFTS', 'COURSE_OUT_DIR', 'COURSE_MACHINE']) delete env[name];
   if (options.contentDir !== undefined) env.COURSE_CONTENT_DIR = options.contentDir;
   if (options.basePath !== undefined) env.COURSE_BASE_PATH = options.basePath;
   if (options.buildDrafts !== undefined) env.COURSE_BUILD_DRAFTS = String(options.buildDrafts);
@@ -125,7 +125,7 @@ export function writeContentTree(root: string, files: Record<string, string>): v
 // ---------- the real site, built once per run when stale ----------
 
 const STAMP_FILE = '.course-build-stamp.json';
-const SITE_SOURCES = ['content', 'src', 'public', 'astro.config.mjs', 'package.json', 'package-lock.json'];
+const SITE_SOURCES = ['content', 'src', 'public', 'scripts/browser-machine', 'astro.config.mjs', 'package.json', 'package-lock.json'];
 
 function newestMtime(path: string): number {
   if (!existsSync(path)) return 0;

@@ -41,13 +41,14 @@ export interface SnippetOutcome {
 
 /**
  * Clicks the snippet's Exécuter button and waits until its run ends (done,
- * stopped or error). Throws with the status line unless it ends as `expected`.
+ * stopped, error, or an offer of a browser machine). Throws with the status line unless it ends as `expected`.
  */
 export async function runSnippet(page: Page, snippet: Locator, expected = 'done', timeoutMs = 90_000): Promise<SnippetOutcome> {
   const controls = snippet.locator('[data-run-controls]');
   await snippet.getByRole('button', { name: 'Exécuter', exact: true }).click();
   // The click handler marks the run as started synchronously; wait for its end.
-  await controls.and(page.locator('[data-run-state="done"], [data-run-state="stopped"], [data-run-state="error"]')).waitFor({ timeout: timeoutMs });
+  // "offer": no server machine, and the page offers one in the browser (a button to click).
+  await controls.and(page.locator('[data-run-state="done"], [data-run-state="stopped"], [data-run-state="error"], [data-run-state="offer"]')).waitFor({ timeout: timeoutMs });
   const outcome = {
     state: (await controls.getAttribute('data-run-state')) ?? '',
     status: (await controls.locator('[data-run-status]').innerText()).trim(),

@@ -1,0 +1,65 @@
+// Where the reader's machine comes from, as the terminal app sees it: the
+// sandbox server (sandbox-client.ts), or a machine emulated in this tab
+// (browser-machine/). Both hand out the same record and a way to open its
+// terminals, so the dock, the terminals and Exécuter never know which.
+import type { TerminalConnection } from './lesson-terminal.ts';
+import type { SandboxClient } from './sandbox-client.ts';
+import type { RememberedSandbox } from './sandbox-memory.ts';
+import type { BrowserMachine, StartProgress } from './browser-machine/browser-machine.ts';
+
+export interface MachineSource {
+  readonly kind: 'server' | 'browser';
+  /** The machine in use or remembered, if any. */
+  readonly current: RememberedSandbox | undefined;
+  /** The machine, started if needed (`progress` says what is happening meanwhile). */
+  ensure(progress: StartProgress): Promise<RememberedSandbox>;
+  /** A fresh machine instead of the current one. */
+  reset(progress: StartProgress): Promise<RememberedSandbox>;
+  /** The remembered machine if it still exists; never starts one. */
+  check(): Promise<RememberedSandbox | undefined>;
+  /** Forgets the machine: it is gone. */
+  drop(): void;
+  rememberTerminals(names: readonly string[]): void;
+  connection(machine: RememberedSandbox): TerminalConnection;
+}
+
+export function serverMachines(client: SandboxClient): MachineSource {
+  return {
+    kind: 'server',
+    get current() {
+      return client.current;
+    },
+    ensure: () => client.ensure(),
+    reset: () => client.reset(),
+    check: () => client.check(),
+    drop: () => client.drop(),
+    rememberTerminals: (names) => client.rememberTerminals(names),
+    connection: (machine) => ({ url: (name, size) => client.terminalUrl(machine, name, size) }),
+  };
+}
+
+/** The browser machine lives as long as the tab: nothing to remember or check across reloads. */
+export function browserMachines(machine: BrowserMachine): MachineSource {
+  let terminals: string[] = [];
+  const record = (): RememberedSandbox => ({ id: machine.id, token: '', expiresAt: '9999-12-31T00:00:00Z', terminals });
+  return {
+    kind: 'browser',
+    get current() {
+      return machine.running ? record() : undefined;
+    },
+    ensure: async (progress) => {
+      await machine.start(progress);
+      return record();
+    },
+    reset: async (progress) => {
+      await machine.reset(progress);
+      return record();
+    },
+    check: async () => (machine.running ? record() : undefined),
+    drop: () => undefined,
+    rememberTerminals: (names) => {
+      terminals = [...names];
+    },
+    connection: () => machine.connection(),
+  };
+}
