@@ -17,7 +17,7 @@ import { GUEST_LAYOUT, type BrowserMachineManifest } from '../../src/client/brow
 import { AptI386 } from './apt-i386.ts';
 import { bootAndSave, checkRestored, SEABIOS, V86_WASM } from './boot.ts';
 import { cpioArchive } from './cpio.ts';
-import { guestPackages, makeGuestTree, SERVER_ROOTFS_FILES } from './guest-tree.ts';
+import { guestPackages, makeGuestTree, SERVER_ROOTFS_FILES, SHARED_SERVER_FILES } from './guest-tree.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PROJECT_ROOT = join(here, '..', '..');
@@ -38,7 +38,8 @@ export function recipeHash(): string {
   };
   // What makes the machine (not astro-integration.ts, which only copies it).
   for (const file of ['guest', 'apt-i386.ts', 'guest-tree.ts', 'cpio.ts', 'boot.ts', 'build.ts']) walk(join(here, file));
-  walk(SERVER_ROOTFS_FILES);
+  // Only the server recipe's files the guest copies (guest-tree.ts), so that Docker changes there do not rebuild it.
+  for (const file of SHARED_SERVER_FILES) walk(join(SERVER_ROOTFS_FILES, file));
   walk(join(PROJECT_ROOT, 'src', 'client', 'browser-machine', 'guest-layout.ts'));
   hash.update(readFileSync(join(PROJECT_ROOT, 'node_modules', 'v86', 'package.json')));
   return hash.digest('hex').slice(0, 16);

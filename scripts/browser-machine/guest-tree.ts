@@ -15,6 +15,9 @@ export const GUEST_FILES = join(here, 'guest');
 /** The server machines' recipe: the browser machine shares its shell integration and sudoers. */
 export const SERVER_ROOTFS_FILES = join(PROJECT_ROOT, 'sandbox-server', 'rootfs', 'files');
 
+/** The server machines' course files the guest copies (their hash is part of the guest's recipe, see build.ts). */
+export const SHARED_SERVER_FILES = ['etc/cours-linux', 'etc/sudoers.d/student', 'etc/profile.d/cours-linux.sh'];
+
 /** What the lesson types, and what bash, sudo and the terminal need around it. */
 export const ROOT_PACKAGES = [
   'bash', 'coreutils', 'util-linux', 'mount', 'procps', 'sudo', 'hostname', 'findutils', 'grep', 'sed',
