@@ -205,6 +205,11 @@ export class TerminalApp {
   /** The panel follows the machine the terminals are on. */
   private showNamespacesOf(machine: RememberedSandbox | undefined): void {
     if (!this.namespacesOpen || machine === undefined) return;
+    // The view asks the server's agent inside the machine; the browser machine has neither.
+    if (this.source?.kind === 'browser') {
+      this.showMachineError('La vue des namespaces n\'existe que pour les machines du serveur du cours.', 'Dans la machine de votre navigateur, `sudo lsns` liste les namespaces et leurs processus.');
+      return;
+    }
     void this.namespacePanel?.then((panel) => {
       if (this.namespacesOpen && this.attachedTo?.id === machine.id) panel.show({ id: machine.id, url: this.sandbox.namespacesUrl(machine) });
     });
