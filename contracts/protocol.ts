@@ -198,12 +198,33 @@ export function parseNamespaceMessage(text: string): ParseResult<NamespaceServer
 
 // ───────────────────────── REST ─────────────────────────
 
+/** Most machines a lab may hold whatever the server says (its own MAX_MACHINES_PER_LAB is at most this). */
+export const LAB_MACHINES_CEILING = 16;
+
+/** Body of POST api/sandboxes (optional: no body is one machine). */
+export const CreateSandboxRequest = z.strictObject({
+  /** A lab: these named machines (names as terminal names, all different) on a private network of their own. */
+  machines: z
+    .array(TerminalName)
+    .min(1, 'a lab has at least one machine')
+    .max(LAB_MACHINES_CEILING)
+    .refine((names) => new Set(names).size === names.length, 'machine names must all differ')
+    .optional(),
+});
+export type CreateSandboxRequest = z.infer<typeof CreateSandboxRequest>;
+
+/** One machine of a lab: its host name and its address on the lab's private network. */
+export const LabMachine = z.object({ name: TerminalName, address: z.string() });
+export type LabMachine = z.infer<typeof LabMachine>;
+
 export const CreateSandboxResponse = z.object({
   id: SandboxId,
   /** Credential for this sandbox: `Authorization: Bearer <token>` on REST, `?token=` on the WebSocket (a cookie carries it too). */
   token: z.string(),
   /** When the sandbox will be destroyed at the latest (maximum age), ISO 8601. */
   expiresAt: z.iso.datetime(),
+  /** A lab's machines, in the order asked (absent for one machine). */
+  machines: z.array(LabMachine).optional(),
 });
 export type CreateSandboxResponse = z.infer<typeof CreateSandboxResponse>;
 
@@ -249,5 +270,7 @@ export const apiPath = {
   sandboxes: () => 'api/sandboxes',
   sandbox: (id: string) => `api/sandboxes/${id}`,
   terminal: (id: string, name: string) => `api/sandboxes/${id}/terminals/${name}`,
+  /** Terminal `name` of a lab's machine `machine` (`terminal()` is the first machine's). */
+  machineTerminal: (id: string, machine: string, name: string) => `api/sandboxes/${id}/machines/${machine}/terminals/${name}`,
   namespaces: (id: string) => `api/sandboxes/${id}/namespaces`,
 } as const;

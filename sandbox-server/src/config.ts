@@ -119,6 +119,7 @@ export const CONFIG_FIELDS = {
   maxSandboxesPerClient: { env: 'MAX_SANDBOXES_PER_CLIENT', example: '3' },
   maxSandboxesPerAddress: { env: 'MAX_SANDBOXES_PER_ADDRESS', example: '40' },
   maxTerminalsPerSandbox: { env: 'MAX_TERMINALS_PER_SANDBOX', example: '8' },
+  maxMachinesPerLab: { env: 'MAX_MACHINES_PER_LAB', example: '5' },
   idleTimeout: { env: 'IDLE_TIMEOUT', example: '15m', defaultText: '15m' },
   unclaimedIdleTimeout: { env: 'UNCLAIMED_IDLE_TIMEOUT', example: '1m', defaultText: '1m' },
   maxAge: { env: 'MAX_AGE', example: '2h', defaultText: '2h' },
@@ -164,6 +165,8 @@ export const ConfigSchema = z.strictObject({
     .describe('Most sandboxes one reader may hold at once; beyond it creation answers 429 with Retry-After. A reader is one browser (its reader cookie; every tab gets the same machine), or one address for clients that keep no cookie.'),
   maxSandboxesPerAddress: integer(1, 10_000).default(40)
     .describe('Most sandboxes all readers behind one network address may hold at once (a classroom behind NAT is one address); beyond it creation answers 429. Must be at least MAX_SANDBOXES_PER_CLIENT.'),
+  maxMachinesPerLab: integer(1, 16).default(5)
+    .describe('Most machines one lab may hold (POST api/sandboxes {"machines":[…]}); each counts against MAX_SANDBOXES and MAX_SANDBOXES_PER_ADDRESS (a lab larger than MAX_SANDBOXES is refused with 503).'),
   maxTerminalsPerSandbox: integer(1, 64).default(8)
     .describe('Most terminals open at once in one sandbox.'),
   idleTimeout: duration(1000).default(15 * 60_000)

@@ -32,6 +32,8 @@ export interface RequestOptions {
   origin?: string;
   /** Pretend to come from this address (only honoured with CLIENT_IP_HEADER=x-forwarded-for). */
   forwardedFor?: string;
+  /** A JSON body for POST api/sandboxes (createSandbox only). */
+  body?: string;
 }
 
 function headersFor(options: RequestOptions): Record<string, string> {
@@ -49,7 +51,9 @@ export function apiRequest(server: ServerAddress, method: string, path: string, 
 
 /** POST /api/sandboxes; throws with the server's message unless it answers 201. */
 export async function createSandbox(server: ServerAddress, options: RequestOptions = {}): Promise<CreatedSandbox> {
-  const response = await apiRequest(server, 'POST', apiPath.sandboxes(), options);
+  const response = options.body === undefined
+    ? await apiRequest(server, 'POST', apiPath.sandboxes(), options)
+    : await fetch(new URL(apiPath.sandboxes(), server.url), { method: 'POST', headers: { ...headersFor(options), 'content-type': 'application/json' }, body: options.body });
   const text = await response.text();
   if (response.status !== 201) throw new Error(`POST ${apiPath.sandboxes()} answered ${response.status}: ${text}`);
   const body = CreateSandboxResponse.parse(JSON.parse(text));
@@ -69,6 +73,8 @@ export interface TerminalOptions extends RequestOptions {
   query?: string;
   /** Acknowledge output as it arrives (default true), like xterm's write callback. */
   autoAck?: boolean;
+  /** A lab's machine: …/machines/:machine/terminals/:name. */
+  machine?: string;
 }
 
 export interface Closed {
@@ -112,7 +118,8 @@ export class TerminalClient {
   }
 
   static terminalUrl(server: ServerAddress, id: string, name: string, options: TerminalOptions = {}): string {
-    const url = new URL(apiPath.terminal(id, name), server.url);
+    const path = options.machine === undefined ? apiPath.terminal(id, name) : apiPath.machineTerminal(id, options.machine, name);
+    const url = new URL(path, server.url);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     const query: string[] = [];
     if (options.cols !== undefined) query.push(`cols=${options.cols}`);

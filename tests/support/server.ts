@@ -211,7 +211,10 @@ export function createdSandboxIds(server: Pick<RunningServer, 'logs'>): string[]
  */
 export function serverLeftovers(server: Pick<RunningServer, 'logs'>): string[] {
   const { prefix, stateDir, dockerDiskDir } = resolveOptions();
-  return namespaceLeftovers({ prefix, stateDir, dockerDiskDir, ids: createdSandboxIds(server) });
+  const ids = createdSandboxIds(server);
+  // A lab's machines are <lab id>-<index> (namespace/lab.ts), its network <prefix>-lab-<lab id>.
+  const labMachineIds = ids.flatMap((id) => Array.from({ length: 16 }, (_, index) => `${id}-${index}`));
+  return namespaceLeftovers({ prefix, stateDir, dockerDiskDir, ids: [...ids, ...labMachineIds], labIds: ids });
 }
 
 export interface ServerShutdown {

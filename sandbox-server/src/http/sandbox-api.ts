@@ -6,7 +6,9 @@ import type { Metrics } from '../metrics.ts';
 import { CapacityError, ShuttingDownError, type SandboxManager } from '../manager/sandbox-manager.ts';
 import type { ManagedSandbox } from '../manager/managed-sandbox.ts';
 import { isSandboxId } from '../../../contracts/names.ts';
-import { apiPath, type CreateSandboxResponse, type ErrorInfo } from '../../../contracts/protocol.ts';
+import { CreateSandboxRequest, apiPath, type CreateSandboxResponse, type ErrorInfo } from '../../../contracts/protocol.ts';
+import { readJson } from '../classroom/http-helpers.ts';
+import { LabsNotSupportedError } from '../drivers/driver.ts';
 import { clientKey } from './client-key.ts';
 import { newReaderId, presentedReader, readerCookie, readerKey } from './reader-cookie.ts';
 import { sendEmpty, sendError, sendJson } from './respond.ts';
@@ -28,6 +30,8 @@ export interface SandboxApiOptions {
   cookie: CookieSettings;
   clientIpHeader: string;
   maxAgeMs: number;
+  /** Most machines a lab may hold (MAX_MACHINES_PER_LAB). */
+  maxMachinesPerLab?: number;
   /** Set in class mode. */
   classGate?: ClassGate | undefined;
 }
@@ -73,7 +77,23 @@ export class SandboxApi {
   private async create(req: IncomingMessage, res: ServerResponse, headers: Record<string, string>): Promise<void> {
     const { manager, metrics, log } = this.options;
     const address = clientKey(req, this.options.clientIpHeader);
-    req.resume(); // the body, if any, carries nothing we use
+    // The body, if any: which machines (a lab) the page needs.
+    let machines: string[] | undefined;
+    try {
+      machines = (await readJson(req, CreateSandboxRequest)).machines;
+    } catch (error) {
+      sendError(res, 400, { code: 'invalid-request', message: (error as Error).message, hint: 'Send no body for one machine, or {"machines":["node1","node2"]} for a lab.' }, headers);
+      return;
+    }
+    const maxMachines = this.options.maxMachinesPerLab ?? 5;
+    if (machines && machines.length > maxMachines) {
+      sendError(res, 400, {
+        code: 'invalid-request',
+        message: `A lab holds at most ${maxMachines} machines on this server; ${machines.length} were asked.`,
+        hint: 'Ask for fewer machines, or raise MAX_MACHINES_PER_LAB in the server configuration.',
+      }, headers);
+      return;
+    }
     const presented = presentedReader(req);
     const reader = presented ?? newReaderId();
     const client = readerKey(reader);
@@ -82,15 +102,18 @@ export class SandboxApi {
       ...(presented === undefined ? [readerCookie(this.options.cookie, reader)] : []),
     ];
     try {
-      const existing = presented === undefined ? undefined : (manager.ownedSandbox(client) ?? (await this.creating.get(client))?.sandbox);
+      // The reader's machine, or lab, of the same machines (a page of a chapter sharing one lab finds it again).
+      const fits = (managed: ManagedSandbox) => sameMachines(managed.sandbox.machines?.map(({ name }) => name), machines);
+      const pending = presented === undefined ? undefined : (await this.creating.get(client))?.sandbox;
+      const existing = presented === undefined ? undefined : (manager.ownedSandbox(client, fits) ?? (pending && fits(pending) ? pending : undefined));
       if (existing?.state === 'running') {
         existing.claim();
         const token = existing.tokenForOwner();
-        const body: CreateSandboxResponse = { id: existing.id, token, expiresAt: existing.expiresAt.toISOString() };
+        const body: CreateSandboxResponse = { id: existing.id, token, expiresAt: existing.expiresAt.toISOString(), ...machinesOf(existing) };
         sendJson(res, 200, body, { ...headers, location: this.options.cookie.basePath + apiPath.sandbox(existing.id), 'set-cookie': cookies(existing.id, token) });
         return;
       }
-      const creation = manager.create(client, { address, claimed: presented !== undefined });
+      const creation = manager.create(client, { address, claimed: presented !== undefined, ...(machines ? { machines } : {}) });
       this.creating.set(client, creation);
       let created: Awaited<typeof creation>;
       try {
@@ -99,7 +122,7 @@ export class SandboxApi {
         if (this.creating.get(client) === creation) this.creating.delete(client);
       }
       const { sandbox, token } = created;
-      const body: CreateSandboxResponse = { id: sandbox.id, token, expiresAt: sandbox.expiresAt.toISOString() };
+      const body: CreateSandboxResponse = { id: sandbox.id, token, expiresAt: sandbox.expiresAt.toISOString(), ...machinesOf(sandbox) };
       sendJson(res, 201, body, {
         ...headers,
         location: this.options.cookie.basePath + apiPath.sandbox(sandbox.id),
@@ -115,6 +138,8 @@ export class SandboxApi {
           { code: error.scope === 'host' ? 'server-at-capacity' : 'too-many-sandboxes', message: error.message, hint: error.hint },
           { ...headers, 'retry-after': String(error.retryAfterSeconds) },
         );
+      } else if (error instanceof LabsNotSupportedError) {
+        sendError(res, 501, { code: 'sandbox-failed', message: error.message, hint: error.hint }, headers);
       } else if (error instanceof ShuttingDownError) {
         metrics.rejected.inc({ reason: 'shutting-down' });
         sendError(res, 503, { code: 'server-shutting-down', message: error.message, hint: 'Try again in a moment.' }, { ...headers, 'retry-after': '10' });
@@ -172,4 +197,15 @@ export class SandboxApi {
     sendError(res, 405, { code: 'method-not-allowed', message: `Use ${allow} on this URL.` }, { ...headers, allow });
     return true;
   }
+}
+
+/** Whether a sandbox of machines `held` answers a request for `asked` (undefined: one machine). */
+function sameMachines(held: readonly string[] | undefined, asked: readonly string[] | undefined): boolean {
+  if (held === undefined || asked === undefined) return held === asked;
+  return held.length === asked.length && held.every((name, index) => name === asked[index]);
+}
+
+function machinesOf(managed: ManagedSandbox): Pick<CreateSandboxResponse, 'machines'> {
+  const machines = managed.sandbox.machines;
+  return machines ? { machines: machines.map(({ name, address }) => ({ name, address })) } : {};
 }

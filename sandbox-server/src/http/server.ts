@@ -80,6 +80,7 @@ export async function startSandboxServer(config: Config, driver: SandboxDriver, 
     cookie: { basePath: config.basePath, secure: config.cookieSecure },
     clientIpHeader: config.clientIpHeader,
     maxAgeMs: config.maxAge,
+    maxMachinesPerLab: config.maxMachinesPerLab,
     classGate: classMode,
   });
   const terminals = new TerminalEndpoint({

@@ -170,7 +170,7 @@ export class ManagedSandbox {
   }
 
   private async open(name: string, size: TerminalSize): Promise<TerminalSession> {
-    const stream = await this.options.sandbox.openTerminal(name, size);
+    const stream = await openOnMachine(this.options.sandbox, name, size);
     const session = new TerminalSession({
       sandboxId: this.id,
       name,
@@ -261,4 +261,23 @@ export class ManagedSandbox {
   get idleStartedAt(): Date | undefined {
     return this.idleSince;
   }
+}
+
+/**
+ * Terminal `key` of a sandbox: "1" is terminal 1 of its (first) machine;
+ * "node2/1" is terminal 1 of the lab's machine node2 (the WebSocket route
+ * …/machines/node2/terminals/1; see labTerminalKey).
+ */
+function openOnMachine(sandbox: Sandbox, key: string, size: TerminalSize) {
+  const slash = key.indexOf('/');
+  if (slash < 0) return sandbox.openTerminal(key, size);
+  const machine = sandbox.machine?.(key.slice(0, slash));
+  if (!machine) return Promise.reject(new Error(`sandbox ${sandbox.id} has no machine ${JSON.stringify(key.slice(0, slash))}`));
+  return machine.openTerminal(key.slice(slash + 1), size);
+}
+
+/** The key ManagedSandbox.terminal() takes for terminal `name` of machine `machine` (undefined or the first: the plain name). */
+export function labTerminalKey(sandbox: Sandbox, machine: string | undefined, name: string): string {
+  if (machine === undefined || machine === sandbox.machines?.[0]?.name) return name;
+  return `${machine}/${name}`;
 }

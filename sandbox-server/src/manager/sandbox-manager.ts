@@ -57,6 +57,8 @@ export interface SandboxRequest {
   docker?: boolean;
   /** A maximum age other than the server's (a class that ends sooner). */
   maxAgeMs?: number;
+  /** A lab of these named machines (validated by the caller); absent: one machine. Never from the warm pool. */
+  machines?: readonly string[];
   /** The network address it comes from, counted against maxSandboxesPerAddress. */
   address?: string;
   /**
@@ -189,7 +191,8 @@ export class SandboxManager implements MetricsState {
         maxAgeMs: request.maxAgeMs ?? this.options.maxAgeMs,
         tags: request.tags ?? {},
       });
-      this.persist({
+      // Labs are not taken over after a restart (yet): not written down.
+      if (!sandbox.machines) this.persist({
         id: sandbox.id,
         tokenHashes: [tokenHash(token)],
         owner: client,
@@ -228,7 +231,7 @@ export class SandboxManager implements MetricsState {
       metrics: this.options.metrics,
       idleTimeoutMs: this.options.idleTimeoutMs,
       maxAgeMs,
-      maxTerminals: this.options.maxTerminalsPerSandbox,
+      maxTerminals: this.options.maxTerminalsPerSandbox * (sandbox.machines?.length ?? 1),
       onExpire: (expired, reason) => void this.expire(expired, reason).catch(this.failed({ sandbox: expired.id, during: `expiry (${reason})` })),
       onIdleChange: (since) => this.recordsDo('idle clock', (records) => records.setIdleSince(sandbox.id, since)),
       onTokensChange: (hashes) => this.recordsDo('tokens', (records) => records.setTokenHashes(sandbox.id, hashes)),
@@ -315,7 +318,8 @@ export class SandboxManager implements MetricsState {
   private async obtain(request: SandboxRequest = {}): Promise<{ sandbox: Sandbox; fromPool: boolean }> {
     const limits = request.limits ?? this.options.limits;
     const docker = request.docker ?? this.options.docker;
-    const pooledFits = docker === this.options.docker && (Object.keys(limits) as (keyof SandboxLimits)[]).every((key) => limits[key] === this.options.limits[key]);
+    const machines = request.machines;
+    const pooledFits = machines === undefined && docker === this.options.docker && (Object.keys(limits) as (keyof SandboxLimits)[]).every((key) => limits[key] === this.options.limits[key]);
     for (;;) {
       const pooled = pooledFits ? this.pool.take() : undefined;
       if (pooled) return { sandbox: pooled, fromPool: true };
@@ -324,27 +328,31 @@ export class SandboxManager implements MetricsState {
         await this.pool.settled();
         continue;
       }
-      if (this.total() >= this.options.maxSandboxes) {
+      // Capacity counts machines: a lab of three takes three.
+      if (this.total() + (machines?.length ?? 1) > this.options.maxSandboxes) {
         throw new CapacityError(
           'host',
-          `The server is running its maximum of ${this.options.maxSandboxes} sandboxes.`,
+          `The server is running its maximum of ${this.options.maxSandboxes} machines.`,
           'Try again in a little while: sandboxes are freed when readers leave.',
           HOST_RETRY_AFTER_SECONDS,
         );
       }
-      this.creatingForReaders++;
+      const weight = machines?.length ?? 1;
+      this.creatingForReaders += weight;
       try {
-        return { sandbox: await this.makeSandbox('request', limits, docker), fromPool: false };
+        return { sandbox: await this.makeSandbox('request', limits, docker, machines), fromPool: false };
       } finally {
-        this.creatingForReaders--;
+        this.creatingForReaders -= weight;
       }
     }
   }
 
-  private async makeSandbox(source: 'pool' | 'request', limits = this.options.limits, docker = this.options.docker): Promise<Sandbox> {
+  private async makeSandbox(source: 'pool' | 'request', limits = this.options.limits, docker = this.options.docker, machines?: readonly string[]): Promise<Sandbox> {
     const id = newSandboxId();
     const started = performance.now();
-    const sandbox = await this.options.driver.create({ id, limits, docker, recordedIn: this.options.records?.path });
+    const sandbox = await this.options.driver.create(
+      machines ? { id, limits, docker, machines } : { id, limits, docker, recordedIn: this.options.records?.path },
+    );
     const seconds = (performance.now() - started) / 1000;
     this.options.metrics.sandboxStartSeconds.observe({ source }, seconds);
     this.options.metrics.sandboxesCreated.inc({ source });
@@ -446,17 +454,17 @@ export class SandboxManager implements MetricsState {
   }
 
   /** The running machine `client` holds (the newest, should it hold several), if any. */
-  ownedSandbox(client: string): ManagedSandbox | undefined {
+  ownedSandbox(client: string, fits: (managed: ManagedSandbox) => boolean = () => true): ManagedSandbox | undefined {
     let newest: ManagedSandbox | undefined;
     for (const managed of this.assigned.values()) {
-      if (managed.owner === client && managed.state === 'running' && (!newest || managed.createdAt >= newest.createdAt)) newest = managed;
+      if (managed.owner === client && managed.state === 'running' && fits(managed) && (!newest || managed.createdAt >= newest.createdAt)) newest = managed;
     }
     return newest;
   }
 
   private heldFrom(address: string): number {
     let count = 0;
-    for (const managed of this.assigned.values()) if (managed.address === address && managed.state === 'running') count++;
+    for (const managed of this.assigned.values()) if (managed.address === address && managed.state === 'running') count += machineCount(managed.sandbox);
     return count;
   }
 
@@ -466,8 +474,11 @@ export class SandboxManager implements MetricsState {
     return count;
   }
 
+  /** Machines on this host: a lab counts each of its machines. */
   private total(): number {
-    return this.assigned.size + this.pool.ready + this.pool.creating + this.creatingForReaders;
+    let assigned = 0;
+    for (const managed of this.assigned.values()) assigned += machineCount(managed.sandbox);
+    return assigned + this.pool.ready + this.pool.creating + this.creatingForReaders;
   }
 
   // ── MetricsState ──
@@ -531,4 +542,9 @@ export function closingError(reason: DestroyReason): ErrorInfo {
     case 'revoked':
       return { code: 'gone', lang: 'fr', message: 'Votre lien d\'accès ne fonctionne plus (révoqué par votre formateur ou expiré) : votre machine a été arrêtée.', hint: 'Demandez un nouveau lien à votre formateur.' };
   }
+}
+
+/** How many machines a sandbox is (a lab is several). */
+function machineCount(sandbox: Sandbox): number {
+  return sandbox.machines?.length ?? 1;
 }

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log.ts';
 import type { Metrics, RejectReason } from '../metrics.ts';
-import { SandboxRetiredError, TooManyTerminalsError } from '../manager/managed-sandbox.ts';
+import { SandboxRetiredError, TooManyTerminalsError, labTerminalKey } from '../manager/managed-sandbox.ts';
 import type { SandboxManager } from '../manager/sandbox-manager.ts';
 import { checkOrigin } from '../http/origin-policy.ts';
 import { clientKey } from '../http/client-key.ts';
@@ -39,7 +39,8 @@ export interface TerminalEndpointOptions {
   attachRefusal?: ((sandboxId: string) => ErrorInfo | undefined) | undefined;
 }
 
-const PATH_PATTERN = /^api\/sandboxes\/([^/]+)\/terminals\/([^/]+)$/;
+// …/terminals/:name is the first machine's; …/machines/:machine/terminals/:name a lab's machine's.
+const PATH_PATTERN = /^api\/sandboxes\/([^/]+)\/(?:machines\/([^/]+)\/)?terminals\/([^/]+)$/;
 
 export class TerminalEndpoint {
   private readonly options: TerminalEndpointOptions;
@@ -69,12 +70,12 @@ export class TerminalEndpoint {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nNo WebSocket endpoint here: terminals are at <base>api/sandboxes/:id/terminals/:name\n');
       return;
     }
-    const [, id, name] = match as unknown as [string, string, string];
+    const [, id, machine, name] = match as unknown as [string, string, string | undefined, string];
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       this.alive.add(ws);
       ws.on('pong', () => this.alive.add(ws));
       ws.on('error', (error) => this.options.log.debug({ err: error }, 'websocket error'));
-      this.attach(ws, req, url, id, name).catch((error: unknown) => {
+      this.attach(ws, req, url, id, name, machine).catch((error: unknown) => {
         reportFailure(this.options.log, this.options.metrics.failuresContained, 'terminal-socket', error, { sandbox: id, terminal: name, during: 'attach' });
         try {
           refuse(ws, CloseCode.internalError, { code: 'internal', message: 'The server failed while opening this terminal.', hint: 'Reconnect; the server log has the details.' });
@@ -97,7 +98,7 @@ export class TerminalEndpoint {
     this.wss.close();
   }
 
-  private async attach(ws: WebSocket, req: IncomingMessage, url: URL, id: string, name: string): Promise<void> {
+  private async attach(ws: WebSocket, req: IncomingMessage, url: URL, id: string, name: string, machine?: string): Promise<void> {
     const { manager, metrics } = this.options;
     const client = clientKey(req, this.options.clientIpHeader);
     const log = this.options.log.child({ client, sandbox: id, terminal: name });
@@ -148,11 +149,20 @@ export class TerminalEndpoint {
       });
     }
 
+    if (machine !== undefined && !managed.sandbox.machines?.some((known) => known.name === machine)) {
+      return reject('bad-request', CloseCode.notFound, {
+        code: 'not-found',
+        message: `This sandbox has no machine ${JSON.stringify(machine.slice(0, 40))}.`,
+        hint: managed.sandbox.machines
+          ? `Its machines are ${managed.sandbox.machines.map((known) => known.name).join(', ')}.`
+          : 'It is a single machine: use …/terminals/:name.',
+      });
+    }
     const socket = new TerminalSocket(ws, log, metrics);
     const size = requestedSize(url, socket);
     let opened;
     try {
-      opened = await managed.terminal(name, size);
+      opened = await managed.terminal(labTerminalKey(managed.sandbox, machine, name), size);
     } catch (error) {
       if (error instanceof TooManyTerminalsError) {
         return reject('terminal-capacity', CloseCode.tooManyTerminals, { code: 'too-many-terminals', message: error.message, hint: 'Close a terminal you no longer use (type exit in it).' });
