@@ -59,6 +59,7 @@ export const ERROR_CODES = [
   'unauthorized',
   'forbidden',
   'origin-not-allowed',
+  'host-not-allowed',
   'not-found',
   'gone',
   'taken-over',

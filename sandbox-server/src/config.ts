@@ -84,6 +84,14 @@ const origins = z.preprocess(
   z.array(origin, { error: 'expected a comma-separated list of origins' }),
 );
 
+const hostNames = z.preprocess(
+  (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '') : v),
+  z.array(
+    z.string().regex(/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, 'expected a DNS name without scheme or port, e.g. course.example.org'),
+    { error: 'expected a comma-separated list of host names' },
+  ),
+);
+
 const basePath = z.string().transform((text, ctx) => {
   if (!text.startsWith('/') || /[?#\s]/.test(text) || text.includes('//')) {
     ctx.addIssue({ code: 'custom', message: 'expected a URL path starting with "/", e.g. "/" or "/cours/"' });
@@ -111,6 +119,10 @@ export const CONFIG_FIELDS = {
   siteDir: { env: 'SITE_DIR', example: 'dist', defaultText: 'dist' },
   allowedOrigins: { env: 'ALLOWED_ORIGINS', example: 'https://course.example.org,http://localhost:4321' },
   clientIpHeader: { env: 'CLIENT_IP_HEADER', example: 'x-forwarded-for' },
+  allowedHosts: { env: 'ALLOWED_HOSTS', example: 'course.example.org' },
+  metricsToken: { env: 'METRICS_TOKEN', example: 'a-long-random-string-of-32-characters' },
+  maxConnections: { env: 'MAX_CONNECTIONS', example: '4096' },
+  maxConnectionsPerClient: { env: 'MAX_CONNECTIONS_PER_CLIENT', example: '256' },
   cookieSecure: { env: 'COOKIE_SECURE', example: 'true' },
   driver: { env: 'SANDBOX_DRIVER', example: 'namespace' },
   vmAccelerator: { env: 'VM_ACCELERATOR', example: 'auto' },
@@ -151,6 +163,16 @@ export const ConfigSchema = z.strictObject({
     .describe('Other origins whose pages may use the API (CORS on REST, Origin check on the WebSocket), comma-separated. Pages served by this server are always allowed.'),
   clientIpHeader: z.string().trim().toLowerCase().default('')
     .describe('Request header carrying the reader\'s address when a trusted reverse proxy sits in front (the last address of the list is used). Empty: the TCP peer address. Never set it without such a proxy: readers could forge it.'),
+  allowedHosts: hostNames.default([])
+    .describe('Names (DNS names, comma-separated, no port) this server answers to besides IP addresses and localhost: the public name readers type, e.g. behind a reverse proxy. A request for any other name gets 403 (a page on another name that resolves here: DNS rebinding).'),
+  metricsToken: z.string().default('').refine((token) => token === '' || /^[\x21-\x7e]{24,}$/.test(token), {
+    message: 'expected at least 24 printable characters without spaces (e.g. the output of `openssl rand -hex 24`), or nothing',
+  })
+    .describe('Bearer token for <base>metrics (Prometheus: `authorization: { credentials: … }`). Empty: metrics are served only to clients on this machine itself (loopback, not through the reverse proxy).'),
+  maxConnections: integer(16, 1_000_000).default(4096)
+    .describe('Most open HTTP and WebSocket connections at once; beyond, new ones are closed at once. Keep it below the process\'s open-file limit (`ulimit -n`).'),
+  maxConnectionsPerClient: integer(4, 1_000_000).default(256)
+    .describe('Most open connections from one client address (a school behind one NAT shares one: ≈ 4–8 per reader). Not applied with CLIENT_IP_HEADER (the reverse proxy is then the only peer; limit there).'),
   cookieSecure: boolean().default(false)
     .describe('Mark the token cookie Secure (send it over HTTPS only). Turn on when readers reach the server over HTTPS.'),
   driver: z.enum(['namespace', 'vm'], { error: 'expected "namespace" or "vm"' }).default('namespace')

@@ -176,7 +176,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     },
     waitForLog,
     async metric(name, labels = {}) {
-      const response = await fetch(new URL('metrics', url));
+      const token = options.env?.METRICS_TOKEN;
+      const response = await fetch(new URL('metrics', url), token ? { headers: { authorization: `Bearer ${token}` } } : {});
       return sumMetric(await response.text(), name, labels);
     },
     stop,

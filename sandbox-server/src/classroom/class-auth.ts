@@ -31,31 +31,43 @@ export class ClassAuth {
 
   student(token: string | undefined, address: string): StudentVerdict {
     if (token === undefined) return { ok: false, status: 401, error: studentErrors.linkRequired() };
-    const limited = this.#admit(address, studentErrors.rateLimited);
-    if (limited) return limited;
+    // Checked before any limit: a valid link always works, whatever others behind its address tried.
+    const verdict = this.#checkStudent(token);
+    if (verdict.ok) {
+      this.#store.touchCredential(verdict.credential, this.#now());
+      return verdict;
+    }
+    return this.#failedAttempt(address, verdict.error, studentErrors.rateLimited);
+  }
+
+  #checkStudent(token: string): StudentVerdict {
     const credential = this.#lookup(token);
-    if (credential?.kind !== 'student' || credential.studentId === null) return this.#fail(address, 403, studentErrors.linkUnknown());
+    const refused = (error: ErrorInfo): Refusal => ({ ok: false, status: 403, error });
+    if (credential?.kind !== 'student' || credential.studentId === null) return refused(studentErrors.linkUnknown());
     const now = this.#now();
-    if (credential.revokedAt !== null) return this.#fail(address, 403, studentErrors.linkRevoked(credential.revokedAt));
-    if (credential.expiresAt !== null && credential.expiresAt <= now) return this.#fail(address, 403, studentErrors.linkExpired(credential.expiresAt));
+    if (credential.revokedAt !== null) return refused(studentErrors.linkRevoked(credential.revokedAt));
+    if (credential.expiresAt !== null && credential.expiresAt <= now) return refused(studentErrors.linkExpired(credential.expiresAt));
     const student = this.#store.student(credential.studentId);
     const classRecord = student ? this.#store.getClass(student.classId) : undefined;
-    if (!student || !classRecord) return this.#fail(address, 403, studentErrors.linkUnknown());
-    if (classRecord.expiresAt <= now) return this.#fail(address, 403, studentErrors.linkExpired(classRecord.expiresAt));
-    this.#store.touchCredential(credential, now);
+    if (!student || !classRecord) return refused(studentErrors.linkUnknown());
+    if (classRecord.expiresAt <= now) return refused(studentErrors.linkExpired(classRecord.expiresAt));
     return { ok: true, credential, student, classRecord };
   }
 
   instructor(token: string | undefined, address: string): InstructorVerdict {
     if (token === undefined) return { ok: false, status: 401, error: instructorErrors.keyRequired() };
-    const limited = this.#admit(address, (seconds) => ({ ...studentErrors.rateLimited(seconds) }));
-    if (limited) return limited;
     const credential = this.#lookup(token);
     const now = this.#now();
     const valid = credential?.kind === 'instructor' && credential.revokedAt === null && (credential.expiresAt === null || credential.expiresAt > now);
-    if (!credential || !valid) return this.#fail(address, 403, instructorErrors.keyRefused());
+    if (!credential || !valid) return this.#failedAttempt(address, instructorErrors.keyRefused(), (seconds) => ({ ...studentErrors.rateLimited(seconds) }));
     this.#store.touchCredential(credential, now);
     return { ok: true, credential };
+  }
+
+  /** A wrong credential: 403, or 429 once `address` has failed too often (counted per attempt). */
+  #failedAttempt(address: string, error: ErrorInfo, limited: (seconds: number) => ErrorInfo): Refusal {
+    const wait = this.#limiter.failedAttempt(address);
+    return wait > 0 ? { ok: false, status: 429, error: limited(wait), retryAfterSeconds: wait } : { ok: false, status: 403, error };
   }
 
   /** Before checking another kind of secret (a viewer ticket): the same limits apply. */
@@ -91,8 +103,4 @@ export class ClassAuth {
     return credential && hashesMatch(credential.hash, hash) ? credential : undefined;
   }
 
-  #fail(address: string, status: 401 | 403, error: ErrorInfo): Refusal {
-    this.#limiter.failed(address);
-    return { ok: false, status, error };
-  }
 }

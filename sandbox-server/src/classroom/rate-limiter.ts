@@ -2,7 +2,9 @@
 // every check takes a token from a generous bucket (a class behind one NAT
 // shares an address), and every failed check one from a strict bucket, so
 // guessing links is slow without slowing a class down. An empty bucket means
-// "429, retry after N seconds" for that address.
+// "429, retry after N seconds" for that address — for failed attempts only:
+// a valid link is never refused for what others behind its address did (one
+// student guessing links behind the school's NAT must not lock the class out).
 
 export interface BucketSpec {
   /** Tokens available at once. */
@@ -86,6 +88,24 @@ export class CredentialRateLimiter {
     const wait = Math.max(this.#all.waitSeconds(address, now), this.#failed.waitSeconds(address, now));
     if (wait > 0) return wait;
     this.#all.take(address, now);
+    return 0;
+  }
+
+  /**
+   * A credential from `address` was wrong: 0 if the attempt is within the
+   * limits (it is counted), otherwise the seconds to wait (the answer is then
+   * 429 instead of 403, and nothing more is counted).
+   */
+  failedAttempt(address: string): number {
+    const now = this.#now();
+    if (++this.#calls % SWEEP_EVERY === 0) {
+      this.#all.sweep(now);
+      this.#failed.sweep(now);
+    }
+    const wait = Math.max(this.#all.waitSeconds(address, now), this.#failed.waitSeconds(address, now));
+    if (wait > 0) return wait;
+    this.#all.take(address, now);
+    this.#failed.take(address, now);
     return 0;
   }
 

@@ -77,7 +77,7 @@ export class ViewerEndpoint {
     const origin = checkOrigin(req, this.#options.allowedOrigins);
     if (!origin.allowed) {
       this.#options.metrics.rejected.inc({ reason: 'origin' });
-      return refuse(ws, CloseCode.forbidden, { code: 'origin-not-allowed', message: `Les pages de ${origin.origin} ne peuvent pas ouvrir cette vue.`, hint: 'Ouvrez le tableau de bord servi par ce serveur, ou ajoutez son origine à ALLOWED_ORIGINS.' });
+      return refuse(ws, CloseCode.forbidden, { code: 'origin-not-allowed', message: `Les pages de ${origin.origin.slice(0, 200)} ne peuvent pas ouvrir cette vue.`, hint: 'Ouvrez le tableau de bord servi par ce serveur, ou ajoutez son origine à ALLOWED_ORIGINS.' });
     }
     // Tickets are secrets too: the per-address limits on credential checks apply.
     const address = clientKey(req, this.#options.clientIpHeader);

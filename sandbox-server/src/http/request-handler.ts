@@ -4,6 +4,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { SandboxManager } from '../manager/sandbox-manager.ts';
+import { hostAllowed, hostRefusal } from './host-policy.ts';
+import { metricsAccess } from './metrics-access.ts';
 import { checkOrigin, corsHeaders, preflightHeaders } from './origin-policy.ts';
 import { sendEmpty, sendError, sendJson } from './respond.ts';
 import type { SandboxApi } from './sandbox-api.ts';
@@ -12,6 +14,11 @@ import type { StaticHandler } from './static-site.ts';
 export interface RequestHandlerOptions {
   basePath: string;
   allowedOrigins: readonly string[];
+  /** Names the server answers to besides addresses and localhost (host-policy.ts). */
+  allowedHosts: readonly string[];
+  /** Bearer token for <base>metrics; empty: loopback clients only (metrics-access.ts). */
+  metricsToken: string;
+  clientIpHeader: string;
   driverName: string;
   api: SandboxApi;
   /** Routes under api/class/ (classroom/class-mode.ts); false when `rest` is not one of them. */
@@ -26,7 +33,7 @@ export interface RequestHandlerOptions {
 export function createRequestHandler(options: RequestHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     route(options, req, res).catch((error: unknown) => {
-      options.log.error({ err: error, method: req.method, url: req.url }, 'request failed');
+      options.log.error({ err: error, method: req.method, url: req.url?.slice(0, 500) }, 'request failed');
       if (!res.headersSent) sendError(res, 500, { code: 'internal', message: 'The server failed on this request.', hint: 'Try again; the server log has the details.' });
       else res.destroy();
     });
@@ -34,6 +41,13 @@ export function createRequestHandler(options: RequestHandlerOptions): (req: Inco
 }
 
 async function route(options: RequestHandlerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (!hostAllowed(req.headers.host, options.allowedHosts)) {
+    // DNS rebinding: a page on another name that resolves here.
+    options.metrics.rejected.inc({ reason: 'host' });
+    options.log.warn({ host: req.headers.host }, 'request for a name this server does not answer to refused');
+    sendError(res, 403, hostRefusal(req.headers.host));
+    return;
+  }
   const url = new URL(req.url ?? '/', 'http://server.invalid');
   const { basePath } = options;
   if (!url.pathname.startsWith(basePath)) {
@@ -52,6 +66,16 @@ async function route(options: RequestHandlerOptions, req: IncomingMessage, res: 
     return;
   }
   if (rest === 'metrics') {
+    const access = metricsAccess(req, options.metricsToken, options.clientIpHeader);
+    if (!access.ok) {
+      options.metrics.rejected.inc({ reason: access.status === 401 ? 'unauthorized' : 'forbidden' });
+      sendError(res, access.status, {
+        code: access.status === 401 ? 'unauthorized' : 'forbidden',
+        message: 'The metrics are not public.',
+        hint: 'Read them from the server\'s own machine, or send METRICS_TOKEN as a bearer token (see docs/hosting.md).',
+      });
+      return;
+    }
     const text = await options.metrics.text();
     res.writeHead(200, { 'content-type': options.metrics.contentType(), 'cache-control': 'no-store' });
     res.end(text);
@@ -68,10 +92,10 @@ async function routeApi(options: RequestHandlerOptions, req: IncomingMessage, re
   const verdict = checkOrigin(req, options.allowedOrigins);
   if (!verdict.allowed) {
     options.metrics.rejected.inc({ reason: 'origin' });
-    options.log.warn({ origin: verdict.origin, url: url.pathname }, 'request from a page on a foreign origin refused');
+    options.log.warn({ origin: verdict.origin.slice(0, 200), url: url.pathname.slice(0, 200) }, 'request from a page on a foreign origin refused');
     sendError(res, 403, {
       code: 'origin-not-allowed',
-      message: `Pages from ${verdict.origin} may not use this sandbox server.`,
+      message: `Pages from ${verdict.origin.slice(0, 200)} may not use this sandbox server.`,
       hint: 'Serve the lesson from this server, or add that origin to ALLOWED_ORIGINS in the server configuration.',
     });
     return;

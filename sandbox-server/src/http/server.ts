@@ -15,6 +15,8 @@ import { CloseCode } from '../../../contracts/protocol.ts';
 import { NamespaceEndpoint } from '../ws/namespace-endpoint.ts';
 import { TerminalEndpoint } from '../ws/terminal-endpoint.ts';
 import { reportFailure } from '../contain.ts';
+import { ConnectionGuard } from './connection-guard.ts';
+import { hostAllowed, hostRefusal } from './host-policy.ts';
 import { createRequestHandler } from './request-handler.ts';
 import { SandboxApi } from './sandbox-api.ts';
 import { createStaticSite } from './static-site.ts';
@@ -104,9 +106,14 @@ export async function startSandboxServer(config: Config, driver: SandboxDriver, 
     attachRefusal: classMode ? (id) => classMode.attachRefusal(id) : undefined,
   });
   const http: Server = createServer(
+    // Half-sent requests are looked for every second (headers and request timeouts: connection-guard.ts).
+    { connectionsCheckingInterval: 1000 },
     createRequestHandler({
       basePath: config.basePath,
       allowedOrigins: config.allowedOrigins,
+      allowedHosts: config.allowedHosts,
+      metricsToken: config.metricsToken,
+      clientIpHeader: config.clientIpHeader,
       driverName: driver.name,
       api,
       classApi: classMode ? (req, res, rest, headers) => classMode.handleApi(req, res, rest, headers) : classModeOff,
@@ -117,7 +124,21 @@ export async function startSandboxServer(config: Config, driver: SandboxDriver, 
       isShuttingDown,
     }),
   );
+  const connections = new ConnectionGuard(
+    { total: config.maxConnections, perAddress: config.maxConnectionsPerClient, perAddressApplies: config.clientIpHeader === '' },
+    (address, why) => {
+      metrics.rejected.inc({ reason: 'connection-limit' });
+      log.warn({ client: address, limit: why }, 'connection refused: too many open');
+    },
+  );
+  connections.watch(http);
   http.on('upgrade', (req, socket, head) => {
+    if (!hostAllowed(req.headers.host, config.allowedHosts)) {
+      metrics.rejected.inc({ reason: 'host' });
+      log.warn({ host: req.headers.host }, 'upgrade for a name this server does not answer to refused');
+      socket.end(`HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${hostRefusal(req.headers.host).message}\n`);
+      return;
+    }
     // An upgrade the endpoints cannot even route (a request target no URL
     // parser takes, say) fails this one connection, not the server.
     try {

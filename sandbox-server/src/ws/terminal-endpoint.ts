@@ -115,7 +115,7 @@ export class TerminalEndpoint {
     if (!origin.allowed) {
       return reject('origin', CloseCode.forbidden, {
         code: 'origin-not-allowed',
-        message: `Pages from ${origin.origin} may not open terminals on this server.`,
+        message: `Pages from ${origin.origin.slice(0, 200)} may not open terminals on this server.`,
         hint: 'Serve the lesson from this server, or add that origin to ALLOWED_ORIGINS in the server configuration.',
       });
     }

@@ -202,42 +202,49 @@ export class NamespaceDriver implements SandboxDriver {
     const spared = (record: SandboxRecord) => serverIsAlive(record) || (ownerIsAlive(record) && keptElsewhere(record));
     const alive = new Set(records.filter(({ record }) => record && spared(record)).map(({ id }) => id));
 
+    // One leftover's failure is logged and the next is tried: whatever a machine left, the server still starts.
+    const each = async (what: string, id: string, action: () => Promise<unknown>) => {
+      try {
+        await action();
+        removed.add(id);
+      } catch (error) {
+        log({ level: 'warn', msg: `leftover ${what} not removed`, sandbox: id, error: (error as Error).message.slice(0, 1000) });
+      }
+    };
+
     for (const container of containers) {
       if (!container.id.startsWith(`${prefix}-`)) continue;
       const id = container.id.slice(prefix.length + 1);
       if (alive.has(id)) continue;
-      await runtime.kill(container.id).catch(() => {});
-      await new SandboxCgroups(`${prefix}/${id}`).killAll();
-      await runtime.delete(container.id).catch((error: Error) => log({ level: 'warn', msg: 'leftover container not deleted', error: error.message }));
-      removed.add(id);
+      await each('container', id, async () => {
+        await runtime.kill(container.id).catch(() => {});
+        await new SandboxCgroups(`${prefix}/${id}`).killAll();
+        await runtime.delete(container.id);
+      });
     }
     for (const id of groups) {
       if (alive.has(id)) continue;
-      const cgroups = new SandboxCgroups(`${prefix}/${id}`);
-      await cgroups.killAll();
-      await cgroups.remove().catch((error: Error) => log({ level: 'warn', msg: 'leftover cgroup not removed', error: error.message }));
-      removed.add(id);
+      await each('cgroup', id, async () => {
+        const cgroups = new SandboxCgroups(`${prefix}/${id}`);
+        await cgroups.killAll();
+        await cgroups.remove();
+      });
     }
     for (const { id, record, sinceMs } of records) {
       if (alive.has(id)) continue;
       // A directory is made a moment before its record is written: spare fresh ones.
       if (!record && Date.now() - sinceMs < 60_000) continue;
-      await new SandboxDirs(stateDir, id).remove();
-      removed.add(id);
+      await each('state directory', id, () => new SandboxDirs(stateDir, id).remove());
     }
     for (const [index, { holder, sinceMs }] of await this.#uidRanges.held()) {
       if (!holder || alive.has(holder)) continue;
       // A range is taken a moment before its sandbox's record is written: spare fresh ones.
       if (!records.some(({ id }) => id === holder) && Date.now() - sinceMs < 60_000) continue;
-      await this.#uidRanges.release(index, holder);
-      removed.add(holder);
+      await each('uid range', holder, () => this.#uidRanges.release(index, holder));
     }
     for (const id of dockerDisks) {
       if (alive.has(id)) continue;
-      await removeDockerDisk(dockerDiskPath(this.options.dockerDiskDir, id)).catch((error: Error) =>
-        log({ level: 'warn', msg: 'leftover Docker disk not removed', error: error.message }),
-      );
-      removed.add(id);
+      await each('Docker disk', id, () => removeDockerDisk(dockerDiskPath(this.options.dockerDiskDir, id)));
     }
     // A lab's network outlives none of its machines: spare it while one of them is alive, or while it is fresh (being made).
     for (const { labId, sinceMs } of await listLabNetns(prefix)) {

@@ -4,13 +4,16 @@
 //   <stateDir>/sandboxes/<id>/state.json   who owns it (pid + start time), its uid range
 //   <stateDir>/sandboxes/<id>/bundle/      OCI bundle: config.json; rootfs/, lower/, layer/ are
 //                                          mount points used only inside the launch namespace
-//   <stateDir>/sandboxes/<id>/run/         bind-mounted at /.sandbox/run: the socket the agent listens on
+//   <stateDir>/sandboxes/<id>/run/         bind-mounted at /.sandbox/run: the socket the agent listens on, on a
+//                                          tiny tmpfs of its own (host-tree.ts): root inside may write
+//                                          there, and must fill that, not the host's disk
 //
 // The owner in state.json is the server process running the sandbox; a
 // server that adopts a sandbox after a restart writes itself in.
 import { processStartTime } from '../../process-start.ts';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { mountSmallTmpfs, removeHostTree } from './host-tree.ts';
 
 export interface SandboxRecord {
   id: string;
@@ -63,8 +66,14 @@ export class SandboxDirs {
     await rename(temporary, this.record);
   }
 
+  /** Puts the socket directory on its own tiny tmpfs, owned by the sandbox's root (`uid`). */
+  async mountRun(uid: number): Promise<void> {
+    await mountSmallTmpfs(this.run, uid);
+  }
+
+  /** Removes everything, mounts and trees of any depth included (see host-tree.ts). */
   async remove(): Promise<void> {
-    await rm(this.root, { recursive: true, force: true });
+    await removeHostTree(this.root);
   }
 }
 

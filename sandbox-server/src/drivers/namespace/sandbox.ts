@@ -108,8 +108,8 @@ export class NamespaceSandbox implements Sandbox {
       recordedIn: spec.recordedIn,
     };
     await this.#dirs.create(record);
-    // The agent makes its socket there, as the sandbox's root.
-    await chown(this.#dirs.run, base, base);
+    // The agent makes its socket there, as the sandbox's root: a tiny tmpfs of its own, whatever root inside writes.
+    await this.#dirs.mountRun(base);
     await this.#cgroups.createDelegated(base);
 
     const docker = options.docker && spec.docker;

@@ -8,7 +8,7 @@
 //
 // The directory is root's alone (0700): nobody else on the host may talk to
 // a guest's agent.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { processStartTime } from '../namespace/sandbox-state.ts';
@@ -51,7 +51,8 @@ export class VmDirs {
   /** The last lines the guest printed on its console (for error messages). */
   consoleTail(lines = 15): string {
     if (!existsSync(this.console)) return '';
-    const text = readFileSync(this.console, 'utf8').replace(/\r/g, '');
+    // The guest writes this file as it likes (root inside can flood its console): read its end only.
+    const text = readTail(this.console, 64 * 1024).replace(/\r/g, '');
     return text.split('\n').filter((line) => line.trim()).slice(-lines).join('\n');
   }
 
@@ -92,3 +93,16 @@ export function ownerIsAlive(record: VmRecord): boolean {
 }
 
 export { processStartTime };
+
+/** The last `bytes` of a file, however big it grew. */
+function readTail(path: string, bytes: number): string {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const buffer = Buffer.alloc(Math.min(bytes, size));
+    readSync(fd, buffer, 0, buffer.length, size - buffer.length);
+    return buffer.toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
