@@ -101,18 +101,32 @@ export class SandboxCgroups {
     return true;
   }
 
-  /** Removes the group and every child group in every hierarchy; it must be empty. */
-  async remove(): Promise<void> {
+  /**
+   * Removes the group and every child group in every hierarchy; it must be
+   * empty. Memory groups are emptied first (`memory.force_empty`): page cache
+   * still charged to a removed v1 group keeps it "dying" in the kernel, and
+   * the kernel has only 65 535 memory-cgroup ids — a reader reading files on
+   * purpose could otherwise use them all up, and no machine would start.
+   * Returns the bytes still charged to the top memory group just before its
+   * removal (0 when all was released).
+   */
+  async remove(): Promise<{ memoryLeftBytes: number }> {
     const failures: string[] = [];
+    let memoryLeftBytes = 0;
     for (const hierarchy of this.#hierarchies) {
       const dir = this.dir(hierarchy);
       if (!existsSync(dir)) continue;
       // Deepest first: a v1 group can only be removed once it has no children.
       for (const group of (await walk(dir)).reverse()) {
+        if (hierarchy === 'memory') {
+          await writeFile(join(group, 'memory.force_empty'), '0').catch(() => {});
+          if (group === dir) memoryLeftBytes = Number((await readFile(join(group, 'memory.usage_in_bytes'), 'utf8').catch(() => '0')).trim()) || 0;
+        }
         await removeCgroupDir(group).catch((error: Error) => failures.push(`${group}: ${error.message}`));
       }
     }
     if (failures.length > 0) throw new Error(`could not remove cgroups: ${failures.join('; ')}`);
+    return { memoryLeftBytes };
   }
 
   async usage(): Promise<{ memoryBytes: number; cpuSeconds: number; pids: number }> {
@@ -131,6 +145,27 @@ export class SandboxCgroups {
     return Number(/^oom_kill (\d+)$/m.exec(text)?.[1] ?? 0);
   }
 }
+
+/**
+ * Memory cgroups the kernel holds, and how many of them are "dying" (removed
+ * but still pinned by charged pages): /proc/cgroups counts both, the
+ * hierarchy's directories only the live ones.
+ */
+export async function memoryCgroupCensus(): Promise<{ total: number; live: number; dying: number } | undefined> {
+  const total = await memoryCgroupCount();
+  if (!(total > 0) || !existsSync(join(ROOT, 'memory'))) return undefined;
+  const live = (await walk(join(ROOT, 'memory'))).length;
+  return { total, live, dying: Math.max(0, total - live) };
+}
+
+/** Memory cgroups the kernel holds, live and dying (0 when unknown). */
+export async function memoryCgroupCount(): Promise<number> {
+  const table = await readFile('/proc/cgroups', 'utf8').catch(() => '');
+  return Number(/^memory\s+\d+\s+(\d+)/m.exec(table)?.[1]) || 0;
+}
+
+/** The kernel's limit on memory cgroups (their ids are 16 bits). */
+export const MEMORY_CGROUP_IDS = 65_535;
 
 /** Names of the groups directly under `parent` in the pids hierarchy (e.g. the sandboxes under "cours-linux"). */
 export async function childGroups(parent: string): Promise<string[]> {

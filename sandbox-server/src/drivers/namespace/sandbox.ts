@@ -17,7 +17,7 @@ import { connectToAgent } from '../agent-socket.ts';
 import { Lifecycle } from '../lifecycle.ts';
 import { MachineLog } from '../machine-log.ts';
 import { readLines } from '../machine-lines.ts';
-import { SandboxCgroups, removeParentIfEmpty } from './cgroups.ts';
+import { MEMORY_CGROUP_IDS, SandboxCgroups, memoryCgroupCensus, memoryCgroupCount, removeParentIfEmpty } from './cgroups.ts';
 import { createDockerDisk, dockerDiskPath, removeDockerDisk } from './docker-disk.ts';
 import { sandboxConfig } from './oci-config.ts';
 import type { ResolvedOptions } from './options.ts';
@@ -324,7 +324,10 @@ export class NamespaceSandbox implements Sandbox {
     });
     if (known) await attempt('crun delete', () => runtime.delete(this.containerId));
     await attempt('remove Docker disk', () => removeDockerDisk(dockerDiskPath(this.#host.options.dockerDiskDir, this.id)));
-    await attempt('remove cgroups', () => this.#cgroups.remove());
+    let memoryLeftBytes = 0;
+    await attempt('remove cgroups', async () => {
+      ({ memoryLeftBytes } = await this.#cgroups.remove());
+    });
     await removeParentIfEmpty(this.#host.options.prefix);
     await attempt('remove state directory', () => this.#dirs.remove());
     await attempt('release uid range', () => this.#host.uidRanges.release(this.uidRange.index, this.id));
@@ -334,8 +337,16 @@ export class NamespaceSandbox implements Sandbox {
       this.#log('error', 'sandbox not fully removed', { problems });
       throw new Error(`sandbox ${this.id} not fully removed: ${problems.join('; ')}`);
     }
-    this.#log('info', 'sandbox destroyed', { destroyMs: Date.now() - started });
+    this.#log('info', 'sandbox destroyed', { destroyMs: Date.now() - started, memoryLeftBytes });
+    await warnIfMemoryCgroupsRunOut(this.#log);
   }
+}
+
+/** Says so in the log when dying memory cgroups pile up toward the kernel's limit (checked after each teardown). */
+async function warnIfMemoryCgroupsRunOut(log: (level: 'warn', msg: string, fields: Record<string, unknown>) => void): Promise<void> {
+  // /proc/cgroups is one small read; the census (a walk of the hierarchy) only when it matters.
+  if ((await memoryCgroupCount()) <= MEMORY_CGROUP_IDS * 0.8) return;
+  log('warn', 'memory cgroups near the kernel\'s limit: new sandboxes will soon fail', { ...(await memoryCgroupCensus()), limit: MEMORY_CGROUP_IDS });
 }
 
 function describeOutput(lines: string[]): string {
