@@ -46,6 +46,10 @@ export const ERROR_WORDS_FR: Record<ErrorCode, FrenchWords> = {
     message: "Cette machine n'est pas la vôtre, ou votre accès a été retiré.",
     hint: 'Rechargez la page pour obtenir votre machine.',
   },
+  'host-not-allowed': {
+    message: "Le serveur des machines ne répond pas à l'adresse utilisée pour l'atteindre.",
+    hint: "Ouvrez le cours par l'adresse habituelle ; la personne qui l'héberge peut ajouter ce nom à ALLOWED_HOSTS.",
+  },
   'origin-not-allowed': {
     message: "Le serveur des machines n'accepte pas les pages de ce site.",
     hint: 'La personne qui héberge le cours doit ajouter ce site à ALLOWED_ORIGINS dans la configuration du serveur.',

@@ -8,7 +8,7 @@ import { bearerRequest, classFiles, createClass, startClassServer, type ClassFil
 import { shutDown, type RunningServer } from '../support/server.ts';
 
 /** The school's one public address, as its reverse proxy reports it. */
-const SCHOOL = { 'x-forwarded-for': '203.0.113.40' };
+const SCHOOL = { 'x-forwarded-for': '10.0.40.1' };
 
 let files: ClassFiles;
 let server: RunningServer;

@@ -55,7 +55,7 @@ describe('default configuration (behind a reverse proxy)', () => {
 
   it('serves metrics to this machine only, not through a reverse proxy', async () => {
     expect((await request(server, '/metrics', {})).status).toBe(200);
-    expect((await request(server, '/metrics', { 'x-forwarded-for': '203.0.113.7' })).status).toBe(403);
+    expect((await request(server, '/metrics', { 'x-forwarded-for': '10.0.7.1' })).status).toBe(403);
   });
 });
 
