@@ -234,5 +234,11 @@ export interface ServerShutdown {
 export async function shutDown(server: RunningServer | undefined): Promise<ServerShutdown> {
   if (server === undefined) throw new Error('the sandbox server never started (see the failure of beforeAll)');
   const { code } = await server.stop();
-  return { code, sandboxesCreated: createdSandboxIds(server).length, leftovers: serverLeftovers(server) };
+  const leftovers = serverLeftovers(server);
+  if (leftovers.length > 0) {
+    // What the server said went wrong, to read next to the failed check.
+    const complaints = server.logs.filter((line) => (line.level === 'error' || line.level === 'warn') && line.source !== 'agent').slice(-20);
+    process.stderr.write(`leftovers after shutdown; the server's last warnings:\n${complaints.map((line) => JSON.stringify(line).slice(0, 600)).join('\n')}\n`);
+  }
+  return { code, sandboxesCreated: createdSandboxIds(server).length, leftovers };
 }

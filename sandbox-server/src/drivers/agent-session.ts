@@ -248,7 +248,11 @@ export class AgentSession {
 
   #receive(chunk: Buffer): void {
     try {
-      for (const frame of this.#decoder.push(chunk)) this.#handle(frame);
+      for (const frame of this.#decoder.push(chunk)) {
+        // Frames after the session ended (a chunk can hold thousands) are not the host's business any more.
+        if (this.#closedReason !== undefined) return;
+        this.#handle(frame);
+      }
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.#log({ level: 'error', msg: 'agent broke the protocol; closing its session', error: message, ...this.#fields });

@@ -100,6 +100,8 @@ export class SandboxManager implements MetricsState {
   private readonly options: ManagerOptions;
   private readonly log: Logger;
   private readonly assigned = new Map<string, ManagedSandbox>();
+  /** Destructions under way, by sandbox id. */
+  private readonly destroying = new Map<string, Promise<void>>();
   private readonly tombstones = new Map<string, Tombstone>();
   /** Sandboxes being made for readers, by client key. */
   private readonly creatingFor = new Map<string, number>();
@@ -362,19 +364,27 @@ export class SandboxManager implements MetricsState {
 
   /** Destroy sandbox `id`; resolves once the driver has removed it. Unknown ids are ignored. */
   async destroy(id: string, reason: DestroyReason): Promise<void> {
+    // Already on its way out (it died, was deleted…): wait for that, so that shutdown waits for it too.
+    const inFlight = this.destroying.get(id);
+    if (inFlight) return inFlight;
     const managed = this.assigned.get(id);
     if (managed?.state !== 'running') return;
     const error = closingError(reason);
     const code = reason === 'shutdown' ? CloseCode.goingAway : CloseCode.gone;
     managed.retire((session) => session.end(code, error.message.slice(0, 100), error));
     this.remember(id, reason);
-    try {
-      await this.destroyDriverSandbox(managed.sandbox, reason);
-    } finally {
-      this.assigned.delete(id);
-      this.recordsDo('forget', (records) => records.delete(id));
-      this.pool.wake();
-    }
+    const done = (async () => {
+      try {
+        await this.destroyDriverSandbox(managed.sandbox, reason);
+      } finally {
+        this.assigned.delete(id);
+        this.destroying.delete(id);
+        this.recordsDo('forget', (records) => records.delete(id));
+        this.pool.wake();
+      }
+    })();
+    this.destroying.set(id, done);
+    return done;
   }
 
   private async expire(managed: ManagedSandbox, reason: ExpiryReason): Promise<void> {
