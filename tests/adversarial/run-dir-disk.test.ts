@@ -2,7 +2,7 @@
 // of the host's own disk, outside the machine's disk and memory limits (1 GiB
 // in 0.6 s). Now it is a tmpfs of a few pages of its own: root inside fills
 // that and gets ENOSPC.
-import { statfsSync } from 'node:fs';
+import { readFileSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { resolveOptions } from '../../sandbox-server/src/drivers/namespace/options.ts';
@@ -42,6 +42,9 @@ it('gives root inside a few pages there, not the host\'s disk', async () => {
   const host = statfsSync(hostDir);
   expect(host.type).toBe(TMPFS_MAGIC);
   expect(host.blocks * host.bsize).toBeLessThanOrEqual(1024 * 1024);
+  // A symlink root inside puts there leads the host nowhere (the host connects to the agent's socket by this path).
+  await machine.reader.run('sudo rm -f /.sandbox/run/fill; sudo ln -s /etc /.sandbox/run/link');
+  expect(() => readFileSync(join(hostDir, 'link', 'hostname'))).toThrow(/ELOOP/);
   expect(await healthy(server)).toBe(true);
   expect((await machine.reader.run('echo still-here')).output.trim()).toBe('still-here');
 });

@@ -19,7 +19,7 @@ const run = promisify(execFile);
 /** The socket directory's tmpfs: room for the socket and a little more, never the host's disk. */
 export const RUN_DIR_TMPFS = { sizeBytes: 64 * 1024, inodes: 16 } as const;
 
-/** Mounts a tmpfs of RUN_DIR_TMPFS's size on `dir`, owned by `uid` (the machine's root), mode 0700. */
+/** Mounts a tmpfs of RUN_DIR_TMPFS's size on `dir`, owned by `uid` (the machine's root), mode 0700, where the host follows no symlink. */
 export async function mountSmallTmpfs(dir: string, uid: number): Promise<void> {
   const options = [
     `size=${RUN_DIR_TMPFS.sizeBytes}`,
@@ -30,6 +30,9 @@ export async function mountSmallTmpfs(dir: string, uid: number): Promise<void> {
     'nosuid',
     'nodev',
     'noexec',
+    // The host connects to the agent's socket by its path in here: a symlink
+    // root inside put in its place must not lead the host elsewhere.
+    'nosymfollow',
   ].join(',');
   await run('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]);
 }

@@ -11,7 +11,7 @@
 // The owner in state.json is the server process running the sandbox; a
 // server that adopts a sandbox after a restart writes itself in.
 import { processStartTime } from '../../process-start.ts';
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mountSmallTmpfs, removeHostTree } from './host-tree.ts';
 

@@ -7,7 +7,7 @@
 // server process: crun runs it detached in cgroups of its own, and its output
 // pipes only carry log lines (the agent ignores a pipe whose reader is gone).
 import type { ProcessSnapshot } from '../../../../contracts/process-snapshot.ts';
-import { chown, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SandboxLostError, isMisbehaviour, type Disposable, type RestoredTerminal, type Sandbox, type SandboxSpec, type SandboxUsage, type TerminalSize, type TerminalStream } from '../driver.ts';
 import { SANDBOX_PATHS, agentFiles } from '../../rootfs/agent-files.ts';
