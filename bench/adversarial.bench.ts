@@ -214,7 +214,13 @@ async function main(): Promise<void> {
       report('  log bytes', server.logBytes - logBefore, 'B');
       report('  neighbour echo p50', percentile(during, 50), 'ms');
       report('  neighbour echo p99', percentile(during, 99), 'ms');
-      report('  leftovers', machine ? namespaceLeftovers({ prefix, stateDir, ids: [machine.sandbox.id] }).length : 0);
+      // A machine the server ended itself may still be on its way out when DELETE answers 410: give it a moment.
+      let leftovers = machine ? namespaceLeftovers({ prefix, stateDir, ids: [machine.sandbox.id] }) : [];
+      for (let wait = 0; wait < 100 && leftovers.length > 0; wait++) {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        leftovers = namespaceLeftovers({ prefix, stateDir, ids: [machine!.sandbox.id] });
+      }
+      report('  leftovers', leftovers.length);
     }
     await neighbour.client.close();
     await deleteSandbox(server, neighbourSandbox);
