@@ -9,6 +9,7 @@ import { mdxComponentChecks } from './src/components/mdx-component-checks.ts';
 import { SHIKI_THEMES } from './src/components/shiki-themes.ts';
 import { pagefindIndex } from './src/components/pagefind-integration.ts';
 import { buildSummary } from './src/lib/authoring/build-summary.ts';
+import { devWatch } from './src/lib/authoring/dev-watch.ts';
 import { hugoMarkdownOptions } from './src/lib/authoring/markdown-options.ts';
 import { dropHeadInjectDirective } from './src/lib/authoring/head-inject-directive.ts';
 import { createHugoMarkdownPlugin } from './src/lib/hugo/markdown-plugin.ts';
@@ -57,6 +58,7 @@ export default defineConfig({
     hugoSiteIntegration(site),
     pagefindIndex(),
     browserMachineAssets(site.machine, site.outDir === defaultOutDir),
+    devWatch(site),
     // Last: its line closes the build output.
     buildSummary(site),
   ],

@@ -32,7 +32,7 @@ export interface SiteIndex {
   attachments(from: string): string[];
 }
 
-const cache = new Map<string, SiteIndex>();
+const cache = new Map<string, { stamp: string; index: SiteIndex }>();
 
 function contentFiles(dir: string): string[] {
   return (readdirSync(dir, { recursive: true, encoding: 'utf8' }) as string[])
@@ -41,10 +41,18 @@ function contentFiles(dir: string): string[] {
     .sort();
 }
 
+/** What changes when a page is added, removed or edited: `npm run dev` must not keep a stale index. */
+function contentStamp(dir: string): string {
+  return contentFiles(dir)
+    .map((f) => `${f}:${statSync(join(dir, f)).mtimeMs}`)
+    .join('|');
+}
+
 export function siteIndex(options: SiteIndexOptions): SiteIndex {
   const key = JSON.stringify(options);
+  const stamp = contentStamp(options.contentDir);
   const known = cache.get(key);
-  if (known) return known;
+  if (known && known.stamp === stamp) return known.index;
   // A page whose front matter cannot be read stays in the index without it (refs to it still
   // resolve): its own error is reported by the content check (authoring/content-survey.ts),
   // once, with its line, and the other pages' shortcodes are still checked instead of all
@@ -116,6 +124,6 @@ export function siteIndex(options: SiteIndexOptions): SiteIndex {
         .map((f) => posix.join(folder === '.' ? '' : folder, f).replace(/^\.\//, ''));
     },
   };
-  cache.set(key, index);
+  cache.set(key, { stamp, index });
   return index;
 }
