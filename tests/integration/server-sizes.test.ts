@@ -168,3 +168,13 @@ describe('upgrade requests no URL parser takes', () => {
     await othersUnharmed();
   });
 });
+
+describe('plain requests no URL parser takes', () => {
+  // Found by `npm run fuzz`: these answered 500 « internal » (contained, but the mistake is the client's).
+  it.each(['http://x:99999/', 'http://[', 'http://x:-1/'])('answers 400 invalid-request to GET %s', async (target) => {
+    const answer = await rawRequest(server.port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).toContain('"code":"invalid-request"');
+    await othersUnharmed();
+  });
+});

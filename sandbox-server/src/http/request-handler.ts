@@ -48,7 +48,13 @@ async function route(options: RequestHandlerOptions, req: IncomingMessage, res: 
     sendError(res, 403, hostRefusal(req.headers.host));
     return;
   }
-  const url = new URL(req.url ?? '/', 'http://server.invalid');
+  // An absolute-form target no URL parser takes ("http://x:99999/") is the client's mistake, not a server failure.
+  const url = URL.parse(req.url ?? '/', 'http://server.invalid');
+  if (url === null) {
+    req.resume();
+    sendError(res, 400, { code: 'invalid-request', message: 'The request target is not a valid URL.', hint: 'Send a path, such as /api/sandboxes.' });
+    return;
+  }
   const { basePath } = options;
   if (!url.pathname.startsWith(basePath)) {
     if (`${url.pathname}/` === basePath) {
