@@ -6,14 +6,14 @@
 // from the host); the server connects to it. Nothing ties the machine to the
 // server process: crun runs it detached in cgroups of its own, and its output
 // pipes only carry log lines (the agent ignores a pipe whose reader is gone).
-import type { ProcessSnapshot } from '../../../../contracts/process-snapshot.ts';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SandboxLostError, isMisbehaviour, type Disposable, type RestoredTerminal, type Sandbox, type SandboxSpec, type SandboxUsage, type TerminalSize, type TerminalStream } from '../driver.ts';
+import { SandboxLostError, isMisbehaviour, type Disposable, type RestoredTerminal, type Sandbox, type SandboxSpec, type SandboxUsage } from '../driver.ts';
 import { SANDBOX_PATHS, agentFiles } from '../../rootfs/agent-files.ts';
 import { AgentSession } from '../agent-session.ts';
 import { SANDBOX_REGISTRY } from '../../images/paths.ts';
 import { connectToAgent } from '../agent-socket.ts';
+import { AgentBackedSandbox } from '../agent-backed-sandbox.ts';
 import { Lifecycle } from '../lifecycle.ts';
 import { MachineLog } from '../machine-log.ts';
 import { readLines } from '../machine-lines.ts';
@@ -51,7 +51,7 @@ export interface LabMembership {
 /** The user every terminal runs as; the root filesystem's recipe creates it. */
 const COURSE_USER = 'student';
 
-export class NamespaceSandbox implements Sandbox {
+export class NamespaceSandbox extends AgentBackedSandbox implements Sandbox {
   readonly id: string;
   readonly containerId: string;
   readonly uidRange: UidRange;
@@ -67,6 +67,7 @@ export class NamespaceSandbox implements Sandbox {
   #machineLog: MachineLog;
 
   private constructor(host: SandboxHost, id: string, uidRange: UidRange) {
+    super();
     this.id = id;
     this.containerId = `${host.options.prefix}-${id}`;
     this.uidRange = uidRange;
@@ -233,24 +234,9 @@ export class NamespaceSandbox implements Sandbox {
     return (this.#session?.openTerminals ?? []).map((terminal) => ({ name: terminal.name, size: { ...terminal.size } }));
   }
 
-  openTerminal(name: string, size: TerminalSize): Promise<TerminalStream> {
-    if (!this.#session || !this.#lifecycle.ready) return Promise.reject(new Error(`sandbox ${this.id} is not running`));
-    return this.#session.openTerminal(name, size);
-  }
-
-  /**
-   * Runs `argv` as root inside the sandbox, without a terminal, and returns
-   * its exit and output (64 KiB of each stream at most): the classroom's
-   * exercise checks.
-   */
-  exec(argv: readonly string[], options: { timeoutMs?: number } = {}): Promise<ExecResult> {
-    if (!this.#session || !this.#lifecycle.ready) return Promise.reject(new Error(`sandbox ${this.id} is not running`));
-    return this.#session.exec(argv, options.timeoutMs ?? 30_000);
-  }
-
-  processSnapshot(maxProcesses: number): Promise<ProcessSnapshot> {
-    if (!this.#session || !this.#lifecycle.ready) return Promise.reject(new Error(`sandbox ${this.id} is not running`));
-    return this.#session.snapshot(maxProcesses);
+  /** Terminals, root commands and snapshots (AgentBackedSandbox) go to the agent only while the sandbox is ready. */
+  protected readyAgent(): AgentSession | undefined {
+    return this.#lifecycle.ready ? this.#session : undefined;
   }
 
   async usage(): Promise<SandboxUsage> {

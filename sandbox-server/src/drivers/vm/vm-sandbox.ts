@@ -2,11 +2,11 @@
 // copy-on-write view of the shared disk image, its agent reached over a
 // virtio-serial port that QEMU bridges to a unix socket the host listens on.
 // The agent session is the namespace driver's: same protocol, other pipe.
-import type { ProcessSnapshot } from '../../../../contracts/process-snapshot.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import { isMisbehaviour, type Disposable, type ExecResult, type RestoredTerminal, type Sandbox, type SandboxSpec, type SandboxUsage, type TerminalSize, type TerminalStream } from '../driver.ts';
+import { isMisbehaviour, type Disposable, type RestoredTerminal, type Sandbox, type SandboxSpec, type SandboxUsage } from '../driver.ts';
 import { AgentSession } from '../agent-session.ts';
+import { AgentBackedSandbox } from '../agent-backed-sandbox.ts';
 import { Lifecycle } from '../lifecycle.ts';
 import type { Accelerator } from './accelerator.ts';
 import type { GuestBoot } from './guest-boot.ts';
@@ -32,7 +32,7 @@ const CLOCK_TICKS_PER_SECOND = 100;
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 
-export class VmSandbox implements Sandbox {
+export class VmSandbox extends AgentBackedSandbox implements Sandbox {
   readonly id: string;
   readonly dirs: VmDirs;
   #host: VmHost;
@@ -47,6 +47,7 @@ export class VmSandbox implements Sandbox {
   #log: (level: Level, msg: string, fields?: Record<string, unknown>) => void;
 
   private constructor(host: VmHost, id: string) {
+    super();
     this.id = id;
     this.#host = host;
     this.dirs = new VmDirs(host.options.stateDir, host.options.prefix, id);
@@ -183,20 +184,9 @@ export class VmSandbox implements Sandbox {
     return `VM ${this.id} did not start: ${reason}${stderr}${console ? `\nlast lines of the guest's console:\n${console}` : ''}`;
   }
 
-  openTerminal(name: string, size: TerminalSize): Promise<TerminalStream> {
-    if (!this.#session || !this.#lifecycle.ready) return Promise.reject(new Error(`sandbox ${this.id} is not running`));
-    return this.#session.openTerminal(name, size);
-  }
-
-  /** Runs `argv` as root in the guest through the agent, as the namespace driver does. */
-  exec(argv: readonly string[], options: { timeoutMs?: number } = {}): Promise<ExecResult> {
-    if (!this.#session || !this.#lifecycle.ready) return Promise.reject(new Error(`sandbox ${this.id} is not running`));
-    return this.#session.exec(argv, options.timeoutMs ?? 30_000);
-  }
-
-  processSnapshot(maxProcesses: number): Promise<ProcessSnapshot> {
-    if (!this.#session || !this.#lifecycle.ready) return Promise.reject(new Error(`sandbox ${this.id} is not running`));
-    return this.#session.snapshot(maxProcesses);
+  /** Terminals, root commands and snapshots (AgentBackedSandbox) go to the agent only while the sandbox is ready. */
+  protected readyAgent(): AgentSession | undefined {
+    return this.#lifecycle.ready ? this.#session : undefined;
   }
 
   /**
