@@ -4,7 +4,8 @@
 // sandbox is ready. Written once here so that the two drivers cannot drift.
 import type { ProcessSnapshot } from '../../../contracts/process-snapshot.ts';
 import type { AgentSession } from './agent-session.ts';
-import type { ExecResult, TerminalSize, TerminalStream } from './driver.ts';
+import type { ExecDone } from '../../../contracts/agent-protocol.ts';
+import type { TerminalSize, TerminalStream } from './driver.ts';
 
 /** How long a root command may run when its caller does not say (the classroom's exercise checks). */
 const DEFAULT_EXEC_TIMEOUT_MS = 30_000;
@@ -21,9 +22,10 @@ export abstract class AgentBackedSandbox {
 
   /**
    * Runs `argv` as root inside the sandbox, without a terminal, and returns
-   * its exit and output (64 KiB of each stream at most).
+   * its exit and output (64 KiB of each stream at most; `truncated` says so,
+   * `error` says why it could not start): the driver contract's ExecResult, and more.
    */
-  exec(argv: readonly string[], options: { timeoutMs?: number } = {}): Promise<ExecResult> {
+  exec(argv: readonly string[], options: { timeoutMs?: number } = {}): Promise<ExecDone> {
     return this.#withAgent((agent) => agent.exec(argv, options.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS));
   }
 
