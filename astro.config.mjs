@@ -24,7 +24,8 @@ const hugoMarkdown = createHugoMarkdownPlugin(hugoMarkdownOptions(site));
 // that folder: builds of different content trees never share stale entries, and
 // removing a temporary build removes its cache too.
 const defaultOutDir = join(PROJECT_ROOT, 'dist');
-const cacheDir = site.outDir === defaultOutDir ? join(PROJECT_ROOT, 'node_modules', '.astro') : join(dirname(site.outDir), `${basename(site.outDir)}.astro-cache`);
+const cacheDir =
+  site.outDir === defaultOutDir ? join(PROJECT_ROOT, 'node_modules', '.astro') : join(dirname(site.outDir), `${basename(site.outDir)}.astro-cache`);
 
 export default defineConfig({
   base: site.basePath,

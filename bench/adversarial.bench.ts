@@ -64,7 +64,7 @@ const until = (promise: Promise<unknown>, ms: number) => Promise.race([promise, 
 
 const ATTACKS: Attack[] = [
   {
-    name: '1 no newline on the agent\'s stderr (512 MiB, 20 s)',
+    name: "1 no newline on the agent's stderr (512 MiB, 20 s)",
     machine: true,
     run: async (_server, m) => {
       await m!.reader.run(attack('nonewline', [2, 512 * 2 ** 20], 20), { timeoutMs: 60_000 });
@@ -137,7 +137,9 @@ const ATTACKS: Attack[] = [
     run: async (server) => {
       const sockets: net.Socket[] = [];
       for (let i = 0; i < 2000; i++) {
-        const socket = net.connect({ host: '127.0.0.1', port: server.port, localAddress: '127.0.0.2' }, () => socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: '));
+        const socket = net.connect({ host: '127.0.0.1', port: server.port, localAddress: '127.0.0.2' }, () =>
+          socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: '),
+        );
         socket.on('error', () => {});
         socket.resume();
         sockets.push(socket);
@@ -210,7 +212,7 @@ async function main(): Promise<void> {
       report('  server up', healthy ? 'yes' : 'NO');
       report('  server rss peak', rssPeak, 'MiB');
       report('  server rss growth', rssPeak - rssBefore, 'MiB');
-      report('  host disk used (peak, state dir\'s filesystem)', (diskPeak - diskBefore) / 2 ** 20, 'MiB');
+      report("  host disk used (peak, state dir's filesystem)", (diskPeak - diskBefore) / 2 ** 20, 'MiB');
       report('  log bytes', server.logBytes - logBefore, 'B');
       report('  neighbour echo p50', percentile(during, 50), 'ms');
       report('  neighbour echo p99', percentile(during, 99), 'ms');

@@ -83,7 +83,11 @@ try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   let workerBytes = 0;
   page.on('response', (response) => {
-    if (/machine-worker.*\.js$/.test(response.url())) response.body().then((body) => (workerBytes += body.length), () => undefined);
+    if (/machine-worker.*\.js$/.test(response.url()))
+      response.body().then(
+        (body) => (workerBytes += body.length),
+        () => undefined,
+      );
   });
   await page.goto(site.url + LESSON_PATH);
   await page.waitForLoadState('networkidle');

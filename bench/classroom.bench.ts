@@ -89,27 +89,37 @@ async function student(server: RunningServer, link: StudentLink, delayMs: number
   await new Promise((resolve) => setTimeout(resolve, delayMs));
   const timer = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('deadline')), Math.max(0, deadline - Date.now())).unref());
   try {
-    await Promise.race([timer, (async () => {
-      const started = performance.now();
-      const created = await bearerRequest(server, 'POST', 'api/sandboxes', link.token);
-      if (created.status !== 201) throw new Error(`POST ${created.status}: ${JSON.stringify(created.body)}`);
-      const first = await attach(server, created.body, '1');
-      outcome.terminals.push(first);
-      await first.reader.waitForPrompt({ timeoutMs: 120_000 });
-      outcome.startMs = performance.now() - started;
-      const second = await attach(server, created.body, '2');
-      outcome.terminals.push(second);
-      await second.reader.waitForPrompt({ timeoutMs: 120_000 });
-      const commands = ['hostname', 'sudo unshare --uts /bin/bash', 'hostname my.name.is.bob', 'hostname'];
-      const statuses: (number | null)[] = [];
-      for (const command of commands) statuses.push((await first.reader.run(command, { timeoutMs: 120_000 })).exitCode ?? null);
-      await second.reader.run('hostname', { timeoutMs: 120_000 });
-      outcome.echoMs = await echo(second);
-      const progress = await bearerRequest(server, 'POST', 'api/class/progress', link.token, { page: 'docker_linux/namespaces/', snippet: '1', commands, statuses });
-      outcome.checkPassed = progress.status === 200 && progress.body.exercises.some((exercise: { id: string; passedAt: string | null }) => exercise.id === 'uts' && exercise.passedAt !== null);
-      await first.reader.run('exit', { timeoutMs: 120_000 });
-      outcome.ok = true;
-    })()]);
+    await Promise.race([
+      timer,
+      (async () => {
+        const started = performance.now();
+        const created = await bearerRequest(server, 'POST', 'api/sandboxes', link.token);
+        if (created.status !== 201) throw new Error(`POST ${created.status}: ${JSON.stringify(created.body)}`);
+        const first = await attach(server, created.body, '1');
+        outcome.terminals.push(first);
+        await first.reader.waitForPrompt({ timeoutMs: 120_000 });
+        outcome.startMs = performance.now() - started;
+        const second = await attach(server, created.body, '2');
+        outcome.terminals.push(second);
+        await second.reader.waitForPrompt({ timeoutMs: 120_000 });
+        const commands = ['hostname', 'sudo unshare --uts /bin/bash', 'hostname my.name.is.bob', 'hostname'];
+        const statuses: (number | null)[] = [];
+        for (const command of commands) statuses.push((await first.reader.run(command, { timeoutMs: 120_000 })).exitCode ?? null);
+        await second.reader.run('hostname', { timeoutMs: 120_000 });
+        outcome.echoMs = await echo(second);
+        const progress = await bearerRequest(server, 'POST', 'api/class/progress', link.token, {
+          page: 'docker_linux/namespaces/',
+          snippet: '1',
+          commands,
+          statuses,
+        });
+        outcome.checkPassed =
+          progress.status === 200 &&
+          progress.body.exercises.some((exercise: { id: string; passedAt: string | null }) => exercise.id === 'uts' && exercise.passedAt !== null);
+        await first.reader.run('exit', { timeoutMs: 120_000 });
+        outcome.ok = true;
+      })(),
+    ]);
   } catch (error) {
     outcome.error = (error as Error).message.slice(0, 200);
   }
@@ -123,7 +133,9 @@ async function main(): Promise<void> {
   const servers: RunningServer[] = [];
   try {
     const { links, instructorKey } = await createClass(files.db, ['--name', 'Bench', '--seats', String(STUDENTS), '--docker', String(DOCKER)]);
-    server = await startClassServer(files.db, { env: { MAX_SANDBOXES: String(STUDENTS + 10), WARM_POOL_SIZE: '0', LOG_LEVEL: 'info', SANDBOX_DOCKER: String(DOCKER) } });
+    server = await startClassServer(files.db, {
+      env: { MAX_SANDBOXES: String(STUDENTS + 10), WARM_POOL_SIZE: '0', LOG_LEVEL: 'info', SANDBOX_DOCKER: String(DOCKER) },
+    });
     servers.push(server);
     const serverRssIdle = await server.metric('process_resident_memory_bytes');
     const busyBefore = await classCpuSeconds(server);
@@ -138,8 +150,14 @@ async function main(): Promise<void> {
     report('students who got a machine, two terminals and ran the exercise', ok.length);
     report('success rate', (ok.length / STUDENTS) * 100, '%');
     report('UTS exercise checked as passed', outcomes.filter((outcome) => outcome.checkPassed).length);
-    reportTimings('start (link to first prompt) under load', ok.map((outcome) => outcome.startMs!));
-    reportTimings('keystroke echo under load', ok.flatMap((outcome) => outcome.echoMs));
+    reportTimings(
+      'start (link to first prompt) under load',
+      ok.map((outcome) => outcome.startMs!),
+    );
+    reportTimings(
+      'keystroke echo under load',
+      ok.flatMap((outcome) => outcome.echoMs),
+    );
     report('whole class in', classInSeconds, 's');
     report('CPU spent while the class came in (machines + server)', busySeconds, 'core-seconds');
     report('CPU per student (start + lesson)', busySeconds / Math.max(1, ok.length), 'core-seconds');
@@ -147,8 +165,15 @@ async function main(): Promise<void> {
     if (failures.length > 0) report('first failures', JSON.stringify([...new Set(failures)].slice(0, 3)));
 
     // Everyone connected (two terminals each): the peak.
-    const view = await bearerRequest(server, 'GET', `api/class/classes/${(await bearerRequest(server, 'GET', 'api/class/classes', instructorKey)).body.classes[0].id}`, instructorKey);
-    const charged = (view.body.students as { machine: { memoryBytes: number | null } | null }[]).map((s) => s.machine?.memoryBytes ?? 0).filter((bytes) => bytes > 0);
+    const view = await bearerRequest(
+      server,
+      'GET',
+      `api/class/classes/${(await bearerRequest(server, 'GET', 'api/class/classes', instructorKey)).body.classes[0].id}`,
+      instructorKey,
+    );
+    const charged = (view.body.students as { machine: { memoryBytes: number | null } | null }[])
+      .map((s) => s.machine?.memoryBytes ?? 0)
+      .filter((bytes) => bytes > 0);
     const memoryPeak = memAvailable();
     report('machines alive at the peak', charged.length);
     report('memory charged per machine p50', percentile(charged, 50) / MIB, 'MiB');

@@ -53,7 +53,10 @@ async function student(sandbox: NamespaceSandbox, command: string): Promise<stri
 
 /** Milliseconds per iteration, measured inside the machine (no host round trip in the figure). */
 async function timedInside(sandbox: NamespaceSandbox, command: string, runs: number, before = ':'): Promise<number[]> {
-  const out = await student(sandbox, `for i in $(seq ${runs}); do ${before}; s=$(date +%s%N); ${command} >/dev/null; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); done`);
+  const out = await student(
+    sandbox,
+    `for i in $(seq ${runs}); do ${before}; s=$(date +%s%N); ${command} >/dev/null; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); done`,
+  );
   return out.trim().split('\n').map(Number);
 }
 
@@ -77,15 +80,27 @@ try {
   await store.start();
 
   const first = await machine();
-  const sizes = await student(first, 'docker pull -q busybox >/dev/null && docker pull -q debian:bookworm-slim >/dev/null && docker images --format "{{.Repository}}:{{.Tag}} {{.Size}}"');
+  const sizes = await student(
+    first,
+    'docker pull -q busybox >/dev/null && docker pull -q debian:bookworm-slim >/dev/null && docker images --format "{{.Repository}}:{{.Tag}} {{.Size}}"',
+  );
   for (const line of sizes.trim().split('\n')) report(`image ${line.split(' ')[0]} (unpacked)`, line.split(' ')[1] ?? '?');
-  reportTimings('docker pull busybox (class store)', await timedInside(first, 'docker pull -q busybox', PULLS, 'docker rmi -f busybox >/dev/null 2>&1 || true'));
-  reportTimings('docker pull debian:bookworm-slim (class store)', await timedInside(first, 'docker pull -q debian:bookworm-slim', PULLS, 'docker rmi -f debian:bookworm-slim >/dev/null 2>&1 || true'));
+  reportTimings(
+    'docker pull busybox (class store)',
+    await timedInside(first, 'docker pull -q busybox', PULLS, 'docker rmi -f busybox >/dev/null 2>&1 || true'),
+  );
+  reportTimings(
+    'docker pull debian:bookworm-slim (class store)',
+    await timedInside(first, 'docker pull -q debian:bookworm-slim', PULLS, 'docker rmi -f debian:bookworm-slim >/dev/null 2>&1 || true'),
+  );
   await student(first, 'docker pull -q busybox >/dev/null');
   reportTimings('docker run --rm busybox true', await timedInside(first, 'docker run --rm busybox true', RUNS));
 
   const idle = Number(cgroup(first, 'memory', 'memory.usage_in_bytes'));
-  await student(first, 'docker run -d --name web -p 8080:80 busybox httpd -f -p 80 >/dev/null && docker run -d --name shell debian:bookworm-slim sleep 3600 >/dev/null');
+  await student(
+    first,
+    'docker run -d --name web -p 8080:80 busybox httpd -f -p 80 >/dev/null && docker run -d --name shell debian:bookworm-slim sleep 3600 >/dev/null',
+  );
   await student(first, 'sleep 2');
   const busy = Number(cgroup(first, 'memory', 'memory.usage_in_bytes'));
   const rss = Number(/^total_rss (\d+)$/m.exec(cgroup(first, 'memory', 'memory.stat'))?.[1] ?? 0);
@@ -104,7 +119,9 @@ try {
     await student(other, 'docker run -d -p 8080:80 busybox httpd -f -p 80 >/dev/null && docker run -d debian:bookworm-slim sleep 3600 >/dev/null');
     others.push(other);
   }
-  await Promise.all([first, ...others].map((sandbox) => student(sandbox, 'curl -sf -o /dev/null 127.0.0.1:8080 || curl -sf -o /dev/null 127.0.0.1:8080/index.html || true')));
+  await Promise.all(
+    [first, ...others].map((sandbox) => student(sandbox, 'curl -sf -o /dev/null 127.0.0.1:8080 || curl -sf -o /dev/null 127.0.0.1:8080/index.html || true')),
+  );
   const perMachine = (before - memAvailable()) / Math.max(1, others.length);
   const charges = [first, ...others].map((sandbox) => Number(cgroup(sandbox, 'memory', 'memory.usage_in_bytes')) / MIB);
   const tasks = [first, ...others].map((sandbox) => Number(cgroup(sandbox, 'pids', 'pids.current')));

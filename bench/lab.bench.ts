@@ -55,7 +55,10 @@ async function student(lab: NamespaceLab, node: string, command: string): Promis
 }
 
 function memoryCharge(lab: NamespaceLab): number {
-  return lab.members.reduce((sum, member) => sum + Number(readFileSync(`/sys/fs/cgroup/memory/${driver.options.prefix}/${member.id}/memory.usage_in_bytes`, 'utf8')), 0);
+  return lab.members.reduce(
+    (sum, member) => sum + Number(readFileSync(`/sys/fs/cgroup/memory/${driver.options.prefix}/${member.id}/memory.usage_in_bytes`, 'utf8')),
+    0,
+  );
 }
 
 function tasks(lab: NamespaceLab): number {
@@ -88,7 +91,11 @@ try {
   const address = lab.machines[0]!.address;
   const init = await student(lab, 'node1', `docker swarm init --advertise-addr ${address} >/dev/null && docker swarm join-token -q worker`);
   for (const node of ['node2', 'node3']) await student(lab, node, `docker swarm join --token ${init.trim()} ${address}:2377 >/dev/null`);
-  await student(lab, 'node1', 'docker service create -q --detach=false --name web --replicas 3 --replicas-max-per-node 1 --endpoint-mode dnsrr --publish mode=host,target=80,published=8080 busybox httpd -f -p 80 -h /etc >/dev/null');
+  await student(
+    lab,
+    'node1',
+    'docker service create -q --detach=false --name web --replicas 3 --replicas-max-per-node 1 --endpoint-mode dnsrr --publish mode=host,target=80,published=8080 busybox httpd -f -p 80 -h /etc >/dev/null',
+  );
   await student(lab, 'node1', 'sleep 3');
   const busy = memoryCharge(lab);
   const drop = before - memAvailable();

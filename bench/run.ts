@@ -15,7 +15,11 @@ const benches = readdirSync(here)
   .sort();
 
 if (benches.length === 0) {
-  console.error(`bench: nothing matches ${wanted.join(', ')}; have: ${readdirSync(here).filter((f) => f.endsWith('.bench.ts')).join(', ')}`);
+  console.error(
+    `bench: nothing matches ${wanted.join(', ')}; have: ${readdirSync(here)
+      .filter((f) => f.endsWith('.bench.ts'))
+      .join(', ')}`,
+  );
   process.exit(2);
 }
 

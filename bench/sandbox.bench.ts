@@ -199,7 +199,7 @@ async function capacity(): Promise<void> {
   // Idle daemons alone would fill every core at this count (nobody typing yet).
   const byCpu = Math.floor(availableParallelism() / idleCores);
   report(`capacity: extrapolated by idle CPU (${availableParallelism()} cores)`, byCpu, 'sandboxes');
-  report('capacity: extrapolated (the smallest, and the driver\'s maxSandboxes)', Math.min(byMemory, byPids, byCpu, driver.options.maxSandboxes), 'sandboxes');
+  report("capacity: extrapolated (the smallest, and the driver's maxSandboxes)", Math.min(byMemory, byPids, byCpu, driver.options.maxSandboxes), 'sandboxes');
   const stopping = performance.now();
   await Promise.all(boxes.map(({ sandbox }) => destroy(sandbox)));
   report(`destroy ${boxes.length} at once`, performance.now() - stopping, 'ms');

@@ -75,13 +75,18 @@ try {
     const hugoOut = join(workDir, 'cours-hugo-by-hugo');
     rmSync(hugoOut, { recursive: true, force: true });
     const started = performance.now();
-    const hugo = spawnSync('hugo', ['--source', hugoSource, '--destination', hugoOut, '--cacheDir', join(workDir, 'hugo-cache'), '--quiet'], { encoding: 'utf8' });
+    const hugo = spawnSync('hugo', ['--source', hugoSource, '--destination', hugoOut, '--cacheDir', join(workDir, 'hugo-cache'), '--quiet'], {
+      encoding: 'utf8',
+    });
     hugoTimings.push(performance.now() - started);
-    if (hugo.error || hugo.status !== 0) throw new Error(`hugo could not build the fixture course (is the hugo package installed?): ${hugo.error?.message ?? hugo.stderr}`);
+    if (hugo.error || hugo.status !== 0)
+      throw new Error(`hugo could not build the fixture course (is the hugo package installed?): ${hugo.error?.message ?? hugo.stderr}`);
   }
   reportTimings('hugo course build by real hugo', hugoTimings);
   report('hugo course build ratio ours/hugo (p50)', percentile(courseTimings, 50) / percentile(hugoTimings, 50), '×');
-  const pages = (readdirSync(courseOut, { recursive: true, encoding: 'utf8' }) as string[]).filter((f) => f.endsWith('index.html') && !f.startsWith('pagefind') && !f.startsWith('instructeur'));
+  const pages = (readdirSync(courseOut, { recursive: true, encoding: 'utf8' }) as string[]).filter(
+    (f) => f.endsWith('index.html') && !f.startsWith('pagefind') && !f.startsWith('instructeur'),
+  );
   const weighed = pages.map((page) => {
     const w = pageWeight(courseOut, page, '/linux-pratique/');
     return { page, w, total: gzipSync(w.html).length + gzipSync(w.css).length + gzipSync(w.js).length };

@@ -81,9 +81,7 @@ reportTimings('vm destroy', destroyMs);
 // Two readers arriving together.
 {
   const started = performance.now();
-  const sandboxes = await Promise.all(
-    [0, 1].map(() => driver.create({ id: `bench-${randomBytes(3).toString('hex')}`, limits: LIMITS, docker: true })),
-  );
+  const sandboxes = await Promise.all([0, 1].map(() => driver.create({ id: `bench-${randomBytes(3).toString('hex')}`, limits: LIMITS, docker: true })));
   try {
     await Promise.all(
       sandboxes.map(async (sandbox) => {

@@ -5,7 +5,11 @@
 // nothing ran.
 import { existsSync, readFileSync } from 'node:fs';
 
-export interface Tally { passed: number; failed: number; skipped: number }
+export interface Tally {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
 
 interface VitestJsonReport {
   numPassedTests: number;
@@ -16,7 +20,10 @@ interface VitestJsonReport {
 }
 
 /** One static check as scripts/test.sh records it: a line "NAME EXIT_STATUS". */
-export interface CheckResult { name: string; status: number }
+export interface CheckResult {
+  name: string;
+  status: number;
+}
 
 export function tally(report: VitestJsonReport): Tally {
   // A suite that fails to load (syntax error, failing beforeAll) has no failed
@@ -31,10 +38,13 @@ export function tally(report: VitestJsonReport): Tally {
 
 /** Reads the checks file: one "NAME STATUS" a line; a line of any other shape is a failed check. */
 export function parseChecks(text: string): CheckResult[] {
-  return text.split('\n').filter((line) => line.trim() !== '').map((line) => {
-    const match = /^(\S+) (\d+)$/.exec(line.trim());
-    return match ? { name: match[1]!, status: Number(match[2]) } : { name: line.trim(), status: 1 };
-  });
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const match = /^(\S+) (\d+)$/.exec(line.trim());
+      return match ? { name: match[1]!, status: Number(match[2]) } : { name: line.trim(), status: 1 };
+    });
 }
 
 export function withChecks(t: Tally, checks: CheckResult[]): Tally {

@@ -58,8 +58,7 @@ export interface AgentOptions {
 
 // Shown in the terminal when a fork bomb was stopped: the reader must know
 // why their processes vanished. In French, like the course.
-const forkBombNotice = (killed: number) =>
-  `\r\n\x1b[1;33m[bac à sable] Limite de processus atteinte (fork bomb ?) : ${killed} processus arrêtés.\x1b[0m\r\n`;
+const forkBombNotice = (killed: number) => `\r\n\x1b[1;33m[bac à sable] Limite de processus atteinte (fork bomb ?) : ${killed} processus arrêtés.\x1b[0m\r\n`;
 
 /** The « Vue des namespaces » asks after every command; more often than this it gets the previous answer. */
 const SNAPSHOT_MIN_INTERVAL_MS = 200;

@@ -36,7 +36,7 @@ function containersGroup(pidsMax: number, log: Log): string[] {
     }
     return ['--cgroup-parent', `/${CONTAINERS_GROUP}`];
   } catch (error) {
-    log('warn', 'containers cgroup not made: containers share the machine\'s limits with dockerd', { error: (error as Error).message });
+    log('warn', "containers cgroup not made: containers share the machine's limits with dockerd", { error: (error as Error).message });
     return [];
   }
 }
@@ -86,8 +86,6 @@ export function startDocker(log: Log, containersPidsMax: number): void {
     closeSync(output);
     daemon.once('spawn', () => log('info', 'dockerd started', { pid: daemon.pid }));
     daemon.once('error', (error) => log('error', 'dockerd could not start', { error: error.message }));
-    daemon.once('exit', (code, signal) =>
-      log('warn', `dockerd exited; see ${LOG_FILE} inside the sandbox`, { code, signal, uptimeMs: Date.now() - started }),
-    );
+    daemon.once('exit', (code, signal) => log('warn', `dockerd exited; see ${LOG_FILE} inside the sandbox`, { code, signal, uptimeMs: Date.now() - started }));
   })().catch((error: Error) => log('error', 'Docker could not start', { error: error.message }));
 }

@@ -32,9 +32,18 @@ export function spawnLoginShell(options: LoginShellOptions): IPty {
   return spawn(
     '/bin/sh',
     [
-      '-c', START_SCRIPT, 'sandbox-shell', ...options.groupProcsFiles, '--',
-      'setpriv', `--reuid=${options.user}`, `--regid=${options.user}`, '--init-groups', '--reset-env',
-      '/bin/bash', '--login',
+      '-c',
+      START_SCRIPT,
+      'sandbox-shell',
+      ...options.groupProcsFiles,
+      '--',
+      'setpriv',
+      `--reuid=${options.user}`,
+      `--regid=${options.user}`,
+      '--init-groups',
+      '--reset-env',
+      '/bin/bash',
+      '--login',
     ],
     {
       name: 'xterm-256color',

@@ -10,13 +10,7 @@
 // cgroup — only for the processes kept (at most `maxProcesses`); the others
 // are counted by name.
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import {
-  MAX_COMMAND_CHARS,
-  MAX_OMITTED_COMMANDS,
-  NAMESPACE_TYPES,
-  type ProcessSnapshot,
-  type SnapshotProcess,
-} from '../../contracts/process-snapshot.ts';
+import { MAX_COMMAND_CHARS, MAX_OMITTED_COMMANDS, NAMESPACE_TYPES, type ProcessSnapshot, type SnapshotProcess } from '../../contracts/process-snapshot.ts';
 
 export interface SnapshotOptions {
   maxProcesses: number;
@@ -185,7 +179,10 @@ function describe(proc: string, brief: Brief, names: Map<number, string>): { pro
   // NSpid lists its number in each PID namespace from the machine's down to its own: the last is its own.
   const nspids = /^NSpid:\s+([\d\s]+)$/m.exec(status)?.[1]?.trim().split(/\s+/).map(Number) ?? [brief.pid];
   const cmdline = readOrUndefined(`${dir}/cmdline`) ?? '';
-  const args = cmdline.split('\0').filter((arg) => arg.length > 0).join(' ');
+  const args = cmdline
+    .split('\0')
+    .filter((arg) => arg.length > 0)
+    .join(' ');
   const ns = NAMESPACE_TYPES.map((type) => namespaceInode(`${dir}/ns/${type}`));
   return {
     process: {

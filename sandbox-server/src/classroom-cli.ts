@@ -103,7 +103,8 @@ async function main(argv: string[]): Promise<number> {
 
 async function create(store: ClassroomStore, config: Config, options: Options, site: string): Promise<number> {
   if (options.name === undefined) throw new UsageError('create needs --name');
-  if ((options.roster === undefined) === (options.seats === undefined)) throw new UsageError('create needs either --roster FILE (one name per line) or --seats N');
+  if ((options.roster === undefined) === (options.seats === undefined))
+    throw new UsageError('create needs either --roster FILE (one name per line) or --seats N');
   let roster: string[] | undefined;
   if (options.roster !== undefined) {
     let text: string;
@@ -115,21 +116,28 @@ async function create(store: ClassroomStore, config: Config, options: Options, s
     roster = parseRoster(text);
   }
   const exercises = await loadExercises(config.contentDir);
-  const { newClass, names } = resolveClassRequest({
-    name: options.name,
-    capacity: options.capacity,
-    roster,
-    seats: options.seats,
-    lifetime: options.lifetime,
-    memory: options.memory,
-    cpus: options.cpus,
-    pids: options.pids,
-    docker: options.docker,
-    startPage: options.page,
-  }, classDefaults(config, exercises[0]?.page ?? ''));
+  const { newClass, names } = resolveClassRequest(
+    {
+      name: options.name,
+      capacity: options.capacity,
+      roster,
+      seats: options.seats,
+      lifetime: options.lifetime,
+      memory: options.memory,
+      cpus: options.cpus,
+      pids: options.pids,
+      docker: options.docker,
+      startPage: options.page,
+    },
+    classDefaults(config, exercises[0]?.page ?? ''),
+  );
   const { classRecord, links: issued } = store.createClass(newClass, names);
-  console.log(`Class "${classRecord.name}" created: ${issued.length} students (capacity ${classRecord.capacity}), links valid until ${frenchDateTime(classRecord.expiresAt)}.`);
-  console.log(`Machines: ${classRecord.driver}, ${Math.round(classRecord.limits.memoryBytes / 2 ** 20)} MiB, ${classRecord.limits.cpus} CPU, ${classRecord.limits.pids} tasks, Docker ${classRecord.docker ? 'on' : 'off'}.`);
+  console.log(
+    `Class "${classRecord.name}" created: ${issued.length} students (capacity ${classRecord.capacity}), links valid until ${frenchDateTime(classRecord.expiresAt)}.`,
+  );
+  console.log(
+    `Machines: ${classRecord.driver}, ${Math.round(classRecord.limits.memoryBytes / 2 ** 20)} MiB, ${classRecord.limits.cpus} CPU, ${classRecord.limits.pids} tasks, Docker ${classRecord.docker ? 'on' : 'off'}.`,
+  );
   console.log('Personal links (shown only now: keep them; `links` makes new ones):\n');
   printLinks(classRecord, issued, site);
   if (!store.hasInstructorCredential()) {
@@ -171,7 +179,9 @@ function revoke(store: ClassroomStore, options: Options): number {
 function reset(store: ClassroomStore, options: Options): number {
   const { classRecord, students } = target(store, options);
   store.bumpReset(students.map((student) => student.id));
-  console.log(`Asked for fresh machines for ${students.length} student(s) of "${classRecord.name}": a running server replaces the machines they have within seconds.`);
+  console.log(
+    `Asked for fresh machines for ${students.length} student(s) of "${classRecord.name}": a running server replaces the machines they have within seconds.`,
+  );
   return 0;
 }
 
@@ -197,7 +207,11 @@ function target(store: ClassroomStore, options: Options): { classRecord: ClassRe
   if (options.class === undefined) throw new UsageError('this command needs --class NAME (see `list`)');
   const classRecord = store.findClassByName(options.class);
   if (!classRecord) {
-    const known = store.listClasses().map((record) => `"${record.name}"`).join(', ') || 'none';
+    const known =
+      store
+        .listClasses()
+        .map((record) => `"${record.name}"`)
+        .join(', ') || 'none';
     throw new UsageError(`no class named "${options.class}"; classes: ${known}`);
   }
   const all = store.students(classRecord.id);
@@ -233,8 +247,12 @@ function siteUrl(given: string | undefined, config: Config): string {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    const known = error instanceof UsageError || error instanceof ConfigError || error instanceof ClassSettingsError
-      || error instanceof ClassroomInputError || error instanceof ChecksFileError;
+    const known =
+      error instanceof UsageError ||
+      error instanceof ConfigError ||
+      error instanceof ClassSettingsError ||
+      error instanceof ClassroomInputError ||
+      error instanceof ChecksFileError;
     if (error instanceof ClassroomDatabaseError) {
       console.error(`${error.message}\nWhat to do: ${error.hint}`);
       process.exit(1);

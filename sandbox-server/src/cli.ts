@@ -74,7 +74,11 @@ async function prepare(driver: NamespaceDriver): Promise<number> {
   if (ClassImageStore.available()) {
     await ensureDefaultImages(DEFAULT_IMAGE_STORE_PATHS, progressPrinter());
     endStatusLine();
-    console.error(`✓ class image store: ${listImages().map((image) => image.name).join(', ')}`);
+    console.error(
+      `✓ class image store: ${listImages()
+        .map((image) => image.name)
+        .join(', ')}`,
+    );
   } else {
     console.error('! no class image store (apt-get install docker-registry skopeo): docker pull will fail in the machines');
   }

@@ -10,10 +10,17 @@ import { z } from 'zod';
 
 const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const SIZE_UNITS: Record<string, number> = {
-  '': 1, b: 1,
-  k: 1024, kb: 1000, kib: 1024,
-  m: 1024 ** 2, mb: 1000 ** 2, mib: 1024 ** 2,
-  g: 1024 ** 3, gb: 1000 ** 3, gib: 1024 ** 3,
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1000,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
 };
 
 /** "500ms", "30s", "15m", "2h" → milliseconds; undefined when not a duration. */
@@ -34,13 +41,19 @@ export function parseSize(text: string): number | undefined {
 const integer = (min: number, max: number) =>
   z.preprocess(
     (v) => (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v),
-    z.int({ error: `expected an integer from ${min} to ${max}` }).min(min).max(max),
+    z
+      .int({ error: `expected an integer from ${min} to ${max}` })
+      .min(min)
+      .max(max),
   );
 
 const decimal = (min: number, max: number) =>
   z.preprocess(
     (v) => (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v),
-    z.number({ error: `expected a number from ${min} to ${max}` }).min(min).max(max),
+    z
+      .number({ error: `expected a number from ${min} to ${max}` })
+      .min(min)
+      .max(max),
   );
 
 const boolean = () => z.union([z.boolean(), z.stringbool()], { error: 'expected true or false' });
@@ -80,14 +93,31 @@ const origin = z.string().transform((text, ctx) => {
 });
 
 const origins = z.preprocess(
-  (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : v),
+  (v) =>
+    typeof v === 'string'
+      ? v
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '')
+      : v,
   z.array(origin, { error: 'expected a comma-separated list of origins' }),
 );
 
 const hostNames = z.preprocess(
-  (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '') : v),
+  (v) =>
+    typeof v === 'string'
+      ? v
+          .split(',')
+          .map((s) => s.trim().toLowerCase())
+          .filter((s) => s !== '')
+      : v,
   z.array(
-    z.string().regex(/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, 'expected a DNS name without scheme or port, e.g. course.example.org'),
+    z
+      .string()
+      .regex(
+        /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/,
+        'expected a DNS name without scheme or port, e.g. course.example.org',
+      ),
     { error: 'expected a comma-separated list of host names' },
   ),
 );
@@ -150,105 +180,195 @@ export const CONFIG_FIELDS = {
   sandboxesOnExit: { env: 'SANDBOXES_ON_EXIT', example: 'keep' },
 } as const satisfies Record<string, FieldSpec>;
 
-export const ConfigSchema = z.strictObject({
-  host: z.string().min(1).default('127.0.0.1')
-    .describe('Address the server listens on. 127.0.0.1 keeps it on this machine; 0.0.0.0 or :: opens it to the network.'),
-  port: integer(0, 65535).default(4321)
-    .describe('TCP port the server listens on; 0 picks a free port (the chosen one is logged in the "listening" line).'),
-  basePath: basePath.default('/')
-    .describe('URL path under which everything is served: the site, the API (<base>api/…), <base>healthz and <base>metrics. Must match the site\'s Astro `base`.'),
-  siteDir: z.string().min(1).default('dist').transform((dir) => resolve(dir))
-    .describe('Folder of the built static site (npm run build writes dist/); served under the base path. Relative to the working directory.'),
-  allowedOrigins: origins.default([])
-    .describe('Other origins whose pages may use the API (CORS on REST, Origin check on the WebSocket), comma-separated. Pages served by this server are always allowed.'),
-  clientIpHeader: z.string().trim().toLowerCase().default('')
-    .describe('Request header carrying the reader\'s address when a trusted reverse proxy sits in front (the last address of the list is used). Empty: the TCP peer address. Never set it without such a proxy: readers could forge it.'),
-  allowedHosts: hostNames.default([])
-    .describe('Names (DNS names, comma-separated, no port) this server answers to besides IP addresses and localhost: the public name readers type, e.g. behind a reverse proxy. A request for any other name gets 403 (a page on another name that resolves here: DNS rebinding).'),
-  metricsToken: z.string().default('').refine((token) => token === '' || /^[\x21-\x7e]{24,}$/.test(token), {
-    message: 'expected at least 24 printable characters without spaces (e.g. the output of `openssl rand -hex 24`), or nothing',
+export const ConfigSchema = z
+  .strictObject({
+    host: z
+      .string()
+      .min(1)
+      .default('127.0.0.1')
+      .describe('Address the server listens on. 127.0.0.1 keeps it on this machine; 0.0.0.0 or :: opens it to the network.'),
+    port: integer(0, 65535).default(4321).describe('TCP port the server listens on; 0 picks a free port (the chosen one is logged in the "listening" line).'),
+    basePath: basePath
+      .default('/')
+      .describe(
+        "URL path under which everything is served: the site, the API (<base>api/…), <base>healthz and <base>metrics. Must match the site's Astro `base`.",
+      ),
+    siteDir: z
+      .string()
+      .min(1)
+      .default('dist')
+      .transform((dir) => resolve(dir))
+      .describe('Folder of the built static site (npm run build writes dist/); served under the base path. Relative to the working directory.'),
+    allowedOrigins: origins
+      .default([])
+      .describe(
+        'Other origins whose pages may use the API (CORS on REST, Origin check on the WebSocket), comma-separated. Pages served by this server are always allowed.',
+      ),
+    clientIpHeader: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .default('')
+      .describe(
+        "Request header carrying the reader's address when a trusted reverse proxy sits in front (the last address of the list is used). Empty: the TCP peer address. Never set it without such a proxy: readers could forge it.",
+      ),
+    allowedHosts: hostNames
+      .default([])
+      .describe(
+        'Names (DNS names, comma-separated, no port) this server answers to besides IP addresses and localhost: the public name readers type, e.g. behind a reverse proxy. A request for any other name gets 403 (a page on another name that resolves here: DNS rebinding).',
+      ),
+    metricsToken: z
+      .string()
+      .default('')
+      .refine((token) => token === '' || /^[\x21-\x7e]{24,}$/.test(token), {
+        message: 'expected at least 24 printable characters without spaces (e.g. the output of `openssl rand -hex 24`), or nothing',
+      })
+      .describe(
+        'Bearer token for <base>metrics (Prometheus: `authorization: { credentials: … }`). Empty: metrics are served only to clients on this machine itself (loopback, not through the reverse proxy).',
+      ),
+    maxConnections: integer(16, 1_000_000)
+      .default(4096)
+      .describe(
+        "Most open HTTP and WebSocket connections at once; beyond, new ones are closed at once. Keep it below the process's open-file limit (`ulimit -n`).",
+      ),
+    maxConnectionsPerClient: integer(4, 1_000_000)
+      .default(256)
+      .describe(
+        'Most open connections from one client address (a school behind one NAT shares one: ≈ 4–8 per reader). Not applied with CLIENT_IP_HEADER (the reverse proxy is then the only peer; limit there).',
+      ),
+    cookieSecure: boolean()
+      .default(false)
+      .describe('Mark the token cookie Secure (send it over HTTPS only). Turn on when readers reach the server over HTTPS.'),
+    driver: z
+      .enum(['namespace', 'vm'], { error: 'expected "namespace" or "vm"' })
+      .default('namespace')
+      .describe('How sandboxes are made: "namespace" (Linux namespaces + cgroups on this host) or "vm" (a virtual machine per reader).'),
+    vmAccelerator: z
+      .enum(['auto', 'kvm', 'tcg'], { error: 'expected auto, kvm or tcg' })
+      .default('auto')
+      .describe(
+        'How the vm driver runs its VMs: "auto" uses KVM when a probe boot under KVM works on this host (the answer is cached), else TCG emulation (≈ 10× slower); "kvm" refuses to start without working KVM instead of falling back; "tcg" always emulates. Unused by the namespace driver.',
+      ),
+    warmPoolSize: integer(0, 100)
+      .default(2)
+      .describe('Sandboxes kept ready in advance so a reader gets one at once; refilled one at a time in the background. 0 disables the pool.'),
+    maxSandboxes: integer(1, 10_000)
+      .default(20)
+      .describe('Most sandboxes this host runs at once, warm pool included; beyond it creation answers 503 with Retry-After.'),
+    maxSandboxesPerClient: integer(1, 1000)
+      .default(3)
+      .describe(
+        'Most sandboxes one reader may hold at once; beyond it creation answers 429 with Retry-After. A reader is one browser (its reader cookie; every tab gets the same machine), or one address for clients that keep no cookie.',
+      ),
+    maxSandboxesPerAddress: integer(1, 10_000)
+      .default(40)
+      .describe(
+        'Most sandboxes all readers behind one network address may hold at once (a classroom behind NAT is one address); beyond it creation answers 429. Must be at least MAX_SANDBOXES_PER_CLIENT.',
+      ),
+    maxMachinesPerLab: integer(1, 16)
+      .default(5)
+      .describe(
+        'Most machines one lab may hold (POST api/sandboxes {"machines":[…]}); each counts against MAX_SANDBOXES and MAX_SANDBOXES_PER_ADDRESS (a lab larger than MAX_SANDBOXES is refused with 503).',
+      ),
+    maxTerminalsPerSandbox: integer(1, 64).default(8).describe('Most terminals open at once in one sandbox.'),
+    idleTimeout: duration(1000)
+      .default(15 * 60_000)
+      .describe('A sandbox with no terminal attached for this long is destroyed. Written with a unit: "90s", "15m".'),
+    unclaimedIdleTimeout: duration(1000)
+      .default(60_000)
+      .describe(
+        'The idle timeout of a sandbox its reader cannot come back for yet: made for a browser seen for the first time, until a request carries its reader cookie (a browser that keeps no cookie loses its machine with its tab). IDLE_TIMEOUT when that is shorter.',
+      ),
+    maxAge: duration(1000)
+      .default(2 * 3_600_000)
+      .describe('A sandbox is destroyed this long after it was handed to a reader, attached or not. Written with a unit: "2h".'),
+    sandboxMemory: size(16 * 1024 ** 2)
+      .default(512 * 1024 ** 2)
+      .describe('Memory limit of each sandbox (everything inside it together: its dockerd and containers too), e.g. "512MiB".'),
+    sandboxPids: integer(300, 65_536)
+      .default(1024)
+      .describe(
+        "Most tasks (processes and threads) in each sandbox; stops fork bombs. The namespace driver keeps ≈ 280 of them for the sandbox's own init, agent and dockerd.",
+      ),
+    sandboxCpus: decimal(0.05, 64).default(0.5).describe('CPU share of each sandbox, in cores (0.5 = half a core).'),
+    sandboxDisk: size(1024 ** 2)
+      .default(128 * 1024 ** 2)
+      .describe("Size of each sandbox's private writable layer; keep it well below SANDBOX_MEMORY (it lives in memory)."),
+    sandboxDocker: boolean()
+      .default(true)
+      .describe('Start a real Docker daemon in each sandbox (the namespaces lesson looks at dockerd). Costs ≈ 0.5 s and ≈ 30 MiB per sandbox.'),
+    sandboxDockerDisk: size(256 * 1024 ** 2)
+      .default(1536 * 1024 ** 2)
+      .describe(
+        "Size of each sandbox's Docker disk (/var/lib/docker: images, containers, volumes), a sparse ext4 image on the host's disk removed with the sandbox; the host pays only what is written. Namespace driver; at most 64GiB.",
+      ),
+    shutdownTimeout: duration(100).default(20_000).describe('On SIGINT/SIGTERM, how long to wait for sandboxes to be destroyed before exiting anyway.'),
+    logLevel: z
+      .enum(['debug', 'info', 'warn', 'error'], { error: 'expected debug, info, warn or error' })
+      .default('info')
+      .describe('Least severe log level written (JSON lines on standard output).'),
+    classMode: boolean()
+      .default(false)
+      .describe(
+        "Serve a class (docs/hosting.md): creating or attaching to a sandbox needs a student's personal link, the instructor follows everyone on <base>instructeur/. Off: anyone who reaches the server gets a sandbox (one reader on their own machine).",
+      ),
+    classDb: z
+      .string()
+      .min(1)
+      .default('/var/lib/cours-linux/classroom.sqlite')
+      .transform((path) => resolve(path))
+      .describe('SQLite file of the classes, links and progress (class mode); created with its folder if missing. `npm run class` uses the same file.'),
+    contentDir: z
+      .string()
+      .min(1)
+      .default('content')
+      .transform((dir) => resolve(dir))
+      .describe("The course's content tree; in class mode the exercises' checks are read from its *.checks.json files."),
+    sandboxDb: z
+      .string()
+      .min(1)
+      .optional()
+      .transform((path) => (path === undefined ? undefined : resolve(path)))
+      .describe(
+        'SQLite file where the server writes down every machine it hands out (owner, token hashes, limits, clocks), so that a restart or a crash of the server loses none: the next start takes them over. Created with its folder if missing.',
+      ),
+    sandboxesOnExit: z
+      .enum(['keep', 'destroy'], { error: 'expected keep or destroy' })
+      .default('keep')
+      .describe(
+        'What SIGTERM/SIGINT does to the machines: "keep" leaves them running for the next start (a restart loses nothing; `npm run sandbox:cleanup` removes them for good once the server is stopped), "destroy" removes them all before exiting.',
+      ),
   })
-    .describe('Bearer token for <base>metrics (Prometheus: `authorization: { credentials: … }`). Empty: metrics are served only to clients on this machine itself (loopback, not through the reverse proxy).'),
-  maxConnections: integer(16, 1_000_000).default(4096)
-    .describe('Most open HTTP and WebSocket connections at once; beyond, new ones are closed at once. Keep it below the process\'s open-file limit (`ulimit -n`).'),
-  maxConnectionsPerClient: integer(4, 1_000_000).default(256)
-    .describe('Most open connections from one client address (a school behind one NAT shares one: ≈ 4–8 per reader). Not applied with CLIENT_IP_HEADER (the reverse proxy is then the only peer; limit there).'),
-  cookieSecure: boolean().default(false)
-    .describe('Mark the token cookie Secure (send it over HTTPS only). Turn on when readers reach the server over HTTPS.'),
-  driver: z.enum(['namespace', 'vm'], { error: 'expected "namespace" or "vm"' }).default('namespace')
-    .describe('How sandboxes are made: "namespace" (Linux namespaces + cgroups on this host) or "vm" (a virtual machine per reader).'),
-  vmAccelerator: z.enum(['auto', 'kvm', 'tcg'], { error: 'expected auto, kvm or tcg' }).default('auto')
-    .describe('How the vm driver runs its VMs: "auto" uses KVM when a probe boot under KVM works on this host (the answer is cached), else TCG emulation (≈ 10× slower); "kvm" refuses to start without working KVM instead of falling back; "tcg" always emulates. Unused by the namespace driver.'),
-  warmPoolSize: integer(0, 100).default(2)
-    .describe('Sandboxes kept ready in advance so a reader gets one at once; refilled one at a time in the background. 0 disables the pool.'),
-  maxSandboxes: integer(1, 10_000).default(20)
-    .describe('Most sandboxes this host runs at once, warm pool included; beyond it creation answers 503 with Retry-After.'),
-  maxSandboxesPerClient: integer(1, 1000).default(3)
-    .describe('Most sandboxes one reader may hold at once; beyond it creation answers 429 with Retry-After. A reader is one browser (its reader cookie; every tab gets the same machine), or one address for clients that keep no cookie.'),
-  maxSandboxesPerAddress: integer(1, 10_000).default(40)
-    .describe('Most sandboxes all readers behind one network address may hold at once (a classroom behind NAT is one address); beyond it creation answers 429. Must be at least MAX_SANDBOXES_PER_CLIENT.'),
-  maxMachinesPerLab: integer(1, 16).default(5)
-    .describe('Most machines one lab may hold (POST api/sandboxes {"machines":[…]}); each counts against MAX_SANDBOXES and MAX_SANDBOXES_PER_ADDRESS (a lab larger than MAX_SANDBOXES is refused with 503).'),
-  maxTerminalsPerSandbox: integer(1, 64).default(8)
-    .describe('Most terminals open at once in one sandbox.'),
-  idleTimeout: duration(1000).default(15 * 60_000)
-    .describe('A sandbox with no terminal attached for this long is destroyed. Written with a unit: "90s", "15m".'),
-  unclaimedIdleTimeout: duration(1000).default(60_000)
-    .describe('The idle timeout of a sandbox its reader cannot come back for yet: made for a browser seen for the first time, until a request carries its reader cookie (a browser that keeps no cookie loses its machine with its tab). IDLE_TIMEOUT when that is shorter.'),
-  maxAge: duration(1000).default(2 * 3_600_000)
-    .describe('A sandbox is destroyed this long after it was handed to a reader, attached or not. Written with a unit: "2h".'),
-  sandboxMemory: size(16 * 1024 ** 2).default(512 * 1024 ** 2)
-    .describe('Memory limit of each sandbox (everything inside it together: its dockerd and containers too), e.g. "512MiB".'),
-  sandboxPids: integer(300, 65_536).default(1024)
-    .describe('Most tasks (processes and threads) in each sandbox; stops fork bombs. The namespace driver keeps ≈ 280 of them for the sandbox\'s own init, agent and dockerd.'),
-  sandboxCpus: decimal(0.05, 64).default(0.5)
-    .describe('CPU share of each sandbox, in cores (0.5 = half a core).'),
-  sandboxDisk: size(1024 ** 2).default(128 * 1024 ** 2)
-    .describe('Size of each sandbox\'s private writable layer; keep it well below SANDBOX_MEMORY (it lives in memory).'),
-  sandboxDocker: boolean().default(true)
-    .describe('Start a real Docker daemon in each sandbox (the namespaces lesson looks at dockerd). Costs ≈ 0.5 s and ≈ 30 MiB per sandbox.'),
-  sandboxDockerDisk: size(256 * 1024 ** 2).default(1536 * 1024 ** 2)
-    .describe('Size of each sandbox\'s Docker disk (/var/lib/docker: images, containers, volumes), a sparse ext4 image on the host\'s disk removed with the sandbox; the host pays only what is written. Namespace driver; at most 64GiB.'),
-  shutdownTimeout: duration(100).default(20_000)
-    .describe('On SIGINT/SIGTERM, how long to wait for sandboxes to be destroyed before exiting anyway.'),
-  logLevel: z.enum(['debug', 'info', 'warn', 'error'], { error: 'expected debug, info, warn or error' }).default('info')
-    .describe('Least severe log level written (JSON lines on standard output).'),
-  classMode: boolean().default(false)
-    .describe('Serve a class (docs/hosting.md): creating or attaching to a sandbox needs a student\'s personal link, the instructor follows everyone on <base>instructeur/. Off: anyone who reaches the server gets a sandbox (one reader on their own machine).'),
-  classDb: z.string().min(1).default('/var/lib/cours-linux/classroom.sqlite').transform((path) => resolve(path))
-    .describe('SQLite file of the classes, links and progress (class mode); created with its folder if missing. `npm run class` uses the same file.'),
-  contentDir: z.string().min(1).default('content').transform((dir) => resolve(dir))
-    .describe('The course\'s content tree; in class mode the exercises\' checks are read from its *.checks.json files.'),
-  sandboxDb: z.string().min(1).optional().transform((path) => (path === undefined ? undefined : resolve(path)))
-    .describe('SQLite file where the server writes down every machine it hands out (owner, token hashes, limits, clocks), so that a restart or a crash of the server loses none: the next start takes them over. Created with its folder if missing.'),
-  sandboxesOnExit: z.enum(['keep', 'destroy'], { error: 'expected keep or destroy' }).default('keep')
-    .describe('What SIGTERM/SIGINT does to the machines: "keep" leaves them running for the next start (a restart loses nothing; `npm run sandbox:cleanup` removes them for good once the server is stopped), "destroy" removes them all before exiting.'),
-}).superRefine((config, ctx) => {
-  if (config.maxSandboxesPerAddress < config.maxSandboxesPerClient) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['maxSandboxesPerAddress'],
-      message: `must be at least MAX_SANDBOXES_PER_CLIENT (${config.maxSandboxesPerClient}): an address holds at least one reader`,
-    });
-  }
-  const sandboxDb = sandboxRecordsPath(config);
-  if (sandboxDb === config.classDb) {
-    ctx.addIssue({ code: 'custom', path: ['sandboxDb'], message: 'must be another file than CLASS_DB (the class data has a schema of its own)' });
-  }
-  if (/^\/(proc|sys|dev)(\/|$)/.test(sandboxDb)) {
-    ctx.addIssue({ code: 'custom', path: ['sandboxDb'], message: 'must be a file on a real disk, not under /proc, /sys or /dev' });
-  } else if (isDirectory(sandboxDb)) {
-    ctx.addIssue({ code: 'custom', path: ['sandboxDb'], message: 'names a folder: give the path of a file in it, e.g. /var/lib/cours-linux/sandboxes.sqlite' });
-  }
-  // The writable layer lives in the sandbox's memory: a full disk must give ENOSPC, not an OOM kill of its init.
-  if (config.sandboxDisk > config.sandboxMemory * 0.75) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['sandboxDisk'],
-      message: `must be at most 3/4 of SANDBOX_MEMORY (${config.sandboxMemory} bytes), since the writable layer is held in the sandbox's memory`,
-    });
-  }
-});
+  .superRefine((config, ctx) => {
+    if (config.maxSandboxesPerAddress < config.maxSandboxesPerClient) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxSandboxesPerAddress'],
+        message: `must be at least MAX_SANDBOXES_PER_CLIENT (${config.maxSandboxesPerClient}): an address holds at least one reader`,
+      });
+    }
+    const sandboxDb = sandboxRecordsPath(config);
+    if (sandboxDb === config.classDb) {
+      ctx.addIssue({ code: 'custom', path: ['sandboxDb'], message: 'must be another file than CLASS_DB (the class data has a schema of its own)' });
+    }
+    if (/^\/(proc|sys|dev)(\/|$)/.test(sandboxDb)) {
+      ctx.addIssue({ code: 'custom', path: ['sandboxDb'], message: 'must be a file on a real disk, not under /proc, /sys or /dev' });
+    } else if (isDirectory(sandboxDb)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sandboxDb'],
+        message: 'names a folder: give the path of a file in it, e.g. /var/lib/cours-linux/sandboxes.sqlite',
+      });
+    }
+    // The writable layer lives in the sandbox's memory: a full disk must give ENOSPC, not an OOM kill of its init.
+    if (config.sandboxDisk > config.sandboxMemory * 0.75) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sandboxDisk'],
+        message: `must be at most 3/4 of SANDBOX_MEMORY (${config.sandboxMemory} bytes), since the writable layer is held in the sandbox's memory`,
+      });
+    }
+  });
 
 /** The sandbox records' file: SANDBOX_DB, else sandboxes.sqlite beside the class data. */
 export function sandboxRecordsPath(config: { sandboxDb?: string | undefined; classDb: string }): string {
@@ -335,18 +455,24 @@ function readConfigFile(path: string, readFile: (path: string) => string, proble
   try {
     text = readFile(path);
   } catch (error) {
-    problems.push(`${CONFIG_FILE_ENV}=${path}: cannot read the file (${(error as Error).message}). Fix: point ${CONFIG_FILE_ENV} at a readable JSON file, or unset it.`);
+    problems.push(
+      `${CONFIG_FILE_ENV}=${path}: cannot read the file (${(error as Error).message}). Fix: point ${CONFIG_FILE_ENV} at a readable JSON file, or unset it.`,
+    );
     return {};
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    problems.push(`${CONFIG_FILE_ENV}=${path}: not valid JSON (${(error as Error).message}). Fix: write a JSON object such as {"port": 4321, "warmPoolSize": 2}.`);
+    problems.push(
+      `${CONFIG_FILE_ENV}=${path}: not valid JSON (${(error as Error).message}). Fix: write a JSON object such as {"port": 4321, "warmPoolSize": 2}.`,
+    );
     return {};
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    problems.push(`${CONFIG_FILE_ENV}=${path}: expected a JSON object of settings, got ${Array.isArray(json) ? 'an array' : typeof json}. Fix: write e.g. {"port": 4321}.`);
+    problems.push(
+      `${CONFIG_FILE_ENV}=${path}: expected a JSON object of settings, got ${Array.isArray(json) ? 'an array' : typeof json}. Fix: write e.g. {"port": 4321}.`,
+    );
     return {};
   }
   return json as Record<string, unknown>;

@@ -55,7 +55,12 @@ export function contained<A extends unknown[]>(
 }
 
 /** For `void promise.catch(…)`: a background task's failure is reported, not left unhandled. */
-export function reportRejection(log: Logger, counter: FailureCounter | undefined, site: FailureSite, fields: Record<string, unknown> = {}): (error: unknown) => void {
+export function reportRejection(
+  log: Logger,
+  counter: FailureCounter | undefined,
+  site: FailureSite,
+  fields: Record<string, unknown> = {},
+): (error: unknown) => void {
   return (error) => reportFailure(log, counter, site, error, fields);
 }
 

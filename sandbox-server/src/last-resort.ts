@@ -32,7 +32,10 @@ export function installLastResort(options: LastResortOptions): { uninstall(): vo
     recent.push(now);
     while (recent.length > 0 && recent[0]! < now - WINDOW_MS) recent.shift();
     try {
-      options.log.error({ site: kind, err: error, recentFailures: recent.length }, `${kind} reached the process: ${describeError(error)} (kept serving; this path should contain its own failures)`);
+      options.log.error(
+        { site: kind, err: error, recentFailures: recent.length },
+        `${kind} reached the process: ${describeError(error)} (kept serving; this path should contain its own failures)`,
+      );
     } catch {
       process.stderr.write(`${kind}: ${describeError(error)}\n`);
     }

@@ -37,7 +37,8 @@ async function main(): Promise<void> {
   // This server's own sockets of the class image store, over the host's one storage.
   const imagePaths = serverStorePaths();
   // The driver logs plain records; they join the server's JSON lines with its ids.
-  const driverLogSink = ({ level, msg, ...fields }: { level: LogLevel; msg: string; [field: string]: unknown }) => driverLog[level](renameReserved(fields), msg);
+  const driverLogSink = ({ level, msg, ...fields }: { level: LogLevel; msg: string; [field: string]: unknown }) =>
+    driverLog[level](renameReserved(fields), msg);
   const driver =
     config.driver === 'vm'
       ? createDriver('vm', { log: driverLogSink, accelerator: config.vmAccelerator })
@@ -77,7 +78,10 @@ async function main(): Promise<void> {
       stop('SIGTERM');
     },
   });
-  log.info({ url: server.url, port: Number(new URL(server.url).port), driver: driver.name, warmPool: config.warmPoolSize, sandboxDb: records.path }, 'listening');
+  log.info(
+    { url: server.url, port: Number(new URL(server.url).port), driver: driver.name, warmPool: config.warmPoolSize, sandboxDb: records.path },
+    'listening',
+  );
 }
 
 /** The driver's `pid` (a process in a sandbox) must not clash with the server's own `pid` field. */
@@ -87,7 +91,13 @@ function renameReserved(fields: Record<string, unknown>): Record<string, unknown
   return renamed;
 }
 
-function handleSignals(server: SandboxServer, log: Logger, timeoutMs: number, keep: boolean, afterShutdown: () => Promise<void>): (signal: NodeJS.Signals) => void {
+function handleSignals(
+  server: SandboxServer,
+  log: Logger,
+  timeoutMs: number,
+  keep: boolean,
+  afterShutdown: () => Promise<void>,
+): (signal: NodeJS.Signals) => void {
   let signalled = false;
   const stop = (signal: NodeJS.Signals) => {
     if (signalled) {

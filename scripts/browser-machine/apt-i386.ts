@@ -28,19 +28,22 @@ export class AptI386 {
   async update(): Promise<void> {
     for (const sub of ['lists/partial', 'cache/archives/partial']) await mkdir(join(this.dir, sub), { recursive: true });
     await writeFile(join(this.dir, 'status'), '');
-    await writeFile(join(this.dir, 'apt.conf'), [
-      'APT::Architecture "i386";',
-      'APT::Architectures { "i386"; };',
-      `Dir::State "${this.dir}";`,
-      `Dir::State::Lists "${join(this.dir, 'lists')}";`,
-      `Dir::State::status "${join(this.dir, 'status')}";`,
-      `Dir::Cache "${join(this.dir, 'cache')}";`,
-      // Private lists and cache: nobody else takes these locks.
-      'Debug::NoLocking "true";',
-      // Root downloads directly: the _apt user could not write into a root-only directory.
-      'APT::Sandbox::User "root";',
-      '',
-    ].join('\n'));
+    await writeFile(
+      join(this.dir, 'apt.conf'),
+      [
+        'APT::Architecture "i386";',
+        'APT::Architectures { "i386"; };',
+        `Dir::State "${this.dir}";`,
+        `Dir::State::Lists "${join(this.dir, 'lists')}";`,
+        `Dir::State::status "${join(this.dir, 'status')}";`,
+        `Dir::Cache "${join(this.dir, 'cache')}";`,
+        // Private lists and cache: nobody else takes these locks.
+        'Debug::NoLocking "true";',
+        // Root downloads directly: the _apt user could not write into a root-only directory.
+        'APT::Sandbox::User "root";',
+        '',
+      ].join('\n'),
+    );
     try {
       await run('apt-get', ['update', '-qq'], { env: this.env, maxBuffer: 16 << 20 });
     } catch (error) {
@@ -74,10 +77,19 @@ export class AptI386 {
    * system that is unpacked once and never administered with apt.
    */
   async closure(roots: readonly string[], skip: ReadonlySet<string>): Promise<DebianPackage[]> {
-    const { stdout } = await run('apt-cache', [
-      'depends', '--recurse', '--no-recommends', '--no-suggests', '--no-conflicts', '--no-breaks', '--no-replaces', '--no-enhances', ...roots,
-    ], { env: this.env, maxBuffer: 16 << 20 });
-    const names = [...new Set(stdout.split('\n').filter((line) => /^[a-z0-9]/.test(line)).map((line) => line.trim().replace(/:i386$/, '')))]
+    const { stdout } = await run(
+      'apt-cache',
+      ['depends', '--recurse', '--no-recommends', '--no-suggests', '--no-conflicts', '--no-breaks', '--no-replaces', '--no-enhances', ...roots],
+      { env: this.env, maxBuffer: 16 << 20 },
+    );
+    const names = [
+      ...new Set(
+        stdout
+          .split('\n')
+          .filter((line) => /^[a-z0-9]/.test(line))
+          .map((line) => line.trim().replace(/:i386$/, '')),
+      ),
+    ]
       .filter((name) => !skip.has(name))
       .sort();
     // One apt-cache call for all of them (one per package takes a minute on a busy host).

@@ -34,7 +34,8 @@ export function browserMachineAssets(mode: 'auto' | 'browser' | 'server', buildI
           if (source === undefined) return;
         } catch (error) {
           const why = `the browser machine could not be built: ${(error as Error).message}`;
-          if (mode === 'browser') throw new Error(`${why}. COURSE_MACHINE=browser needs it: run npm run browser-machine:build as root on a host with apt and Debian's seabios.`);
+          if (mode === 'browser')
+            throw new Error(`${why}. COURSE_MACHINE=browser needs it: run npm run browser-machine:build as root on a host with apt and Debian's seabios.`);
           logger.warn(`${why}. The site is built without it: on a static host, Exécuter will only explain how to start the server.`);
           return;
         }

@@ -51,7 +51,11 @@ export async function machineOptions(): Promise<V86Options> {
 }
 
 /** `onConsoleLine` sees the kernel console line by line while it boots (the build prints it with BROWSER_MACHINE_VERBOSE=1). */
-export async function bootAndSave({ kernel, initrd }: BootInputs, onConsoleLine: (line: string) => void = () => undefined, timeoutMs = 1_200_000): Promise<SavedMachine> {
+export async function bootAndSave(
+  { kernel, initrd }: BootInputs,
+  onConsoleLine: (line: string) => void = () => undefined,
+  timeoutMs = 1_200_000,
+): Promise<SavedMachine> {
   const started = Date.now();
   // Loaded here, not with the module: the site build imports this file only to find the cache.
   const { V86 } = await import('v86');
@@ -102,7 +106,12 @@ export async function bootAndSave({ kernel, initrd }: BootInputs, onConsoleLine:
 }
 
 /** Restores `state` in Node and runs `command` in terminal 1: the build's proof that the saved machine answers. */
-export async function checkRestored(state: ArrayBuffer, command: string, expected: RegExp, timeoutMs = 60_000): Promise<{ restoreMs: number; answerMs: number; output: string }> {
+export async function checkRestored(
+  state: ArrayBuffer,
+  command: string,
+  expected: RegExp,
+  timeoutMs = 60_000,
+): Promise<{ restoreMs: number; answerMs: number; output: string }> {
   const started = Date.now();
   const { V86 } = await import('v86');
   const emulator = new V86({ ...(await machineOptions()), initial_state: { buffer: state } } as V86Options);
@@ -115,7 +124,15 @@ export async function checkRestored(state: ArrayBuffer, command: string, expecte
     const typed = Date.now();
     emulator.serial_send_bytes(port, new TextEncoder().encode(`${command}\r`));
     const output = await new Promise<string>((resolve, reject) => {
-      const deadline = setTimeout(() => reject(new Error(`the restored machine did not answer \`${command}\` within ${timeoutMs / 1000} s; it printed: ${JSON.stringify(Buffer.from(bytes).toString('latin1'))}`)), timeoutMs);
+      const deadline = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `the restored machine did not answer \`${command}\` within ${timeoutMs / 1000} s; it printed: ${JSON.stringify(Buffer.from(bytes).toString('latin1'))}`,
+            ),
+          ),
+        timeoutMs,
+      );
       const poll = setInterval(() => {
         const seen = Buffer.from(bytes).toString('utf8');
         if (expected.test(seen)) {

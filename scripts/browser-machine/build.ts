@@ -106,7 +106,7 @@ async function build(hash: string, work: string, log: Log): Promise<void> {
   const started = Date.now();
   // The apt state and downloaded .debs are kept between recipes: a change of the init script re-downloads nothing.
   const apt = new AptI386(join(MACHINE_CACHE, 'apt-i386'));
-  log('reading the i386 package lists from the host\'s apt sources');
+  log("reading the i386 package lists from the host's apt sources");
   await apt.update();
   const { kernel, userland } = await guestPackages(apt);
   log(`kernel ${kernel.name} ${kernel.version}; userland: ${userland.length} packages`);
@@ -150,16 +150,19 @@ async function build(hash: string, work: string, log: Log): Promise<void> {
   await writeFile(join(out, manifest.state.file), state);
   await writeFile(join(out, manifest.wasm.file), wasm);
   await writeFile(join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  await writeFile(join(out, 'build-log.txt'), [
-    `built ${new Date().toISOString()} in ${((Date.now() - started) / 1000).toFixed(0)} s`,
-    `kernel ${manifest.kernel}, ${GUEST_LAYOUT.memoryBytes >> 20} MiB RAM`,
-    `packages: ${userland.map((pkg) => `${pkg.name}=${pkg.version}`).join(' ')}`,
-    `initramfs ${archive.length} bytes`,
-    `boot to two prompts ${saved.bootMs} ms; restore ${check.restoreMs} ms; first answer ${check.answerMs} ms`,
-    `state ${saved.state.byteLength} raw, ${state.length} gzip; wasm ${wasmRaw.length} raw, ${wasm.length} gzip`,
-    '--- console ---',
-    saved.console,
-  ].join('\n'));
+  await writeFile(
+    join(out, 'build-log.txt'),
+    [
+      `built ${new Date().toISOString()} in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+      `kernel ${manifest.kernel}, ${GUEST_LAYOUT.memoryBytes >> 20} MiB RAM`,
+      `packages: ${userland.map((pkg) => `${pkg.name}=${pkg.version}`).join(' ')}`,
+      `initramfs ${archive.length} bytes`,
+      `boot to two prompts ${saved.bootMs} ms; restore ${check.restoreMs} ms; first answer ${check.answerMs} ms`,
+      `state ${saved.state.byteLength} raw, ${state.length} gzip; wasm ${wasmRaw.length} raw, ${wasm.length} gzip`,
+      '--- console ---',
+      saved.console,
+    ].join('\n'),
+  );
   log(`assets: state ${mb(state.length)}, wasm ${mb(wasm.length)} (gzip)`);
 }
 

@@ -20,25 +20,78 @@ export const SHARED_SERVER_FILES = ['etc/cours-linux', 'etc/sudoers.d/student', 
 
 /** What the lesson types, and what bash, sudo and the terminal need around it. */
 export const ROOT_PACKAGES = [
-  'bash', 'coreutils', 'util-linux', 'mount', 'procps', 'sudo', 'hostname', 'findutils', 'grep', 'sed',
-  'libpam-modules', 'ncurses-base', 'base-files',
+  'bash',
+  'coreutils',
+  'util-linux',
+  'mount',
+  'procps',
+  'sudo',
+  'hostname',
+  'findutils',
+  'grep',
+  'sed',
+  'libpam-modules',
+  'ncurses-base',
+  'base-files',
   // The init script polls the control port instead of sharing an interrupt with terminal 1 (see guest/init).
   'setserial',
 ];
 
 /** Never unpacked (see AptI386.closure): packaging tools, perl, and the losing branches of alternatives. */
 export const SKIPPED_PACKAGES = new Set([
-  'cdebconf', 'debconf', 'dpkg', 'perl', 'perl-base', 'perl-modules-5.36', 'libperl5.36', 'install-info', 'init-system-helpers',
-  'usrmerge', 'usr-is-merged', 'libfile-find-rule-perl', 'libnumber-compare-perl', 'libtext-glob-perl', 'libdebian-installer4',
-  'libnewt0.52', 'libslang2', 'libtextwrap1', 'gawk', 'original-awk', 'mawk', 'libsigsegv2', 'libmpfr6', 'libelogind0',
-  'libgdbm6', 'libgdbm-compat4', 'libdb5.3', 'tar', 'libpam-runtime', 'debianutils', 'readline-common',
+  'cdebconf',
+  'debconf',
+  'dpkg',
+  'perl',
+  'perl-base',
+  'perl-modules-5.36',
+  'libperl5.36',
+  'install-info',
+  'init-system-helpers',
+  'usrmerge',
+  'usr-is-merged',
+  'libfile-find-rule-perl',
+  'libnumber-compare-perl',
+  'libtext-glob-perl',
+  'libdebian-installer4',
+  'libnewt0.52',
+  'libslang2',
+  'libtextwrap1',
+  'gawk',
+  'original-awk',
+  'mawk',
+  'libsigsegv2',
+  'libmpfr6',
+  'libelogind0',
+  'libgdbm6',
+  'libgdbm-compat4',
+  'libdb5.3',
+  'tar',
+  'libpam-runtime',
+  'debianutils',
+  'readline-common',
 ]);
 
-const PRUNED = ['usr/share/doc', 'usr/share/man', 'usr/share/info', 'usr/share/locale', 'usr/share/lintian', 'usr/share/bash-completion', 'usr/share/zsh', 'usr/share/common-licenses', 'usr/lib/i386-linux-gnu/gconv', 'etc/cron.daily', 'etc/init.d', 'lib/systemd', 'usr/lib/systemd'];
+const PRUNED = [
+  'usr/share/doc',
+  'usr/share/man',
+  'usr/share/info',
+  'usr/share/locale',
+  'usr/share/lintian',
+  'usr/share/bash-completion',
+  'usr/share/zsh',
+  'usr/share/common-licenses',
+  'usr/lib/i386-linux-gnu/gconv',
+  'etc/cron.daily',
+  'etc/init.d',
+  'lib/systemd',
+  'usr/lib/systemd',
+];
 
 /** Files dpkg's maintainer scripts would have made, or that the course sets like the server machines. */
 const SYSTEM_FILES: Record<string, string> = {
-  'etc/passwd': 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\nstudent:x:1000:1000:Course student:/home/student:/bin/bash\n',
+  'etc/passwd':
+    'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\nstudent:x:1000:1000:Course student:/home/student:/bin/bash\n',
   'etc/group': 'root:x:0:\ntty:x:5:\nsudo:x:27:\nnogroup:x:65534:\nstudent:x:1000:\n',
   'etc/shadow': 'root:*:20000:0:99999:7:::\nnobody:*:20000:0:99999:7:::\nstudent:*:20000:0:99999:7:::\n',
   'etc/gshadow': 'root:*::\ntty:*::\nsudo:*::\nnogroup:*::\nstudent:!::\n',
@@ -81,8 +134,12 @@ export async function makeGuestTree(apt: AptI386, userland: readonly DebianPacka
   await cp(join(SERVER_ROOTFS_FILES, 'etc', 'profile.d', 'cours-linux.sh'), join(root, 'etc', 'profile.d', 'cours-linux.sh'));
   // Every interactive bash reads /etc/bash.bashrc: hook the OSC 133 marks there, as the server's setup.sh does.
   const bashrc = await readFile(join(root, 'etc', 'bash.bashrc'), 'utf8');
-  await writeFile(join(root, 'etc', 'bash.bashrc'), `${bashrc}\n# Shell integration marks for the course's terminal.\n[ -r /etc/cours-linux/shell-integration.bash ] && . /etc/cours-linux/shell-integration.bash\n`);
-  for (const file of ['.bashrc', '.profile', '.bash_logout']) await cp(join(root, 'etc', 'skel', file), join(root, 'home', 'student', file)).catch(() => undefined);
+  await writeFile(
+    join(root, 'etc', 'bash.bashrc'),
+    `${bashrc}\n# Shell integration marks for the course's terminal.\n[ -r /etc/cours-linux/shell-integration.bash ] && . /etc/cours-linux/shell-integration.bash\n`,
+  );
+  for (const file of ['.bashrc', '.profile', '.bash_logout'])
+    await cp(join(root, 'etc', 'skel', file), join(root, 'home', 'student', file)).catch(() => undefined);
   await cp(join(GUEST_FILES, 'init'), join(root, 'init'));
   await chmod(join(root, 'init'), 0o755);
   // sudo must be setuid root (dpkg-deb -x keeps the mode; say it anyway, it is what makes sudo work).

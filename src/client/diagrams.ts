@@ -9,7 +9,9 @@ interface MermaidGlobal {
 const diagrams = [...document.querySelectorAll<HTMLElement>('pre.mermaid[data-mermaid-src]')];
 const source = diagrams[0]?.dataset.mermaidSrc;
 if (source !== undefined) {
-  const dark = document.documentElement.dataset.theme === 'dark' || (document.documentElement.dataset.theme !== 'light' && matchMedia('(prefers-color-scheme: dark)').matches);
+  const dark =
+    document.documentElement.dataset.theme === 'dark' ||
+    (document.documentElement.dataset.theme !== 'light' && matchMedia('(prefers-color-scheme: dark)').matches);
   const script = document.createElement('script');
   script.src = source;
   script.async = true;

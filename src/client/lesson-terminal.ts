@@ -15,9 +15,9 @@ import { TerminalView } from './terminal-view.ts';
 
 /** Why a run stops, by the state the connection went into. */
 const STOP_REASONS: Partial<Record<SessionState, string>> = {
-  reconnecting: 'La connexion au terminal a été perdue pendant l\'exécution : cliquez à nouveau sur Exécuter une fois reconnecté.',
-  'machine-gone': 'Votre machine a été arrêtée pendant l\'exécution.',
-  exited: 'Le shell du terminal s\'est terminé.',
+  reconnecting: "La connexion au terminal a été perdue pendant l'exécution : cliquez à nouveau sur Exécuter une fois reconnecté.",
+  'machine-gone': "Votre machine a été arrêtée pendant l'exécution.",
+  exited: "Le shell du terminal s'est terminé.",
   'taken-over': 'Ce terminal a été ouvert dans une autre fenêtre.',
   failed: 'Le terminal a refusé la connexion.',
   closed: 'Le terminal a été fermé.',
@@ -190,9 +190,13 @@ export class LessonTerminal extends HTMLElement {
       if (this.session?.state === 'reconnecting') this.session.connect();
     };
     window.addEventListener('online', retryNow, { signal: controller.signal });
-    document.addEventListener('visibilitychange', () => {
-      if (document.visibilityState === 'visible') retryNow();
-    }, { signal: controller.signal });
+    document.addEventListener(
+      'visibilitychange',
+      () => {
+        if (document.visibilityState === 'visible') retryNow();
+      },
+      { signal: controller.signal },
+    );
     this.pageListeners = controller;
   }
 

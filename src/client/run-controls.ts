@@ -55,16 +55,20 @@ function reporter(controls: HTMLElement): Report {
       button.type = 'button';
       button.className = 'run-offer';
       button.textContent = action.label;
-      button.addEventListener('click', () => {
-        button.disabled = true;
-        action.run();
-      }, { once: true });
+      button.addEventListener(
+        'click',
+        () => {
+          button.disabled = true;
+          action.run();
+        },
+        { once: true },
+      );
       status.append(button);
     }
   };
 }
 
-const LOAD_FAILED = 'Le terminal n\'a pas pu être chargé : le serveur qui sert cette page ne répond plus.';
+const LOAD_FAILED = "Le terminal n'a pas pu être chargé : le serveur qui sert cette page ne répond plus.";
 const LOAD_FAILED_HINT = `Vérifiez votre connexion ; si le serveur du cours est arrêté, relancez-le avec ${START_COMMAND}, puis rechargez la page.`;
 
 function setUpSnippet(controls: HTMLElement): void {
@@ -136,9 +140,7 @@ if (server !== undefined) {
   const endpoint = sandboxEndpoint(server, location.href);
   captureClassLink(endpoint.base);
   if (classCredential(endpoint.base) !== undefined) {
-    import('./classroom/exercise-badges.ts')
-      .then(({ ExerciseBadges }) => new ExerciseBadges(endpoint).start())
-      .catch(() => undefined);
+    import('./classroom/exercise-badges.ts').then(({ ExerciseBadges }) => new ExerciseBadges(endpoint).start()).catch(() => undefined);
   }
 }
 if (first !== undefined && server !== undefined && (recall(sessionStore(), sandboxEndpoint(server, location.href).base)?.terminals.length ?? 0) > 0) {

@@ -182,13 +182,17 @@ export class RunQueue {
         this.input.type(CTRL_C);
         outcome.interrupted = true;
         listener.interrupted?.();
-        await settle(this.waitForPrompt(this.interruptTimeoutMs, 'La commande en cours ne s\'est pas arrêtée avec Ctrl-C : arrêtez-la dans le terminal, puis réessayez.'));
+        await settle(
+          this.waitForPrompt(this.interruptTimeoutMs, "La commande en cours ne s'est pas arrêtée avec Ctrl-C : arrêtez-la dans le terminal, puis réessayez."),
+        );
       }
       for (const [index, command] of commands.entries()) {
-        await settle(this.waitForPrompt(
-          this.currentPhase === 'starting' ? this.startTimeoutMs : undefined,
-          'Le terminal n\'a pas affiché d\'invite de commande : cliquez sur « Réinitialiser la machine », puis réessayez.',
-        ));
+        await settle(
+          this.waitForPrompt(
+            this.currentPhase === 'starting' ? this.startTimeoutMs : undefined,
+            "Le terminal n'a pas affiché d'invite de commande : cliquez sur « Réinitialiser la machine », puis réessayez.",
+          ),
+        );
         listener.commandStarted?.(index, command);
         this.awaitingEnd = true;
         this.endStatus = undefined;

@@ -134,11 +134,14 @@ export class SandboxClient {
   private async create(): Promise<RememberedSandbox> {
     // In class mode the server gives a machine only to the holder of a student's link.
     const credential = classCredential(this.endpoint.base);
-    const response = await this.request(apiPath.sandboxes(), { method: 'POST', headers: credential === undefined ? {} : { authorization: `Bearer ${credential}` } });
+    const response = await this.request(apiPath.sandboxes(), {
+      method: 'POST',
+      headers: credential === undefined ? {} : { authorization: `Bearer ${credential}` },
+    });
     // 201: a new machine; 200: the one this browser already has (its reader cookie; another tab or page made it).
     if (response.status !== 201 && response.status !== 200) throw await this.refusal(response);
     const body = CreateSandboxResponse.safeParse(await response.json().catch(() => undefined));
-    if (!body.success) throw new SandboxServerMissingError(this.endpoint.base, 'la réponse n\'est pas celle d\'un serveur de machines');
+    if (!body.success) throw new SandboxServerMissingError(this.endpoint.base, "la réponse n'est pas celle d'un serveur de machines");
     this.sandbox = { ...body.data, terminals: [] };
     this.confirmed = true;
     remember(this.store, this.endpoint.base, this.sandbox);

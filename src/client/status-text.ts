@@ -10,9 +10,7 @@ export function sessionStatusText(state: SessionState, detail: StateDetail): str
     case 'connected':
       return 'connecté';
     case 'reconnecting':
-      return detail.retryInMs === undefined
-        ? 'reconnexion…'
-        : `reconnexion… (nouvel essai dans ${Math.max(1, Math.round(detail.retryInMs / 1000))} s)`;
+      return detail.retryInMs === undefined ? 'reconnexion…' : `reconnexion… (nouvel essai dans ${Math.max(1, Math.round(detail.retryInMs / 1000))} s)`;
     case 'exited':
       return 'session terminée : Exécuter ouvrira un nouveau shell';
     case 'machine-gone':

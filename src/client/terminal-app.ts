@@ -59,7 +59,8 @@ export interface SnippetRun {
  * packages): in a machine whose whole disk is RAM, restored from a download,
  * that is ≈ 4× the machine itself, before dockerd's own memory.
  */
-export const NO_DOCKER_REMARK = 'La machine de votre navigateur n\'a pas Docker : `pidof dockerd` n\'y trouve rien, donc `ls` ne trouve pas /proc//ns et `kill` affiche son mode d\'emploi. Sur une machine du serveur du cours, dockerd tourne et `kill` répond « No such process ».';
+export const NO_DOCKER_REMARK =
+  "La machine de votre navigateur n'a pas Docker : `pidof dockerd` n'y trouve rien, donc `ls` ne trouve pas /proc//ns et `kill` affiche son mode d'emploi. Sur une machine du serveur du cours, dockerd tourne et `kill` répond « No such process ».";
 
 export class TerminalApp {
   private readonly sandbox: SandboxClient;
@@ -117,12 +118,17 @@ export class TerminalApp {
         commandFinished: (index, status) => run.commandState(index, status === undefined || status === 0 ? 'done' : 'failed'),
       });
       if (run.id !== undefined) {
-        const detail: SnippetRunDetail = { snippet: run.id, terminal: run.terminal, commands: run.commands, statuses: outcome.statuses.map((status) => status ?? null) };
+        const detail: SnippetRunDetail = {
+          snippet: run.id,
+          terminal: run.terminal,
+          commands: run.commands,
+          statuses: outcome.statuses.map((status) => status ?? null),
+        };
         document.dispatchEvent(new CustomEvent(SNIPPET_RUN_EVENT, { detail }));
       }
       const failed = outcome.statuses.filter((status) => status !== undefined && status !== 0).length;
       const parts = [`Terminé dans le terminal ${run.terminal}.`];
-      if (outcome.interrupted) parts.push('Une commande en cours a d\'abord été arrêtée (Ctrl-C).');
+      if (outcome.interrupted) parts.push("Une commande en cours a d'abord été arrêtée (Ctrl-C).");
       if (failed > 0) parts.push(failed === 1 ? 'Une commande a échoué : voyez sa sortie.' : `${failed} commandes ont échoué : voyez leur sortie.`);
       if (this.source?.kind === 'browser' && run.commands.some((command) => command.includes('dockerd'))) parts.push(NO_DOCKER_REMARK);
       run.report('done', parts.join(' '));
@@ -194,7 +200,7 @@ export class TerminalApp {
       await panel.ready;
     } catch {
       this.namespacePanel = undefined;
-      this.showMachineError('La vue des namespaces n\'a pas pu être chargée.', 'Vérifiez la connexion, puis cliquez à nouveau sur « Vue des namespaces ».');
+      this.showMachineError("La vue des namespaces n'a pas pu être chargée.", 'Vérifiez la connexion, puis cliquez à nouveau sur « Vue des namespaces ».');
       return;
     }
     if (!this.namespacesOpen) return;
@@ -207,7 +213,10 @@ export class TerminalApp {
     if (!this.namespacesOpen || machine === undefined) return;
     // The view asks the server's agent inside the machine; the browser machine has neither.
     if (this.source?.kind === 'browser') {
-      this.showMachineError('La vue des namespaces n\'existe que pour les machines du serveur du cours.', 'Dans la machine de votre navigateur, `sudo lsns` liste les namespaces et leurs processus.');
+      this.showMachineError(
+        "La vue des namespaces n'existe que pour les machines du serveur du cours.",
+        'Dans la machine de votre navigateur, `sudo lsns` liste les namespaces et leurs processus.',
+      );
       return;
     }
     void this.namespacePanel?.then((panel) => {
@@ -273,9 +282,9 @@ export class TerminalApp {
   private connectFailure(error: TerminalConnectError): Error {
     switch (error.state) {
       case 'reconnecting':
-        return new SandboxServerMissingError(this.sandbox.endpoint.base, 'le terminal ne peut pas s\'y connecter');
+        return new SandboxServerMissingError(this.sandbox.endpoint.base, "le terminal ne peut pas s'y connecter");
       case 'machine-gone':
-        return new Error('Votre machine a été arrêtée et la nouvelle n\'a pas pu être jointe. Cliquez sur « Réinitialiser la machine ».');
+        return new Error("Votre machine a été arrêtée et la nouvelle n'a pas pu être jointe. Cliquez sur « Réinitialiser la machine ».");
       case 'taken-over':
         return new Error('Ce terminal est ouvert dans une autre fenêtre ou un autre onglet : fermez-le là-bas, puis réessayez ici.');
       default:

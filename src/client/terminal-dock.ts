@@ -68,9 +68,9 @@ export class TerminalDock {
     this.namespacesButton.setAttribute('aria-pressed', 'false');
     this.namespacesButton.title = 'Les processus de la machine, groupés par namespace, en direct';
     button('Réinitialiser la machine', () => actions.reset()).classList.add('terminal-dock-danger');
-    this.screenReaderButton = button('Lecteur d\'écran', () => this.setScreenReader(!this.screenReader));
+    this.screenReaderButton = button("Lecteur d'écran", () => this.setScreenReader(!this.screenReader));
     this.screenReaderButton.setAttribute('aria-pressed', String(this.screenReader));
-    this.screenReaderButton.title = 'Mode lecteur d\'écran : la sortie du terminal est lue au fur et à mesure.';
+    this.screenReaderButton.title = "Mode lecteur d'écran : la sortie du terminal est lue au fur et à mesure.";
     this.foldButton = button('Réduire', () => this.setFolded(!dock.classList.contains('is-folded')));
     this.foldButton.setAttribute('aria-expanded', 'true');
 

@@ -7,14 +7,7 @@
 // No DOM here: the page gives it a sink for output (xterm) and a WebSocket
 // constructor, so it runs the same in a browser and in Node.
 import { inFrench } from '../../contracts/messages.fr.ts';
-import {
-  MAX_CLIENT_FRAME_BYTES,
-  parseServerMessage,
-  type ErrorCode,
-  type ErrorInfo,
-  type ExitMessage,
-  type ReadyMessage,
-} from '../../contracts/protocol.ts';
+import { MAX_CLIENT_FRAME_BYTES, parseServerMessage, type ErrorCode, type ErrorInfo, type ExitMessage, type ReadyMessage } from '../../contracts/protocol.ts';
 import { isTerminalSize, type TerminalSize } from '../../contracts/sizes.ts';
 import { AckCounter } from './ack-counter.ts';
 import { Backoff } from './backoff.ts';
@@ -179,7 +172,8 @@ export class TerminalSession {
       this.onControl(data);
       return;
     }
-    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
+    const bytes =
+      data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
     if (bytes === undefined || bytes.length === 0) return;
     // A frame that straddles the end of the replay (it should not, but nothing forbids it) is split.
     const replayed = Math.min(this.replayLeft, bytes.length);

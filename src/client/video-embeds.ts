@@ -9,7 +9,8 @@ for (const box of document.querySelectorAll<HTMLElement>('.video-embed[data-vide
     const id = box.dataset.videoId ?? '';
     if (!origin) {
       const note = box.querySelector('.video-embed__note');
-      if (note) note.textContent = `Vidéo YouTube « ${id} » : ce site n’a pas d’adresse d’intégration configurée (params.videoEmbedOrigin) ; cherchez cet identifiant sur YouTube.`;
+      if (note)
+        note.textContent = `Vidéo YouTube « ${id} » : ce site n’a pas d’adresse d’intégration configurée (params.videoEmbedOrigin) ; cherchez cet identifiant sur YouTube.`;
       return;
     }
     const frame = document.createElement('iframe');

@@ -82,31 +82,18 @@ const ICON_SHAPES = {
   // an "i" in a circle
   info: [{ tag: 'circle', attrs: { cx: '12', cy: '12', r: '10' } }, path('M12 16v-4'), path('M12 8h.01')],
   // a light bulb
-  tip: [
-    path('M9 18h6'),
-    path('M10 22h4'),
-    path('M12 2a7 7 0 0 0-4 12.7c.6.5 1 1.3 1 2.3h6c0-1 .4-1.8 1-2.3A7 7 0 0 0 12 2Z'),
-  ],
+  tip: [path('M9 18h6'), path('M10 22h4'), path('M12 2a7 7 0 0 0-4 12.7c.6.5 1 1.3 1 2.3h6c0-1 .4-1.8 1-2.3A7 7 0 0 0 12 2Z')],
   // a triangle with "!"
-  warning: [
-    path('M10.3 3.9 1.8 18a2 2 0 0 0 1.7 3h17a2 2 0 0 0 1.7-3L13.7 3.9a2 2 0 0 0-3.4 0Z'),
-    path('M12 9v4'),
-    path('M12 17h.01'),
-  ],
+  warning: [path('M10.3 3.9 1.8 18a2 2 0 0 0 1.7 3h17a2 2 0 0 0 1.7-3L13.7 3.9a2 2 0 0 0-3.4 0Z'), path('M12 9v4'), path('M12 17h.01')],
   // an octagon with "!"
   caution: [path('M7.9 2h8.2L22 7.9v8.2L16.1 22H7.9L2 16.1V7.9Z'), path('M12 8v4'), path('M12 16h.01')],
   // a speech bubble with "!"
-  important: [
-    path('M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2Z'),
-    path('M12 7v4'),
-    path('M12 14h.01'),
-  ],
+  important: [path('M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2Z'), path('M12 7v4'), path('M12 14h.01')],
 } as const satisfies Record<string, readonly IconShape[]>;
 
 /** Serialises an icon exactly as `hast-util-to-html` serialises `iconHast()`. */
 function iconSvg(shapes: readonly IconShape[]): string {
-  const attrs = (pairs: Iterable<readonly [string, string]>) =>
-    [...pairs].map(([k, v]) => ` ${k}="${escapeAttr(v)}"`).join('');
+  const attrs = (pairs: Iterable<readonly [string, string]>) => [...pairs].map(([k, v]) => ` ${k}="${escapeAttr(v)}"`).join('');
   const inner = shapes.map((s) => `<${s.tag}${attrs(Object.entries(s.attrs))}></${s.tag}>`).join('');
   return `<svg${attrs(SVG_ATTRS)}>${inner}</svg>`;
 }
@@ -186,9 +173,7 @@ export class UnknownNoticeKindError extends Error {
   constructor(given: unknown) {
     const lower = typeof given === 'string' ? given.trim().toLowerCase() : '';
     const suggestion = isNoticeKind(lower) ? ` Did you mean "${lower}"?` : '';
-    super(
-      `Unknown notice kind ${JSON.stringify(given)}. Allowed kinds: ${NOTICE_KIND_NAMES.join(', ')}.${suggestion}`,
-    );
+    super(`Unknown notice kind ${JSON.stringify(given)}. Allowed kinds: ${NOTICE_KIND_NAMES.join(', ')}.${suggestion}`);
     this.name = 'UnknownNoticeKindError';
     this.given = given;
   }
@@ -234,10 +219,7 @@ export function noticeHast(kind: string, title: string | null | undefined, child
     type: 'element',
     tagName: 'aside',
     properties: noticeAsideProperties(n),
-    children: [
-      noticeHeaderHast(n),
-      { type: 'element', tagName: 'div', properties: { className: ['notice__body'] }, children },
-    ],
+    children: [noticeHeaderHast(n), { type: 'element', tagName: 'div', properties: { className: ['notice__body'] }, children }],
   };
 }
 

@@ -12,8 +12,15 @@ import { findRenderHooks, readHugoSiteConfig, type HugoSiteConfig } from './hugo
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 const BOOLEAN_WORDS: Record<string, boolean> = {
-  '1': true, true: true, yes: true, on: true,
-  '0': false, false: false, no: false, off: false, '': false,
+  '1': true,
+  true: true,
+  yes: true,
+  on: true,
+  '0': false,
+  false: false,
+  no: false,
+  off: false,
+  '': false,
 };
 
 /** Every variable the site reads, with its documentation (shown in errors). */
@@ -22,9 +29,11 @@ export const SITE_ENV_VARS = {
   COURSE_CONTENT_DIR: "folder of the Hugo content tree (default: the site's contentDir, content/)",
   COURSE_BASE_PATH: "URL path the site is served under, e.g. /tp-iut-docker/ (default: the path of the site's baseURL, else /)",
   COURSE_BUILD_DRAFTS: 'true to publish pages whose front matter says draft = true (default: false)',
-  COURSE_SANDBOX_URL: 'http(s) URL of the sandbox server the runnable snippets talk to, when it is on another origin than the site (default: the server that serves the page, under the base path)',
+  COURSE_SANDBOX_URL:
+    'http(s) URL of the sandbox server the runnable snippets talk to, when it is on another origin than the site (default: the server that serves the page, under the base path)',
   COURSE_OUT_DIR: 'folder the built site is written to (default: dist/)',
-  COURSE_MACHINE: 'which machines Exécuter uses: auto (the sandbox server; a machine in the reader\'s browser when none answers), browser (static hosting: only the browser machine, no server asked), server (never a browser machine, none shipped) (default: auto)',
+  COURSE_MACHINE:
+    "which machines Exécuter uses: auto (the sandbox server; a machine in the reader's browser when none answers), browser (static hosting: only the browser machine, no server asked), server (never a browser machine, none shipped) (default: auto)",
 } as const;
 
 type SiteEnvVar = keyof typeof SITE_ENV_VARS;

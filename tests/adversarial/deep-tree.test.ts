@@ -23,7 +23,11 @@ let server: RunningServer;
 
 beforeAll(async () => {
   mkdirSync(join(leftover, 'run'), { recursive: true });
-  execFileSync('perl', ['-e', `chdir $ARGV[0] or die; for (1..${LEVELS}) { mkdir 'd' x 250 or die "mkdir: $!"; chdir 'd' x 250 or die }`, join(leftover, 'run')]);
+  execFileSync('perl', [
+    '-e',
+    `chdir $ARGV[0] or die; for (1..${LEVELS}) { mkdir 'd' x 250 or die "mkdir: $!"; chdir 'd' x 250 or die }`,
+    join(leftover, 'run'),
+  ]);
   const old = new Date(Date.now() - 10 * 60_000);
   utimesSync(leftover, old, old);
   server = await startServer({ env: { SANDBOX_DOCKER: 'false', LOG_LEVEL: 'info' } });

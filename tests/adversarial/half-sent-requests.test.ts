@@ -27,22 +27,24 @@ afterAll(async () => {
 it('holds one address to its share of connections and times half-sent requests out', async () => {
   const open = new Set<net.Socket>();
   await Promise.all(
-    Array.from({ length: ATTACK_CONNECTIONS }, () =>
-      new Promise<void>((resolve) => {
-        const socket = net.connect({ host: '127.0.0.1', port: server.port, localAddress: '127.0.0.2' });
-        sockets.push(socket);
-        socket.on('error', () => {});
-        socket.resume(); // read what the server says (and its end), as a client would
-        socket.once('connect', () => {
-          open.add(socket);
-          socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ');
-          resolve();
-        });
-        socket.once('close', () => {
-          open.delete(socket);
-          resolve();
-        });
-      }),
+    Array.from(
+      { length: ATTACK_CONNECTIONS },
+      () =>
+        new Promise<void>((resolve) => {
+          const socket = net.connect({ host: '127.0.0.1', port: server.port, localAddress: '127.0.0.2' });
+          sockets.push(socket);
+          socket.on('error', () => {});
+          socket.resume(); // read what the server says (and its end), as a client would
+          socket.once('connect', () => {
+            open.add(socket);
+            socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ');
+            resolve();
+          });
+          socket.once('close', () => {
+            open.delete(socket);
+            resolve();
+          });
+        }),
     ),
   );
   // Give the server a moment to close what is over the limit (a wait for a state, checked below).

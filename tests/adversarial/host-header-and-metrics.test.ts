@@ -43,7 +43,7 @@ describe('default configuration (behind a reverse proxy)', () => {
     expect(await shutDown(server)).toEqual({ code: 0, sandboxesCreated: 0, leftovers: [] });
   });
 
-  it('refuses a page on a rebound name (Host and Origin both the attacker\'s), REST and WebSocket', async () => {
+  it("refuses a page on a rebound name (Host and Origin both the attacker's), REST and WebSocket", async () => {
     const rebound = await request(server, '/api/sandboxes', { host: `evil.example:${server.port}`, origin: `http://evil.example:${server.port}` }, 'POST');
     expect(rebound.status).toBe(403);
     expect(JSON.parse(rebound.body)).toMatchObject({ error: { code: 'host-not-allowed' } });

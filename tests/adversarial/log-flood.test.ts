@@ -25,7 +25,7 @@ afterAll(async () => {
   expect(await shutDown(server)).toEqual({ code: 0, sandboxesCreated: 2, leftovers: [] });
 });
 
-it('logs a flood of output lines within the machine\'s budget, as fields, with a dropped-lines summary', async () => {
+it("logs a flood of output lines within the machine's budget, as fields, with a dropped-lines summary", async () => {
   const machine = await hostileMachine(server);
   machines.push(machine);
   const logBefore = server.logBytes;

@@ -26,7 +26,7 @@ afterAll(async () => {
   expect(await shutDown(server)).toEqual({ code: 0, sandboxesCreated: 1, leftovers: [] });
 });
 
-it('gives root inside a few pages there, not the host\'s disk', async () => {
+it("gives root inside a few pages there, not the host's disk", async () => {
   const machine = await hostileMachine(server);
   sandbox = machine.sandbox;
   const { stateDir } = resolveOptions();

@@ -47,11 +47,11 @@ function row(name: string) {
 describe('the instructor dashboard', () => {
   it('opens with the key from the link, then forgets the key from the address bar', async () => {
     await dashboard.getByRole('heading', { name: 'Tableau de bord du formateur' }).waitFor();
-    await dashboard.getByText('Aucune classe pour l\'instant').waitFor();
+    await dashboard.getByText("Aucune classe pour l'instant").waitFor();
     expect(new URL(dashboard.url()).hash).toBe('');
   });
 
-  it('creates a class and shows each student\'s personal link once', async () => {
+  it("creates a class and shows each student's personal link once", async () => {
     await dashboard.getByLabel('Nom', { exact: true }).fill('TP namespaces e2e');
     await dashboard.getByLabel('Élèves, un nom par ligne').fill('Alice\nBruno');
     await dashboard.getByLabel('Docker dans chaque machine').uncheck();
@@ -84,7 +84,7 @@ describe('the instructor dashboard', () => {
     await screenshot(student, 'dashboard-2-student-check');
   });
 
-  it('shows the student online, with the ✓ and the machine\'s figures', async () => {
+  it("shows the student online, with the ✓ and the machine's figures", async () => {
     const alice = row('Alice');
     await alice.locator('[data-cell="exercise-uts"][data-passed="true"]').waitFor({ timeout: 30_000 });
     await alice.locator('[data-cell="status"]', { hasText: 'en ligne' }).waitFor({ timeout: 30_000 });
@@ -94,11 +94,15 @@ describe('the instructor dashboard', () => {
     await screenshot(dashboard, 'dashboard-3-progress');
   });
 
-  it('shows the student\'s terminal read-only', async () => {
+  it("shows the student's terminal read-only", async () => {
     await row('Alice').getByRole('button', { name: 'Voir T1 (Alice)' }).click();
     const viewer = dashboard.locator('[data-viewer]');
     await viewer.getByRole('heading', { name: 'Terminal 1 de Alice' }).waitFor();
-    await dashboard.waitForFunction(() => /my\.name\.is\.bob/.test((document.querySelector('[data-viewer-screen] .xterm-rows') as HTMLElement | null)?.innerText ?? ''), undefined, { timeout: 30_000 });
+    await dashboard.waitForFunction(
+      () => /my\.name\.is\.bob/.test((document.querySelector('[data-viewer-screen] .xterm-rows') as HTMLElement | null)?.innerText ?? ''),
+      undefined,
+      { timeout: 30_000 },
+    );
     expect(await viewer.locator('[data-viewer-status]').innerText()).toMatch(/lecture seule/);
     await screenshot(dashboard, 'dashboard-4-viewer');
     await viewer.locator('[data-viewer-screen]').click();
@@ -121,21 +125,31 @@ describe('the instructor dashboard', () => {
     expect(csv).toMatch(/TP namespaces e2e,Alice,1,active,\d{4}-\d\d-\d\dT[^,]+,,,,1,4,/);
   });
 
-  it('resets the student\'s machine: the student is told in French and carries on with a fresh one', async () => {
+  it("resets the student's machine: the student is told in French and carries on with a fresh one", async () => {
     await row('Alice').getByRole('button', { name: 'Réinitialiser (Alice)' }).click();
-    await student.getByText(/Votre formateur a réinitialisé ou arrêté votre machine/).first().waitFor({ timeout: 30_000 });
+    await student
+      .getByText(/Votre formateur a réinitialisé ou arrêté votre machine/)
+      .first()
+      .waitFor({ timeout: 30_000 });
     await screenshot(student, 'dashboard-5-reset');
     // The badge stays: a passed exercise stays passed.
     expect(await student.locator('.exercise-check[data-exercise="uts"]').innerText()).toMatch(/✓ Exercice réussi/);
   });
 
-  it('revokes the link: the student\'s page says so, with the date', async () => {
+  it("revokes the link: the student's page says so, with the date", async () => {
     await row('Alice').getByRole('button', { name: 'Révoquer (Alice)' }).click();
     await row('Alice').locator('[data-cell="link"]', { hasText: 'révoqué' }).waitFor({ timeout: 30_000 });
     await student.reload();
-    await student.locator('[data-class-banner][data-state="error"]').filter({ hasText: /Ce lien a été révoqué par votre formateur le \d/ }).waitFor({ timeout: 30_000 });
+    await student
+      .locator('[data-class-banner][data-state="error"]')
+      .filter({ hasText: /Ce lien a été révoqué par votre formateur le \d/ })
+      .waitFor({ timeout: 30_000 });
     await student.getByRole('button', { name: 'Exécuter', exact: true }).first().click();
-    await student.locator('[data-run-state="error"]').filter({ hasText: /révoqué par votre formateur/ }).first().waitFor({ timeout: 30_000 });
+    await student
+      .locator('[data-run-state="error"]')
+      .filter({ hasText: /révoqué par votre formateur/ })
+      .first()
+      .waitFor({ timeout: 30_000 });
     await screenshot(student, 'dashboard-6-revoked');
     const events = await dashboard.locator('[data-events]').innerText();
     expect(events).toMatch(/Lien de Alice révoqué/);

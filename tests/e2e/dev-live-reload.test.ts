@@ -85,9 +85,12 @@ describe('npm run dev on a Hugo course', () => {
     const article = page.locator('article');
     // The first visit may reload once (Vite optimising dependencies): read the text again until it is there.
     const text = () => article.innerText({ timeout: 2_000 }).catch(() => '');
-    await expect.poll(text, { timeout: 60_000 }).toContain('appartient à un utilisateur').catch(async (error: unknown) => {
-      throw new Error(`${String(error)}\npage:\n${(await page.content()).slice(0, 3000)}\ndev server:\n${devOutput}`);
-    });
+    await expect
+      .poll(text, { timeout: 60_000 })
+      .toContain('appartient à un utilisateur')
+      .catch(async (error: unknown) => {
+        throw new Error(`${String(error)}\npage:\n${(await page.content()).slice(0, 3000)}\ndev server:\n${devOutput}`);
+      });
 
     edit('appartient à un utilisateur', 'appartient à une utilisatrice');
     await expect.poll(() => text(), { timeout: 30_000 }).toContain('appartient à une utilisatrice');

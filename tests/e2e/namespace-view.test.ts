@@ -30,24 +30,31 @@ const groups = (type: string) => band(type).locator('[data-ns-label]');
 
 /** Waits until the picture shows `count` namespaces of kind `type`. */
 async function waitForNamespaces(type: string, count: number, timeoutMs = 30_000): Promise<void> {
-  await page!.waitForFunction(
-    ({ type: kind, count: wanted }) => document.querySelectorAll(`[data-namespace-panel] .nsv-picture [data-ns-type="${kind}"] [data-ns-label]`).length === wanted,
-    { type, count },
-    { timeout: timeoutMs, polling: 100 },
-  ).catch(async (error: unknown) => {
-    const shown = await panel().innerText().catch(() => '(no panel)');
-    throw new Error(`the view never showed ${count} ${type} namespaces; it shows:\n${shown}`, { cause: error });
-  });
+  await page!
+    .waitForFunction(
+      ({ type: kind, count: wanted }) =>
+        document.querySelectorAll(`[data-namespace-panel] .nsv-picture [data-ns-type="${kind}"] [data-ns-label]`).length === wanted,
+      { type, count },
+      { timeout: timeoutMs, polling: 100 },
+    )
+    .catch(async (error: unknown) => {
+      const shown = await panel()
+        .innerText()
+        .catch(() => '(no panel)');
+      throw new Error(`the view never showed ${count} ${type} namespaces; it shows:\n${shown}`, { cause: error });
+    });
 }
 
 /** The table's rows as objects, keyed by column title (the same information as the picture). */
 async function tableRows(): Promise<Record<string, string>[]> {
-  return panel().locator('[data-namespace-table]').evaluate((table) => {
-    const titles = [...table.querySelectorAll('thead th')].map((cell) => cell.textContent ?? '');
-    return [...table.querySelectorAll('tbody tr')].map((row) =>
-      Object.fromEntries([...row.children].map((cell, index) => [titles[index] ?? String(index), cell.textContent ?? ''])),
-    );
-  });
+  return panel()
+    .locator('[data-namespace-table]')
+    .evaluate((table) => {
+      const titles = [...table.querySelectorAll('thead th')].map((cell) => cell.textContent ?? '');
+      return [...table.querySelectorAll('tbody tr')].map((row) =>
+        Object.fromEntries([...row.children].map((cell, index) => [titles[index] ?? String(index), cell.textContent ?? ''])),
+      );
+    });
 }
 
 async function labelOf(group: Locator): Promise<string> {
@@ -82,7 +89,11 @@ describe('the namespace view', () => {
     await waitForTerminalText(page!, '2', /student@tp-docker:~\$/);
     await runSnippet(page!, snippets(page!).nth(2)); // terminal 2: hostname
     await waitForNamespaces('uts', 2);
-    await page!.waitForFunction(() => document.querySelector('[data-namespace-panel] .nsv-picture [data-ns-machine][data-ns-label^="uts:"]')?.textContent?.includes('terminal 2'), undefined, { timeout: 30_000 });
+    await page!.waitForFunction(
+      () => document.querySelector('[data-namespace-panel] .nsv-picture [data-ns-machine][data-ns-label^="uts:"]')?.textContent?.includes('terminal 2'),
+      undefined,
+      { timeout: 30_000 },
+    );
 
     const [machine, created] = [groups('uts').nth(0), groups('uts').nth(1)];
     await expect(machine.getAttribute('data-ns-machine')).resolves.toBe('');
@@ -92,7 +103,9 @@ describe('the namespace view', () => {
     await expect(created.getAttribute('data-ns-new')).resolves.toBe('');
     const createdLabel = await labelOf(created);
     const machineLabel = await labelOf(machine);
-    await expect(panel().locator('[data-namespace-changes]').innerText()).resolves.toContain(`nouveau namespace uts ${createdLabel} créé par unshare (terminal 1)`);
+    await expect(panel().locator('[data-namespace-changes]').innerText()).resolves.toContain(
+      `nouveau namespace uts ${createdLabel} créé par unshare (terminal 1)`,
+    );
     // Only the UTS namespace is new.
     for (const type of ['pid', 'net', 'mnt', 'ipc', 'user', 'cgroup', 'time']) await expect(groups(type).count(), type).resolves.toBe(1);
     await screenshot(page!, 'namespace-view-1-uts');
@@ -102,7 +115,9 @@ describe('the namespace view', () => {
     const shellOf = (name: string) => rows.find((row) => row.Terminal === `terminal ${name} (son shell)`);
     expect(shellOf('2')?.uts).toBe(machineLabel);
     expect(shellOf('1')?.uts).toBe(machineLabel);
-    expect(rows.filter((row) => row.uts === createdLabel).map((row) => [row.Commande, row.Utilisateur, row.Terminal])).toEqual([['/bin/bash', 'root', 'terminal 1']]);
+    expect(rows.filter((row) => row.uts === createdLabel).map((row) => [row.Commande, row.Utilisateur, row.Terminal])).toEqual([
+      ['/bin/bash', 'root', 'terminal 1'],
+    ]);
     // Shown to sighted readers too, on demand.
     await panel().getByRole('button', { name: 'Tableau' }).click();
     await expect(panel().getByRole('table').isVisible()).resolves.toBe(true);
@@ -123,7 +138,9 @@ describe('the namespace view', () => {
     await expect(created.innerText()).resolves.toMatch(/PID 1 : bash/);
     const createdLabel = await labelOf(created);
     expect(createdLabel).not.toBe(machinePid);
-    await expect(panel().locator('[data-namespace-changes]').innerText()).resolves.toContain(`nouveau namespace pid ${createdLabel} créé par unshare (terminal 1), dont le PID 1 est bash`);
+    await expect(panel().locator('[data-namespace-changes]').innerText()).resolves.toContain(
+      `nouveau namespace pid ${createdLabel} créé par unshare (terminal 1), dont le PID 1 est bash`,
+    );
     // --mount-proc made a mount namespace too.
     await expect(groups('mnt').count()).resolves.toBe(2);
     await screenshot(page!, 'namespace-view-3-pid');

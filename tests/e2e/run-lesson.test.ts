@@ -59,7 +59,7 @@ describe('running the namespaces lesson', () => {
     await screenshot(page!, 'run-lesson-2-proc-ns');
   });
 
-  it('changes the hostname inside a UTS namespace only (terminal 2 still sees the VM\'s)', async () => {
+  it("changes the hostname inside a UTS namespace only (terminal 2 still sees the VM's)", async () => {
     const uts = await snippet(1, 'hostname');
     await runSnippet(page!, uts);
     const inside = await terminalText(page!, '1');

@@ -18,7 +18,10 @@ function collectScripts(page: Page): string[] {
   page.on('response', (response) => {
     const type = response.headers()['content-type'] ?? '';
     if (response.request().resourceType() === 'script' || type.includes('javascript')) {
-      response.text().then((text) => bodies.push(text), () => undefined);
+      response.text().then(
+        (text) => bodies.push(text),
+        () => undefined,
+      );
     }
   });
   return bodies;
@@ -36,7 +39,9 @@ describe('the lesson hosted statically (no sandbox server)', () => {
 
     const uts = snippets(page).nth(1);
     await uts.getByRole('button', { name: 'Copier', exact: true }).click();
-    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe('hostname\nsudo unshare --uts /bin/bash\nhostname my.name.is.bob\nhostname');
+    await expect
+      .poll(() => page.evaluate(() => navigator.clipboard.readText()))
+      .toBe('hostname\nsudo unshare --uts /bin/bash\nhostname my.name.is.bob\nhostname');
 
     // The built site ships a browser machine (run-browser-machine.test.ts runs it): offered, not started.
     const outcome = await runSnippet(page, uts, 'offer');

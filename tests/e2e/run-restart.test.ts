@@ -13,7 +13,16 @@ import { launchBrowser, type LaunchedBrowser, type Page } from '../support/brows
 import { namespaceLeftovers } from '../support/namespace-leftovers.ts';
 import { createdSandboxIds, startServer, type RunningServer } from '../support/server.ts';
 import { ensureSiteBuilt } from '../support/site.ts';
-import { LESSON_PATH, commandOutput, rememberedMachine, runSnippet, screenshot, snippets, waitForConnected, waitForTerminalText } from '../support/terminal-page.ts';
+import {
+  LESSON_PATH,
+  commandOutput,
+  rememberedMachine,
+  runSnippet,
+  screenshot,
+  snippets,
+  waitForConnected,
+  waitForTerminalText,
+} from '../support/terminal-page.ts';
 
 const dbDir = mkdtempSync(join(tmpdir(), 'restart-e2e-'));
 const servers: RunningServer[] = [];
@@ -85,7 +94,7 @@ it('reconnects by itself to the same shell after a kill -9 and after a SIGTERM o
   await screenshot(page, 'run-restart-reconnected');
 });
 
-it('says in French that the machine\'s agent stopped, and « Réinitialiser la machine » gives a new machine', async () => {
+it("says in French that the machine's agent stopped, and « Réinitialiser la machine » gives a new machine", async () => {
   const before = await rememberedMachine(page);
   process.kill(agentPid(before!.id), 'SIGKILL');
   const status = page.locator('[data-machine-status]');

@@ -129,7 +129,9 @@ describe('the embedded terminal', () => {
     expect(after).not.toBe(before);
     expect((await rememberedMachine(page))?.id).not.toBe(oldMachine?.id);
     // The old machine is really gone on the server.
-    const status = await fetch(new URL(`api/sandboxes/${oldMachine!.id}`, web.course.server.url), { headers: { authorization: `Bearer ${oldMachine!.token}` } });
+    const status = await fetch(new URL(`api/sandboxes/${oldMachine!.id}`, web.course.server.url), {
+      headers: { authorization: `Bearer ${oldMachine!.token}` },
+    });
     expect([404, 410]).toContain(status.status);
   });
 
@@ -163,7 +165,9 @@ describe('the embedded terminal', () => {
 
       expect(relay.cut()).toBeGreaterThan(0);
       // The status line says so (with the delay before the next attempt), then the terminal comes back by itself.
-      await page.locator('lesson-terminal[name="1"] [data-terminal-status]', { hasText: /reconnexion… \(nouvel essai dans \d+ s\)/ }).waitFor({ timeout: 30_000 });
+      await page
+        .locator('lesson-terminal[name="1"] [data-terminal-status]', { hasText: /reconnexion… \(nouvel essai dans \d+ s\)/ })
+        .waitFor({ timeout: 30_000 });
       await waitForConnected(page, '1');
       expect(await commandOutput(page, '1', 'echo "shell=$$"')).toBe(pid);
       await screenshot(page, 'run-terminal-reconnected');
@@ -177,7 +181,10 @@ describe('the embedded terminal', () => {
     await web.browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(web.course.server.url).origin });
     await commandOutput(page, '1', 'echo motcopiable');
     // Double-click selects a word; the shortcut copies it rather than sending anything to the shell.
-    await terminal(page, '1').locator('.xterm-rows > div', { hasText: /^motcopiable\s*$/ }).last().dblclick({ force: true, position: { x: 20, y: 5 } });
+    await terminal(page, '1')
+      .locator('.xterm-rows > div', { hasText: /^motcopiable\s*$/ })
+      .last()
+      .dblclick({ force: true, position: { x: 20, y: 5 } });
     await page.keyboard.press('Control+Shift+C');
     await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe('motcopiable');
 
@@ -188,9 +195,9 @@ describe('the embedded terminal', () => {
     await waitForTerminalText(page, '1', /^colle=42/m);
   });
 
-  it('turns on xterm\'s screen-reader mode from the terminal area', async () => {
+  it("turns on xterm's screen-reader mode from the terminal area", async () => {
     const page = await openTerminalOne();
-    const toggle = page.getByRole('button', { name: 'Lecteur d\'écran' });
+    const toggle = page.getByRole('button', { name: "Lecteur d'écran" });
     await expect(toggle.getAttribute('aria-pressed')).resolves.toBe('false');
     await expect(terminal(page, '1').locator('.xterm-accessibility-tree').count()).resolves.toBe(0);
     await toggle.click();

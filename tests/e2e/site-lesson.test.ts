@@ -100,10 +100,20 @@ describe('the lesson "Les Namespaces"', () => {
     const commandColours = await uts.locator('.tl-command span[style]').evaluateAll((spans) => spans.map((span) => getComputedStyle(span).color));
     expect(new Set(commandColours).size).toBeGreaterThan(1);
     expect(await uts.locator('.tl-output').allTextContents()).toEqual(['tp-docker', 'my.name.is.bob']);
-    expect(await uts.locator('.tl-remark').first().evaluate((el) => getComputedStyle(el).fontStyle)).toBe('italic');
+    expect(
+      await uts
+        .locator('.tl-remark')
+        .first()
+        .evaluate((el) => getComputedStyle(el).fontStyle),
+    ).toBe('italic');
     // The prompt is shown but cannot be selected, so a copied command works as typed.
     expect(await uts.locator('.tl-prompt').allTextContents()).toEqual(['$ ', '$ ', '# ', '# ']);
-    expect(await uts.locator('.tl-prompt').first().evaluate((el) => getComputedStyle(el).userSelect)).toBe('none');
+    expect(
+      await uts
+        .locator('.tl-prompt')
+        .first()
+        .evaluate((el) => getComputedStyle(el).userSelect),
+    ).toBe('none');
 
     const mountTerminals = await page
       .locator('figure.transcript', { hasText: 'ls -l /tmp' })
@@ -119,15 +129,19 @@ describe('the lesson "Les Namespaces"', () => {
     await web.browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(web.site.url).origin });
     const page = await openLesson();
     const block = page.locator('figure.transcript', { hasText: '--mount-proc' });
-    await block.getByRole('button', { name: /^Copier/ }).first().click();
-    await expect
-      .poll(() => page.evaluate(() => navigator.clipboard.readText()))
-      .toBe('sudo unshare --pid --fork --mount-proc /bin/bash\nps aux\nexit');
+    await block
+      .getByRole('button', { name: /^Copier/ })
+      .first()
+      .click();
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe('sudo unshare --pid --fork --mount-proc /bin/bash\nps aux\nexit');
     await page.close();
   });
 
   it('writes screenshots at desktop and phone widths', async () => {
-    for (const [name, width] of [['lesson-desktop', 1280], ['lesson-phone', 360]] as const) {
+    for (const [name, width] of [
+      ['lesson-desktop', 1280],
+      ['lesson-phone', 360],
+    ] as const) {
       const page = await openLesson({ width });
       const path = await saveScreenshot(page, name);
       // A PNG whose IHDR width is the viewport's: the page did not overflow sideways.

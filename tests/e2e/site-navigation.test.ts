@@ -40,7 +40,10 @@ describe('navigation', () => {
     await page.waitForURL('**/docker_linux/namespaces/');
     const crumbs = page.getByRole('navigation', { name: "Fil d'Ariane" });
     expect(await crumbs.getByRole('listitem').allTextContents()).toEqual(['TP Docker', 'Docker et Linux', 'Les Namespaces']);
-    await page.getByRole('navigation', { name: 'Pages précédente et suivante' }).getByRole('link', { name: /Précédent/ }).click();
+    await page
+      .getByRole('navigation', { name: 'Pages précédente et suivante' })
+      .getByRole('link', { name: /Précédent/ })
+      .click();
     await page.waitForURL('**/docker_linux/');
     await page.getByRole('link', { name: /Précédent/ }).click();
     await page.waitForURL((url) => url.pathname === '/');

@@ -30,8 +30,7 @@ function startAgent() {
     hostname: 'fuzz',
     groups: noGroups,
     // A real pty, but no login: this runs on the host.
-    spawnShell: ({ cols, rows }) =>
-      spawn('/bin/sh', [], { name: 'xterm', cols, rows, cwd: '/tmp', env: { PATH: '/usr/bin:/bin', PS1: '$ ' }, encoding: null }),
+    spawnShell: ({ cols, rows }) => spawn('/bin/sh', [], { name: 'xterm', cols, rows, cwd: '/tmp', env: { PATH: '/usr/bin:/bin', PS1: '$ ' }, encoding: null }),
     log: (level, msg) => logs.push({ level, msg }),
   });
   const decoder = new FrameDecoder();
@@ -70,13 +69,21 @@ async function witnessEchoes(agent: ReturnType<typeof startAgent>, marker: strin
 
 const channel = fc.oneof(fc.constantFrom(0, 2, 3, 0xffffffff), fc.nat());
 /** Host → agent control payloads: every kind the agent accepts, shaped right or wrong. */
-const hostPayload = fc.oneof(
-  messageLike(fc.constant(undefined), { name: fc.constantFrom('2', 'x', 'two'), cols: fc.integer({ min: 0, max: 600 }), rows: fc.integer({ min: 0, max: 300 }) }),
-  messageLike(fc.constant(undefined), { cols: weirdNumber, rows: weirdNumber }),
-  // Exec with a harmless command only: this agent runs on the host, as root.
-  messageLike(fc.constant(undefined), { argv: fc.constant(['/bin/true']), timeoutMs: fc.integer({ min: 0, max: 5000 }) }).map((m) => (Array.isArray(m.argv) && m.argv[0] === '/bin/true' ? m : { ...m, argv: 42 })),
-  weirdValue,
-).map((value) => JSON.stringify(value) ?? '');
+const hostPayload = fc
+  .oneof(
+    messageLike(fc.constant(undefined), {
+      name: fc.constantFrom('2', 'x', 'two'),
+      cols: fc.integer({ min: 0, max: 600 }),
+      rows: fc.integer({ min: 0, max: 300 }),
+    }),
+    messageLike(fc.constant(undefined), { cols: weirdNumber, rows: weirdNumber }),
+    // Exec with a harmless command only: this agent runs on the host, as root.
+    messageLike(fc.constant(undefined), { argv: fc.constant(['/bin/true']), timeoutMs: fc.integer({ min: 0, max: 5000 }) }).map((m) =>
+      Array.isArray(m.argv) && m.argv[0] === '/bin/true' ? m : { ...m, argv: 42 },
+    ),
+    weirdValue,
+  )
+  .map((value) => JSON.stringify(value) ?? '');
 const hostKind = fc.constantFrom(
   FrameKind.Open,
   FrameKind.Data,
@@ -89,10 +96,19 @@ const hostKind = fc.constantFrom(
   FrameKind.Exit,
   FrameKind.Log,
 );
-const wellFramed = fc.tuple(hostKind, channel, fc.oneof(hostPayload, fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)))).map(([kind, ch, payload]) => ({
-  bytes: encodeFrame(kind, ch, payload),
-  breaksStream: false,
-}));
+const wellFramed = fc
+  .tuple(
+    hostKind,
+    channel,
+    fc.oneof(
+      hostPayload,
+      fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)),
+    ),
+  )
+  .map(([kind, ch, payload]) => ({
+    bytes: encodeFrame(kind, ch, payload),
+    breaksStream: false,
+  }));
 /** Bytes that break the framing itself: the agent must close the stream, not throw. */
 const badlyFramed = fc.oneof(
   fc.integer({ min: 0, max: 4 }).map((length) => ({ bytes: Buffer.from([0, 0, 0, length, 4, 0, 0, 0, 9]), breaksStream: true })),
@@ -104,39 +120,49 @@ const badlyFramed = fc.oneof(
   fc.integer({ min: 16, max: 255 }).map((kind) => ({ bytes: Buffer.from([0, 0, 0, 5, kind, 0, 0, 0, 2]), breaksStream: true })),
 );
 /** A frame cut short: harmless until the rest comes, so the rest is never sent (the next case gets a fresh agent). */
-const truncated = wellFramed.chain(({ bytes }) => fc.integer({ min: 1, max: Math.max(1, bytes.length - 1) }).map((cut) => ({ bytes: bytes.subarray(0, cut), breaksStream: false, truncated: true })));
+const truncated = wellFramed.chain(({ bytes }) =>
+  fc.integer({ min: 1, max: Math.max(1, bytes.length - 1) }).map((cut) => ({ bytes: bytes.subarray(0, cut), breaksStream: false, truncated: true })),
+);
 
 describe('host → agent', () => {
   it('no frame sequence makes the agent throw; its witness terminal keeps answering', async () => {
     let round = 0;
-    await fuzz(tally, 60, fc.array(fc.oneof({ weight: 6, arbitrary: wellFramed }, { weight: 1, arbitrary: badlyFramed }, { weight: 1, arbitrary: truncated }), { minLength: 1, maxLength: 8 }), async (sequence) => {
-      const agent = startAgent();
-      try {
-        await until(() => agent.frames.some((f) => f.kind === FrameKind.Hello), 'Hello');
-        agent.hostEnd.write(encodeControl(FrameKind.Open, 1, { name: 'witness', cols: 80, rows: 24 }));
-        await until(() => agent.frames.some((f) => f.kind === FrameKind.Opened && f.channel === 1), 'the witness terminal');
-        let broken = false;
-        let cut = false;
-        for (const item of sequence) {
-          if (cut) break;
-          // The witness's own channel is left alone (a Close there would be a fair reason to stop answering).
-          const [frame] = item.breaksStream || 'truncated' in item ? [undefined] : new FrameDecoder().push(item.bytes);
-          if (frame && frame.channel === 1) continue;
-          agent.hostEnd.write(item.bytes);
-          broken ||= item.breaksStream;
-          cut ||= 'truncated' in item;
+    await fuzz(
+      tally,
+      60,
+      fc.array(fc.oneof({ weight: 6, arbitrary: wellFramed }, { weight: 1, arbitrary: badlyFramed }, { weight: 1, arbitrary: truncated }), {
+        minLength: 1,
+        maxLength: 8,
+      }),
+      async (sequence) => {
+        const agent = startAgent();
+        try {
+          await until(() => agent.frames.some((f) => f.kind === FrameKind.Hello), 'Hello');
+          agent.hostEnd.write(encodeControl(FrameKind.Open, 1, { name: 'witness', cols: 80, rows: 24 }));
+          await until(() => agent.frames.some((f) => f.kind === FrameKind.Opened && f.channel === 1), 'the witness terminal');
+          let broken = false;
+          let cut = false;
+          for (const item of sequence) {
+            if (cut) break;
+            // The witness's own channel is left alone (a Close there would be a fair reason to stop answering).
+            const [frame] = item.breaksStream || 'truncated' in item ? [undefined] : new FrameDecoder().push(item.bytes);
+            if (frame && frame.channel === 1) continue;
+            agent.hostEnd.write(item.bytes);
+            broken ||= item.breaksStream;
+            cut ||= 'truncated' in item;
+          }
+          if (broken) {
+            await until(agent.isClosed, 'the agent to close an unreadable stream');
+          } else if (!cut) {
+            await witnessEchoes(agent, `case${round++}`);
+          }
+        } finally {
+          // The host goes away, as a server stopping does: the agent hangs every terminal up.
+          agent.hostEnd.end();
+          await until(agent.isClosed, 'the agent to shut down');
         }
-        if (broken) {
-          await until(agent.isClosed, 'the agent to close an unreadable stream');
-        } else if (!cut) {
-          await witnessEchoes(agent, `case${round++}`);
-        }
-      } finally {
-        // The host goes away, as a server stopping does: the agent hangs every terminal up.
-        agent.hostEnd.end();
-        await until(agent.isClosed, 'the agent to shut down');
-      }
-    });
+      },
+    );
   });
 
   it('applies every size it accepts to the real pty, and refuses the others with an Error frame', async () => {
@@ -172,14 +198,27 @@ describe('agent → host', () => {
     return { agentEnd, session, logs, closedWith: () => closedWith };
   }
 
-  const agentKind = fc.constantFrom(FrameKind.Hello, FrameKind.Opened, FrameKind.Data, FrameKind.Exit, FrameKind.Error, FrameKind.Log, FrameKind.ExecDone, FrameKind.SnapshotDone, FrameKind.Open, FrameKind.Resize);
-  const agentPayload = fc.oneof(
-    messageLike(fc.constant(undefined), { protocol: fc.constant(1), pid: fc.integer({ min: 1, max: 100 }), hostname: weirdString }),
-    messageLike(fc.constant(undefined), { pid: fc.integer({ min: 1, max: 100 }), tty: fc.constant('/dev/pts/0') }),
-    messageLike(fc.constant(undefined), { code: fc.integer({ min: -1, max: 256 }), signal: fc.constantFrom(null, 9) }),
-    messageLike(fc.constant(undefined), { level: fc.constantFrom('info', 'warn', 'bogus'), msg: weirdString, pid: weirdValue, time: weirdValue }),
-    weirdValue,
-  ).map((value) => JSON.stringify(value) ?? '');
+  const agentKind = fc.constantFrom(
+    FrameKind.Hello,
+    FrameKind.Opened,
+    FrameKind.Data,
+    FrameKind.Exit,
+    FrameKind.Error,
+    FrameKind.Log,
+    FrameKind.ExecDone,
+    FrameKind.SnapshotDone,
+    FrameKind.Open,
+    FrameKind.Resize,
+  );
+  const agentPayload = fc
+    .oneof(
+      messageLike(fc.constant(undefined), { protocol: fc.constant(1), pid: fc.integer({ min: 1, max: 100 }), hostname: weirdString }),
+      messageLike(fc.constant(undefined), { pid: fc.integer({ min: 1, max: 100 }), tty: fc.constant('/dev/pts/0') }),
+      messageLike(fc.constant(undefined), { code: fc.integer({ min: -1, max: 256 }), signal: fc.constantFrom(null, 9) }),
+      messageLike(fc.constant(undefined), { level: fc.constantFrom('info', 'warn', 'bogus'), msg: weirdString, pid: weirdValue, time: weirdValue }),
+      weirdValue,
+    )
+    .map((value) => JSON.stringify(value) ?? '');
   const agentFrame = fc.oneof(
     { weight: 8, arbitrary: fc.tuple(agentKind, channel, agentPayload).map(([kind, ch, payload]) => encodeFrame(kind, ch, payload)) },
     { weight: 1, arbitrary: badlyFramed.map((item) => item.bytes) },
@@ -190,8 +229,16 @@ describe('agent → host', () => {
     await fuzz(tally, 300, fc.tuple(fc.array(agentFrame, { minLength: 1, maxLength: 6 }), fc.boolean()), async ([frames, openFirst]) => {
       const { agentEnd, session, closedWith } = startSession();
       agentEnd.write(encodeControl(FrameKind.Hello, 0, { protocol: PROTOCOL_VERSION, pid: 1, hostname: 'fuzz', terminals: [] }));
-      const opening = openFirst ? session.openTerminal('1', { cols: 80, rows: 24 }).then(() => 'opened', (error: Error) => error.message) : undefined;
-      const executing = session.exec(['true'], 1000).then(() => 'done', (error: Error) => error.message);
+      const opening = openFirst
+        ? session.openTerminal('1', { cols: 80, rows: 24 }).then(
+            () => 'opened',
+            (error: Error) => error.message,
+          )
+        : undefined;
+      const executing = session.exec(['true'], 1000).then(
+        () => 'done',
+        (error: Error) => error.message,
+      );
       for (const bytes of frames) agentEnd.write(bytes);
       await new Promise((resolve) => setImmediate(resolve));
       session.close('end of case');

@@ -53,7 +53,11 @@ export function messageLike(type: fc.Arbitrary<unknown>, fields: Record<string, 
 
 /** Text frames a page could (or should never) send on a terminal socket. */
 export const clientText: fc.Arbitrary<string> = fc.oneof(
-  messageLike(fc.constantFrom(...CLIENT_MESSAGE_TYPES), { cols: fc.integer({ min: 0, max: 600 }), rows: fc.integer({ min: 0, max: 250 }), bytes: fc.nat() }).map((m) => JSON.stringify(m)),
+  messageLike(fc.constantFrom(...CLIENT_MESSAGE_TYPES), {
+    cols: fc.integer({ min: 0, max: 600 }),
+    rows: fc.integer({ min: 0, max: 250 }),
+    bytes: fc.nat(),
+  }).map((m) => JSON.stringify(m)),
   messageLike(weirdValue, {}).map((m) => JSON.stringify(m)),
   weirdValue.map((v) => JSON.stringify(v) ?? ''),
   weirdString,

@@ -54,7 +54,7 @@ async function studentStillWorks(): Promise<void> {
 }
 
 describe('class API', () => {
-  it('every request is answered below 500 with a known error code; the student\'s shell answers', async () => {
+  it("every request is answered below 500 with a known error code; the student's shell answers", async () => {
     // Built here, not at collection time: the ids come from beforeAll.
     const student = () => fc.oneof(fc.constantFrom(...studentIds), fc.constantFrom('0'.repeat(16), 'nope'), weirdString.map(uriPart));
     const klass = () => fc.oneof(fc.constant(classId), fc.constantFrom('0'.repeat(12), 'x'), weirdString.map(uriPart));
@@ -68,7 +68,12 @@ describe('class API', () => {
     );
     const body = fc.oneof(
       fc.constant(undefined),
-      messageLike(fc.constant(undefined), { page: fc.constant('docker_linux/namespaces/'), snippet: fc.constant('1'), commands: fc.constant(['ls']), statuses: fc.constant([0]) }),
+      messageLike(fc.constant(undefined), {
+        page: fc.constant('docker_linux/namespaces/'),
+        snippet: fc.constant('1'),
+        commands: fc.constant(['ls']),
+        statuses: fc.constant([0]),
+      }),
       messageLike(fc.constant(undefined), { students: fc.array(fc.constantFrom(...studentIds, 'x'), { maxLength: 3 }) }),
       messageLike(fc.constant(undefined), { terminal: fc.constantFrom('1', '2', '../x') }),
       messageLike(fc.constant(undefined), { name: weirdString, seats: fc.integer({ min: -1, max: 2000 }), lifetime: weirdString }),
@@ -78,11 +83,17 @@ describe('class API', () => {
     await fuzz(tally, 150, fc.tuple(fc.constantFrom('GET', 'POST', 'DELETE', 'PUT'), route, credential, body), async ([method, path, who, payload]) => {
       const destructive = /\/machines\/|\/revoke$/.test(path) || (path === 'api/class/classes' && method === 'POST');
       const token =
-        who === 'instructor' ? (destructive ? 'prof_' + 'x'.repeat(43) : key)
-        : who === 'student' ? links[0]!.token
-        : who === 'other-student' ? links[1]!.token
-        : who === 'garbage' ? 'eleve_' + 'A'.repeat(43)
-        : undefined;
+        who === 'instructor'
+          ? destructive
+            ? 'prof_' + 'x'.repeat(43)
+            : key
+          : who === 'student'
+            ? links[0]!.token
+            : who === 'other-student'
+              ? links[1]!.token
+              : who === 'garbage'
+                ? 'eleve_' + 'A'.repeat(43)
+                : undefined;
       const response = await bearerRequest(server, method, path, token, method === 'GET' ? undefined : payload);
       const text = typeof response.body === 'string' ? response.body : JSON.stringify(response.body);
       expectApiAnswer(response.status, path.endsWith('.csv') && response.status === 200 ? '' : text, `${method} ${path} as ${who}`);

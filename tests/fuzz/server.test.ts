@@ -84,7 +84,9 @@ describe('terminal WebSocket frames', () => {
 
   it('URLs with any name, size and token get a documented close code or a terminal', async () => {
     const name = fc.oneof(fc.constantFrom('1', 'url', 'x'.repeat(17), 'A', '-', '%2e%2e', '%00', 'ü'), weirdString.map(uriPart));
-    const query = fc.array(fc.tuple(fc.constantFrom('cols', 'rows', 'token', 'x', ''), weirdString), { maxLength: 4 }).map((pairs) => pairs.map(([k, v]) => `${k}=${uriPart(v)}`).join('&'));
+    const query = fc
+      .array(fc.tuple(fc.constantFrom('cols', 'rows', 'token', 'x', ''), weirdString), { maxLength: 4 })
+      .map((pairs) => pairs.map(([k, v]) => `${k}=${uriPart(v)}`).join('&'));
     const documented = new Set<number>([...Object.values(CloseCode)]);
     await fuzz(tally, 60, fc.tuple(fc.constantFrom(target.id, 'nope', '0'.repeat(32)), name, query, fc.boolean()), async ([id, terminal, extra, withToken]) => {
       const client = await TerminalClient.connect(server, id, terminal, { ...(withToken ? { token: target.token } : {}), query: extra }).catch(() => undefined);
@@ -118,22 +120,40 @@ describe('REST', () => {
   const query = fc.array(fc.tuple(weirdString, weirdString), { maxLength: 3 }).map((pairs) => new URLSearchParams(pairs).toString());
   const headers = fc.record(
     {
-      authorization: fc.oneof(weirdString.map((s) => `Bearer ${s}`), fc.constant('Bearer'), fc.constant('Basic Zm9vOmJhcg==')),
-      cookie: fc.oneof(weirdString.map((s) => `sandbox_token=${uriPart(s)}`), fc.constant('=;;=;'), fc.constant('sandbox_token')),
-      origin: fc.oneof(fc.constant('null'), fc.constant('http://127.0.0.1:1'), weirdString.map((s) => `http://${uriPart(s)}`)),
+      authorization: fc.oneof(
+        weirdString.map((s) => `Bearer ${s}`),
+        fc.constant('Bearer'),
+        fc.constant('Basic Zm9vOmJhcg=='),
+      ),
+      cookie: fc.oneof(
+        weirdString.map((s) => `sandbox_token=${uriPart(s)}`),
+        fc.constant('=;;=;'),
+        fc.constant('sandbox_token'),
+      ),
+      origin: fc.oneof(
+        fc.constant('null'),
+        fc.constant('http://127.0.0.1:1'),
+        weirdString.map((s) => `http://${uriPart(s)}`),
+      ),
       'content-type': fc.constantFrom('application/json', 'text/plain', 'multipart/form-data; boundary=x', '*/*'),
       'x-forwarded-for': fc.constantFrom('10.1.2.3', 'garbage', '::1', ''),
     },
     { requiredKeys: [] },
   );
-  const body = fc.oneof(fc.constant(undefined), weirdValue.map((v) => JSON.stringify(v) ?? ''), weirdString);
+  const body = fc.oneof(
+    fc.constant(undefined),
+    weirdValue.map((v) => JSON.stringify(v) ?? ''),
+    weirdString,
+  );
 
   it('every request is answered below 500 with a known error code, and nothing breaks', async () => {
     await fuzz(tally, 150, fc.tuple(method, path, query, headers, body), async ([verb, where, search, extra, payload]) => {
       const url = new URL(where, server.url);
       url.search = search;
       const sendsBody = payload !== undefined && verb !== 'GET' && verb !== 'HEAD';
-      const response = await fetch(url, { method: verb, headers: extra as Record<string, string>, ...(sendsBody ? { body: payload } : {}) }).catch((error: unknown) => error as Error);
+      const response = await fetch(url, { method: verb, headers: extra as Record<string, string>, ...(sendsBody ? { body: payload } : {}) }).catch(
+        (error: unknown) => error as Error,
+      );
       if (response instanceof Error) {
         // Only the client may refuse to send (a header value fetch will not put on the wire); the server never hangs up on a request.
         expect(String(response)).toMatch(/TypeError|invalid|header/i);
@@ -150,12 +170,29 @@ describe('REST', () => {
 
 describe('raw requests', () => {
   const target = fc.oneof(
-    fc.constantFrom('/', '*', '//', 'http://[', 'http://x:99999/', '/api/sandboxes/%', '/%ZZ', `/${'a'.repeat(9000)}`, '/api/sandboxes/x/terminals/1', '/\u0000'),
+    fc.constantFrom(
+      '/',
+      '*',
+      '//',
+      'http://[',
+      'http://x:99999/',
+      '/api/sandboxes/%',
+      '/%ZZ',
+      `/${'a'.repeat(9000)}`,
+      '/api/sandboxes/x/terminals/1',
+      '/\u0000',
+    ),
     weirdString.map((s) => `/api/sandboxes/${s}/terminals/${s}`),
     weirdString.map((s) => `/${s}`),
   );
   const upgrade = fc.boolean();
-  const headerLines = fc.array(fc.tuple(fc.constantFrom('Host', 'Origin', 'Cookie', 'Content-Length', 'Transfer-Encoding', 'Sec-WebSocket-Version', 'X-Forwarded-For', 'Expect'), weirdString), { maxLength: 4 });
+  const headerLines = fc.array(
+    fc.tuple(
+      fc.constantFrom('Host', 'Origin', 'Cookie', 'Content-Length', 'Transfer-Encoding', 'Sec-WebSocket-Version', 'X-Forwarded-For', 'Expect'),
+      weirdString,
+    ),
+    { maxLength: 4 },
+  );
 
   it('every request line and header set is answered or closed, never the end of the server', async () => {
     await fuzz(tally, 120, fc.tuple(fc.constantFrom('GET', 'POST', 'BREW', ''), target, upgrade, headerLines), async ([verb, where, asUpgrade, lines]) => {

@@ -42,14 +42,22 @@ describe('the build output of the fixture course', () => {
     edit(join(content, '01-fichiers/droits.md'), 'weight: 2\n', 'weight: deux\n');
     edit(join(content, '02-processus/observer.md'), '```bash\n(node1) $ ps', '```bash {terminal=zero}\n(node1) $ ps');
     edit(join(content, '03-texte/filtres.md'), '\n## ', '\nVoir {{< ref "nulle-part.md" >}}.\n\n## ');
-    const refLine = readFileSync(join(content, '03-texte/filtres.md'), 'utf8').split('\n').findIndex((l) => l.includes('nulle-part.md')) + 1;
-    const fenceLine = readFileSync(join(content, '02-processus/observer.md'), 'utf8').split('\n').findIndex((l) => l.includes('terminal=zero')) + 1;
+    const refLine =
+      readFileSync(join(content, '03-texte/filtres.md'), 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes('nulle-part.md')) + 1;
+    const fenceLine =
+      readFileSync(join(content, '02-processus/observer.md'), 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes('terminal=zero')) + 1;
 
     const result = await buildSite({ outDir: join(workDir, 'dist-casse'), env: { COURSE_SITE_DIR: site } });
     expect(result.ok).toBe(false);
     expect(result.output).toContain('3 content problem(s)');
     expect(result.output).toContain(`${content}/01-fichiers/droits.md:3: weight must be a whole number, got "deux". Fix: write weight: 3`);
     expect(result.output).toContain(`${content}/02-processus/observer.md:${fenceLine}: terminal=zero: a terminal is named by a number from 1 to 99. Fix:`);
-    expect(result.output).toContain(`${content}/03-texte/filtres.md:${refLine}: {{< ref "nulle-part.md" >}}: no page "nulle-part.md" in the site (REF_NOT_FOUND). Fix:`);
+    expect(result.output).toContain(
+      `${content}/03-texte/filtres.md:${refLine}: {{< ref "nulle-part.md" >}}: no page "nulle-part.md" in the site (REF_NOT_FOUND). Fix:`,
+    );
   });
 });

@@ -89,7 +89,7 @@ describe('a class of five', () => {
     expect(view.students.every((student) => student.machine !== null)).toBe(true);
   });
 
-  it('keeps a student out of another student\'s machine and out of the dashboard', async () => {
+  it("keeps a student out of another student's machine and out of the dashboard", async () => {
     const mine = machines.get('Élève 1')!;
     const theirs = machines.get('Élève 2')!;
     expect((await apiRequest(server, 'GET', `api/sandboxes/${theirs.id}`, { token: mine.token })).status).toBe(403);
@@ -106,13 +106,18 @@ describe('a class of five', () => {
 describe('progress and checks', () => {
   let alice: AttachedTerminal;
 
-  it('checks the UTS exercise inside the student\'s machine and shows it on the dashboard', async () => {
+  it("checks the UTS exercise inside the student's machine and shows it on the dashboard", async () => {
     alice = await attachTerminal(server, machines.get('Élève 1')!, '1');
     await alice.reader.waitForPrompt();
     const commands = ['hostname', 'sudo unshare --uts /bin/bash', 'hostname my.name.is.bob'];
     const statuses: (number | null)[] = [];
     for (const command of commands) statuses.push((await alice.reader.run(command)).exitCode ?? null);
-    const progress = await bearerRequest(server, 'POST', 'api/class/progress', links[0]!.token, { page: 'docker_linux/namespaces/', snippet: '1', commands, statuses });
+    const progress = await bearerRequest(server, 'POST', 'api/class/progress', links[0]!.token, {
+      page: 'docker_linux/namespaces/',
+      snippet: '1',
+      commands,
+      statuses,
+    });
     expect(progress.status).toBe(200);
     const { exercises } = ProgressReply.parse(progress.body);
     expect(exercises.find((exercise) => exercise.id === 'uts')?.passedAt).not.toBeNull();
@@ -138,7 +143,11 @@ describe('progress and checks', () => {
       await bob.reader.waitForPrompt();
       await bob.reader.run('sudo unshare --mount /bin/bash');
       await bob.reader.run('mount -t tmpfs none /tmp');
-      const view = await eventually(dashboard, (v) => studentRow(v, 'Élève 2').exercises['docker_linux/namespaces/#mnt'] !== null, 'mnt passed on the dashboard');
+      const view = await eventually(
+        dashboard,
+        (v) => studentRow(v, 'Élève 2').exercises['docker_linux/namespaces/#mnt'] !== null,
+        'mnt passed on the dashboard',
+      );
       expect(studentRow(view, 'Élève 2').commands.ran).toBe(0);
     } finally {
       await bob.client.close();
@@ -146,7 +155,9 @@ describe('progress and checks', () => {
   });
 
   it('lets the instructor watch a terminal read-only: output arrives, input never reaches it', async () => {
-    const ticket = await bearerRequest(server, 'POST', `api/class/classes/${classId}/students/${studentRow(await dashboard(), 'Élève 1').id}/viewers`, key, { terminal: '1' });
+    const ticket = await bearerRequest(server, 'POST', `api/class/classes/${classId}/students/${studentRow(await dashboard(), 'Élève 1').id}/viewers`, key, {
+      terminal: '1',
+    });
     expect(ticket.status).toBe(200);
     const url = new URL(ViewerTicket.parse(ticket.body).path, server.url);
     url.protocol = 'ws:';
@@ -161,15 +172,27 @@ describe('progress and checks', () => {
       }
     });
     await new Promise((resolve) => viewer.once('open', resolve));
-    await eventually(async () => seen, (text) => text.includes('my.name.is.bob'), 'the replay reaches the viewer');
+    await eventually(
+      async () => seen,
+      (text) => text.includes('my.name.is.bob'),
+      'the replay reaches the viewer',
+    );
     expect(messages[0]).toMatchObject({ type: 'ready', terminal: '1', cols: 120, rows: 40 });
 
     await alice.reader.run('echo LIVE-$((6*7))');
-    await eventually(async () => seen, (text) => text.includes('LIVE-42'), 'live output reaches the viewer');
+    await eventually(
+      async () => seen,
+      (text) => text.includes('LIVE-42'),
+      'live output reaches the viewer',
+    );
 
     viewer.send(Buffer.from('touch /tmp/viewer-was-here\r'), { binary: true });
     viewer.send(JSON.stringify({ type: 'resize', cols: 10, rows: 5 }));
-    await eventually(async () => messages, (list) => list.some((message) => message.type === 'error'), 'the viewer is told it is read-only');
+    await eventually(
+      async () => messages,
+      (list) => list.some((message) => message.type === 'error'),
+      'the viewer is told it is read-only',
+    );
     expect(messages.find((message) => message.type === 'error')).toMatchObject({ message: expect.stringMatching(/lecture seule/) });
     const check = await alice.reader.run('ls /tmp/viewer-was-here');
     expect(check.exitCode).not.toBe(0);
@@ -238,7 +261,11 @@ describe('links that no longer work', () => {
     expect(refused.body.error.message).toMatch(/^Ce lien a expiré le /);
     // Its machine ends too, and its token stops opening terminals.
     const machine = machines.get('Élève 3')!;
-    await eventually(async () => (await apiRequest(server, 'GET', `api/sandboxes/${machine.id}`, { token: machine.token })).status, (status) => status === 410 || status === 403, 'expired student\'s machine refused');
+    await eventually(
+      async () => (await apiRequest(server, 'GET', `api/sandboxes/${machine.id}`, { token: machine.token })).status,
+      (status) => status === 410 || status === 403,
+      "expired student's machine refused",
+    );
   });
 
   it('slows an address that keeps guessing links down with 429 and Retry-After, never a valid link from it', async () => {
@@ -261,7 +288,9 @@ describe('links that no longer work', () => {
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     expect(csv.headers.get('content-disposition')).toMatch(/progression-Classe-de-test\.csv/);
-    const lines = String(csv.body).replace(/^\ufeff/, '').split('\r\n');
+    const lines = String(csv.body)
+      .replace(/^\ufeff/, '')
+      .split('\r\n');
     expect(lines[1]).toMatch(/^Classe de test,Élève 1,1,active,\d{4}-[^,]+,,,,1,3,0,1,/);
     expect(lines[2]).toMatch(/^Classe de test,Élève 2,2,revoked,,\d{4}-/);
   });

@@ -115,11 +115,14 @@ describe('compatibility with the real hugo', () => {
         expect(ours.has(`${BASE_PATH}brouillons/idee/`)).toBe(buildDrafts);
       });
 
-      it('orders every section\'s pages as Hugo does', () => {
+      it("orders every section's pages as Hugo does", () => {
         const sections = tree.nodes.filter((n): n is SectionNode => n.kind !== 'page');
         expect(sections.length).toBeGreaterThanOrEqual(buildDrafts ? 6 : 5);
         for (const s of sections) {
-          expect(s.children.map((c) => c.url), `children of ${s.url}`).toEqual(hugo.children(s.url));
+          expect(
+            s.children.map((c) => c.url),
+            `children of ${s.url}`,
+          ).toEqual(hugo.children(s.url));
         }
         // Equal weights with different dates, then titles; unweighted last.
         expect(hugo.children(`${BASE_PATH}docker_linux/`).map((u) => u.slice(BASE_PATH.length))).toEqual([
@@ -147,7 +150,11 @@ describe('compatibility with the real hugo', () => {
             else if (f.name.endsWith('.html')) {
               const m = /<meta http-equiv="refresh" content="0; url=([^"]+)"/.exec(readFileSync(p, 'utf8'));
               if (m) {
-                const rel = path.relative(hugo.dir, p).split(path.sep).join('/').replace(/index\.html$/, '');
+                const rel = path
+                  .relative(hugo.dir, p)
+                  .split(path.sep)
+                  .join('/')
+                  .replace(/index\.html$/, '');
                 aliases.set(BASE_PATH + rel, new URL(m[1]!).pathname);
               }
             }
@@ -158,7 +165,7 @@ describe('compatibility with the real hugo', () => {
         expect(aliases.size).toBe(3);
       });
 
-      it('renders the seed lesson\'s notices in the same order as Hugo', () => {
+      it("renders the seed lesson's notices in the same order as Hugo", () => {
         const html = readFileSync(hugo.file(`${BASE_PATH}docker_linux/namespaces/`), 'utf8');
         const hugoKinds = [...html.matchAll(/class="notices (\w+)"/g)].map((m) => m[1]);
         const source = readFileSync(path.join(FIXTURE, 'content/docker_linux/namespaces.md'), 'utf8');

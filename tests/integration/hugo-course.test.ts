@@ -40,7 +40,10 @@ beforeAll(async () => {
   cpSync(COURSE, src, { recursive: true });
   cpSync(STUB_THEME, path.join(src, 'themes', 'hugo-theme-learn'), { recursive: true });
   hugoDir = path.join(work, 'hugo');
-  const run = spawnSync('hugo', ['--source', src, '--destination', hugoDir, '--cacheDir', path.join(work, 'cache'), '--quiet'], { encoding: 'utf8', timeout: 60_000 });
+  const run = spawnSync('hugo', ['--source', src, '--destination', hugoDir, '--cacheDir', path.join(work, 'cache'), '--quiet'], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   if (run.status !== 0) throw new Error(`hugo failed (${run.status}):\n${run.stdout}\n${run.stderr}`);
   oursDir = path.join(work, 'ours');
   const built = await buildSite({ outDir: oursDir, env: { COURSE_SITE_DIR: COURSE } });
@@ -111,7 +114,17 @@ describe('a Hugo Learn course built as it is (tests/fixtures/cours-hugo)', () =>
   });
 
   it('leaves no raw shortcode, puts every image under the base path, and renders the Learn shortcodes', () => {
-    for (const url of ['', '01-fichiers/', '01-fichiers/arborescence/', '01-fichiers/droits/', '02-processus/', '02-processus/observer/', '02-processus/isoler/', '03-texte/', '03-texte/filtres/']) {
+    for (const url of [
+      '',
+      '01-fichiers/',
+      '01-fichiers/arborescence/',
+      '01-fichiers/droits/',
+      '02-processus/',
+      '02-processus/observer/',
+      '02-processus/isoler/',
+      '03-texte/',
+      '03-texte/filtres/',
+    ]) {
       const html = article(read(fileOf(oursDir, BASE + url)));
       expect(html, url).not.toMatch(/\{\{[<%]/);
       for (const m of html.matchAll(/<img [^>]*src="([^"]+)"/g)) {

@@ -45,7 +45,7 @@ afterAll(async () => {
 }, 120_000);
 
 describe('the student, without sudo', () => {
-  it('is in the docker group and talks to the machine\'s dockerd, storing on its own disk', async () => {
+  it("is in the docker group and talks to the machine's dockerd, storing on its own disk", async () => {
     expect(await ok('id -nG')).toMatch(/\bdocker\b/);
     expect(await ok('docker info --format "{{.Driver}} {{.CgroupDriver}}"')).toMatch(/overlay2 cgroupfs/);
     // /var/lib/docker is the machine's ext4 disk of the configured size, not memory.
@@ -65,7 +65,7 @@ describe('the student, without sudo', () => {
 
   it('runs containers: --rm, -e, --name, -d, -ti; logs, exec, ps, inspect, stats, stop, rm', async () => {
     expect(await ok('docker run --rm -e GREETING=bonjour busybox sh -c \'echo "$GREETING from $(hostname)"\'')).toMatch(/^bonjour from [0-9a-f]{12}$/m);
-    await ok('docker run -d --name ticker busybox sh -c \'i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done\'');
+    await ok("docker run -d --name ticker busybox sh -c 'i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done'");
     expect(await ok('docker ps --format "{{.Names}} {{.Status}}"')).toMatch(/^ticker Up/m);
     expect(await ok('sleep 1; docker logs ticker | head -2')).toMatch(/tick 0\s+tick 1/);
     expect(await ok('docker exec ticker cat /etc/hostname')).toMatch(/^[0-9a-f]{12}$/m);
@@ -81,7 +81,9 @@ describe('the student, without sudo', () => {
   });
 
   it('builds an image from a Dockerfile and runs it', async () => {
-    await ok('mkdir -p ~/app && cd ~/app && printf \'FROM busybox\\nCOPY message.txt /message.txt\\nCMD ["cat", "/message.txt"]\\n\' > Dockerfile && echo "construite ici" > message.txt; cd');
+    await ok(
+      'mkdir -p ~/app && cd ~/app && printf \'FROM busybox\\nCOPY message.txt /message.txt\\nCMD ["cat", "/message.txt"]\\n\' > Dockerfile && echo "construite ici" > message.txt; cd',
+    );
     expect(await ok('docker build -t mon-app ~/app')).toMatch(/Successfully tagged mon-app:latest/);
     expect(await ok('docker run --rm mon-app')).toMatch(/^construite ici$/m);
   });
@@ -112,14 +114,16 @@ describe('the student, without sudo', () => {
     await ok('docker volume rm donnees');
   });
 
-  it('runs a two-service application with docker compose (Debian\'s docker-compose behind the v2 spelling)', async () => {
+  it("runs a two-service application with docker compose (Debian's docker-compose behind the v2 spelling)", async () => {
     expect(await ok('docker compose version')).toMatch(/docker-compose version 1\.29/);
-    await ok([
-      'mkdir -p ~/pile && cd ~/pile && printf \'%s\\n\'',
-      '"services:" "  web:" "    image: busybox" "    command: httpd -f -p 80 -h /www" "    volumes: [\\"../www:/www:ro\\"]" "    ports: [\\"8081:80\\"]"',
-      '"  client:" "    image: busybox" "    command: sh -c \\"sleep 1; wget -qO- http://web/\\"" "    depends_on: [web]"',
-      '> docker-compose.yml; cd',
-    ].join(' '));
+    await ok(
+      [
+        "mkdir -p ~/pile && cd ~/pile && printf '%s\\n'",
+        '"services:" "  web:" "    image: busybox" "    command: httpd -f -p 80 -h /www" "    volumes: [\\"../www:/www:ro\\"]" "    ports: [\\"8081:80\\"]"',
+        '"  client:" "    image: busybox" "    command: sh -c \\"sleep 1; wget -qO- http://web/\\"" "    depends_on: [web]"',
+        '> docker-compose.yml; cd',
+      ].join(' '),
+    );
     await ok('cd ~/pile && docker compose up -d; cd');
     expect(await ok('for i in $(seq 50); do curl -sf 127.0.0.1:8081 && break; sleep 0.2; done')).toMatch(/page du serveur/);
     expect(await ok('cd ~/pile && sleep 2 && docker compose logs client; cd')).toMatch(/page du serveur/);
@@ -166,7 +170,10 @@ describe('images imported by the instructor', () => {
 
 describe('what Docker does not open', () => {
   it('the store is read-only for readers: no push, no delete, no catalogue', async () => {
-    const push = await term.reader.run('docker pull -q busybox >/dev/null && docker tag busybox 127.0.0.1:5000/moi/app && docker push 127.0.0.1:5000/moi/app 2>&1', slow);
+    const push = await term.reader.run(
+      'docker pull -q busybox >/dev/null && docker tag busybox 127.0.0.1:5000/moi/app && docker push 127.0.0.1:5000/moi/app 2>&1',
+      slow,
+    );
     expect(push.exitCode).not.toBe(0);
     expect(push.output).toMatch(/denied: le dépôt d'images de la classe est en lecture seule/);
     expect(await ok('curl -s 127.0.0.1:5000/v2/_catalog')).toMatch(/DENIED/);
@@ -199,7 +206,7 @@ describe('what Docker does not open', () => {
     expect(await ok('docker run --rm busybox echo encore-la')).toMatch(/^encore-la$/m);
   });
 
-  it('a fork bomb in a container stops at the machine\'s pids limit, and the machine recovers', async () => {
+  it("a fork bomb in a container stops at the machine's pids limit, and the machine recovers", async () => {
     await ok('docker run -d --name bombe busybox sh -c "b() { b | b & }; b; sleep 1000"');
     // Let it fill the machine; the host never sees more than the limit in that cgroup.
     await term.reader.run('sleep 5', slow);

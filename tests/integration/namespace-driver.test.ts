@@ -95,7 +95,7 @@ describe('terminals', () => {
     expect(await exited).toEqual({ code: 3, signal: null });
   });
 
-  it('keeps the agent out of the student\'s reach', async () => {
+  it("keeps the agent out of the student's reach", async () => {
     const { reader } = await fixture.open(sandbox, 'curious');
     expect((await reader.run('ls /.sandbox/run')).output).toMatch(/Permission denied/);
   });
@@ -154,7 +154,7 @@ describe('identity', () => {
     }
   });
 
-  it('reports usage from the sandbox\'s cgroups', async () => {
+  it("reports usage from the sandbox's cgroups", async () => {
     const usage = await sandbox.usage();
     expect(usage.pids).toBeGreaterThan(fixture.driver.options.holdPids);
     expect(usage.memoryBytes).toBeGreaterThan(0);
@@ -185,13 +185,21 @@ describe('lifetime', () => {
   it('removes the sandboxes of a server that was killed', async () => {
     const id = fixture.newId('crashed');
     // A separate Node process plays the server, creates a sandbox and dies without a word.
-    const child = spawn(process.execPath, ['--input-type=module', '-e', `
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `
       import { createNamespaceDriver, DEFAULT_LIMITS } from ${JSON.stringify(new URL('../../sandbox-server/src/drivers/namespace/index.ts', import.meta.url).pathname)};
       const driver = createNamespaceDriver({ log: () => {} });
       await driver.create({ id: ${JSON.stringify(id)}, limits: DEFAULT_LIMITS, docker: true });
       console.log('created');
       setInterval(() => {}, 1000);
-    `], { stdio: ['ignore', 'pipe', 'inherit'] });
+    `,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     await new Promise<void>((resolve, reject) => {
       createInterface({ input: child.stdout }).on('line', (line) => line === 'created' && resolve());
       child.once('exit', (code) => reject(new Error(`the crashing server exited early (${code})`)));
@@ -201,7 +209,9 @@ describe('lifetime', () => {
     const left = namespaceLeftovers({ ...scope(), ids: [id] });
     expect(left.length).toBeGreaterThan(0);
     // Its Docker disk (an image file on an auto-clearing loop device) is among what it left.
-    expect(left).toEqual(expect.arrayContaining([expect.stringMatching(/^Docker disk .*\.ext4$/), expect.stringMatching(/^loop device \/dev\/loop\d+ backed by /)]));
+    expect(left).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^Docker disk .*\.ext4$/), expect.stringMatching(/^loop device \/dev\/loop\d+ backed by /)]),
+    );
 
     const removed = await fixture.driver.cleanupLeftovers();
     expect(removed).toBeGreaterThanOrEqual(1);

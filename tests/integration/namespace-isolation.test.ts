@@ -20,8 +20,7 @@ let sandbox: Sandbox;
 let neighbour: Sandbox;
 let term: OpenedTerminal;
 const hostMarker = join('/tmp', `host-marker-${randomBytes(4).toString('hex')}`);
-const cgroup = (hierarchy: string, file: string) =>
-  readFileSync(`/sys/fs/cgroup/${hierarchy}/${fixture.driver.options.prefix}/${sandbox.id}/${file}`, 'utf8');
+const cgroup = (hierarchy: string, file: string) => readFileSync(`/sys/fs/cgroup/${hierarchy}/${fixture.driver.options.prefix}/${sandbox.id}/${file}`, 'utf8');
 
 beforeAll(async () => {
   await fixture.prepare();
@@ -43,7 +42,7 @@ afterAll(async () => {
 });
 
 describe('limits', () => {
-  it('applies the configured memory, pids and CPU limits to the sandbox\'s cgroups', () => {
+  it("applies the configured memory, pids and CPU limits to the sandbox's cgroups", () => {
     expect(Number(cgroup('memory', 'memory.limit_in_bytes'))).toBe(DEFAULT_LIMITS.memoryBytes);
     expect(Number(cgroup('pids', 'pids.max'))).toBe(DEFAULT_LIMITS.pids);
     expect(Number(cgroup('cpu', 'cpu.cfs_quota_us')) / Number(cgroup('cpu', 'cpu.cfs_period_us'))).toBe(DEFAULT_LIMITS.cpus);
@@ -81,7 +80,7 @@ describe('limits', () => {
 });
 
 describe('network', () => {
-  it('has loopback and its own containers\' bridges only, and no route out', async () => {
+  it("has loopback and its own containers' bridges only, and no route out", async () => {
     // dockerd's bridges (docker0, br-…) and the veth ends of its containers: all inside the machine.
     const links = (await term.reader.run('ip -o link show | cut -d: -f2 | cut -d@ -f1')).output.trim().split(/\s+/);
     expect(links).toContain('lo');
@@ -89,13 +88,14 @@ describe('network', () => {
     // Routes lead only to those bridges' own subnets: no default route, nothing towards the host.
     const routes = (await term.reader.run('ip route; ip -6 route | grep -v "^::1\\|^fe80" ; echo end')).output.trim().split(/\r?\n/);
     expect(routes.pop()).toBe('end');
-    for (const route of routes) expect(route).toMatch(/^172\.(1[6-9]|2\d|3[01])\.0\.0\/16 dev (docker0|br-[0-9a-f]{12}) proto kernel scope link src 172\.\d+\.0\.1/);
+    for (const route of routes)
+      expect(route).toMatch(/^172\.(1[6-9]|2\d|3[01])\.0\.0\/16 dev (docker0|br-[0-9a-f]{12}) proto kernel scope link src 172\.\d+\.0\.1/);
     // No traffic is sent to find out: the routes and links above are the proof, and no
     // outside address is named in the project (loopback services are tried below).
     expect((await term.reader.run('ip route show default; ip -6 route show default; echo end')).output.trim()).toBe('end');
   });
 
-  it('does not reach a service on the host\'s loopback', async () => {
+  it("does not reach a service on the host's loopback", async () => {
     const server = net.createServer((socket) => socket.end('host service\n'));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as net.AddressInfo;
@@ -110,7 +110,7 @@ describe('network', () => {
 });
 
 describe('host files', () => {
-  it('does not see the host\'s files, and its /etc/shadow is the root filesystem\'s', async () => {
+  it("does not see the host's files, and its /etc/shadow is the root filesystem's", async () => {
     expect((await term.reader.run(`sudo ls ${hostMarker}`)).output).toMatch(/No such file or directory/);
     const inside = (await term.reader.run('sudo sha256sum /etc/shadow')).output.trim().split(/\s+/)[0];
     const rootfsShadow = readFileSync(join(rootfsPath(fixture.driver.options.cacheDir, readRecipe()), 'etc/shadow'));
@@ -126,7 +126,7 @@ describe('host files', () => {
 });
 
 describe('root inside reaches nothing outside', () => {
-  it('cannot mount the host\'s disk nor make a device for it', async () => {
+  it("cannot mount the host's disk nor make a device for it", async () => {
     const mount = await term.reader.run('sudo mount /dev/vda /mnt');
     expect(mount.exitCode).not.toBe(0);
     const mknod = await term.reader.run('sudo mknod /tmp/disk b 254 0 && sudo mount /tmp/disk /mnt');
@@ -165,9 +165,9 @@ describe('root inside reaches nothing outside', () => {
     expect(modulesOnHost()).toBe(modules);
   });
 
-  it('lets root read the namespaces of every process of the machine, the student\'s and sudo\'s too, as on the course VM', async () => {
+  it("lets root read the namespaces of every process of the machine, the student's and sudo's too, as on the course VM", async () => {
     // CAP_SYS_PTRACE inside (oci-config.ts), over the sandbox's own user namespace only: the agent's namespace view needs it.
-    const links = await term.reader.run('sudo sh -c \'for p in $(pgrep -u student bash) $(pgrep -x sudo); do readlink /proc/$p/ns/uts || echo refused; done\'');
+    const links = await term.reader.run("sudo sh -c 'for p in $(pgrep -u student bash) $(pgrep -x sudo); do readlink /proc/$p/ns/uts || echo refused; done'");
     expect(links.output).toMatch(/uts:\[\d+\]/);
     expect(links.output).not.toMatch(/refused|Permission denied/);
   });

@@ -44,7 +44,7 @@ afterAll(async () => {
 }, 180_000);
 
 describe('a lab of three machines', () => {
-  it('names each machine and gives it an address on the lab\'s /24', async () => {
+  it("names each machine and gives it an address on the lab's /24", async () => {
     expect(lab.machines.map((machine) => machine.name)).toEqual(NODES);
     const subnet = lab.machines[0]!.address.split('.').slice(0, 3).join('.');
     expect(lab.machines.map((machine) => machine.address)).toEqual([`${subnet}.11`, `${subnet}.12`, `${subnet}.13`]);
@@ -61,7 +61,7 @@ describe('a lab of three machines', () => {
     }
   });
 
-  it('has a route to the lab\'s /24 only: no default route, nowhere else to go', async () => {
+  it("has a route to the lab's /24 only: no default route, nowhere else to go", async () => {
     const routes = await on('node1', 'ip -4 route show');
     expect(routes).not.toMatch(/^default/m);
     expect(routes).toContain(`${lab.machines[0]!.address.split('.').slice(0, 3).join('.')}.0/24 dev eth0`);
@@ -70,7 +70,7 @@ describe('a lab of three machines', () => {
   });
 });
 
-describe('another reader\'s lab', () => {
+describe("another reader's lab", () => {
   it('cannot reach the first one, nor be reached by it', async () => {
     other = await fixture.createLab('other', ['node1', 'node2'], { docker: false });
     const term = await fixture.open(other.machine('node1')!, '1');
@@ -98,7 +98,10 @@ describe('Swarm across the lab', () => {
     const join = /docker swarm join --token \S+ \S+:2377/.exec(init.replace(/\\\n\s*/g, ''))?.[0];
     expect(join).toBeDefined();
     for (const node of ['node2', 'node3']) expect(await on(node, join!)).toMatch(/This node joined a swarm as a worker/);
-    const nodes = await on('node1', 'for i in $(seq 60); do [ "$(docker node ls --format "{{.Status}}" | grep -c Ready)" = 3 ] && break; sleep 1; done; docker node ls --format "{{.Hostname}} {{.Status}}"');
+    const nodes = await on(
+      'node1',
+      'for i in $(seq 60); do [ "$(docker node ls --format "{{.Status}}" | grep -c Ready)" = 3 ] && break; sleep 1; done; docker node ls --format "{{.Hostname}} {{.Status}}"',
+    );
     expect(nodes.trim().split('\n').sort()).toEqual(['node1 Ready', 'node2 Ready', 'node3 Ready']);
   });
 
@@ -119,20 +122,33 @@ describe('Swarm across the lab', () => {
 const hostHasIpvs = existsSync('/proc/sys/net/ipv4/vs');
 
 describe('Swarm networks across the lab', () => {
-  it('carries an overlay network between the nodes (VXLAN over 4789/udp on the lab\'s bridge)', async () => {
+  it("carries an overlay network between the nodes (VXLAN over 4789/udp on the lab's bridge)", async () => {
     await on('node1', 'docker network create -d overlay --attachable reseau');
-    await on('node1', 'docker service create --detach=false --name pingeur --network reseau --endpoint-mode dnsrr --replicas 3 --replicas-max-per-node 1 busybox sleep 600');
-    const found = await on('node2', 'c=$(docker ps -q -f name=pingeur | head -1); docker exec $c nslookup tasks.pingeur 2>/dev/null | sed -n "s/^Address: //p"');
-    const tasks = found.trim().split('\n').filter((line) => /^\d+\.\d+\.\d+\.\d+$/.test(line));
+    await on(
+      'node1',
+      'docker service create --detach=false --name pingeur --network reseau --endpoint-mode dnsrr --replicas 3 --replicas-max-per-node 1 busybox sleep 600',
+    );
+    const found = await on(
+      'node2',
+      'c=$(docker ps -q -f name=pingeur | head -1); docker exec $c nslookup tasks.pingeur 2>/dev/null | sed -n "s/^Address: //p"',
+    );
+    const tasks = found
+      .trim()
+      .split('\n')
+      .filter((line) => /^\d+\.\d+\.\d+\.\d+$/.test(line));
     expect(tasks).toHaveLength(3);
     // From node2's task to all three, two of them on other machines: through the VXLAN tunnel.
-    for (const task of tasks) expect(await on('node2', `docker exec $(docker ps -q -f name=pingeur | head -1) ping -c 1 -W 5 ${task}`)).toMatch(/1 packets received/);
+    for (const task of tasks)
+      expect(await on('node2', `docker exec $(docker ps -q -f name=pingeur | head -1) ping -c 1 -W 5 ${task}`)).toMatch(/1 packets received/);
     expect(await on('node2', 'docker exec $(docker ps -q -f name=pingeur | head -1) cat /sys/class/net/eth0/mtu')).toMatch(/^1450$/m);
     await on('node1', 'docker service rm pingeur');
   });
 
   it('answers a port published in host mode on every node', async () => {
-    await on('node1', 'docker service create --detach=false --name web --endpoint-mode dnsrr --mode global --publish mode=host,target=80,published=8080 busybox httpd -f -p 80 -h /etc');
+    await on(
+      'node1',
+      'docker service create --detach=false --name web --endpoint-mode dnsrr --mode global --publish mode=host,target=80,published=8080 busybox httpd -f -p 80 -h /etc',
+    );
     for (const node of NODES) {
       // Each node's own task answers: its container's /etc/hostname is the task's container id.
       expect(await on('node1', `curl -sS -m 10 http://${node}:8080/hostname`)).toMatch(/^[0-9a-f]{12}$/m);

@@ -56,7 +56,12 @@ describe('a sandbox whose server was killed', () => {
   it('is taken over with its shell, and a dead one is removed with SandboxLostError', async () => {
     const [alive, dead] = [fixture.newId('orphan'), fixture.newId('orphan-dead')];
     // A separate Node process plays the server, sets the shells up and dies without a word.
-    const child = spawn(process.execPath, ['--input-type=module', '-e', `
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `
       import { createNamespaceDriver, DEFAULT_LIMITS } from ${JSON.stringify(new URL('../../sandbox-server/src/drivers/namespace/index.ts', import.meta.url).pathname)};
       const driver = createNamespaceDriver({ log: () => {} });
       for (const id of ${JSON.stringify([alive, dead])}) {
@@ -66,7 +71,10 @@ describe('a sandbox whose server was killed', () => {
       }
       console.log('created');
       setInterval(() => {}, 1000);
-    `], { stdio: ['ignore', 'pipe', 'inherit'] });
+    `,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     await new Promise<void>((resolve, reject) => {
       createInterface({ input: child.stdout }).on('line', (line) => line === 'created' && resolve());
       child.once('exit', (code) => reject(new Error(`the crashing server exited early (${code})`)));

@@ -34,11 +34,14 @@ afterAll(async () => {
 }, 120_000);
 
 describe('a snapshot of a machine with a container', () => {
-  it('names the container\'s processes and shows its own namespaces', async () => {
+  it("names the container's processes and shows its own namespaces", async () => {
     await ok('docker run -d --name web busybox sleep 600');
     const snapshot = await machine.processSnapshot(300);
     const inContainer = snapshot.processes.filter((process) => process.container === 'web');
-    expect(inContainer.map((process) => process.command), JSON.stringify(snapshot.processes.map((p) => [p.pid, p.command, p.container]))).toEqual(['sleep 600']);
+    expect(
+      inContainer.map((process) => process.command),
+      JSON.stringify(snapshot.processes.map((p) => [p.pid, p.command, p.container])),
+    ).toEqual(['sleep 600']);
     const dockerd = snapshot.processes.find((process) => process.command.startsWith('dockerd') || process.command.startsWith('/usr/sbin/dockerd'))!;
     const init = snapshot.processes.find((process) => process.ppid === 0)!;
     const index = (type: string) => NAMESPACE_TYPES.indexOf(type as (typeof NAMESPACE_TYPES)[number]);

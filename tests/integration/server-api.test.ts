@@ -95,7 +95,7 @@ describe('credentials', () => {
     await deleteSandbox(server, theirs);
   });
 
-  it('answers 401 without a token and 403 with another sandbox\'s token', async () => {
+  it("answers 401 without a token and 403 with another sandbox's token", async () => {
     const none = await apiRequest(server, 'GET', `api/sandboxes/${mine.id}`);
     expect(none.status).toBe(401);
     expect(await errorOf(none)).toMatchObject({ code: 'unauthorized', hint: expect.stringContaining('Authorization: Bearer') });
@@ -221,7 +221,17 @@ describe('health, metrics and the site', () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: 'ok', driver: 'namespace' });
     const text = await (await fetch(new URL('metrics', server.url))).text();
-    for (const name of ['sandboxes_active', 'sandboxes_created_total', 'sandboxes_destroyed_total', 'sandbox_start_seconds_bucket', 'terminals_open', 'terminal_bytes_in_total', 'terminal_bytes_out_total', 'requests_rejected_total', 'process_resident_memory_bytes']) {
+    for (const name of [
+      'sandboxes_active',
+      'sandboxes_created_total',
+      'sandboxes_destroyed_total',
+      'sandbox_start_seconds_bucket',
+      'terminals_open',
+      'terminal_bytes_in_total',
+      'terminal_bytes_out_total',
+      'requests_rejected_total',
+      'process_resident_memory_bytes',
+    ]) {
       expect(text).toContain(`\n${name}`);
     }
     expect(await server.metric('sandbox_start_seconds_count')).toBe(await server.metric('sandboxes_created_total'));

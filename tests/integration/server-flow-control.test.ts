@@ -97,7 +97,7 @@ describe('a client that keeps up', () => {
 });
 
 describe('a client that acknowledges but does not read', () => {
-  it('is held back by the socket guard: the server\'s queue stays bounded', async () => {
+  it("is held back by the socket guard: the server's queue stays bounded", async () => {
     const terminal = await attachTerminal(server, sandbox, 'liar');
     await terminal.reader.waitForPrompt();
     terminal.client.autoAck = false;

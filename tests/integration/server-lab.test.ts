@@ -11,7 +11,9 @@ import { TerminalClient, apiRequest, attachTerminal, createSandbox, deleteSandbo
 let server: RunningServer;
 
 beforeAll(async () => {
-  server = await startServer({ env: { SANDBOX_DOCKER: 'false', WARM_POOL_SIZE: '0', MAX_SANDBOXES: '4', MAX_MACHINES_PER_LAB: '3', MAX_SANDBOXES_PER_CLIENT: '5' } });
+  server = await startServer({
+    env: { SANDBOX_DOCKER: 'false', WARM_POOL_SIZE: '0', MAX_SANDBOXES: '4', MAX_MACHINES_PER_LAB: '3', MAX_SANDBOXES_PER_CLIENT: '5' },
+  });
 }, 120_000);
 
 afterAll(async () => {

@@ -69,7 +69,7 @@ describe('reattaching', () => {
     two = newer;
   });
 
-  it('reports the shell\'s exit, closes 1000, and starts a new shell on the next attach', async () => {
+  it("reports the shell's exit, closes 1000, and starts a new shell on the next attach", async () => {
     two.client.type('exit 3\r');
     expect(await two.client.waitForMessage('exit')).toMatchObject({ code: 3 });
     expect((await two.client.closed).code).toBe(CloseCode.normal);

@@ -36,7 +36,7 @@ const shellOf = (client: NamespaceClient, terminal: string) =>
   [...client.picture!.processes.values()].find((process) => process.terminal === terminal && process.shell);
 
 describe('the namespace view of a machine', () => {
-  it('starts with a whole snapshot: one namespace of each kind, both terminals\' shells in it', async () => {
+  it("starts with a whole snapshot: one namespace of each kind, both terminals' shells in it", async () => {
     await view.waitFor((client) => shellOf(client, '1') !== undefined && shellOf(client, '2') !== undefined, 'both shells');
     expect(view.messages[0]).toMatchObject({ type: 'snapshot', seq: 1, machine: sandbox.id });
     for (const band of view.bands()) {
@@ -47,7 +47,7 @@ describe('the namespace view of a machine', () => {
     expect(shellOf(view, '1')).toMatchObject({ user: 'student', command: '/bin/bash --login' });
   });
 
-  it('shows the new UTS namespace of `sudo unshare --uts /bin/bash`, terminal 2 still in the machine\'s', async () => {
+  it("shows the new UTS namespace of `sudo unshare --uts /bin/bash`, terminal 2 still in the machine's", async () => {
     await one.reader.run('sudo unshare --uts /bin/bash', { timeoutMs: 30_000 });
     await view.waitFor((client) => client.band('uts').groups.length === 2, 'two UTS namespaces');
     const [machine, created] = view.band('uts').groups;
@@ -74,7 +74,7 @@ describe('the namespace view of a machine', () => {
     await view.waitFor((client) => client.band('uts').groups.length === 1, 'the UTS namespace gone');
   });
 
-  it('is refused without the sandbox\'s token, and to a second sandbox\'s token', async () => {
+  it("is refused without the sandbox's token, and to a second sandbox's token", async () => {
     const other = await createSandbox(server);
     try {
       const wrong = await NamespaceClient.connect(server, { id: sandbox.id, token: other.token });

@@ -149,7 +149,10 @@ describe('an agent that crashes inside one machine', () => {
     const closed = await hurt.client.closed;
     expect(closed.code).toBe(CloseCode.gone);
     const error = hurt.client.messages.find((message) => message.type === 'error');
-    expect(error).toMatchObject({ message: expect.stringMatching(/^Votre machine s'est arrêtée : son agent/), hint: expect.stringContaining('« Réinitialiser la machine »') });
+    expect(error).toMatchObject({
+      message: expect.stringMatching(/^Votre machine s'est arrêtée : son agent/),
+      hint: expect.stringContaining('« Réinitialiser la machine »'),
+    });
 
     expect((await fine.reader.run('echo still-here')).output.trim()).toBe('still-here');
     await fine.client.close();

@@ -90,14 +90,14 @@ describe('the VM the student finds', () => {
     }
   });
 
-  it('runs its own kernel: the Debian guest kernel, not the host\'s', async () => {
+  it("runs its own kernel: the Debian guest kernel, not the host's", async () => {
     const guest = (await one.reader.run('uname -r')).output.trim();
     expect(guest).toBe(driver.guestKernelRelease);
     expect(guest).toMatch(/^\d+\.\d+\.\d+-\d+-amd64$/);
     expect(guest).not.toBe(release());
   });
 
-  it('has the memory and CPUs of the sandbox\'s limits, not the host\'s', async () => {
+  it("has the memory and CPUs of the sandbox's limits, not the host's", async () => {
     const memTotalKiB = Number(/MemTotal:\s+(\d+) kB/.exec((await one.reader.run('cat /proc/meminfo')).output)?.[1]);
     const guestMiB = Math.max(LIMITS.memoryBytes, driver.options.minMemoryBytes) / 1024 / 1024;
     // The kernel keeps some for itself: what is left is a little under the VM's RAM.
@@ -117,7 +117,7 @@ describe('the VM the student finds', () => {
     expect((await two.reader.run('stty size')).output.trim()).toBe('25 100');
   });
 
-  it('holds a paused terminal\'s output back in the guest, and lets it through on resume', async () => {
+  it("holds a paused terminal's output back in the guest, and lets it through on resume", async () => {
     let received = 0;
     const counting = two.terminal.onData((chunk) => (received += chunk.length));
     try {
@@ -143,17 +143,27 @@ describe('the VM the student finds', () => {
 describeLessonExercises({ machine: () => ({ one, two, dockerdPid }), slow: SLOW });
 
 describe('the namespace view of a VM', () => {
-  it('describes the guest\'s processes as its root sees them, without its kernel threads, the terminals\' shells marked', async () => {
+  it("describes the guest's processes as its root sees them, without its kernel threads, the terminals' shells marked", async () => {
     await one.reader.run('sudo unshare --uts /bin/bash', SLOW);
     try {
       const snapshot = await sandbox!.processSnapshot(300);
       const commands = snapshot.processes.map((process) => process.command);
-      expect(commands.some((command) => command.startsWith('[kworker') || command === '[kthreadd]'), commands.join('\n')).toBe(false);
-      expect(snapshot.processes.filter((process) => process.shell).map((process) => process.terminal).sort()).toEqual(['1', '2']);
+      expect(
+        commands.some((command) => command.startsWith('[kworker') || command === '[kthreadd]'),
+        commands.join('\n'),
+      ).toBe(false);
+      expect(
+        snapshot.processes
+          .filter((process) => process.shell)
+          .map((process) => process.terminal)
+          .sort(),
+      ).toEqual(['1', '2']);
       const uts = NAMESPACE_TYPES.indexOf('uts');
       const inodes = new Set(snapshot.processes.map((process) => process.ns[uts]));
       expect(inodes.size).toBe(2);
-      expect(snapshot.processes.find((process) => process.pid === Number(dockerdPid))?.ns[uts]).toBe(snapshot.processes.find((process) => process.ppid === 0)?.ns[uts]);
+      expect(snapshot.processes.find((process) => process.pid === Number(dockerdPid))?.ns[uts]).toBe(
+        snapshot.processes.find((process) => process.ppid === 0)?.ns[uts],
+      );
     } finally {
       await one.reader.run('exit', SLOW);
     }
@@ -168,7 +178,7 @@ describe('network', () => {
     expect(links.map((line) => line.split(': ')[1])).toEqual(['lo']);
   });
 
-  it('cannot reach a port listening on the host\'s loopback', async () => {
+  it("cannot reach a port listening on the host's loopback", async () => {
     const connections: net.Socket[] = [];
     const server = net.createServer((socket) => connections.push(socket));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -214,7 +224,7 @@ describe('bad input', () => {
 
 describe('disk', () => {
   it('gives the reader about limits.diskBytes of space, then ENOSPC, and the VM lives on', async () => {
-    const freeMiB = Number((await one.reader.run("df -m --output=avail / | tail -1")).output.trim());
+    const freeMiB = Number((await one.reader.run('df -m --output=avail / | tail -1')).output.trim());
     expect(freeMiB).toBeGreaterThanOrEqual(LIMITS.diskBytes / 1024 / 1024);
     expect(freeMiB).toBeLessThan((LIMITS.diskBytes / 1024 / 1024) * 1.5);
     const fill = await one.reader.run('sudo dd if=/dev/zero of=/fill bs=1M status=none', SLOW);
@@ -230,7 +240,18 @@ describe('leftovers of a crashed run', () => {
     // A real QEMU, as a crashed server would have left it (paused: -S, nothing to boot).
     const orphan = spawn(
       driver.options.qemu,
-      ['-name', `guest=${driver.options.prefix}-${leftoverId},process=${driver.options.prefix}`, '-S', '-nodefaults', '-display', 'none', '-machine', 'pc', '-m', '16'],
+      [
+        '-name',
+        `guest=${driver.options.prefix}-${leftoverId},process=${driver.options.prefix}`,
+        '-S',
+        '-nodefaults',
+        '-display',
+        'none',
+        '-machine',
+        'pc',
+        '-m',
+        '16',
+      ],
       { stdio: 'ignore', detached: true },
     );
     const exited = new Promise((resolve) => orphan.once('exit', resolve));

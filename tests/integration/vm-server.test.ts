@@ -43,7 +43,7 @@ describe('the server with SANDBOX_DRIVER=vm', () => {
     expect(server.logs.find((line) => line.msg === 'listening')?.driver).toBe('vm');
   });
 
-  it('serves the same terminal as the namespace driver, on the guest\'s own kernel', async () => {
+  it("serves the same terminal as the namespace driver, on the guest's own kernel", async () => {
     expect(terminal.reader.text).toMatch(/^student@tp-docker:~\$ $/m);
     expect((await terminal.reader.run('id -un; hostname')).output).toBe('student\ntp-docker\n');
     const kernel = (await terminal.reader.run('uname -r')).output.trim();
@@ -51,7 +51,7 @@ describe('the server with SANDBOX_DRIVER=vm', () => {
     expect(kernel).not.toBe(release());
   });
 
-  it('passes resizes from the socket to the guest\'s pty', async () => {
+  it("passes resizes from the socket to the guest's pty", async () => {
     expect((await terminal.reader.run('stty size')).output.trim()).toBe('40 120');
     terminal.client.control({ type: 'resize', cols: 100, rows: 30 });
     // The resize and the next command travel in order on the same socket.

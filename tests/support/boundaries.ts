@@ -31,7 +31,8 @@ export function boundaryViolations(files: string[], imports: Import[], options: 
   const refuse = (i: Import, why: string) => problems.push(`${i.from} imports '${i.specifier}': ${why}`);
   for (const i of imports) {
     if (under('src', i.from) && under('sandbox-server', i.target)) refuse(i, 'the browser must not load server code; move what both need to contracts/');
-    if (under('src', i.from) && i.target !== undefined && NODE_SIDE_CONTRACTS.includes(i.target)) refuse(i, 'this contract is spoken between Node processes only');
+    if (under('src', i.from) && i.target !== undefined && NODE_SIDE_CONTRACTS.includes(i.target))
+      refuse(i, 'this contract is spoken between Node processes only');
     if (under('sandbox-server', i.from) && under('src', i.target)) refuse(i, 'the server must not load browser code; move what both need to contracts/');
     if (under('contracts', i.from)) {
       if (i.target !== undefined && !under('contracts', i.target)) refuse(i, 'contracts/ depends on no runtime: import only other contracts');
@@ -49,12 +50,16 @@ export function boundaryViolations(files: string[], imports: Import[], options: 
     // What the agent build copies must itself load in the machine.
     if (options.agentFiles.includes(i.from) && !under('sandbox-server/agent', i.from)) {
       if (i.target !== undefined && !options.agentFiles.includes(i.target)) refuse(i, 'copied into the machine, so it may import only what is copied with it');
-      if (i.packageName !== undefined && !isNodeBuiltin(i.packageName) && !AGENT_PACKAGES.includes(i.packageName)) refuse(i, 'copied into the machine, where this package is missing');
+      if (i.packageName !== undefined && !isNodeBuiltin(i.packageName) && !AGENT_PACKAGES.includes(i.packageName))
+        refuse(i, 'copied into the machine, where this package is missing');
     }
   }
   for (const file of files) {
     if (!under('contracts', file) || NODE_SIDE_CONTRACTS.includes(file)) continue;
-    const line = options.read(file).split('\n').findIndex((text) => !/^\s*(\/\/|\*)/.test(text) && NODE_GLOBALS.test(text));
+    const line = options
+      .read(file)
+      .split('\n')
+      .findIndex((text) => !/^\s*(\/\/|\*)/.test(text) && NODE_GLOBALS.test(text));
     if (line >= 0) problems.push(`${file}:${line + 1} uses a Node global: contracts/ must run in a browser`);
   }
   return problems;

@@ -71,9 +71,18 @@ export function startClassServer(db: string, options: StartOptions = {}): Promis
   return startServer({ ...options, env: { CLASS_MODE: 'true', CLASS_DB: db, SANDBOX_DOCKER: 'false', ...options.env } });
 }
 
-/** A JSON request with a bearer credential. Its body is whatever came back (errors, CSV, replies): class API replies are parsed with contracts/class-api.ts where a test relies on them. */
 // biome-ignore lint/suspicious/noExplicitAny: tests of refusals read error bodies and replies of every shape; an any here keeps them short.
-export async function bearerRequest(server: { url: string }, method: string, path: string, token: string | undefined, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: any }> {
+type AnyBody = any;
+
+/** A JSON request with a bearer credential. Its body is whatever came back (errors, CSV, replies): class API replies are parsed with contracts/class-api.ts where a test relies on them. */
+export async function bearerRequest(
+  server: { url: string },
+  method: string,
+  path: string,
+  token: string | undefined,
+  body?: unknown,
+  extraHeaders: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: AnyBody }> {
   const headers: Record<string, string> = { ...extraHeaders };
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';

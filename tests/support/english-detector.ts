@@ -4,10 +4,14 @@
 // and code are left out by the callers: they are English on a French page
 // by nature ("No such process").
 const ENGLISH = new Set(
-  'the you your is are was were be been being not cannot please this that these those with from has have had already failed could would should try again here there what which when and of to it its for by yet only will does did can must than then them they we our into about more most too reload refused invalid unknown sandbox server error'.split(' '),
+  'the you your is are was were be been being not cannot please this that these those with from has have had already failed could would should try again here there what which when and of to it its for by yet only will does did can must than then them they we our into about more most too reload refused invalid unknown sandbox server error'.split(
+    ' ',
+  ),
 );
 const FRENCH = new Set(
-  'le la les de des du un une et est vous votre vos pour dans sur pas ne qui que au aux ce cette ces il elle se sa son ses par avec plus être été ou où mais donc car si en y à'.split(' '),
+  'le la les de des du un une et est vous votre vos pour dans sur pas ne qui que au aux ce cette ces il elle se sa son ses par avec plus être été ou où mais donc car si en y à'.split(
+    ' ',
+  ),
 );
 
 export interface EnglishHit {

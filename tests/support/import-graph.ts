@@ -66,7 +66,9 @@ function packageOf(specifier: string): string {
 
 export function resolveImport(from: string, specifier: string): Import {
   if (specifier.startsWith('.')) {
-    const target = normalize(join(dirname(from), specifier.replace(/\?.*$/, ''))).split('\\').join('/');
+    const target = normalize(join(dirname(from), specifier.replace(/\?.*$/, '')))
+      .split('\\')
+      .join('/');
     return { from, specifier, target };
   }
   return { from, specifier, packageName: packageOf(specifier) };

@@ -131,7 +131,7 @@ export function describeLessonExercises({ machine, slow = {} }: LessonExercisesO
   });
 
   describe('pid', () => {
-    it('still shows the machine\'s processes without --mount-proc, but cannot touch them', async () => {
+    it("still shows the machine's processes without --mount-proc, but cannot touch them", async () => {
       const { one, dockerdPid } = machine();
       await one.reader.run('sudo unshare --pid --fork /bin/bash', slow);
       const ps = await one.reader.run('ps aux', slow);

@@ -78,7 +78,18 @@ export class NamespaceClient {
   describe(): string {
     if (!this.picture) return '(nothing)';
     return this.bands()
-      .map((band) => `${band.type}: ${band.groups.map((group) => `${group.label} [${group.processes.slice(0, 8).map((p) => `${p.pid}/${p.nspid} ${p.command.slice(0, 40)}${p.terminal ? ` t${p.terminal}` : ''}`).join(', ')}${group.processes.length > 8 ? ', …' : ''}]`).join(' | ')}`)
+      .map(
+        (band) =>
+          `${band.type}: ${band.groups
+            .map(
+              (group) =>
+                `${group.label} [${group.processes
+                  .slice(0, 8)
+                  .map((p) => `${p.pid}/${p.nspid} ${p.command.slice(0, 40)}${p.terminal ? ` t${p.terminal}` : ''}`)
+                  .join(', ')}${group.processes.length > 8 ? ', …' : ''}]`,
+            )
+            .join(' | ')}`,
+      )
       .join('\n');
   }
 

@@ -78,7 +78,8 @@ export function namespaceLeftovers({ prefix, stateDir, dockerDiskDir, ids, labId
     if (mountInfo.includes(`/netns/${netns} `)) found.push(`mount of lab network namespace ${netns}`);
   }
   const hostLinks = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' });
-  for (const line of hostLinks.split('\n')) if (/^\d+: (m\d+|lab0)[@:]/.test(line) && labIds.length > 0) found.push(`link in the host's namespace: ${line.slice(0, 80)}`);
+  for (const line of hostLinks.split('\n'))
+    if (/^\d+: (m\d+|lab0)[@:]/.test(line) && labIds.length > 0) found.push(`link in the host's namespace: ${line.slice(0, 80)}`);
 
   const locks = join(stateDir, 'uid-ranges');
   if (existsSync(locks)) {

@@ -51,9 +51,14 @@ export function apiRequest(server: ServerAddress, method: string, path: string, 
 
 /** POST /api/sandboxes; throws with the server's message unless it answers 201. */
 export async function createSandbox(server: ServerAddress, options: RequestOptions = {}): Promise<CreatedSandbox> {
-  const response = options.body === undefined
-    ? await apiRequest(server, 'POST', apiPath.sandboxes(), options)
-    : await fetch(new URL(apiPath.sandboxes(), server.url), { method: 'POST', headers: { ...headersFor(options), 'content-type': 'application/json' }, body: options.body });
+  const response =
+    options.body === undefined
+      ? await apiRequest(server, 'POST', apiPath.sandboxes(), options)
+      : await fetch(new URL(apiPath.sandboxes(), server.url), {
+          method: 'POST',
+          headers: { ...headersFor(options), 'content-type': 'application/json' },
+          body: options.body,
+        });
   const text = await response.text();
   if (response.status !== 201) throw new Error(`POST ${apiPath.sandboxes()} answered ${response.status}: ${text}`);
   const body = CreateSandboxResponse.parse(JSON.parse(text));

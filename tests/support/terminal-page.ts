@@ -48,7 +48,9 @@ export async function runSnippet(page: Page, snippet: Locator, expected = 'done'
   await snippet.getByRole('button', { name: 'Exécuter', exact: true }).click();
   // The click handler marks the run as started synchronously; wait for its end.
   // "offer": no server machine, and the page offers one in the browser (a button to click).
-  await controls.and(page.locator('[data-run-state="done"], [data-run-state="stopped"], [data-run-state="error"], [data-run-state="offer"]')).waitFor({ timeout: timeoutMs });
+  await controls
+    .and(page.locator('[data-run-state="done"], [data-run-state="stopped"], [data-run-state="error"], [data-run-state="offer"]'))
+    .waitFor({ timeout: timeoutMs });
   const outcome = {
     state: (await controls.getAttribute('data-run-state')) ?? '',
     status: (await controls.locator('[data-run-status]').innerText()).trim(),
@@ -88,12 +90,15 @@ export async function waitForConnected(page: Page, name: string, timeoutMs = 60_
     await page.locator(`lesson-terminal[name="${name}"][data-state="connected"]`).waitFor({ state: 'attached', timeout: timeoutMs });
   } catch (error) {
     // Say what the page shows instead, so a failure explains itself.
-    const shown = await page.evaluate((terminalName) => ({
-      terminal: document.querySelector(`lesson-terminal[name="${terminalName}"]`)?.getAttribute('data-state') ?? 'absent',
-      status: document.querySelector(`lesson-terminal[name="${terminalName}"] [data-terminal-status]`)?.textContent ?? '',
-      machine: document.querySelector('[data-machine-status]')?.textContent ?? 'no terminal area',
-      remembered: Object.keys(sessionStorage),
-    }), name);
+    const shown = await page.evaluate(
+      (terminalName) => ({
+        terminal: document.querySelector(`lesson-terminal[name="${terminalName}"]`)?.getAttribute('data-state') ?? 'absent',
+        status: document.querySelector(`lesson-terminal[name="${terminalName}"] [data-terminal-status]`)?.textContent ?? '',
+        machine: document.querySelector('[data-machine-status]')?.textContent ?? 'no terminal area',
+        remembered: Object.keys(sessionStorage),
+      }),
+      name,
+    );
     throw new Error(`terminal ${name} is not connected: ${JSON.stringify(shown)}`, { cause: error });
   }
 }

@@ -92,7 +92,7 @@ describe('takeProcessSnapshot on the real /proc', () => {
     expect(snapshot.terminals).toEqual([{ name: '1', pid: shell.pid }]);
   });
 
-  it('describes at most maxProcesses, keeps the terminal\'s shell and its ancestors, and counts the rest by name', async () => {
+  it("describes at most maxProcesses, keeps the terminal's shell and its ancestors, and counts the rest by name", async () => {
     const shell = start('for i in $(seq 40); do sleep 30 & done; wait');
     await descendants(shell.pid!, 40);
     const snapshot = takeProcessSnapshot({ maxProcesses: 20, terminals: [{ name: '1', pid: shell.pid! }] });
@@ -119,7 +119,7 @@ describe('takeProcessSnapshot on the real /proc', () => {
 describe('takeProcessSnapshot on a /proc laid out by hand', () => {
   // Docker cannot run containers in the course's machines yet (see sandbox-notes), so the
   // container case is checked on a copy of what /proc and /var/lib/docker would hold.
-  it('names the Docker container a process runs in, from its cgroup path and the container\'s config', () => {
+  it("names the Docker container a process runs in, from its cgroup path and the container's config", () => {
     const root = mkdtempSync(join(tmpdir(), 'snapshot-'));
     try {
       const id = 'a'.repeat(64);
@@ -138,8 +138,23 @@ describe('takeProcessSnapshot on a /proc laid out by hand', () => {
       writeFileSync(join(root, 'containers', id, 'config.v2.json'), JSON.stringify({ ID: id, Config: { Hostname: 'x' }, Name: '/web' }));
       const snapshot = takeProcessSnapshot({ maxProcesses: 10, terminals: [], proc: join(root, 'proc'), dockerContainers: join(root, 'containers') });
       expect(snapshot.processes).toEqual([
-        { pid: 1, ppid: 0, nspid: 1, user: 'root', command: 'init -g daemon off;', ns: NAMESPACE_TYPES.map((type) => (type === 'uts' ? 4026531838 : 4026531830)) },
-        { pid: 2, ppid: 1, nspid: 1, user: 'root', command: 'nginx -g daemon off;', ns: NAMESPACE_TYPES.map((type) => (type === 'uts' ? 4026532999 : 4026531830)), container: 'web' },
+        {
+          pid: 1,
+          ppid: 0,
+          nspid: 1,
+          user: 'root',
+          command: 'init -g daemon off;',
+          ns: NAMESPACE_TYPES.map((type) => (type === 'uts' ? 4026531838 : 4026531830)),
+        },
+        {
+          pid: 2,
+          ppid: 1,
+          nspid: 1,
+          user: 'root',
+          command: 'nginx -g daemon off;',
+          ns: NAMESPACE_TYPES.map((type) => (type === 'uts' ? 4026532999 : 4026531830)),
+          container: 'web',
+        },
       ]);
     } finally {
       rmSync(root, { recursive: true, force: true });
@@ -170,9 +185,17 @@ describe('the SnapshotDone frame (what an untrusted agent may send)', () => {
   });
 
   it.each([
-    ['too many processes', (s: ProcessSnapshot) => ({ ...s, processes: Array.from({ length: MAX_SNAPSHOT_PROCESSES + 1 }, () => s.processes[0]) }), /at most 300/],
+    [
+      'too many processes',
+      (s: ProcessSnapshot) => ({ ...s, processes: Array.from({ length: MAX_SNAPSHOT_PROCESSES + 1 }, () => s.processes[0]) }),
+      /at most 300/,
+    ],
     ['a command too long', (s: ProcessSnapshot) => ({ ...s, processes: [{ ...s.processes[0]!, command: 'x'.repeat(500) }] }), /command must be/],
-    ['a namespace that is not an inode', (s: ProcessSnapshot) => ({ ...s, processes: [{ ...s.processes[0]!, ns: ['uts:[1]', ...s.processes[0]!.ns.slice(1)] }] }), /ns must be 8/],
+    [
+      'a namespace that is not an inode',
+      (s: ProcessSnapshot) => ({ ...s, processes: [{ ...s.processes[0]!, ns: ['uts:[1]', ...s.processes[0]!.ns.slice(1)] }] }),
+      /ns must be 8/,
+    ],
     ['omitted commands without a count', (s: ProcessSnapshot) => ({ ...s, omitted: { count: 1, commands: [{ command: 'x' }] } }), /omitted.commands/],
   ])('refuses %s', (_what, spoil, message) => {
     const [frame] = new FrameDecoder().push(encodeControl(FrameKind.SnapshotDone, 5, spoil(good()) as ProcessSnapshot));

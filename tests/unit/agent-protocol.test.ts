@@ -83,7 +83,6 @@ describe('control messages', () => {
     const wrongKind = new FrameDecoder().push(encodeFrame(FrameKind.Pause, 1))[0]!;
     expect(() => decodeControl(FrameKind.Resize, wrongKind)).toThrowErrorMatchingInlineSnapshot(`[ProtocolError: expected a Resize frame, got Pause]`);
   });
-
 });
 
 describe('agent configuration', () => {
@@ -101,9 +100,15 @@ describe('agent configuration', () => {
   });
 
   it('names the faulty field', () => {
-    expect(() => parseAgentConfig(JSON.stringify({ ...valid, transport: 'tcp:10.1.2.3' }))).toThrowErrorMatchingInlineSnapshot(`[ProtocolError: SANDBOX_AGENT_CONFIG: transport must be "stdio", "unix:/path" or "listen:/path"]`);
-    expect(() => parseAgentConfig(JSON.stringify({ ...valid, hostname: 'my_name_is_bob' }))).toThrowErrorMatchingInlineSnapshot(`[ProtocolError: SANDBOX_AGENT_CONFIG: hostname must be a valid host name]`);
-    expect(() => parseAgentConfig(undefined)).toThrowErrorMatchingInlineSnapshot(`[ProtocolError: SANDBOX_AGENT_CONFIG is not set: the agent is started by the sandbox driver, not by hand]`);
+    expect(() => parseAgentConfig(JSON.stringify({ ...valid, transport: 'tcp:10.1.2.3' }))).toThrowErrorMatchingInlineSnapshot(
+      `[ProtocolError: SANDBOX_AGENT_CONFIG: transport must be "stdio", "unix:/path" or "listen:/path"]`,
+    );
+    expect(() => parseAgentConfig(JSON.stringify({ ...valid, hostname: 'my_name_is_bob' }))).toThrowErrorMatchingInlineSnapshot(
+      `[ProtocolError: SANDBOX_AGENT_CONFIG: hostname must be a valid host name]`,
+    );
+    expect(() => parseAgentConfig(undefined)).toThrowErrorMatchingInlineSnapshot(
+      `[ProtocolError: SANDBOX_AGENT_CONFIG is not set: the agent is started by the sandbox driver, not by hand]`,
+    );
   });
 });
 
@@ -130,10 +135,12 @@ describe('the host session over a byte stream', () => {
     await new Promise((resolve) => setImmediate(resolve)); // the Open frame goes out
     const [open] = framesFromHost();
     expect(decodeControl(FrameKind.Open, open!)).toEqual({ name: '1', cols: 80, rows: 24 });
-    stream.push(Buffer.concat([
-      encodeControl(FrameKind.Opened, open!.channel, { pid: 42, tty: '/dev/pts/0' }),
-      encodeFrame(FrameKind.Data, open!.channel, 'student@tp-docker:~$ '),
-    ]));
+    stream.push(
+      Buffer.concat([
+        encodeControl(FrameKind.Opened, open!.channel, { pid: 42, tty: '/dev/pts/0' }),
+        encodeFrame(FrameKind.Data, open!.channel, 'student@tp-docker:~$ '),
+      ]),
+    );
     const terminal = await opening;
     const received = await new Promise<string>((resolve) => terminal.onData((chunk) => resolve(chunk.toString())));
     expect(received).toBe('student@tp-docker:~$ ');
@@ -145,6 +152,8 @@ describe('the host session over a byte stream', () => {
     const closed = new Promise<string>((resolve) => session.onClose(resolve));
     stream.push(encodeFrame(FrameKind.Open, 0, '{}')); // only the host opens terminals
     expect(await closed).toMatch(/agent broke the protocol: the agent may not send Open frames/);
-    await expect(session.openTerminal('1', { cols: 80, rows: 24 })).rejects.toThrowErrorMatchingInlineSnapshot(`[Error: the sandbox is gone (agent broke the protocol: the agent may not send Open frames)]`);
+    await expect(session.openTerminal('1', { cols: 80, rows: 24 })).rejects.toThrowErrorMatchingInlineSnapshot(
+      `[Error: the sandbox is gone (agent broke the protocol: the agent may not send Open frames)]`,
+    );
   });
 });

@@ -51,8 +51,7 @@ function startAgent(options: { keep?: boolean } = {}) {
     isClosed: () => closed,
     send: (frame: Buffer) => host.write(frame),
     /** The terminal output of a channel so far. */
-    output: (channel: number) =>
-      Buffer.concat(frames.filter((f) => f.kind === FrameKind.Data && f.channel === channel).map((f) => f.payload)).toString('utf8'),
+    output: (channel: number) => Buffer.concat(frames.filter((f) => f.kind === FrameKind.Data && f.channel === channel).map((f) => f.payload)).toString('utf8'),
     /** The first frame of this kind on this channel, once it comes. */
     next: async (kind: number, channel: number) => {
       await until(() => frames.some((f) => f.kind === kind && f.channel === channel), `${kind} on channel ${channel}`);
@@ -120,7 +119,9 @@ describe('the agent', () => {
     const harness = startAgent();
     await open(harness, 1, 'main');
     harness.send(encodeControl(FrameKind.Open, 2, { name: 'main', cols: 80, rows: 24 }));
-    expect(decodeControl(FrameKind.Error, await harness.next(FrameKind.Error, 2)).message).toMatchInlineSnapshot(`"terminal "main" is already open on channel 1"`);
+    expect(decodeControl(FrameKind.Error, await harness.next(FrameKind.Error, 2)).message).toMatchInlineSnapshot(
+      `"terminal "main" is already open on channel 1"`,
+    );
     harness.send(encodeControl(FrameKind.Open, 1, { name: 'other', cols: 80, rows: 24 }));
     expect(decodeControl(FrameKind.Error, await harness.next(FrameKind.Error, 1)).message).toMatchInlineSnapshot(`"channel 1 is not free"`);
     await answer(harness, 1, 'STILL');
@@ -131,7 +132,9 @@ describe('the agent', () => {
     const harness = startAgent();
     harness.send(encodeFrame(FrameKind.Data, 7, 'lost\r'));
     harness.send(encodeControl(FrameKind.Resize, 7, { cols: 80, rows: 24 }));
-    expect(decodeControl(FrameKind.Error, await harness.next(FrameKind.Error, 7)).message).toMatchInlineSnapshot(`"Resize for channel 7, which has no terminal"`);
+    expect(decodeControl(FrameKind.Error, await harness.next(FrameKind.Error, 7)).message).toMatchInlineSnapshot(
+      `"Resize for channel 7, which has no terminal"`,
+    );
     expect(harness.frames.filter((f) => f.channel === 7)).toHaveLength(1);
   });
 

@@ -76,8 +76,11 @@ describe("the host's Debian mirror", () => {
     } catch (error) {
       caught = error;
     }
-    expect({ name: (caught as Error).name, message: (caught as Error).message.replaceAll(dir, '<apt>'), hint: (caught as { hint: string }).hint.replaceAll(dir, '<apt>') })
-      .toMatchInlineSnapshot(`
+    expect({
+      name: (caught as Error).name,
+      message: (caught as Error).message.replaceAll(dir, '<apt>'),
+      hint: (caught as { hint: string }).hint.replaceAll(dir, '<apt>'),
+    }).toMatchInlineSnapshot(`
         {
           "hint": "Add a "deb" source for bookworm (the mirror your host installs from) to <apt>/sources.list.d/, check it with "apt-get update", then run "npm run sandbox:prepare" again.",
           "message": "No Debian mirror for "bookworm" in the host's apt configuration (<apt>/sources.list, <apt>/sources.list.d/*.list or *.sources): the machines' root filesystem is built with debootstrap from the host's own mirror.",

@@ -3,7 +3,7 @@ import { summaryLine } from '../../src/lib/authoring/build-summary.ts';
 import { withoutHeadInjectDirective } from '../../src/lib/authoring/head-inject-directive.ts';
 
 describe('the dead "use astro:head-inject" directive', () => {
-  it('is removed from the start of Astro\'s wrapper module, lines and columns kept', () => {
+  it("is removed from the start of Astro's wrapper module, lines and columns kept", () => {
     const wrapper = '\n\t\t\t\t\t"use astro:head-inject";\n\t\t\t\t\tasync function getMod() {}\n';
     const cleaned = withoutHeadInjectDirective(wrapper)!;
     expect(cleaned).not.toContain('use astro:head-inject');

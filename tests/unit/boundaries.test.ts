@@ -20,7 +20,7 @@ describe('import boundaries of this repository', () => {
 describe('import boundary rules', () => {
   const sources: Record<string, string> = {
     'contracts/good.ts': "import { z } from 'zod';\nexport const A = z.string();\n",
-    'contracts/node.ts': "export const size = () => process.stdout.columns;\n",
+    'contracts/node.ts': 'export const size = () => process.stdout.columns;\n',
   };
   const options = { agentFiles: ['sandbox-server/agent/main.ts', 'contracts/agent-protocol.ts'], read: (path: string) => sources[path] ?? '' };
   const check = (from: string, specifier: string, files: string[] = [from]) => boundaryViolations(files, [resolveImport(from, specifier)], options);

@@ -70,13 +70,18 @@ describe('the dashboard client parses every reply', () => {
     const error = await api.classView(SUMMARY.id).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(DashboardApiError);
     expect((error as DashboardApiError).code).toBe('bad-reply');
-    expect((error as DashboardApiError).message).toMatchInlineSnapshot(`"Le serveur de la classe a envoyé une réponse inattendue à GET api/class/classes/0123456789ab."`);
+    expect((error as DashboardApiError).message).toMatchInlineSnapshot(
+      `"Le serveur de la classe a envoyé une réponse inattendue à GET api/class/classes/0123456789ab."`,
+    );
     next = { status: 200, body: { machines: 'two' } };
     await expect(api.machines(SUMMARY.id, 'reset')).rejects.toMatchObject({ code: 'bad-reply' });
   });
 
   it("keeps the server's error, message and hint", async () => {
-    next = { status: 404, body: { error: { code: 'not-found', lang: 'fr', message: "Cette classe n'existe pas (ou plus).", hint: 'Choisissez une classe dans la liste.' } } };
+    next = {
+      status: 404,
+      body: { error: { code: 'not-found', lang: 'fr', message: "Cette classe n'existe pas (ou plus).", hint: 'Choisissez une classe dans la liste.' } },
+    };
     await expect(api.classView('ffffffffffff')).rejects.toMatchObject({ status: 404, code: 'not-found', hint: 'Choisissez une classe dans la liste.' });
   });
 });

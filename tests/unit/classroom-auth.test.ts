@@ -24,10 +24,19 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'classroom-auth-'));
   store = new ClassroomStore(openClassroomDatabase(join(dir, 'classroom.sqlite')));
   now = Date.parse('2026-03-12T10:00:00Z');
-  const { links } = store.createClass({
-    name: 'TP B', capacity: 5, driver: 'namespace', limits: { memoryBytes: 2 ** 28, cpus: 0.5, pids: 512 },
-    docker: false, startPage: 'docker_linux/namespaces/', expiresAt: now + 4 * HOUR,
-  }, ['Alice', 'Bob'], now);
+  const { links } = store.createClass(
+    {
+      name: 'TP B',
+      capacity: 5,
+      driver: 'namespace',
+      limits: { memoryBytes: 2 ** 28, cpus: 0.5, pids: 512 },
+      docker: false,
+      startPage: 'docker_linux/namespaces/',
+      expiresAt: now + 4 * HOUR,
+    },
+    ['Alice', 'Bob'],
+    now,
+  );
   alice = links[0]!.token;
   bob = links[1]!.token;
   instructor = store.issueInstructorCredential('test', now);

@@ -16,17 +16,18 @@ function exercise(id: string, check: string): Exercise {
 function localSandbox(edit: (result: ExecResult) => ExecResult = (result) => result): Sandbox {
   return {
     id: 'local',
-    exec: (argv) => new Promise((resolve) => {
-      execFile(argv[0]!, argv.slice(1), { timeout: 20_000 }, (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-        resolve(edit({ code, stdout, stderr }));
-      });
-    }),
+    exec: (argv) =>
+      new Promise((resolve) => {
+        execFile(argv[0]!, argv.slice(1), { timeout: 20_000 }, (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+          resolve(edit({ code, stdout, stderr }));
+        });
+      }),
   } as Sandbox;
 }
 
 describe('runChecks', () => {
-  it('reads each check\'s status and output, in order, whatever they print', async () => {
+  it("reads each check's status and output, in order, whatever they print", async () => {
     const outcomes = await runChecks(localSandbox(), [
       exercise('pass', 'echo "PID 42 : my.name.is.bob"; exit 0'),
       exercise('fail', 'echo "Aucun processus"; exit 1'),

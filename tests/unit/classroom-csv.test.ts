@@ -18,10 +18,18 @@ afterEach(() => {
 
 it('writes one row per student with the date of each exercise passed', () => {
   const exercises: Exercise[] = ['uts', 'mnt'].map((id) => ({ key: `p/#${id}`, page: 'p/', id, section: id, title: id, check: 'true' }));
-  const { classRecord, links } = store.createClass({
-    name: 'TP "B", salle 2', capacity: 3, driver: 'namespace', limits: { memoryBytes: 2 ** 28, cpus: 0.5, pids: 512 },
-    docker: false, startPage: 'p/', expiresAt: Date.now() + 3_600_000,
-  }, ['Alice', '=HYPERLINK("x")', 'Chloé']);
+  const { classRecord, links } = store.createClass(
+    {
+      name: 'TP "B", salle 2',
+      capacity: 3,
+      driver: 'namespace',
+      limits: { memoryBytes: 2 ** 28, cpus: 0.5, pids: 512 },
+      docker: false,
+      startPage: 'p/',
+      expiresAt: Date.now() + 3_600_000,
+    },
+    ['Alice', '=HYPERLINK("x")', 'Chloé'],
+  );
   const alice = links[0]!.student.id;
   store.recordCheck(alice, 'p/#uts', true, 'ok', Date.parse('2026-03-12T10:15:00Z'));
   store.recordSnippetRun(alice, { page: 'p/', snippet: '1', commands: ['hostname', 'false'], statuses: [0, 1] });
@@ -30,7 +38,9 @@ it('writes one row per student with the date of each exercise passed', () => {
   const csv = progressCsv(store, classRecord, exercises);
   expect(csv.startsWith('\ufeff')).toBe(true);
   const lines = csv.slice(1).split('\r\n');
-  expect(lines[0]).toBe('classe,élève,place,lien,exercice p/#uts,exercice p/#mnt,exercices réussis,commandes lancées,commandes en échec,extraits lancés,dernière commande');
+  expect(lines[0]).toBe(
+    'classe,élève,place,lien,exercice p/#uts,exercice p/#mnt,exercices réussis,commandes lancées,commandes en échec,extraits lancés,dernière commande',
+  );
   expect(lines[1]).toMatch(/^"TP ""B"", salle 2",Alice,1,active,2026-03-12T10:15:00\.000Z,,1,2,1,1,\d{4}-/);
   // A name that looks like a formula stays text in a spreadsheet.
   expect(lines[2]).toBe(`"TP ""B"", salle 2","'=HYPERLINK(""x"")",2,active,,,0,0,0,0,`);

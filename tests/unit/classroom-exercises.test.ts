@@ -15,10 +15,16 @@ afterEach(() => {
 
 /** Heading ids as Astro makes them for "#### UTS" → "uts". */
 function headingIds(mdx: string): string[] {
-  return [...mdx.matchAll(/^#{2,6}\s+(.+)$/gm)].map((match) => match[1]!.trim().toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '-').replace(/^-|-$/g, ''));
+  return [...mdx.matchAll(/^#{2,6}\s+(.+)$/gm)].map((match) =>
+    match[1]!
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}]+/gu, '-')
+      .replace(/^-|-$/g, ''),
+  );
 }
 
-describe('the namespaces lesson\'s checks', () => {
+describe("the namespaces lesson's checks", () => {
   it('declare the UTS, mnt, pid and user exercises, under headings the page has', async () => {
     const exercises = await loadExercises(join(PROJECT_ROOT, 'content'));
     expect(exercises.map((exercise) => exercise.key)).toEqual([
@@ -48,10 +54,18 @@ describe('a checks file', () => {
   });
 
   it('is refused with the file and the field when wrong', () => {
-    expect(() => parseChecksFile('{', 'lesson.checks.json')).toThrowErrorMatchingInlineSnapshot(`[ChecksFileError: lesson.checks.json: not valid JSON (Expected property name or '}' in JSON at position 1 (line 1 column 2)).]`);
-    expect(() => parseChecksFile(JSON.stringify({ ...valid, page: '/a/b' }), 'l.json')).toThrowErrorMatchingInlineSnapshot(`[ChecksFileError: l.json: page: the page's URL path relative to the site's base, ending with "/", e.g. "docker_linux/namespaces/".]`);
-    expect(() => parseChecksFile(JSON.stringify({ ...valid, exercises: [{ ...valid.exercises[0], id: 'Bad Id' }] }), 'l.json')).toThrowErrorMatchingInlineSnapshot(`[ChecksFileError: l.json: exercises.0.id: an exercise id is 1–32 characters of a-z, 0-9 and "-", e.g. "uts".]`);
-    expect(() => parseChecksFile(JSON.stringify({ ...valid, exercises: [valid.exercises[0], valid.exercises[0]] }), 'l.json')).toThrowErrorMatchingInlineSnapshot(`[ChecksFileError: l.json: exercises.1.id: exercise id "one" is used twice: ids must be unique in a page.]`);
+    expect(() => parseChecksFile('{', 'lesson.checks.json')).toThrowErrorMatchingInlineSnapshot(
+      `[ChecksFileError: lesson.checks.json: not valid JSON (Expected property name or '}' in JSON at position 1 (line 1 column 2)).]`,
+    );
+    expect(() => parseChecksFile(JSON.stringify({ ...valid, page: '/a/b' }), 'l.json')).toThrowErrorMatchingInlineSnapshot(
+      `[ChecksFileError: l.json: page: the page's URL path relative to the site's base, ending with "/", e.g. "docker_linux/namespaces/".]`,
+    );
+    expect(() =>
+      parseChecksFile(JSON.stringify({ ...valid, exercises: [{ ...valid.exercises[0], id: 'Bad Id' }] }), 'l.json'),
+    ).toThrowErrorMatchingInlineSnapshot(`[ChecksFileError: l.json: exercises.0.id: an exercise id is 1–32 characters of a-z, 0-9 and "-", e.g. "uts".]`);
+    expect(() =>
+      parseChecksFile(JSON.stringify({ ...valid, exercises: [valid.exercises[0], valid.exercises[0]] }), 'l.json'),
+    ).toThrowErrorMatchingInlineSnapshot(`[ChecksFileError: l.json: exercises.1.id: exercise id "one" is used twice: ids must be unique in a page.]`);
     expect(() => parseChecksFile(JSON.stringify({ ...valid, extra: 1 }), 'l.json')).toThrow(ChecksFileError);
   });
 
@@ -61,6 +75,8 @@ describe('a checks file', () => {
     mkdirSync(join(dir, 'x'));
     writeFileSync(join(dir, 'one.checks.json'), JSON.stringify(valid));
     writeFileSync(join(dir, 'x', 'two.checks.json'), JSON.stringify(valid));
-    await expect(loadExercises(dir)).rejects.toThrowErrorMatchingInlineSnapshot(`[ChecksFileError: x/two.checks.json: exercise a/b/#one is declared by another checks file too.]`);
+    await expect(loadExercises(dir)).rejects.toThrowErrorMatchingInlineSnapshot(
+      `[ChecksFileError: x/two.checks.json: exercise a/b/#one is declared by another checks file too.]`,
+    );
   });
 });

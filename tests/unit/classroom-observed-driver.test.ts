@@ -47,11 +47,18 @@ function driverWith(stream: BufferingStream): SandboxDriver {
     restoredTerminals: () => [],
     detach: async () => ({ kept: true }),
   };
-  return { name: 'namespace', checkHost: async () => {}, prepare: async () => {}, create: async () => sandbox, adopt: async () => sandbox, cleanupLeftovers: async () => 0 };
+  return {
+    name: 'namespace',
+    checkHost: async () => {},
+    prepare: async () => {},
+    create: async () => sandbox,
+    adopt: async () => sandbox,
+    cleanupLeftovers: async () => 0,
+  };
 }
 
 describe('ObservedDriver', () => {
-  it('reports each command\'s end with its status, and activity, while the manager still gets every byte', async () => {
+  it("reports each command's end with its status, and activity, while the manager still gets every byte", async () => {
     const inner = new BufferingStream();
     const finished: [string, string, number | undefined][] = [];
     const driver = new ObservedDriver(driverWith(inner), { commandFinished: (sandbox, terminal, status) => finished.push([sandbox, terminal, status]) });
@@ -82,7 +89,10 @@ describe('ObservedDriver', () => {
     const terminal = await sandbox.openTerminal('1', { cols: 80, rows: 24 });
     terminal.onData(() => {});
     const seen: string[] = [];
-    const watching = driver.sandbox('abc')!.terminal('1')!.watch((chunk) => seen.push(chunk.toString()));
+    const watching = driver
+      .sandbox('abc')!
+      .terminal('1')!
+      .watch((chunk) => seen.push(chunk.toString()));
     inner.emit('hello');
     watching.dispose();
     inner.emit('bye');

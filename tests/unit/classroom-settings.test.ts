@@ -3,7 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import { ClassSettingsError, parseRoster, resolveClassRequest, seatNames, type ClassDefaults } from '../../sandbox-server/src/classroom/class-settings.ts';
 
-const defaults: ClassDefaults = { driver: 'namespace', limits: { memoryBytes: 256 * 2 ** 20, cpus: 0.5, pids: 512 }, docker: true, startPage: 'docker_linux/namespaces/' };
+const defaults: ClassDefaults = {
+  driver: 'namespace',
+  limits: { memoryBytes: 256 * 2 ** 20, cpus: 0.5, pids: 512 },
+  docker: true,
+  startPage: 'docker_linux/namespaces/',
+};
 const NOW = Date.parse('2026-03-12T08:00:00Z');
 
 describe('a roster', () => {
@@ -19,19 +24,33 @@ describe('a roster', () => {
   });
 
   it('refuses an empty list', () => {
-    expect(() => parseRoster('# nobody\n\n')).toThrowErrorMatchingInlineSnapshot(`[ClassSettingsError: The roster has no names: write one student name per line.]`);
+    expect(() => parseRoster('# nobody\n\n')).toThrowErrorMatchingInlineSnapshot(
+      `[ClassSettingsError: The roster has no names: write one student name per line.]`,
+    );
   });
 });
 
 describe('a class request', () => {
-  it('takes the server\'s defaults and a capacity equal to the roster', () => {
+  it("takes the server's defaults and a capacity equal to the roster", () => {
     const { newClass, names } = resolveClassRequest({ name: ' TP B ', roster: ['Alice', 'Bob'] }, defaults, NOW);
     expect(names).toEqual(['Alice', 'Bob']);
-    expect(newClass).toEqual({ name: 'TP B', capacity: 2, driver: 'namespace', limits: defaults.limits, docker: true, startPage: 'docker_linux/namespaces/', expiresAt: NOW + 8 * 3_600_000 });
+    expect(newClass).toEqual({
+      name: 'TP B',
+      capacity: 2,
+      driver: 'namespace',
+      limits: defaults.limits,
+      docker: true,
+      startPage: 'docker_linux/namespaces/',
+      expiresAt: NOW + 8 * 3_600_000,
+    });
   });
 
   it('makes anonymous seats and reads sizes and durations as an instructor writes them', () => {
-    const { newClass, names } = resolveClassRequest({ name: 'TP', seats: '3', capacity: 30, lifetime: '90m', memory: '512MiB', cpus: '1', pids: 600, docker: 'false' }, defaults, NOW);
+    const { newClass, names } = resolveClassRequest(
+      { name: 'TP', seats: '3', capacity: 30, lifetime: '90m', memory: '512MiB', cpus: '1', pids: 600, docker: 'false' },
+      defaults,
+      NOW,
+    );
     expect(names).toEqual(seatNames(3));
     expect(names[0]).toBe('Élève 1');
     expect(newClass).toMatchObject({ capacity: 30, expiresAt: NOW + 90 * 60_000, limits: { memoryBytes: 512 * 2 ** 20, cpus: 1, pids: 600 }, docker: false });
@@ -52,7 +71,9 @@ describe('a class request', () => {
     expect(() => resolveClassRequest({ name: 'TP', roster: ['A'], seats: 2 }, defaults, NOW)).toThrowErrorMatchingInlineSnapshot(
       `[ClassSettingsError: give either a roster of names or a number of seats, not both]`,
     );
-    expect(() => resolveClassRequest({ name: '', seats: 2 }, defaults, NOW)).toThrowErrorMatchingInlineSnapshot(`[ClassSettingsError: name: give the class a name]`);
+    expect(() => resolveClassRequest({ name: '', seats: 2 }, defaults, NOW)).toThrowErrorMatchingInlineSnapshot(
+      `[ClassSettingsError: name: give the class a name]`,
+    );
     expect(() => resolveClassRequest({ name: 'TP', seats: 2, colour: 'red' }, defaults, NOW)).toThrow(ClassSettingsError);
   });
 });

@@ -72,7 +72,9 @@ describe('classroom database', () => {
   });
 
   it('says which path it cannot open', () => {
-    expect(() => openClassroomDatabase('/etc/hostname/classroom.sqlite')).toThrowErrorMatchingInlineSnapshot(`[ClassroomDatabaseError: cannot open the classroom database /etc/hostname/classroom.sqlite: EEXIST: file already exists, mkdir '/etc/hostname']`);
+    expect(() => openClassroomDatabase('/etc/hostname/classroom.sqlite')).toThrowErrorMatchingInlineSnapshot(
+      `[ClassroomDatabaseError: cannot open the classroom database /etc/hostname/classroom.sqlite: EEXIST: file already exists, mkdir '/etc/hostname']`,
+    );
   });
 });
 
@@ -80,7 +82,11 @@ describe('classes and links', () => {
   it('creates a class with one student and one link each, storing only hashes of the tokens', () => {
     const s = open();
     const { classRecord, links } = s.createClass(newClass('TP B'), ['Alice', 'Bob', 'Chloé']);
-    expect(links.map((link) => [link.student.name, link.student.seat])).toEqual([['Alice', 1], ['Bob', 2], ['Chloé', 3]]);
+    expect(links.map((link) => [link.student.name, link.student.seat])).toEqual([
+      ['Alice', 1],
+      ['Bob', 2],
+      ['Chloé', 3],
+    ]);
     for (const { token } of links) {
       expect(token).toMatch(/^eleve_[A-Za-z0-9_-]{43}$/);
       expect(s.credentialByHash(hashCredential(token))?.studentId).toBeDefined();
@@ -98,7 +104,9 @@ describe('classes and links', () => {
     const s = open();
     s.createClass(newClass('TP B'), ['Alice']);
     expect(() => s.createClass(newClass('TP B'), ['Bob'])).toThrow(ClassroomInputError);
-    expect(() => s.createClass(newClass('TP C', 2), ['A', 'B', 'C'])).toThrowErrorMatchingInlineSnapshot(`[ClassroomInputError: 3 students for a capacity of 2: raise the capacity or shorten the list.]`);
+    expect(() => s.createClass(newClass('TP C', 2), ['A', 'B', 'C'])).toThrowErrorMatchingInlineSnapshot(
+      `[ClassroomInputError: 3 students for a capacity of 2: raise the capacity or shorten the list.]`,
+    );
     expect(s.listClasses().map((record) => record.name)).toEqual(['TP B']);
   });
 
@@ -139,13 +147,21 @@ describe('progress', () => {
     const s = open();
     const { classRecord, links } = s.createClass(newClass('TP B'), ['Alice', 'Bob']);
     const alice = links[0]!.student.id;
-    s.recordSnippetRun(alice, { page: 'docker_linux/namespaces/', snippet: '1', commands: ['hostname', 'sudo unshare --uts /bin/bash', 'hostname my_name'], statuses: [0, null, 1] });
+    s.recordSnippetRun(alice, {
+      page: 'docker_linux/namespaces/',
+      snippet: '1',
+      commands: ['hostname', 'sudo unshare --uts /bin/bash', 'hostname my_name'],
+      statuses: [0, null, 1],
+    });
     s.recordSnippetRun(alice, { page: 'docker_linux/namespaces/', snippet: '1', commands: ['hostname'], statuses: [0] });
     const summary = s.snippetSummaries(classRecord.id).get(alice);
     expect(summary).toMatchObject({ commands: 4, failed: 1, snippets: 1 });
     expect(s.snippetSummaries(classRecord.id).has(links[1]!.student.id)).toBe(false);
     expect(s.snippetRuns(classRecord.id).map((run) => [run.command, run.exitStatus])).toEqual([
-      ['hostname', 0], ['sudo unshare --uts /bin/bash', null], ['hostname my_name', 1], ['hostname', 0],
+      ['hostname', 0],
+      ['sudo unshare --uts /bin/bash', null],
+      ['hostname my_name', 1],
+      ['hostname', 0],
     ]);
   });
 
@@ -160,7 +176,7 @@ describe('progress', () => {
     expect(s.checkResults(alice)[0]).toMatchObject({ passedAt: 2000, lastCheckedAt: 3000, lastOutput: 'PID 42 : my.name.is.bob' });
   });
 
-  it('lists a class\'s events newest first', () => {
+  it("lists a class's events newest first", () => {
     const s = open();
     const { classRecord, links } = s.createClass(newClass('TP B'), ['Alice']);
     s.addEvent(classRecord.id, links[0]!.student.id, 'server-full', 'first', 1000);

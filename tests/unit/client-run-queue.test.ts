@@ -87,11 +87,16 @@ describe('RunQueue', () => {
     prompt();
     const outcome = await run;
     expect(outcome).toEqual({ interrupted: false, statuses: [0, undefined, 0, 0] });
-    expect(finished).toEqual([[0, 0], [1, undefined], [2, 0], [3, 0]]);
+    expect(finished).toEqual([
+      [0, 0],
+      [1, undefined],
+      [2, 0],
+      [3, 0],
+    ]);
     expect(typed.join('')).not.toMatch(/tp-docker|Dans la VM|my\.name\.is\.bob\r.*my\.name/);
   });
 
-  it('waits for a new shell\'s first prompt before typing', async () => {
+  it("waits for a new shell's first prompt before typing", async () => {
     const { typed, queue, prompt } = setup();
     const run = queue.run(['id']);
     await settle();
@@ -197,7 +202,7 @@ describe('RunQueue', () => {
 });
 
 describe('phaseAfterReplay', () => {
-  it('reads the shell\'s phase from the replayed marks', () => {
+  it("reads the shell's phase from the replayed marks", () => {
     expect(phaseAfterReplay([A, B], 40)).toBe('prompt');
     expect(phaseAfterReplay([A, B, C], 4000)).toBe('busy');
     expect(phaseAfterReplay([], 0)).toBe('starting');

@@ -11,13 +11,19 @@ function memoryStore(): KeyValueStore & { data: Map<string, string> } {
 const machine = { id: 'a'.repeat(32), token: 't0ken', expiresAt: '2030-01-01T00:00:00.000Z', terminals: ['1', '2'] };
 
 describe('sandboxEndpoint', () => {
-  it('defaults to the page\'s own server under the site\'s base path', () => {
+  it("defaults to the page's own server under the site's base path", () => {
     expect(sandboxEndpoint('/', 'http://localhost:4321/docker_linux/namespaces/')).toEqual({ base: 'http://localhost:4321/', crossOrigin: false });
-    expect(sandboxEndpoint('/tp-iut-docker/', 'https://cours.example.org/tp-iut-docker/x/')).toEqual({ base: 'https://cours.example.org/tp-iut-docker/', crossOrigin: false });
+    expect(sandboxEndpoint('/tp-iut-docker/', 'https://cours.example.org/tp-iut-docker/x/')).toEqual({
+      base: 'https://cours.example.org/tp-iut-docker/',
+      crossOrigin: false,
+    });
   });
 
   it('points at another origin when the build says so', () => {
-    expect(sandboxEndpoint('https://sandbox.example.org/api-root', 'https://cours.example.org/')).toEqual({ base: 'https://sandbox.example.org/api-root/', crossOrigin: true });
+    expect(sandboxEndpoint('https://sandbox.example.org/api-root', 'https://cours.example.org/')).toEqual({
+      base: 'https://sandbox.example.org/api-root/',
+      crossOrigin: true,
+    });
   });
 });
 
@@ -25,7 +31,13 @@ describe('terminalSocketUrl', () => {
   it('keeps the token out of same-origin URLs (the cookie carries it) and adds it across origins', () => {
     const same = terminalSocketUrl(sandboxEndpoint('/', 'http://localhost:4321/'), machine.id, '2', { cols: 100, rows: 30 }, machine.token);
     expect(same).toBe(`ws://localhost:4321/api/sandboxes/${machine.id}/terminals/2?cols=100&rows=30`);
-    const other = terminalSocketUrl(sandboxEndpoint('https://sandbox.example.org/', 'https://cours.example.org/'), machine.id, '1', { cols: 80, rows: 24 }, machine.token);
+    const other = terminalSocketUrl(
+      sandboxEndpoint('https://sandbox.example.org/', 'https://cours.example.org/'),
+      machine.id,
+      '1',
+      { cols: 80, rows: 24 },
+      machine.token,
+    );
     expect(other).toBe(`wss://sandbox.example.org/api/sandboxes/${machine.id}/terminals/1?cols=80&rows=24&token=t0ken`);
   });
 });

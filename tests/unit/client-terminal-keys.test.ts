@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { SCREEN_KEYS, ctrlChord, keyAction, screenKeyBytes, type KeyLike } from '../../src/client/terminal-keys.ts';
 
 const key = (name: string, modifiers: Partial<KeyLike> = {}): KeyLike => ({
-  type: 'keydown', key: name, ctrlKey: false, shiftKey: false, altKey: false, metaKey: false, ...modifiers,
+  type: 'keydown',
+  key: name,
+  ctrlKey: false,
+  shiftKey: false,
+  altKey: false,
+  metaKey: false,
+  ...modifiers,
 });
 
 describe('keyAction', () => {

@@ -33,19 +33,54 @@ describe('loadConfig', () => {
   it('reads every field from the environment', () => {
     const config = loadConfig(
       {
-        PORT: '0', HOST: '::', BASE_PATH: '/cours', SITE_DIR: '/srv/site', ALLOWED_ORIGINS: 'https://a.example, http://localhost:3000',
-        CLIENT_IP_HEADER: 'X-Forwarded-For', COOKIE_SECURE: 'yes', SANDBOX_DRIVER: 'vm', WARM_POOL_SIZE: '0', MAX_SANDBOXES: '5',
-        MAX_SANDBOXES_PER_CLIENT: '1', MAX_TERMINALS_PER_SANDBOX: '2', IDLE_TIMEOUT: '90s', MAX_AGE: '1.5h', SANDBOX_MEMORY: '512M',
-        SANDBOX_PIDS: '400', SANDBOX_CPUS: '1.5', SANDBOX_DISK: '64MiB', SANDBOX_DOCKER: 'false', SHUTDOWN_TIMEOUT: '500ms', LOG_LEVEL: 'debug',
+        PORT: '0',
+        HOST: '::',
+        BASE_PATH: '/cours',
+        SITE_DIR: '/srv/site',
+        ALLOWED_ORIGINS: 'https://a.example, http://localhost:3000',
+        CLIENT_IP_HEADER: 'X-Forwarded-For',
+        COOKIE_SECURE: 'yes',
+        SANDBOX_DRIVER: 'vm',
+        WARM_POOL_SIZE: '0',
+        MAX_SANDBOXES: '5',
+        MAX_SANDBOXES_PER_CLIENT: '1',
+        MAX_TERMINALS_PER_SANDBOX: '2',
+        IDLE_TIMEOUT: '90s',
+        MAX_AGE: '1.5h',
+        SANDBOX_MEMORY: '512M',
+        SANDBOX_PIDS: '400',
+        SANDBOX_CPUS: '1.5',
+        SANDBOX_DISK: '64MiB',
+        SANDBOX_DOCKER: 'false',
+        SHUTDOWN_TIMEOUT: '500ms',
+        LOG_LEVEL: 'debug',
         VM_ACCELERATOR: 'tcg',
       },
       noFile,
     );
     expect(config).toMatchObject({
-      port: 0, host: '::', basePath: '/cours/', siteDir: '/srv/site', allowedOrigins: ['https://a.example', 'http://localhost:3000'],
-      clientIpHeader: 'x-forwarded-for', cookieSecure: true, driver: 'vm', warmPoolSize: 0, maxSandboxes: 5, maxSandboxesPerClient: 1,
-      maxTerminalsPerSandbox: 2, idleTimeout: 90_000, maxAge: 5_400_000, sandboxMemory: 512 * 1024 ** 2, sandboxPids: 400, sandboxCpus: 1.5,
-      sandboxDisk: 64 * 1024 ** 2, sandboxDocker: false, shutdownTimeout: 500, logLevel: 'debug', vmAccelerator: 'tcg',
+      port: 0,
+      host: '::',
+      basePath: '/cours/',
+      siteDir: '/srv/site',
+      allowedOrigins: ['https://a.example', 'http://localhost:3000'],
+      clientIpHeader: 'x-forwarded-for',
+      cookieSecure: true,
+      driver: 'vm',
+      warmPoolSize: 0,
+      maxSandboxes: 5,
+      maxSandboxesPerClient: 1,
+      maxTerminalsPerSandbox: 2,
+      idleTimeout: 90_000,
+      maxAge: 5_400_000,
+      sandboxMemory: 512 * 1024 ** 2,
+      sandboxPids: 400,
+      sandboxCpus: 1.5,
+      sandboxDisk: 64 * 1024 ** 2,
+      sandboxDocker: false,
+      shutdownTimeout: 500,
+      logLevel: 'debug',
+      vmAccelerator: 'tcg',
     });
   });
 
@@ -57,7 +92,13 @@ describe('loadConfig', () => {
   });
 
   it('reports every bad field at once', () => {
-    const problems = problemsOf({ PORT: '70000', IDLE_TIMEOUT: '15', SANDBOX_DRIVER: 'docker', ALLOWED_ORIGINS: 'https://ok.example,https://bad.example/path', SANDBOX_MEMORY: 'lots' });
+    const problems = problemsOf({
+      PORT: '70000',
+      IDLE_TIMEOUT: '15',
+      SANDBOX_DRIVER: 'docker',
+      ALLOWED_ORIGINS: 'https://ok.example,https://bad.example/path',
+      SANDBOX_MEMORY: 'lots',
+    });
     expect(problems).toHaveLength(5);
     expect(problems.find((p) => p.startsWith('PORT='))).toContain('65535');
     expect(problems.find((p) => p.startsWith('IDLE_TIMEOUT='))).toMatch(/with a unit.*"15m"/);

@@ -28,23 +28,43 @@ describe('contained', () => {
     const { log, lines } = capturingLogger();
     const failures = counter();
     const handled: unknown[] = [];
-    const listener = contained(log, failures, 'terminal-socket', { sandbox: 'abc', terminal: '1' }, (n: number) => {
-      if (n > 1) throw new RangeError(`too big: ${n}`);
-    }, (error) => handled.push(error));
+    const listener = contained(
+      log,
+      failures,
+      'terminal-socket',
+      { sandbox: 'abc', terminal: '1' },
+      (n: number) => {
+        if (n > 1) throw new RangeError(`too big: ${n}`);
+      },
+      (error) => handled.push(error),
+    );
     expect(() => listener(1)).not.toThrow();
     expect(() => listener(2)).not.toThrow();
     expect(handled).toHaveLength(1);
     expect(failures.counts.get('terminal-socket')).toBe(1);
-    expect(lines.at(-1)).toMatchObject({ level: 'error', site: 'terminal-socket', sandbox: 'abc', terminal: '1', msg: expect.stringContaining('RangeError: too big: 2') });
+    expect(lines.at(-1)).toMatchObject({
+      level: 'error',
+      site: 'terminal-socket',
+      sandbox: 'abc',
+      terminal: '1',
+      msg: expect.stringContaining('RangeError: too big: 2'),
+    });
   });
 
   it('survives a failure handler that fails too', () => {
     const { log, lines } = capturingLogger();
-    const listener = contained(log, undefined, 'agent-session', {}, () => {
-      throw new Error('first');
-    }, () => {
-      throw new Error('second');
-    });
+    const listener = contained(
+      log,
+      undefined,
+      'agent-session',
+      {},
+      () => {
+        throw new Error('first');
+      },
+      () => {
+        throw new Error('second');
+      },
+    );
     expect(() => listener()).not.toThrow();
     expect(lines.map((line) => line.msg)).toEqual([expect.stringContaining('first'), expect.stringContaining('second')]);
   });

@@ -105,7 +105,10 @@ describe('machine ids', () => {
       expect(id).toMatch(SANDBOX_ID_PATTERN);
       expect(machineIdProblem(id)).toBeUndefined();
     }
-    fc.assert(fc.property(fc.stringMatching(SANDBOX_ID_PATTERN), (id) => MACHINE_ID_PATTERN.test(id)), { seed: SEED });
+    fc.assert(
+      fc.property(fc.stringMatching(SANDBOX_ID_PATTERN), (id) => MACHINE_ID_PATTERN.test(id)),
+      { seed: SEED },
+    );
   });
 
   it('refuses path tricks and separators', () => {

@@ -8,8 +8,10 @@ import { englishSentences } from '../support/english-detector.ts';
 
 describe('the detector', () => {
   it('finds the English refusal that used to reach the page, and passes French', () => {
-    expect(englishSentences('Le serveur n\'a pas pu vous donner de machine (HTTP 429 : You already have 3 sandboxes, the most one reader may hold at once.)')).not.toEqual([]);
-    expect(englishSentences('Réessayez dans une minute : des machines se libèrent quand des lecteurs s\'en vont.')).toEqual([]);
+    expect(
+      englishSentences("Le serveur n'a pas pu vous donner de machine (HTTP 429 : You already have 3 sandboxes, the most one reader may hold at once.)"),
+    ).not.toEqual([]);
+    expect(englishSentences("Réessayez dans une minute : des machines se libèrent quand des lecteurs s'en vont.")).toEqual([]);
   });
 });
 
@@ -25,8 +27,11 @@ describe('the French catalogue', () => {
     }
   });
 
-  it('replaces the server\'s English with the words for its code, and keeps what the classroom wrote in French', () => {
+  it("replaces the server's English with the words for its code, and keeps what the classroom wrote in French", () => {
     expect(inFrench({ code: 'gone', message: 'The sandbox was destroyed.' })).toEqual(ERROR_WORDS_FR.gone);
-    expect(inFrench({ code: 'class-link-expired', lang: 'fr', message: 'Ce lien a expiré hier.' })).toEqual({ message: 'Ce lien a expiré hier.', hint: ERROR_WORDS_FR['class-link-expired'].hint });
+    expect(inFrench({ code: 'class-link-expired', lang: 'fr', message: 'Ce lien a expiré hier.' })).toEqual({
+      message: 'Ce lien a expiré hier.',
+      hint: ERROR_WORDS_FR['class-link-expired'].hint,
+    });
   });
 });

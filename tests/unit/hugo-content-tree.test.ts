@@ -33,7 +33,7 @@ describe('buildContentTree', () => {
     expect(tree.byUrl.get('/tp-iut-docker/intro/')?.title).toBe('Introduction');
   });
 
-  it('orders each section\'s sub-sections and pages together, in Hugo order', () => {
+  it("orders each section's sub-sections and pages together, in Hugo order", () => {
     expect(urls(tree.home)).toEqual(['/tp-iut-docker/intro/', '/tp-iut-docker/docker_linux/', '/tp-iut-docker/annexes/']);
     const dl = tree.byPath.get('docker_linux/_index.md') as SectionNode;
     // weight 1, then weight 2 by date (dated first), then the weight 4 section.
@@ -60,13 +60,7 @@ describe('buildContentTree', () => {
   });
 
   it('leaves a draft section out with everything under it', () => {
-    const t = buildContentTree([
-      e('s/_index.md', { draft: true }),
-      e('s/p.md'),
-      e('s/sub/_index.md'),
-      e('s/sub/q.md'),
-      e('other.md'),
-    ]);
+    const t = buildContentTree([e('s/_index.md', { draft: true }), e('s/p.md'), e('s/sub/_index.md'), e('s/sub/q.md'), e('other.md')]);
     expect([...t.byUrl.keys()]).toEqual(['/', '/other/']);
     expect(t.excluded.map((x) => x.reason)).toEqual(['draft', 'in-draft-section', 'in-draft-section', 'in-draft-section']);
     expect(t.menu.map((m) => m.url)).toEqual(['/other/']);
@@ -106,7 +100,7 @@ describe('buildContentTree', () => {
     expect(tree.nodes).toContain(hidden);
   });
 
-  it('builds the menu with Learn\'s pre and chapter, without hidden pages', () => {
+  it("builds the menu with Learn's pre and chapter, without hidden pages", () => {
     expect(tree.menu.map((m) => [m.title, m.pre, m.chapter, m.kind])).toEqual([
       ['Introduction', '<b>1. </b>', false, 'section'],
       ['Docker & Linux', '<b>2. </b>', true, 'section'],
@@ -169,12 +163,10 @@ describe('buildContentTree', () => {
   });
 
   it('refuses an alias that is the URL of a page', () => {
-    expect(() => buildContentTree([e('a.md'), e('b.md', { aliases: ['/a/'] })])).toThrow(
-      'content/b.md: its alias /a/ is the URL of content/a.md.',
-    );
+    expect(() => buildContentTree([e('a.md'), e('b.md', { aliases: ['/a/'] })])).toThrow('content/b.md: its alias /a/ is the URL of content/a.md.');
   });
 
-  it('keeps the caller\'s entries on the nodes', () => {
+  it("keeps the caller's entries on the nodes", () => {
     const entries = [{ ...e('a.md'), id: 'a' }];
     expect(buildContentTree(entries).byPath.get('a.md')?.entry?.id).toBe('a');
   });

@@ -1,14 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import {
-  ContentError,
-  hugoFrontMatterSchema,
-  parseFrontMatter,
-  parseHugoDate,
-  parseHugoPage,
-  validateFrontMatter,
-} from '../../src/lib/hugo/front-matter.ts';
+import { ContentError, hugoFrontMatterSchema, parseFrontMatter, parseHugoDate, parseHugoPage, validateFrontMatter } from '../../src/lib/hugo/front-matter.ts';
 
 /** The seed lesson, copied verbatim from shared/seeds/000_ca594d67bfcfa8fa.txt. */
 const SEED = fileURLToPath(new URL('../fixtures/hugo-site/content/docker_linux/namespaces.md', import.meta.url));
@@ -133,7 +126,7 @@ describe('hugoFrontMatterSchema / validateFrontMatter', () => {
     expect(e.loc).toEqual({ file: 'content/x.md', line: 4, column: undefined });
   });
 
-  it('writes the fix in TOML for a TOML file, and keeps the author\'s spelling of the key', () => {
+  it("writes the fix in TOML for a TOML file, and keeps the author's spelling of the key", () => {
     const src = '+++\ntitle = "x"\nWeight = 1.5\n+++\n';
     expect(contentError(() => parseHugoPage(src, 'content/y.md')).message).toBe(
       'content/y.md:3: weight must be a whole number, got 1.5. Fix: write Weight = 3',

@@ -41,7 +41,15 @@ describe('a multilingual Hugo site, built in its default language', () => {
 describe("Learn's ordersectionsby", () => {
   it('sorts the menu by title at every level, numbers in order', async () => {
     const { menuByTitle } = await import('../../src/lib/hugo/content-menu.ts');
-    const item = (title: string, children: ReturnType<typeof menuByTitle> = []) => ({ title, url: `/${title}/`, pre: undefined, chapter: false, kind: 'section' as const, path: null, children });
+    const item = (title: string, children: ReturnType<typeof menuByTitle> = []) => ({
+      title,
+      url: `/${title}/`,
+      pre: undefined,
+      chapter: false,
+      kind: 'section' as const,
+      path: null,
+      children,
+    });
     const sorted = menuByTitle([item('Réseau', [item('b'), item('A')]), item('chapitre 10'), item('chapitre 2'), item('Émulation')]);
     expect(sorted.map((m) => m.title)).toEqual(['chapitre 2', 'chapitre 10', 'Émulation', 'Réseau']);
     expect(sorted[3]!.children.map((m) => m.title)).toEqual(['A', 'b']);

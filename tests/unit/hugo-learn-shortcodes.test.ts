@@ -74,7 +74,9 @@ describe('value shortcodes, replaced in the source', () => {
   });
 
   it('renders badges, buttons, icons and a privacy-friendly video', () => {
-    expect(pre('{{% badge style="info" title="v" %}}1.2{{% /badge %}}')).toBe('<span class="badge badge--info"><span class="badge__title">v</span><span class="badge__text">1.2</span></span>');
+    expect(pre('{{% badge style="info" title="v" %}}1.2{{% /badge %}}')).toBe(
+      '<span class="badge badge--info"><span class="badge__title">v</span><span class="badge__text">1.2</span></span>',
+    );
     expect(pre('{{% button href="/annexes/" %}}Annexes{{% /button %}}')).toBe('<a class="button button--default" href="/linux-pratique/annexes/">Annexes</a>');
     expect(pre('{{< icon "terminal" >}}')).toContain('data-icon="terminal"');
     const video = pre('{{< youtube aBcDeFgHiJk >}}');
@@ -82,10 +84,12 @@ describe('value shortcodes, replaced in the source', () => {
     expect(video).not.toMatch(/iframe|https?:/);
   });
 
-  it('includes a file from the site root and lists the page\'s children', () => {
+  it("includes a file from the site root and lists the page's children", () => {
     expect(pre('{{% include "/partage/avant-de-commencer.md" %}}')).toContain('« Exécuter » la tape pour vous');
     const children = pre('{{% children %}}', { contentPath: '02-processus/_index.md' });
-    expect(children).toBe('<ul class="children children-li"><li><a href="/linux-pratique/02-processus/observer/">Observer les processus</a></li><li><a href="/linux-pratique/02-processus/isoler/">Isoler des processus</a></li></ul>');
+    expect(children).toBe(
+      '<ul class="children children-li"><li><a href="/linux-pratique/02-processus/observer/">Observer les processus</a></li><li><a href="/linux-pratique/02-processus/isoler/">Isoler des processus</a></li></ul>',
+    );
   });
 });
 
@@ -113,8 +117,12 @@ describe('Markdown-wrapping shortcodes and callouts, in the tree', () => {
   });
 
   it('renders GitHub callouts as notices, with an optional title and fold', () => {
-    expect(render('> [!WARNING] Prudence\n> Texte.')).toContain('<aside class="notice notice--warning" role="note" aria-label="Avertissement"><div class="notice__header">');
-    expect(render('> [!WARNING] Prudence\n> Texte.')).toContain('<span class="notice__title">Prudence</span></div><div class="notice__body"><p>Texte.</p></div></aside>');
+    expect(render('> [!WARNING] Prudence\n> Texte.')).toContain(
+      '<aside class="notice notice--warning" role="note" aria-label="Avertissement"><div class="notice__header">',
+    );
+    expect(render('> [!WARNING] Prudence\n> Texte.')).toContain(
+      '<span class="notice__title">Prudence</span></div><div class="notice__body"><p>Texte.</p></div></aside>',
+    );
     expect(render('> [!NOTE]-\n> Plié.')).toContain('<details class="notice__fold"><summary class="notice__header">');
     expect(render('> [!RANDOM]\n> x')).toContain('<blockquote>');
   });

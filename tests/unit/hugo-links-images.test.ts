@@ -28,7 +28,11 @@ describe('links and images of a Hugo page', () => {
 
   it('reads Learn image parameters and leaves others on the URL', () => {
     expect(imageParams('/i/a.png?width=40pc&classes=border,shadow&featherlight=false&v=2')).toEqual({
-      src: '/i/a.png?v=2', width: '40pc', height: undefined, classes: ['border', 'shadow'], lightbox: false,
+      src: '/i/a.png?v=2',
+      width: '40pc',
+      height: undefined,
+      classes: ['border', 'shadow'],
+      lightbox: false,
     });
     expect(imageParams('/i/a.png?width=300').width).toBe('300px');
     expect(imageParams('/i/a.png?width=calc(1px)').width).toBeUndefined();
@@ -45,6 +49,8 @@ describe('links and images of a Hugo page', () => {
     expect(render('[a](/docker/) [b][r] <img src="/x.png">\n\n[r]: /ref/', '/tp/', '_blank')).toBe(
       '<p><a href="/tp/docker/">a</a> <a href="/tp/ref/">b</a> <img src="/tp/x.png"></p>',
     );
-    expect(render('[ext](https://ailleurs.example/)', '/tp/', '_blank')).toBe('<p><a href="https://ailleurs.example/" target="_blank" rel="noopener">ext</a></p>');
+    expect(render('[ext](https://ailleurs.example/)', '/tp/', '_blank')).toBe(
+      '<p><a href="https://ailleurs.example/" target="_blank" rel="noopener">ext</a></p>',
+    );
   });
 });

@@ -83,7 +83,7 @@ describe('notice shortcodes', () => {
     }
   });
 
-  it('takes a title as second positional parameter, or Relearn\'s named style/title', () => {
+  it("takes a title as second positional parameter, or Relearn's named style/title", () => {
     const cases: Array<[string, keyof typeof NOTICE_KINDS, string]> = [
       ['{{% notice warning "Attention au PID 1" %}}', 'warning', 'Attention au PID 1'],
       ['{{% notice info `brut "cité"` %}}', 'info', 'brut "cité"'],
@@ -98,7 +98,7 @@ describe('notice shortcodes', () => {
     }
   });
 
-  it('reads titles whose quotes Sätteri\'s smart punctuation curled', () => {
+  it("reads titles whose quotes Sätteri's smart punctuation curled", () => {
     const md = '{{% notice warning "L\'astuce du jour" %}}\nTexte\n{{% /notice %}}\n';
     expect(shape(renderSatteri(md))).toBe(notice('warning', 'L’astuce du jour', '<p>Texte</p>'));
     expect(shape(render(md))).toBe(notice('warning', "L'astuce du jour", '<p>Texte</p>'));
@@ -197,9 +197,7 @@ describe('shortcode errors: file, line and name, never a silent drop', () => {
   it('rejects a notice never closed, on the line that opens it', () => {
     const e = failure('# T\n\n{{% notice tip %}}\nTexte\n\nSuite\n');
     expect(e.line).toBe(3);
-    expect(e.message).toBe(
-      `${FILE}:3: the notice "tip" opened here is never closed. Fix: add {{% /notice %}} on its own line after the notice's content`,
-    );
+    expect(e.message).toBe(`${FILE}:3: the notice "tip" opened here is never closed. Fix: add {{% /notice %}} on its own line after the notice's content`);
   });
 
   it('rejects a closing tag without opening', () => {

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ContentError } from '../../src/lib/hugo/errors.ts';
-import {
-  aliasRedirects,
-  classifyContentPath,
-  hugoSanitize,
-  hugoUrl,
-  normalizeBasePath,
-} from '../../src/lib/hugo/urls.ts';
+import { aliasRedirects, classifyContentPath, hugoSanitize, hugoUrl, normalizeBasePath } from '../../src/lib/hugo/urls.ts';
 
 // Expected values below were produced by hugo 0.111 on the same paths
 // (tests/integration/hugo-compat.test.ts checks a fixture site end to end).
@@ -37,7 +31,7 @@ describe('hugoUrl', () => {
     expect(hugoUrl('docker_linux/réseau_été.md', {})).toBe('/docker_linux/réseau_été/');
     expect(hugoUrl('a/x.y.md', {})).toBe('/a/x.y/');
     expect(hugoUrl('a/trail space .md', {})).toBe('/a/trail-space-/');
-    expect(hugoUrl('a/C\'est l\'été.md', {})).toBe('/a/cest-lété/');
+    expect(hugoUrl("a/C'est l'été.md", {})).toBe('/a/cest-lété/');
     expect(hugoUrl('a/_hidden.md', {})).toBe('/a/_hidden/');
   });
 
@@ -103,7 +97,7 @@ describe('classifyContentPath', () => {
 });
 
 describe('aliasRedirects', () => {
-  it('redirects absolute aliases (case kept) and relative ones (against the page\'s folder) to the page', () => {
+  it("redirects absolute aliases (case kept) and relative ones (against the page's folder) to the page", () => {
     const fm = { aliases: ['/old/Aliased/', 'relative-alias', '/no-slash-end'] };
     expect(aliasRedirects('docker_linux/aliased.md', fm, base)).toEqual([
       { from: '/tp-iut-docker/old/Aliased/', to: '/tp-iut-docker/docker_linux/aliased/', path: 'docker_linux/aliased.md' },

@@ -51,7 +51,7 @@ describe('image names', () => {
 });
 
 describe('registry configuration', () => {
-  it('makes the readers\' registry read-only on a unix socket, and the instructor\'s writable on loopback', () => {
+  it("makes the readers' registry read-only on a unix socket, and the instructor's writable on loopback", () => {
     const readOnly = registryConfig({ name: 'r', storageDir: '/s', configDir: '/c', listen: { unixSocket: '/c/r.sock' }, readOnly: true });
     expect(readOnly).toMatch(/readonly:\n\s+enabled: true/);
     expect(readOnly).toMatch(/net: unix\n\s+addr: "\/c\/r.sock"/);

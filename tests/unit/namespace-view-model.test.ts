@@ -34,11 +34,30 @@ const afterUnshare = [
 ];
 
 function snapshot(processes: SnapshotProcess[], extra: Partial<ProcessSnapshot> = {}): ProcessSnapshot {
-  return { processes, total: processes.length, omitted: { count: 0, commands: [] }, terminals: [{ name: '1', pid: 110 }, { name: '2', pid: 120 }], costMs: 1, ...extra };
+  return {
+    processes,
+    total: processes.length,
+    omitted: { count: 0, commands: [] },
+    terminals: [
+      { name: '1', pid: 110 },
+      { name: '2', pid: 120 },
+    ],
+    costMs: 1,
+    ...extra,
+  };
 }
 
 function picture(processes: SnapshotProcess[]): MachinePicture {
-  return applyNamespaceMessage(undefined, { type: 'snapshot', machine: 'm', seq: 1, at: new Date().toISOString(), total: processes.length, omitted: { count: 0, commands: [] }, terminals: [], processes });
+  return applyNamespaceMessage(undefined, {
+    type: 'snapshot',
+    machine: 'm',
+    seq: 1,
+    at: new Date().toISOString(),
+    total: processes.length,
+    omitted: { count: 0, commands: [] },
+    terminals: [],
+    processes,
+  });
 }
 
 class FakeTerminal implements Pick<TerminalStream, 'onData' | 'onExit'> {
@@ -73,13 +92,19 @@ function panel(): NamespacePanel & { messages: NamespaceServerMessage[] } {
 }
 
 describe('NamespaceWatch', () => {
-  it('sends a whole snapshot first, then after a command\'s end only what changed, and nothing when nothing did', async () => {
+  it("sends a whole snapshot first, then after a command's end only what changed, and nothing when nothing did", async () => {
     const activity = new ShellActivity();
     const terminal = new FakeTerminal();
     activity.follow('1', terminal as unknown as TerminalStream);
     const answers = [snapshot(machine), snapshot(afterUnshare), snapshot(afterUnshare)];
     let asked = 0;
-    const watch = new NamespaceWatch({ machine: 'm', take: async () => answers[Math.min(asked++, answers.length - 1)]!, activity, log: createLogger('error'), timing: fast });
+    const watch = new NamespaceWatch({
+      machine: 'm',
+      take: async () => answers[Math.min(asked++, answers.length - 1)]!,
+      activity,
+      log: createLogger('error'),
+      timing: fast,
+    });
     const one = panel();
     const subscription = watch.add(one);
     await tick(30);
@@ -128,23 +153,47 @@ describe('NamespaceWatch', () => {
 describe('diffProcesses and applyNamespaceMessage', () => {
   it('rebuild the same picture from a snapshot and a diff', () => {
     const before = machine;
-    const after = afterUnshare.filter((process) => process.pid !== 120).map((process) => (process.pid === 102 ? { ...process, command: 'sandbox-agent --renamed' } : process));
+    const after = afterUnshare
+      .filter((process) => process.pid !== 120)
+      .map((process) => (process.pid === 102 ? { ...process, command: 'sandbox-agent --renamed' } : process));
     const { upserted, removed } = diffProcesses(before, after);
     expect(removed).toEqual([120]);
     expect(upserted.map((process) => process.pid).sort()).toEqual([102, 130, 131]);
     const first = picture(before);
-    const next = applyNamespaceMessage(first, { type: 'diff', machine: 'm', seq: 2, at: first.at, total: 5, omitted: first.omitted, terminals: [], upserted, removed });
+    const next = applyNamespaceMessage(first, {
+      type: 'diff',
+      machine: 'm',
+      seq: 2,
+      at: first.at,
+      total: 5,
+      omitted: first.omitted,
+      terminals: [],
+      upserted,
+      removed,
+    });
     expect([...next.processes.values()].sort((a, b) => a.pid - b.pid)).toEqual([...after].sort((a, b) => a.pid - b.pid));
   });
 
   it('refuses a diff that does not follow (a lost message)', () => {
     const first = picture(machine);
-    expect(() => applyNamespaceMessage(first, { type: 'diff', machine: 'm', seq: 3, at: first.at, total: 4, omitted: first.omitted, terminals: [], upserted: [], removed: [] })).toThrow(PictureOutOfStepError);
+    expect(() =>
+      applyNamespaceMessage(first, {
+        type: 'diff',
+        machine: 'm',
+        seq: 3,
+        at: first.at,
+        total: 4,
+        omitted: first.omitted,
+        terminals: [],
+        upserted: [],
+        removed: [],
+      }),
+    ).toThrow(PictureOutOfStepError);
   });
 });
 
 describe('namespaceBands and namespaceChanges', () => {
-  it('groups by namespace, the machine\'s first, with the terminals whose shell is in each', () => {
+  it("groups by namespace, the machine's first, with the terminals whose shell is in each", () => {
     const bands = namespaceBands(picture(afterUnshare));
     expect(bands.map((band) => band.type)).toEqual(['pid', 'net', 'mnt', 'uts', 'ipc', 'user', 'cgroup', 'time']);
     const uts = bands[UTS]!;
@@ -156,7 +205,11 @@ describe('namespaceBands and namespaceChanges', () => {
 
   it('says which namespace appeared, who made it and where, and which one disappeared', () => {
     const before = namespaceBands(picture(afterUnshare));
-    const withPid = [...afterUnshare, proc(140, 131, 'unshare --pid --fork --mount-proc /bin/bash', { terminal: '1' }, { [UTS]: 99, 2: 77 }), proc(141, 140, '/bin/bash', { terminal: '1', nspid: 1 }, { [UTS]: 99, 2: 77, [PID]: 66 })];
+    const withPid = [
+      ...afterUnshare,
+      proc(140, 131, 'unshare --pid --fork --mount-proc /bin/bash', { terminal: '1' }, { [UTS]: 99, 2: 77 }),
+      proc(141, 140, '/bin/bash', { terminal: '1', nspid: 1 }, { [UTS]: 99, 2: 77, [PID]: 66 }),
+    ];
     const next = picture(withPid);
     const changes = namespaceChanges(before, namespaceBands(next), next);
     expect(changes.map((change) => change.text)).toEqual([
@@ -167,7 +220,7 @@ describe('namespaceBands and namespaceChanges', () => {
     expect(back.map((change) => `${change.kind} ${change.label}`)).toEqual(['gone pid:[66]', 'gone mnt:[77]', 'gone uts:[99]']);
   });
 
-  it('names Docker as the maker of a container\'s namespaces', () => {
+  it("names Docker as the maker of a container's namespaces", () => {
     const before = namespaceBands(picture(machine));
     const after = picture([...machine, proc(200, 1, 'nginx: master process', { container: 'web' }, { 1: 55 })]);
     expect(namespaceChanges(before, namespaceBands(after), after)[0]!.text).toBe('nouveau namespace net net:[55] créé par Docker (conteneur web)');

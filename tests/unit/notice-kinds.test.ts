@@ -13,7 +13,7 @@ import {
 } from '../../src/lib/notice-kinds.ts';
 
 describe('notice kinds', () => {
-  it('lists Learn\'s and Relearn\'s kinds with French default titles', () => {
+  it("lists Learn's and Relearn's kinds with French default titles", () => {
     expect(NOTICE_KIND_NAMES).toEqual(['note', 'info', 'tip', 'warning', 'caution', 'important']);
     expect(Object.fromEntries(NOTICE_KIND_NAMES.map((k) => [k, NOTICE_KINDS[k].title]))).toEqual({
       note: 'Note',
@@ -56,9 +56,7 @@ describe('resolveNotice', () => {
 
   it('rejects an unknown kind, listing the allowed ones', () => {
     expect(() => resolveNotice('danger')).toThrow(UnknownNoticeKindError);
-    expect(() => resolveNotice('danger')).toThrow(
-      'Unknown notice kind "danger". Allowed kinds: note, info, tip, warning, caution, important.',
-    );
+    expect(() => resolveNotice('danger')).toThrow('Unknown notice kind "danger". Allowed kinds: note, info, tip, warning, caution, important.');
     expect(() => resolveNotice('Tip')).toThrow('Did you mean "tip"?');
   });
 });
@@ -77,9 +75,7 @@ describe('notice markup', () => {
   it('is the same whether built as hast or as a string, for every kind and awkward titles', () => {
     for (const k of NOTICE_KIND_NAMES) {
       for (const title of [undefined, 'Mon titre', 'L’été <b> & "guillemets"']) {
-        expect(noticeHtml(k, title, '<p>Corps</p>')).toBe(
-          toHtml(noticeHast(k, title, body), { characterReferences: { useNamedReferences: true } }),
-        );
+        expect(noticeHtml(k, title, '<p>Corps</p>')).toBe(toHtml(noticeHast(k, title, body), { characterReferences: { useNamedReferences: true } }));
       }
     }
   });

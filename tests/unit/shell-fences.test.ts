@@ -8,7 +8,10 @@ describe('prompt styles of Hugo courses', () => {
     const t = parseTranscript('student@tp:~$ id -u\n1000\nroot@tp:/# hostname\ntp\n(node1) $ uname -s\nLinux\n[root@tp ~]# whoami\nroot');
     expect(t.commands).toEqual(['id -u', 'hostname', 'uname -s', 'whoami']);
     expect(t.lines.filter((l) => l.kind === 'command').map((l) => (l.kind === 'command' ? [l.prompt, l.shown] : []))).toEqual([
-      ['$', 'student@tp:~$'], ['#', 'root@tp:/#'], ['$', '(node1) $'], ['#', '[root@tp ~]#'],
+      ['$', 'student@tp:~$'],
+      ['#', 'root@tp:/#'],
+      ['$', '(node1) $'],
+      ['#', '[root@tp ~]#'],
     ]);
     expect(t.machine).toBe('node1');
   });
@@ -51,8 +54,18 @@ describe('prompt styles of Hugo courses', () => {
 
 describe('commandIsIncomplete', () => {
   it.each([
-    ['ls -l', false], ['echo "a', true], ["awk '{print $1}' f", false], ['cat <<EOF', true], ['cat <<-FIN\n\tx\n\tFIN', false],
-    ['ls |', true], ['a &&', true], ['f() {', true], ['f() { echo; }', false], ['case $x in a) echo a;; esac', false], ['echo $(date', true], ['echo "$HOME"', false],
+    ['ls -l', false],
+    ['echo "a', true],
+    ["awk '{print $1}' f", false],
+    ['cat <<EOF', true],
+    ['cat <<-FIN\n\tx\n\tFIN', false],
+    ['ls |', true],
+    ['a &&', true],
+    ['f() {', true],
+    ['f() { echo; }', false],
+    ['case $x in a) echo a;; esac', false],
+    ['echo $(date', true],
+    ['echo "$HOME"', false],
   ])('%j → %s', (text, incomplete) => {
     expect(commandIsIncomplete(text)).toBe(incomplete);
   });
@@ -74,7 +87,10 @@ describe('planShellBlock', () => {
     expect(planShellBlock('console', '', 'uid=0(root)')).toMatchObject({ kind: 'copy-only', reason: expect.stringMatching(/only output/) });
     expect(planShellBlock('bash', '', '#!/bin/bash\necho x')).toMatchObject({ kind: 'copy-only', reason: expect.stringMatching(/script file/) });
     expect(planShellBlock('bash', '{runnable=false}', '$ id')).toMatchObject({ kind: 'copy-only', reason: expect.stringMatching(/runnable=false/) });
-    expect(planShellBlock('bash', '', '$ docker run -ti alpine sh\n/ # ping appdev')).toMatchObject({ kind: 'copy-only', reason: expect.stringMatching(/container/) });
+    expect(planShellBlock('bash', '', '$ docker run -ti alpine sh\n/ # ping appdev')).toMatchObject({
+      kind: 'copy-only',
+      reason: expect.stringMatching(/container/),
+    });
     expect(planShellBlock('bash', '', '# hostname\ntp')).toMatchObject({ kind: 'copy-only', reason: expect.stringMatching(/root command or a shell comment/) });
   });
 

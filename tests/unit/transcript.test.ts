@@ -21,12 +21,7 @@ my.name.is.bob
       { kind: 'command', prompt: '#', text: 'hostname' },
       { kind: 'output', text: 'my.name.is.bob' },
     ]);
-    expect(transcript.commands).toEqual([
-      'hostname',
-      'sudo unshare --uts /bin/bash',
-      'hostname my.name.is.bob',
-      'hostname',
-    ]);
+    expect(transcript.commands).toEqual(['hostname', 'sudo unshare --uts /bin/bash', 'hostname my.name.is.bob', 'hostname']);
   });
 
   it('removes the indentation shared by every line, as MDX template literals carry it', () => {

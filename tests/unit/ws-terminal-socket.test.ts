@@ -55,7 +55,9 @@ async function connect() {
   });
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-  const accepted = new Promise<TerminalSocket>((resolve) => server.once('connection', (ws) => resolve(new TerminalSocket(ws, createLogger('debug', sink), metrics))));
+  const accepted = new Promise<TerminalSocket>((resolve) =>
+    server.once('connection', (ws) => resolve(new TerminalSocket(ws, createLogger('debug', sink), metrics))),
+  );
   const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/`);
   const received: (string | Buffer)[] = [];
   client.on('message', (data, isBinary) => received.push(isBinary ? (data as Buffer) : String(data)));

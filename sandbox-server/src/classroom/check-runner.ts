@@ -41,7 +41,8 @@ export async function runChecks(sandbox: Sandbox, exercises: readonly Exercise[]
     timeoutMs: (CHECK_TIMEOUT_SECONDS * exercises.length + 10) * 1000,
   });
   const end = result.stdout.lastIndexOf(END);
-  if (end < 0) throw new ChecksUnavailableError(`the checks did not run to the end (exit ${String(result.code)}): ${result.stderr.trim().slice(0, 300) || 'no message'}`);
+  if (end < 0)
+    throw new ChecksUnavailableError(`the checks did not run to the end (exit ${String(result.code)}): ${result.stderr.trim().slice(0, 300) || 'no message'}`);
   const records = result.stdout.slice(0, end).split(RECORD);
   // records: [out0, "code0\nout1", "code1\nout2", …, "codeN\n"]
   return exercises.map((exercise, index) => {
@@ -61,10 +62,12 @@ export class Serialised<T> {
     if (queued) return queued;
     const running = this.#running.get(key);
     if (running) {
-      const next = running.catch(() => undefined).then(() => {
-        this.#queued.delete(key);
-        return this.run(key, work);
-      });
+      const next = running
+        .catch(() => undefined)
+        .then(() => {
+          this.#queued.delete(key);
+          return this.run(key, work);
+        });
       this.#queued.set(key, next);
       return next;
     }

@@ -102,5 +102,4 @@ export class ClassAuth {
     const credential = this.#store.credentialByHash(hash);
     return credential && hashesMatch(credential.hash, hash) ? credential : undefined;
   }
-
 }

@@ -76,11 +76,13 @@ export function resolveClassRequest(request: unknown, defaults: ClassDefaults, n
     problems.push(`lifetime: expected a duration from 10m to 8784h, e.g. "4h" (got ${JSON.stringify(input.lifetime)})`);
   }
   const memoryBytes = input.memory === undefined ? defaults.limits.memoryBytes : typeof input.memory === 'number' ? input.memory : parseSize(input.memory);
-  if (memoryBytes === undefined || memoryBytes < 128 * 2 ** 20 || memoryBytes > 64 * 2 ** 30) problems.push(`memory: expected a size from 128MiB to 64GiB, e.g. "256MiB" (got ${JSON.stringify(input.memory)})`);
+  if (memoryBytes === undefined || memoryBytes < 128 * 2 ** 20 || memoryBytes > 64 * 2 ** 30)
+    problems.push(`memory: expected a size from 128MiB to 64GiB, e.g. "256MiB" (got ${JSON.stringify(input.memory)})`);
   const cpus = input.cpus === undefined ? defaults.limits.cpus : Number(input.cpus);
   if (!(cpus >= 0.05 && cpus <= 64)) problems.push(`cpus: expected a number of cores from 0.05 to 64, e.g. 0.5 (got ${JSON.stringify(input.cpus)})`);
   const pids = input.pids === undefined ? defaults.limits.pids : Number(input.pids);
-  if (!(Number.isInteger(pids) && pids >= 300 && pids <= 65_536)) problems.push(`pids: expected a whole number from 300 to 65536, e.g. 512 (got ${JSON.stringify(input.pids)})`);
+  if (!(Number.isInteger(pids) && pids >= 300 && pids <= 65_536))
+    problems.push(`pids: expected a whole number from 300 to 65536, e.g. 512 (got ${JSON.stringify(input.pids)})`);
   if (problems.length > 0) throw new ClassSettingsError(problems.join('; '));
 
   return {

@@ -27,42 +27,39 @@ export function linkState(credential: CredentialRecord | undefined, now = Date.n
   return { state, createdAt: iso(credential.createdAt), lastUsedAt: iso(credential.lastUsedAt), until: iso(credential.revokedAt ?? credential.expiresAt) };
 }
 
-export async function buildClassView(
-  classroom: Classroom,
-  classRecord: ClassRecord,
-  server: ClassView['server'],
-  now = Date.now(),
-): Promise<ClassView> {
+export async function buildClassView(classroom: Classroom, classRecord: ClassRecord, server: ClassView['server'], now = Date.now()): Promise<ClassView> {
   const { store } = classroom;
   const students = store.students(classRecord.id);
   const summaries = store.snippetSummaries(classRecord.id);
   const checks = store.classCheckResults(classRecord.id);
   const names = new Map(students.map((student) => [student.id, student.name]));
-  const views = await Promise.all(students.map(async (student): Promise<StudentView> => {
-    const { status, machine, lastActivityAt } = await classroom.machineOf(student.id, now);
-    const summary = summaries.get(student.id);
-    const exercises: Record<string, string | null> = {};
-    for (const exercise of classroom.exercises) exercises[exercise.key] = null;
-    for (const result of checks) if (result.studentId === student.id && result.passedAt !== null) exercises[result.exercise] = iso(result.passedAt);
-    return {
-      id: student.id,
-      name: student.name,
-      seat: student.seat,
-      link: linkState(store.latestStudentCredential(student.id), now),
-      status,
-      lastActivityAt: iso(lastActivityAt ?? summary?.lastAt ?? null),
-      machine,
-      exercises,
-      commands: { ran: summary?.commands ?? 0, failed: summary?.failed ?? 0, snippets: summary?.snippets ?? 0, lastAt: iso(summary?.lastAt ?? null) },
-    };
-  }));
+  const views = await Promise.all(
+    students.map(async (student): Promise<StudentView> => {
+      const { status, machine, lastActivityAt } = await classroom.machineOf(student.id, now);
+      const summary = summaries.get(student.id);
+      const exercises: Record<string, string | null> = {};
+      for (const exercise of classroom.exercises) exercises[exercise.key] = null;
+      for (const result of checks) if (result.studentId === student.id && result.passedAt !== null) exercises[result.exercise] = iso(result.passedAt);
+      return {
+        id: student.id,
+        name: student.name,
+        seat: student.seat,
+        link: linkState(store.latestStudentCredential(student.id), now),
+        status,
+        lastActivityAt: iso(lastActivityAt ?? summary?.lastAt ?? null),
+        machine,
+        exercises,
+        commands: { ran: summary?.commands ?? 0, failed: summary?.failed ?? 0, snippets: summary?.snippets ?? 0, lastAt: iso(summary?.lastAt ?? null) },
+      };
+    }),
+  );
   return {
     class: describeClass(classRecord, students.length),
     exercises: classroom.exercises.map(({ key, page, id, section, title }) => ({ key, page, id, section, title })),
     students: views,
     events: store.events(classRecord.id).map((event) => ({
       at: iso(event.at)!,
-      student: event.studentId === null ? null : names.get(event.studentId) ?? null,
+      student: event.studentId === null ? null : (names.get(event.studentId) ?? null),
       kind: event.kind,
       message: event.message,
     })),

@@ -53,7 +53,10 @@ export class Classroom implements TerminalObserver {
     this.#machines = new MachineAllocator({ store, auth, manager, config, log: this.#log, onForget: (sandboxId) => this.#watch.forget(sandboxId) });
     this.#checker = new ExerciseChecker({ store, exercises, machines: this.#machines, log: this.#log });
     this.#watch = new MachineWatch(options.driver, this.#machines);
-    this.#sync = setInterval(() => void this.syncWithStore().catch((error: unknown) => this.#log.error({ err: error }, 'classroom sync failed')), SYNC_EVERY_MS);
+    this.#sync = setInterval(
+      () => void this.syncWithStore().catch((error: unknown) => this.#log.error({ err: error }, 'classroom sync failed')),
+      SYNC_EVERY_MS,
+    );
     this.#sync.unref();
   }
 

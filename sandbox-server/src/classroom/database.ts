@@ -16,7 +16,10 @@ export class ClassroomDatabaseError extends HintedError {
 export function openClassroomDatabase(path: string, migrations: readonly Migration[] = MIGRATIONS): DatabaseSync {
   // Node's recursive mkdir never returns under /proc or /sys (it loops on ENOENT): refuse them outright.
   if (/^\/(proc|sys)(\/|$)/.test(path)) {
-    throw new ClassroomDatabaseError(`cannot open the classroom database ${path}: /proc and /sys hold no files`, 'set CLASS_DB to a file on a real disk, e.g. /var/lib/cours-linux/classroom.sqlite');
+    throw new ClassroomDatabaseError(
+      `cannot open the classroom database ${path}: /proc and /sys hold no files`,
+      'set CLASS_DB to a file on a real disk, e.g. /var/lib/cours-linux/classroom.sqlite',
+    );
   }
   let db: DatabaseSync;
   try {

@@ -21,20 +21,24 @@ const ExerciseSchema = z.strictObject({
   id: z.string().regex(ID, 'an exercise id is 1–32 characters of a-z, 0-9 and "-", e.g. "uts"'),
   section: z.string().min(1, 'name the id of the page heading the exercise belongs to, e.g. "uts"'),
   title: z.string().min(1),
-  check: z.union([z.string().min(1), z.array(z.string()).min(1)], { error: 'a shell script: a string, or an array of lines' })
+  check: z
+    .union([z.string().min(1), z.array(z.string()).min(1)], { error: 'a shell script: a string, or an array of lines' })
     .transform((script) => (Array.isArray(script) ? script.join('\n') : script)),
 });
 
-const ChecksFileSchema = z.strictObject({
-  page: z.string().regex(PAGE, 'the page\'s URL path relative to the site\'s base, ending with "/", e.g. "docker_linux/namespaces/"'),
-  exercises: z.array(ExerciseSchema).min(1),
-}).superRefine((file, ctx) => {
-  const seen = new Set<string>();
-  for (const [index, exercise] of file.exercises.entries()) {
-    if (seen.has(exercise.id)) ctx.addIssue({ code: 'custom', path: ['exercises', index, 'id'], message: `exercise id "${exercise.id}" is used twice: ids must be unique in a page` });
-    seen.add(exercise.id);
-  }
-});
+const ChecksFileSchema = z
+  .strictObject({
+    page: z.string().regex(PAGE, 'the page\'s URL path relative to the site\'s base, ending with "/", e.g. "docker_linux/namespaces/"'),
+    exercises: z.array(ExerciseSchema).min(1),
+  })
+  .superRefine((file, ctx) => {
+    const seen = new Set<string>();
+    for (const [index, exercise] of file.exercises.entries()) {
+      if (seen.has(exercise.id))
+        ctx.addIssue({ code: 'custom', path: ['exercises', index, 'id'], message: `exercise id "${exercise.id}" is used twice: ids must be unique in a page` });
+      seen.add(exercise.id);
+    }
+  });
 
 export interface Exercise {
   /** Unique across the course: "<page>#<id>". */

@@ -89,10 +89,16 @@ export class InstructorApi {
         const { newClass, names } = resolveClassRequest(await readJson(req, z.unknown()), this.#options.defaults);
         const { classRecord, links } = store.createClass(newClass, names);
         this.#options.log.info({ class: classRecord.id, students: links.length }, 'class created from the dashboard');
-        sendReply(res, 201, CreateClassReply, {
-          class: describeClass(classRecord, links.length),
-          links: links.map(({ student, token }) => ({ student: { id: student.id, name: student.name, seat: student.seat }, token })),
-        }, headers);
+        sendReply(
+          res,
+          201,
+          CreateClassReply,
+          {
+            class: describeClass(classRecord, links.length),
+            links: links.map(({ student, token }) => ({ student: { id: student.id, name: student.name, seat: student.seat }, token })),
+          },
+          headers,
+        );
       } else {
         methodNotAllowed(res, 'GET, POST', headers);
       }
@@ -102,7 +108,12 @@ export class InstructorApi {
     const classRecord = match ? store.getClass(match[1]!) : undefined;
     if (!match || !classRecord) {
       req.resume();
-      sendError(res, 404, { code: 'not-found', lang: 'fr', message: 'Cette classe n\'existe pas (ou plus).', hint: 'Choisissez une classe dans la liste.' }, headers);
+      sendError(
+        res,
+        404,
+        { code: 'not-found', lang: 'fr', message: "Cette classe n'existe pas (ou plus).", hint: 'Choisissez une classe dans la liste.' },
+        headers,
+      );
       return;
     }
     const sub = match[2] ?? '';
@@ -119,7 +130,12 @@ export class InstructorApi {
     if (sub === '/progress.csv') {
       if (req.method !== 'GET') return methodNotAllowed(res, 'GET', headers);
       const csv = progressCsv(store, classRecord, classroom.exercises);
-      const filename = `progression-${classRecord.name.normalize('NFD').replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '') || classRecord.id}.csv`;
+      const filename = `progression-${
+        classRecord.name
+          .normalize('NFD')
+          .replace(/[^A-Za-z0-9]+/g, '-')
+          .replace(/^-|-$/g, '') || classRecord.id
+      }.csv`;
       res.writeHead(200, {
         ...headers,
         'content-type': 'text/csv; charset=utf-8',
@@ -141,7 +157,7 @@ export class InstructorApi {
     const student = studentMatch ? store.student(studentMatch[1]!) : undefined;
     if (!studentMatch || !student || student.classId !== classRecord.id) {
       req.resume();
-      sendError(res, 404, { code: 'not-found', lang: 'fr', message: 'Pas d\'élève ni d\'action à cette adresse dans cette classe.' }, headers);
+      sendError(res, 404, { code: 'not-found', lang: 'fr', message: "Pas d'élève ni d'action à cette adresse dans cette classe." }, headers);
       return;
     }
     if (req.method !== 'POST') return methodNotAllowed(res, 'POST', headers);
@@ -161,7 +177,17 @@ export class InstructorApi {
       default: {
         const { terminal } = await readJson(req, ViewerRequest);
         if (!classroom.viewerTarget(student.id, terminal)) {
-          sendError(res, 404, { code: 'not-found', lang: 'fr', message: `Le terminal ${terminal} de ${student.name} n'est pas ouvert.`, hint: 'Actualisez : la liste des terminaux ouverts y est à jour.' }, headers);
+          sendError(
+            res,
+            404,
+            {
+              code: 'not-found',
+              lang: 'fr',
+              message: `Le terminal ${terminal} de ${student.name} n'est pas ouvert.`,
+              hint: 'Actualisez : la liste des terminaux ouverts y est à jour.',
+            },
+            headers,
+          );
           return;
         }
         sendReply(res, 200, ViewerTicket, this.#options.viewers.issue(student.id, terminal), headers);

@@ -91,7 +91,13 @@ export class MachineAllocator {
   }
 
   #tags(allocation: Pick<Allocation, 'studentId' | 'classId' | 'credentialHash' | 'generation'>): Record<string, string | number> {
-    return { kind: 'student', student: allocation.studentId, class: allocation.classId, credential: allocation.credentialHash, generation: allocation.generation };
+    return {
+      kind: 'student',
+      student: allocation.studentId,
+      class: allocation.classId,
+      credential: allocation.credentialHash,
+      generation: allocation.generation,
+    };
   }
 
   /** The student's machine: the one they have, or a new one. Throws MachineRefusedError. */
@@ -170,7 +176,11 @@ export class MachineAllocator {
         throw new MachineRefusedError(503, studentErrors.serverFull(config.maxSandboxes, error.retryAfterSeconds), error.retryAfterSeconds);
       }
       if (error instanceof ShuttingDownError) {
-        throw new MachineRefusedError(503, { code: 'server-shutting-down', message: 'Le serveur de la classe redémarre.', hint: 'Réessayez dans un instant.' }, 10);
+        throw new MachineRefusedError(
+          503,
+          { code: 'server-shutting-down', message: 'Le serveur de la classe redémarre.', hint: 'Réessayez dans un instant.' },
+          10,
+        );
       }
       this.#log.error({ err: error, student: student.id }, 'machine for a student failed');
       this.#event(classRecord.id, student.id, 'sandbox-failed', instructorEvents.sandboxFailed(student.name, (error as Error).message.slice(0, 200)));
@@ -215,7 +225,12 @@ export class MachineAllocator {
         count++;
         this.#forget(current.allocation);
         await this.#options.manager.destroy(current.allocation.sandboxId, 'instructor');
-        this.#store.addEvent(classRecord.id, student.id, replace ? 'reset' : 'destroyed', replace ? instructorEvents.reset(student.name) : instructorEvents.destroyed(student.name));
+        this.#store.addEvent(
+          classRecord.id,
+          student.id,
+          replace ? 'reset' : 'destroyed',
+          replace ? instructorEvents.reset(student.name) : instructorEvents.destroyed(student.name),
+        );
         if (replace) {
           await this.#create(student, classRecord, current.allocation.credentialHash).catch((error: unknown) => {
             this.#log.warn({ err: error, student: student.id }, 'no fresh machine after a reset; the student gets one on demand');

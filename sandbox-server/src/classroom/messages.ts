@@ -28,8 +28,8 @@ export const studentErrors = {
     return {
       code: 'class-link-invalid',
       lang: 'fr',
-      message: 'Ce lien d\'accès n\'est pas reconnu : il a peut-être été mal copié.',
-      hint: 'Rouvrez le lien reçu de votre formateur, en entier ; s\'il ne marche toujours pas, demandez-lui un nouveau lien.',
+      message: "Ce lien d'accès n'est pas reconnu : il a peut-être été mal copié.",
+      hint: "Rouvrez le lien reçu de votre formateur, en entier ; s'il ne marche toujours pas, demandez-lui un nouveau lien.",
     };
   },
   linkRevoked(at: number): ErrorInfo {
@@ -76,7 +76,7 @@ export const studentErrors = {
     return {
       code: 'sandbox-failed',
       lang: 'fr',
-      message: 'Le serveur n\'a pas pu démarrer votre machine.',
+      message: "Le serveur n'a pas pu démarrer votre machine.",
       hint: 'Réessayez dans un instant ; si cela se répète, prévenez votre formateur (le journal du serveur en donne la raison).',
     };
   },
@@ -96,7 +96,7 @@ export const instructorErrors = {
     return {
       code: 'forbidden',
       lang: 'fr',
-      message: 'Cette clé n\'ouvre pas le tableau de bord (clé d\'élève, clé révoquée ou mal copiée).',
+      message: "Cette clé n'ouvre pas le tableau de bord (clé d'élève, clé révoquée ou mal copiée).",
       hint: 'Utilisez la clé formateur ; « npm run class -- instructor » en crée une nouvelle sur le serveur.',
     };
   },
@@ -104,7 +104,7 @@ export const instructorErrors = {
     return {
       code: 'class-mode-off',
       lang: 'fr',
-      message: 'Le mode classe n\'est pas activé sur ce serveur : chacun y a sa machine sans lien personnel.',
+      message: "Le mode classe n'est pas activé sur ce serveur : chacun y a sa machine sans lien personnel.",
       hint: 'Pour suivre une classe, redémarrez le serveur avec CLASS_MODE=true (voir docs/hosting.md).',
     };
   },
@@ -113,8 +113,10 @@ export const instructorErrors = {
 /** Events the dashboard lists: why a student was refused a machine, who reset what. */
 export const instructorEvents = {
   serverFull(student: string, maxSandboxes: number): string {
-    return `Machine refusée à ${student} : le serveur fait déjà tourner son maximum de ${maxSandboxes} machines (MAX_SANDBOXES). `
-      + 'Détruisez des machines inutilisées ou augmentez MAX_SANDBOXES (voir le tableau de dimensionnement de docs/hosting.md).';
+    return (
+      `Machine refusée à ${student} : le serveur fait déjà tourner son maximum de ${maxSandboxes} machines (MAX_SANDBOXES). ` +
+      'Détruisez des machines inutilisées ou augmentez MAX_SANDBOXES (voir le tableau de dimensionnement de docs/hosting.md).'
+    );
   },
   sandboxFailed(student: string, why: string): string {
     return `La machine de ${student} n'a pas pu démarrer : ${why}.`;

@@ -12,7 +12,18 @@ export function progressCsv(store: ClassroomStore, classRecord: ClassRecord, exe
   for (const result of store.classCheckResults(classRecord.id)) {
     if (result.passedAt !== null) passed.set(`${result.studentId} ${result.exercise}`, result.passedAt);
   }
-  const header = ['classe', 'élève', 'place', 'lien', ...exercises.map((exercise) => `exercice ${exercise.page}#${exercise.id}`), 'exercices réussis', 'commandes lancées', 'commandes en échec', 'extraits lancés', 'dernière commande'];
+  const header = [
+    'classe',
+    'élève',
+    'place',
+    'lien',
+    ...exercises.map((exercise) => `exercice ${exercise.page}#${exercise.id}`),
+    'exercices réussis',
+    'commandes lancées',
+    'commandes en échec',
+    'extraits lancés',
+    'dernière commande',
+  ];
   const rows = students.map((student) => {
     const summary = summaries.get(student.id);
     const dates = exercises.map((exercise) => passed.get(`${student.id} ${exercise.key}`));

@@ -148,13 +148,34 @@ export class ClassroomStore {
         `INSERT INTO classes (id, name, capacity, driver, memory_bytes, cpus, pids, docker, start_page, created_at, expires_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
-        classRecord.id, classRecord.name, classRecord.capacity, classRecord.driver,
-        classRecord.limits.memoryBytes, classRecord.limits.cpus, classRecord.limits.pids,
-        classRecord.docker ? 1 : 0, classRecord.startPage, now, classRecord.expiresAt,
+        classRecord.id,
+        classRecord.name,
+        classRecord.capacity,
+        classRecord.driver,
+        classRecord.limits.memoryBytes,
+        classRecord.limits.cpus,
+        classRecord.limits.pids,
+        classRecord.docker ? 1 : 0,
+        classRecord.startPage,
+        now,
+        classRecord.expiresAt,
       );
       return studentNames.map((name, index) => {
-        const student: StudentRecord = { id: randomBytes(8).toString('hex'), classId: classRecord.id, name, seat: index + 1, createdAt: now, resetGeneration: 0 };
-        this.#sql('INSERT INTO students (id, class_id, name, seat, created_at) VALUES (?, ?, ?, ?, ?)').run(student.id, student.classId, name, student.seat, now);
+        const student: StudentRecord = {
+          id: randomBytes(8).toString('hex'),
+          classId: classRecord.id,
+          name,
+          seat: index + 1,
+          createdAt: now,
+          resetGeneration: 0,
+        };
+        this.#sql('INSERT INTO students (id, class_id, name, seat, created_at) VALUES (?, ?, ?, ?, ?)').run(
+          student.id,
+          student.classId,
+          name,
+          student.seat,
+          now,
+        );
         return { student, token: this.#insertCredential('student', student.id, name, now, classRecord.expiresAt) };
       });
     });
@@ -205,7 +226,12 @@ export class ClassroomStore {
   #insertCredential(kind: CredentialKind, studentId: string | null, label: string, now: number, expiresAt: number | null): string {
     const token = newCredential(kind);
     this.#sql('INSERT INTO credentials (hash, kind, student_id, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)').run(
-      hashCredential(token), kind, studentId, label, now, expiresAt,
+      hashCredential(token),
+      kind,
+      studentId,
+      label,
+      now,
+      expiresAt,
     );
     return token;
   }
@@ -264,7 +290,13 @@ export class ClassroomStore {
         const command = run.commands[index];
         if (command === undefined) return;
         this.#sql('INSERT INTO snippet_runs (student_id, page, snippet, command_index, command, exit_status, at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
-          studentId, run.page, run.snippet, index, command, status, now,
+          studentId,
+          run.page,
+          run.snippet,
+          index,
+          command,
+          status,
+          now,
         );
       });
     });
@@ -278,19 +310,24 @@ export class ClassroomStore {
          FROM snippet_runs r JOIN students s ON s.id = r.student_id
         WHERE s.class_id = ? GROUP BY r.student_id`,
     ).all(classId) as Row[];
-    return new Map(rows.map((row) => [String(row.student_id), {
-      studentId: String(row.student_id),
-      commands: Number(row.commands),
-      failed: Number(row.failed),
-      snippets: Number(row.snippets),
-      lastAt: row.last_at === null ? null : Number(row.last_at),
-    }]));
+    return new Map(
+      rows.map((row) => [
+        String(row.student_id),
+        {
+          studentId: String(row.student_id),
+          commands: Number(row.commands),
+          failed: Number(row.failed),
+          snippets: Number(row.snippets),
+          lastAt: row.last_at === null ? null : Number(row.last_at),
+        },
+      ]),
+    );
   }
 
   snippetRuns(classId: string): SnippetRunRow[] {
-    const rows = this.#sql(
-      `SELECT r.* FROM snippet_runs r JOIN students s ON s.id = r.student_id WHERE s.class_id = ? ORDER BY s.seat, r.at, r.id`,
-    ).all(classId) as Row[];
+    const rows = this.#sql(`SELECT r.* FROM snippet_runs r JOIN students s ON s.id = r.student_id WHERE s.class_id = ? ORDER BY s.seat, r.at, r.id`).all(
+      classId,
+    ) as Row[];
     return rows.map((row) => ({
       studentId: String(row.student_id),
       page: String(row.page),

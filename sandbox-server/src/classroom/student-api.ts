@@ -75,11 +75,17 @@ export class StudentApi {
     const { student, classRecord } = verdict;
     if (rest === 'api/class/me') {
       if (req.method !== 'GET') return methodNotAllowed(res, 'GET', headers);
-      sendReply(res, 200, MeReply, {
-        student: { name: student.name },
-        class: { name: classRecord.name, expiresAt: new Date(classRecord.expiresAt).toISOString() },
-        exercises: classroom.exerciseStates(student.id),
-      }, headers);
+      sendReply(
+        res,
+        200,
+        MeReply,
+        {
+          student: { name: student.name },
+          class: { name: classRecord.name, expiresAt: new Date(classRecord.expiresAt).toISOString() },
+          exercises: classroom.exerciseStates(student.id),
+        },
+        headers,
+      );
       return true;
     }
     if (req.method !== 'POST') return methodNotAllowed(res, 'POST', headers);
@@ -102,7 +108,8 @@ export class StudentApi {
 
   #verify(req: IncomingMessage) {
     const verdict = this.#options.classroom.auth.student(bearer(req), clientKey(req, this.#options.clientIpHeader));
-    if (!verdict.ok) this.#options.metrics.rejected.inc({ reason: verdict.status === 429 ? 'rate-limited' : verdict.status === 401 ? 'unauthorized' : 'forbidden' });
+    if (!verdict.ok)
+      this.#options.metrics.rejected.inc({ reason: verdict.status === 429 ? 'rate-limited' : verdict.status === 401 ? 'unauthorized' : 'forbidden' });
     return verdict;
   }
 }

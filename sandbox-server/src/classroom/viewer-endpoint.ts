@@ -77,7 +77,11 @@ export class ViewerEndpoint {
     const origin = checkOrigin(req, this.#options.allowedOrigins);
     if (!origin.allowed) {
       this.#options.metrics.rejected.inc({ reason: 'origin' });
-      return refuse(ws, CloseCode.forbidden, { code: 'origin-not-allowed', message: `Les pages de ${origin.origin.slice(0, 200)} ne peuvent pas ouvrir cette vue.`, hint: 'Ouvrez le tableau de bord servi par ce serveur, ou ajoutez son origine à ALLOWED_ORIGINS.' });
+      return refuse(ws, CloseCode.forbidden, {
+        code: 'origin-not-allowed',
+        message: `Les pages de ${origin.origin.slice(0, 200)} ne peuvent pas ouvrir cette vue.`,
+        hint: 'Ouvrez le tableau de bord servi par ce serveur, ou ajoutez son origine à ALLOWED_ORIGINS.',
+      });
     }
     // Tickets are secrets too: the per-address limits on credential checks apply.
     const address = clientKey(req, this.#options.clientIpHeader);
@@ -91,24 +95,45 @@ export class ViewerEndpoint {
     if (!ticket || ticket.expiresAt <= Date.now()) {
       this.#options.classroom.auth.failed(address);
       this.#options.metrics.rejected.inc({ reason: 'forbidden' });
-      return refuse(ws, CloseCode.forbidden, { code: 'forbidden', message: 'Ce ticket de vue est inconnu, déjà utilisé ou expiré.', hint: 'Cliquez de nouveau sur « Voir » dans le tableau de bord.' });
+      return refuse(ws, CloseCode.forbidden, {
+        code: 'forbidden',
+        message: 'Ce ticket de vue est inconnu, déjà utilisé ou expiré.',
+        hint: 'Cliquez de nouveau sur « Voir » dans le tableau de bord.',
+      });
     }
     const target = this.#options.classroom.viewerTarget(ticket.studentId, ticket.terminal);
     if (!target) {
-      return refuse(ws, CloseCode.notFound, { code: 'not-found', message: `Ce terminal (${ticket.terminal}) n'est pas ouvert sur la machine de cet élève.`, hint: 'Actualisez le tableau de bord : la liste des terminaux ouverts y est à jour.' });
+      return refuse(ws, CloseCode.notFound, {
+        code: 'not-found',
+        message: `Ce terminal (${ticket.terminal}) n'est pas ouvert sur la machine de cet élève.`,
+        hint: 'Actualisez le tableau de bord : la liste des terminaux ouverts y est à jour.',
+      });
     }
     const log = this.#options.log.child({ sandbox: target.sandboxId, terminal: ticket.terminal, viewer: true });
     const { session, stream } = target;
     const status = session.status();
     // Snapshot and subscription in the same tick: no output is lost or shown twice.
     const replay = session.recentOutput();
-    const ready: ServerMessage = { type: 'ready', sandbox: target.sandboxId, terminal: ticket.terminal, cols: status.cols, rows: status.rows, resumed: true, replayBytes: replay.length };
+    const ready: ServerMessage = {
+      type: 'ready',
+      sandbox: target.sandboxId,
+      terminal: ticket.terminal,
+      cols: status.cols,
+      rows: status.rows,
+      resumed: true,
+      replayBytes: replay.length,
+    };
     ws.send(JSON.stringify(ready));
-    for (let offset = 0; offset < replay.length; offset += MAX_SERVER_FRAME_BYTES) ws.send(replay.subarray(offset, offset + MAX_SERVER_FRAME_BYTES), { binary: true });
+    for (let offset = 0; offset < replay.length; offset += MAX_SERVER_FRAME_BYTES)
+      ws.send(replay.subarray(offset, offset + MAX_SERVER_FRAME_BYTES), { binary: true });
     const watching = stream.watch((chunk) => {
       if (ws.readyState !== ws.OPEN) return;
       if (ws.bufferedAmount > VIEWER_BUFFER_LIMIT) {
-        refuse(ws, CloseCode.tryAgainLater, { code: 'rate-limited', message: 'Ce terminal produit plus vite que votre connexion ne lit.', hint: 'Rouvrez la vue.' });
+        refuse(ws, CloseCode.tryAgainLater, {
+          code: 'rate-limited',
+          message: 'Ce terminal produit plus vite que votre connexion ne lit.',
+          hint: 'Rouvrez la vue.',
+        });
         return;
       }
       ws.send(chunk, { binary: true });
@@ -123,7 +148,13 @@ export class ViewerEndpoint {
       // Read-only: whatever the viewer sends is dropped, never written to the terminal.
       if (told) return;
       told = true;
-      ws.send(JSON.stringify({ type: 'error', code: 'forbidden', message: 'Vue en lecture seule : ce que vous tapez n\'est pas envoyé à l\'élève.' } satisfies ServerMessage));
+      ws.send(
+        JSON.stringify({
+          type: 'error',
+          code: 'forbidden',
+          message: "Vue en lecture seule : ce que vous tapez n'est pas envoyé à l'élève.",
+        } satisfies ServerMessage),
+      );
     });
     ws.on('close', () => {
       watching.dispose();
@@ -135,7 +166,8 @@ export class ViewerEndpoint {
 
   /** Close every viewer (server shutdown). */
   closeAll(): void {
-    for (const ws of this.#wss.clients) refuse(ws, CloseCode.goingAway, { code: 'server-shutting-down', message: 'Le serveur s\'arrête.', hint: 'Rouvrez la vue dans un moment.' });
+    for (const ws of this.#wss.clients)
+      refuse(ws, CloseCode.goingAway, { code: 'server-shutting-down', message: "Le serveur s'arrête.", hint: 'Rouvrez la vue dans un moment.' });
     // Let the close handshakes finish, then drop whoever did not answer.
     setTimeout(() => {
       for (const ws of this.#wss.clients) ws.terminate();

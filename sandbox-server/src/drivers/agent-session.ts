@@ -220,10 +220,7 @@ export class AgentSession {
       return false;
     }
     if (this.#stream.writableLength >= INPUT_QUEUE_LIMIT && !this.#stallTimer) {
-      this.#stallTimer = setTimeout(
-        () => this.#misbehaved(`${MISBEHAVED}: its agent stopped reading for ${AGENT_STALL_MS / 1000} s`),
-        AGENT_STALL_MS,
-      );
+      this.#stallTimer = setTimeout(() => this.#misbehaved(`${MISBEHAVED}: its agent stopped reading for ${AGENT_STALL_MS / 1000} s`), AGENT_STALL_MS);
     }
     return true;
   }
@@ -336,7 +333,12 @@ export class AgentSession {
         // The agent's record becomes fields of ours: it cannot forge a record, a level above warn, nor our ids.
         const { level, msg, ...rest } = decodeControl(FrameKind.Log, frame);
         const ours = level === 'debug' ? 'debug' : level === 'info' ? 'info' : 'warn';
-        this.#machineSays(ours, 'agent log', { source: 'agent', agentLevel: level, agentMsg: msg, ...(Object.keys(rest).length > 0 ? { agentFields: rest } : {}) });
+        this.#machineSays(ours, 'agent log', {
+          source: 'agent',
+          agentLevel: level,
+          agentMsg: msg,
+          ...(Object.keys(rest).length > 0 ? { agentFields: rest } : {}),
+        });
         return;
       }
       default:
@@ -416,14 +418,7 @@ class HostTerminal implements TerminalStream {
   #unheardBytes = 0;
   #exit: ExitInfo | undefined;
 
-  constructor(
-    name: string,
-    channel: number,
-    pid: number,
-    tty: string,
-    link: TerminalLink,
-    size: TerminalSize,
-  ) {
+  constructor(name: string, channel: number, pid: number, tty: string, link: TerminalLink, size: TerminalSize) {
     this.name = name;
     this.size = { cols: size.cols, rows: size.rows };
     this.pid = pid;

@@ -7,7 +7,11 @@ export function clientKey(req: IncomingMessage, trustedHeader: string): string {
   if (trustedHeader !== '') {
     const value = req.headers[trustedHeader];
     const text = Array.isArray(value) ? value.join(',') : value;
-    const last = text?.split(',').map((part) => part.trim()).filter((part) => part !== '').at(-1);
+    const last = text
+      ?.split(',')
+      .map((part) => part.trim())
+      .filter((part) => part !== '')
+      .at(-1);
     if (last) return last;
   }
   return normalizeAddress(req.socket.remoteAddress ?? 'unknown');

@@ -55,7 +55,8 @@ export class ConnectionGuard {
   #admit(socket: Socket): void {
     const address = normalize(socket.remoteAddress ?? 'unknown');
     const fromAddress = this.#byAddress.get(address) ?? 0;
-    const why = this.#open >= this.#limits.total ? 'total' : this.#limits.perAddressApplies && fromAddress >= this.#limits.perAddress ? 'per-address' : undefined;
+    const why =
+      this.#open >= this.#limits.total ? 'total' : this.#limits.perAddressApplies && fromAddress >= this.#limits.perAddress ? 'per-address' : undefined;
     if (why) {
       this.#refused++;
       this.#onRefused(address, why);

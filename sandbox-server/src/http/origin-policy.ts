@@ -4,9 +4,7 @@
 // create or drive sandboxes in a reader's name.
 import type { IncomingMessage } from 'node:http';
 
-export type OriginVerdict =
-  | { allowed: true; crossOrigin?: string }
-  | { allowed: false; origin: string };
+export type OriginVerdict = { allowed: true; crossOrigin?: string } | { allowed: false; origin: string };
 
 export function checkOrigin(req: IncomingMessage, allowedOrigins: readonly string[]): OriginVerdict {
   const origin = req.headers.origin;

@@ -34,7 +34,8 @@ export function createRequestHandler(options: RequestHandlerOptions): (req: Inco
   return (req, res) => {
     route(options, req, res).catch((error: unknown) => {
       options.log.error({ err: error, method: req.method, url: req.url?.slice(0, 500) }, 'request failed');
-      if (!res.headersSent) sendError(res, 500, { code: 'internal', message: 'The server failed on this request.', hint: 'Try again; the server log has the details.' });
+      if (!res.headersSent)
+        sendError(res, 500, { code: 'internal', message: 'The server failed on this request.', hint: 'Try again; the server log has the details.' });
       else res.destroy();
     });
   };
@@ -68,7 +69,11 @@ async function route(options: RequestHandlerOptions, req: IncomingMessage, res: 
 
   if (rest === 'healthz') {
     const shuttingDown = options.isShuttingDown();
-    sendJson(res, shuttingDown ? 503 : 200, { status: shuttingDown ? 'shutting-down' : 'ok', driver: options.driverName, sandboxes: options.manager.sandboxes() });
+    sendJson(res, shuttingDown ? 503 : 200, {
+      status: shuttingDown ? 'shutting-down' : 'ok',
+      driver: options.driverName,
+      sandboxes: options.manager.sandboxes(),
+    });
     return;
   }
   if (rest === 'metrics') {
@@ -78,7 +83,7 @@ async function route(options: RequestHandlerOptions, req: IncomingMessage, res: 
       sendError(res, access.status, {
         code: access.status === 401 ? 'unauthorized' : 'forbidden',
         message: 'The metrics are not public.',
-        hint: 'Read them from the server\'s own machine, or send METRICS_TOKEN as a bearer token (see docs/hosting.md).',
+        hint: "Read them from the server's own machine, or send METRICS_TOKEN as a bearer token (see docs/hosting.md).",
       });
       return;
     }
@@ -112,6 +117,6 @@ async function routeApi(options: RequestHandlerOptions, req: IncomingMessage, re
     return;
   }
   if (!(await options.api.handle(req, res, rest, url, headers)) && !(await options.classApi(req, res, rest, headers))) {
-    sendError(res, 404, { code: 'not-found', message: `No API at ${url.pathname}.`, hint: 'See docs/protocol.md for the API\'s URLs.' }, headers);
+    sendError(res, 404, { code: 'not-found', message: `No API at ${url.pathname}.`, hint: "See docs/protocol.md for the API's URLs." }, headers);
   }
 }

@@ -82,16 +82,26 @@ export class SandboxApi {
     try {
       machines = (await readJson(req, CreateSandboxRequest)).machines;
     } catch (error) {
-      sendError(res, 400, { code: 'invalid-request', message: (error as Error).message, hint: 'Send no body for one machine, or {"machines":["node1","node2"]} for a lab.' }, headers);
+      sendError(
+        res,
+        400,
+        { code: 'invalid-request', message: (error as Error).message, hint: 'Send no body for one machine, or {"machines":["node1","node2"]} for a lab.' },
+        headers,
+      );
       return;
     }
     const maxMachines = this.options.maxMachinesPerLab ?? 5;
     if (machines && machines.length > maxMachines) {
-      sendError(res, 400, {
-        code: 'invalid-request',
-        message: `A lab holds at most ${maxMachines} machines on this server; ${machines.length} were asked.`,
-        hint: 'Ask for fewer machines, or raise MAX_MACHINES_PER_LAB in the server configuration.',
-      }, headers);
+      sendError(
+        res,
+        400,
+        {
+          code: 'invalid-request',
+          message: `A lab holds at most ${maxMachines} machines on this server; ${machines.length} were asked.`,
+          hint: 'Ask for fewer machines, or raise MAX_MACHINES_PER_LAB in the server configuration.',
+        },
+        headers,
+      );
       return;
     }
     const presented = presentedReader(req);
@@ -103,14 +113,22 @@ export class SandboxApi {
     ];
     try {
       // The reader's machine, or lab, of the same machines (a page of a chapter sharing one lab finds it again).
-      const fits = (managed: ManagedSandbox) => sameMachines(managed.sandbox.machines?.map(({ name }) => name), machines);
+      const fits = (managed: ManagedSandbox) =>
+        sameMachines(
+          managed.sandbox.machines?.map(({ name }) => name),
+          machines,
+        );
       const pending = presented === undefined ? undefined : (await this.creating.get(client))?.sandbox;
       const existing = presented === undefined ? undefined : (manager.ownedSandbox(client, fits) ?? (pending && fits(pending) ? pending : undefined));
       if (existing?.state === 'running') {
         existing.claim();
         const token = existing.tokenForOwner();
         const body: CreateSandboxResponse = { id: existing.id, token, expiresAt: existing.expiresAt.toISOString(), ...machinesOf(existing) };
-        sendJson(res, 200, body, { ...headers, location: this.options.cookie.basePath + apiPath.sandbox(existing.id), 'set-cookie': cookies(existing.id, token) });
+        sendJson(res, 200, body, {
+          ...headers,
+          location: this.options.cookie.basePath + apiPath.sandbox(existing.id),
+          'set-cookie': cookies(existing.id, token),
+        });
         return;
       }
       const creation = manager.create(client, { address, claimed: presented !== undefined, ...(machines ? { machines } : {}) });
@@ -145,11 +163,16 @@ export class SandboxApi {
         sendError(res, 503, { code: 'server-shutting-down', message: error.message, hint: 'Try again in a moment.' }, { ...headers, 'retry-after': '10' });
       } else {
         log.error({ client, err: error }, 'sandbox creation failed');
-        sendError(res, 500, {
-          code: 'sandbox-failed',
-          message: 'The server could not start a sandbox.',
-          hint: 'Try again; if it keeps failing, the server log (message "sandbox creation failed") says why.',
-        }, headers);
+        sendError(
+          res,
+          500,
+          {
+            code: 'sandbox-failed',
+            message: 'The server could not start a sandbox.',
+            hint: 'Try again; if it keeps failing, the server log (message "sandbox creation failed") says why.',
+          },
+          headers,
+        );
       }
     }
   }
@@ -165,23 +188,42 @@ export class SandboxApi {
         sendError(res, 410, describeTombstone(tombstone), headers);
       } else {
         metrics.rejected.inc({ reason: 'not-found' });
-        sendError(res, 404, { code: 'not-found', message: `No sandbox ${JSON.stringify(id)}.`, hint: 'Create one with POST /api/sandboxes (reloading the lesson page does it).' }, headers);
+        sendError(
+          res,
+          404,
+          { code: 'not-found', message: `No sandbox ${JSON.stringify(id)}.`, hint: 'Create one with POST /api/sandboxes (reloading the lesson page does it).' },
+          headers,
+        );
       }
       return undefined;
     }
     const token = presentedToken(req, url, false);
     if (token === undefined) {
       metrics.rejected.inc({ reason: 'unauthorized' });
-      sendError(res, 401, {
-        code: 'unauthorized',
-        message: 'This request carries no sandbox token.',
-        hint: 'Send the token returned by POST /api/sandboxes as "Authorization: Bearer <token>" (pages on this server send the cookie automatically).',
-      }, { ...headers, 'www-authenticate': 'Bearer' });
+      sendError(
+        res,
+        401,
+        {
+          code: 'unauthorized',
+          message: 'This request carries no sandbox token.',
+          hint: 'Send the token returned by POST /api/sandboxes as "Authorization: Bearer <token>" (pages on this server send the cookie automatically).',
+        },
+        { ...headers, 'www-authenticate': 'Bearer' },
+      );
       return undefined;
     }
     if (!managed.tokenMatches(token)) {
       metrics.rejected.inc({ reason: 'forbidden' });
-      sendError(res, 403, { code: 'forbidden', message: 'This token does not belong to that sandbox.', hint: 'Use the token returned when this sandbox was created, or create your own sandbox.' }, headers);
+      sendError(
+        res,
+        403,
+        {
+          code: 'forbidden',
+          message: 'This token does not belong to that sandbox.',
+          hint: 'Use the token returned when this sandbox was created, or create your own sandbox.',
+        },
+        headers,
+      );
       return undefined;
     }
     const refusal = this.options.classGate?.attachRefusal(id);

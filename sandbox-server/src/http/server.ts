@@ -147,7 +147,8 @@ export async function startSandboxServer(config: Config, driver: SandboxDriver, 
       else terminals.handleUpgrade(req, socket, head);
     } catch (error) {
       reportFailure(log, metrics.failuresContained, 'websocket-upgrade', error, { url: String(req.url).slice(0, 200) });
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nThis WebSocket request could not be understood.\n');
+      if (socket.writable)
+        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nThis WebSocket request could not be understood.\n');
       else socket.destroy();
     }
   });
@@ -180,7 +181,11 @@ export async function startSandboxServer(config: Config, driver: SandboxDriver, 
       if (keep) await managerRef.detachAll();
       else await managerRef.shutdown();
       const goingAway = keep
-        ? ({ code: 'server-restarting', message: 'Le serveur redémarre : votre machine est conservée.', hint: 'La page se reconnecte toute seule dans un instant.' } as const)
+        ? ({
+            code: 'server-restarting',
+            message: 'Le serveur redémarre : votre machine est conservée.',
+            hint: 'La page se reconnecte toute seule dans un instant.',
+          } as const)
         : ({ code: 'server-shutting-down', message: 'The sandbox server is shutting down.', hint: 'Reload the page in a moment.' } as const);
       terminals.closeAll(CloseCode.goingAway, goingAway);
       namespaces.closeAll(CloseCode.goingAway, goingAway);

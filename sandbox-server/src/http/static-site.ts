@@ -33,5 +33,7 @@ function notFound(res: ServerResponse, siteDir: string): void {
     return;
   }
   res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
-  res.end(existsSync(siteDir) ? 'Not found.\n' : `Not found: the site is not built (no ${siteDir}). Run \`npm run build\`, or set SITE_DIR to the built site.\n`);
+  res.end(
+    existsSync(siteDir) ? 'Not found.\n' : `Not found: the site is not built (no ${siteDir}). Run \`npm run build\`, or set SITE_DIR to the built site.\n`,
+  );
 }

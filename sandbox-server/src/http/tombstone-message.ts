@@ -6,6 +6,7 @@ export function describeTombstone(tombstone: Tombstone): ErrorInfo {
   const error = closingError(tombstone.reason);
   const hint = error.hint === undefined ? {} : { hint: error.hint };
   // French words (lang: fr) are shown as written, so the date reads as French does.
-  if (error.lang === 'fr') return { code: 'gone', lang: 'fr', message: `${error.message} (${tombstone.at.toLocaleString('fr-FR', { timeZone: 'UTC' })} UTC)`, ...hint };
+  if (error.lang === 'fr')
+    return { code: 'gone', lang: 'fr', message: `${error.message} (${tombstone.at.toLocaleString('fr-FR', { timeZone: 'UTC' })} UTC)`, ...hint };
   return { code: 'gone', message: `${error.message} (${tombstone.at.toISOString()})`, ...hint };
 }

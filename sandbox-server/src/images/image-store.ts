@@ -81,13 +81,15 @@ export async function withWritableRegistry<T>(paths: ImageStorePaths, action: (a
 /** Copies `source` (a skopeo transport: docker-archive:…, oci-archive:…, oci:DIR:TAG) into the store as `name`. */
 export async function copyIntoStore(address: string, source: string, name: ImageName): Promise<void> {
   try {
-    await promisify(execFile)('skopeo', [
-      'copy', '--quiet', '--dest-tls-verify=false', '--format', 'v2s2',
-      source, `docker://${address}/${name.repository}:${name.tag}`,
-    ], { maxBuffer: 4 * 1024 * 1024 });
+    await promisify(execFile)(
+      'skopeo',
+      ['copy', '--quiet', '--dest-tls-verify=false', '--format', 'v2s2', source, `docker://${address}/${name.repository}:${name.tag}`],
+      { maxBuffer: 4 * 1024 * 1024 },
+    );
   } catch (error) {
     const detail = ((error as { stderr?: string }).stderr ?? '').trim() || (error as Error).message;
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('skopeo is missing: apt-get install --no-install-recommends skopeo (scripts/install.sh does it)');
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new Error('skopeo is missing: apt-get install --no-install-recommends skopeo (scripts/install.sh does it)');
     throw new Error(`copying ${source} into the store as ${displayName(name)} failed: ${detail}`);
   }
 }
@@ -134,7 +136,9 @@ export async function removeImage(name: ImageName, paths: ImageStorePaths = DEFA
   // The collector works on the files alone: no registry needs to serve for it.
   const config = join(paths.privateDir, `gc-${process.pid}.yml`);
   await mkdir(paths.privateDir, { recursive: true, mode: 0o700 });
-  await writeFile(config, registryConfig({ name: 'gc', storageDir: paths.storageDir, configDir: paths.privateDir, listen: { tcpPort: 0 }, readOnly: false }), { mode: 0o600 });
+  await writeFile(config, registryConfig({ name: 'gc', storageDir: paths.storageDir, configDir: paths.privateDir, listen: { tcpPort: 0 }, readOnly: false }), {
+    mode: 0o600,
+  });
   try {
     await promisify(execFile)(REGISTRY_BINARY, ['garbage-collect', '--delete-untagged', config]);
   } catch (error) {

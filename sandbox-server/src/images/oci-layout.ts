@@ -26,28 +26,39 @@ export async function writeOciLayout(tree: string, layoutDir: string, tag: strin
   const blobs = join(layoutDir, 'blobs', 'sha256');
   await mkdir(blobs, { recursive: true });
   const { layer, diffId } = await writeLayer(tree, blobs);
-  const configBlob = await writeBlob(blobs, JSON.stringify({
-    architecture: 'amd64',
-    os: 'linux',
-    config: { Env: config.env, Cmd: config.cmd, ...(config.workingDir ? { WorkingDir: config.workingDir } : {}) },
-    rootfs: { type: 'layers', diff_ids: [diffId] },
-    history: [{ created_by: 'cours-linux: built from Debian packages (sandbox-server/src/images/default-images.ts)' }],
-  }));
-  const manifest = await writeBlob(blobs, JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...configBlob },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...layer }],
-  }));
-  await writeFile(join(layoutDir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  await writeFile(join(layoutDir, 'index.json'), JSON.stringify({
-    schemaVersion: 2,
-    manifests: [{
+  const configBlob = await writeBlob(
+    blobs,
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Env: config.env, Cmd: config.cmd, ...(config.workingDir ? { WorkingDir: config.workingDir } : {}) },
+      rootfs: { type: 'layers', diff_ids: [diffId] },
+      history: [{ created_by: 'cours-linux: built from Debian packages (sandbox-server/src/images/default-images.ts)' }],
+    }),
+  );
+  const manifest = await writeBlob(
+    blobs,
+    JSON.stringify({
+      schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      ...manifest,
-      annotations: { 'org.opencontainers.image.ref.name': tag },
-    }],
-  }));
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...configBlob },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...layer }],
+    }),
+  );
+  await writeFile(join(layoutDir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  await writeFile(
+    join(layoutDir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          ...manifest,
+          annotations: { 'org.opencontainers.image.ref.name': tag },
+        },
+      ],
+    }),
+  );
 }
 
 async function writeBlob(blobs: string, content: string): Promise<Blob> {
@@ -68,11 +79,13 @@ async function writeLayer(tree: string, blobs: string): Promise<{ layer: Blob; d
   const uncompressed = createHash('sha256');
   const compressed = createHash('sha256');
   const hashing = (hash: ReturnType<typeof createHash>) =>
-    new Transform({ transform(chunk: Buffer, _encoding, done) { hash.update(chunk); done(null, chunk); } });
-  await Promise.all([
-    pipeline(tar.stdout, hashing(uncompressed), createGzip({ level: 6 }), hashing(compressed), createWriteStream(temporary)),
-    tarDone,
-  ]);
+    new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+  await Promise.all([pipeline(tar.stdout, hashing(uncompressed), createGzip({ level: 6 }), hashing(compressed), createWriteStream(temporary)), tarDone]);
   const digest = compressed.digest('hex');
   await rename(temporary, join(blobs, digest));
   const { size } = await stat(join(blobs, digest));

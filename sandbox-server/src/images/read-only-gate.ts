@@ -13,11 +13,7 @@ const NAME_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
 const NAME = `${NAME_COMPONENT}(?:/${NAME_COMPONENT})*`;
 const TAG = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
 const DIGEST = 'sha256:[a-f0-9]{64}';
-const ALLOWED_PATHS = [
-  /^\/v2\/$/,
-  new RegExp(`^/v2/${NAME}/manifests/(?:${TAG}|${DIGEST})$`),
-  new RegExp(`^/v2/${NAME}/blobs/${DIGEST}$`),
-];
+const ALLOWED_PATHS = [/^\/v2\/$/, new RegExp(`^/v2/${NAME}/manifests/(?:${TAG}|${DIGEST})$`), new RegExp(`^/v2/${NAME}/blobs/${DIGEST}$`)];
 
 /** What a reader's refused request answers (shown by `docker push`). */
 export const READ_ONLY_MESSAGE =
@@ -67,7 +63,11 @@ export class ReadOnlyGate {
       });
       forward.on('error', (error) => {
         if (!response.headersSent) response.writeHead(502, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: `le dépôt d'images de la classe ne répond pas (${error.message}) : réessayez dans un instant` }] }));
+        response.end(
+          JSON.stringify({
+            errors: [{ code: 'UNAVAILABLE', message: `le dépôt d'images de la classe ne répond pas (${error.message}) : réessayez dans un instant` }],
+          }),
+        );
       });
       request.pipe(forward);
     });

@@ -78,7 +78,9 @@ export class RegistryProcess {
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     const exited = new Promise<never>((_, reject) =>
-      child.once('exit', (code, signal) => reject(new Error(`docker-registry exited at start (${signal ?? `exit ${code}`}): ${this.#output.join('').trim().slice(-800)}`))),
+      child.once('exit', (code, signal) =>
+        reject(new Error(`docker-registry exited at start (${signal ?? `exit ${code}`}): ${this.#output.join('').trim().slice(-800)}`)),
+      ),
     );
     exited.catch(() => {});
     const deadline = Date.now() + timeoutMs;
@@ -95,8 +97,7 @@ export class RegistryProcess {
 
   #answers(): Promise<boolean> {
     return new Promise((resolve) => {
-      const socket =
-        'unixSocket' in this.options.listen ? net.connect(this.options.listen.unixSocket) : net.connect(this.options.listen.tcpPort, '127.0.0.1');
+      const socket = 'unixSocket' in this.options.listen ? net.connect(this.options.listen.unixSocket) : net.connect(this.options.listen.tcpPort, '127.0.0.1');
       socket.once('connect', () => {
         socket.destroy();
         resolve(true);

@@ -9,7 +9,10 @@ import { removeStaleServerStores, type ImageStorePaths } from './paths.ts';
 
 export async function startImageStore(paths: ImageStorePaths, log: Logger): Promise<ClassImageStore | undefined> {
   if (!ClassImageStore.available()) {
-    log.warn({ hint: 'apt-get install --no-install-recommends docker-registry skopeo (scripts/install.sh does it)' }, 'no class image store: docker pull will fail in the machines');
+    log.warn(
+      { hint: 'apt-get install --no-install-recommends docker-registry skopeo (scripts/install.sh does it)' },
+      'no class image store: docker pull will fail in the machines',
+    );
     return undefined;
   }
   try {

@@ -194,19 +194,20 @@ export class SandboxManager implements MetricsState {
         tags: request.tags ?? {},
       });
       // Labs are not taken over after a restart (yet): not written down.
-      if (!sandbox.machines) this.persist({
-        id: sandbox.id,
-        tokenHashes: [tokenHash(token)],
-        owner: client,
-        address,
-        claimed: request.claimed ?? true,
-        limits: request.limits ?? this.options.limits,
-        docker: request.docker ?? this.options.docker,
-        createdAt: managed.createdAt,
-        expiresAt: managed.expiresAt,
-        idleSince: managed.idleStartedAt,
-        tags: request.tags ?? {},
-      });
+      if (!sandbox.machines)
+        this.persist({
+          id: sandbox.id,
+          tokenHashes: [tokenHash(token)],
+          owner: client,
+          address,
+          claimed: request.claimed ?? true,
+          limits: request.limits ?? this.options.limits,
+          docker: request.docker ?? this.options.docker,
+          createdAt: managed.createdAt,
+          expiresAt: managed.expiresAt,
+          idleSince: managed.idleStartedAt,
+          tags: request.tags ?? {},
+        });
       this.options.metrics.sandboxesHandedOut.inc({ from: fromPool ? 'pool' : 'cold' });
       managed.log.info({ client, fromPool, expiresAt: managed.expiresAt.toISOString() }, 'sandbox handed out');
       return { sandbox: managed, token, fromPool };
@@ -244,7 +245,9 @@ export class SandboxManager implements MetricsState {
     sandbox.onExit((reason) => {
       if (this.assigned.get(sandbox.id) !== managed) return;
       managed.log.warn({ reason }, 'sandbox died');
-      void this.destroy(sandbox.id, isMisbehaviour(reason) ? 'misbehaved' : 'died').catch(this.failed({ sandbox: sandbox.id, during: 'clean-up after its death' }));
+      void this.destroy(sandbox.id, isMisbehaviour(reason) ? 'misbehaved' : 'died').catch(
+        this.failed({ sandbox: sandbox.id, during: 'clean-up after its death' }),
+      );
     });
     return managed;
   }
@@ -274,7 +277,8 @@ export class SandboxManager implements MetricsState {
     const records = this.options.records;
     if (!records) return { adopted: 0, lost: 0, skipped: 0 };
     const { claimed, othersLive } = records.claimOrphans();
-    if (othersLive > 0) this.log.warn({ db: records.path, sandboxes: othersLive }, 'another live server process runs sandboxes recorded in this file: left alone');
+    if (othersLive > 0)
+      this.log.warn({ db: records.path, sandboxes: othersLive }, 'another live server process runs sandboxes recorded in this file: left alone');
     let adopted = 0;
     let lost = 0;
     let skipped = 0;
@@ -321,7 +325,10 @@ export class SandboxManager implements MetricsState {
     const limits = request.limits ?? this.options.limits;
     const docker = request.docker ?? this.options.docker;
     const machines = request.machines;
-    const pooledFits = machines === undefined && docker === this.options.docker && (Object.keys(limits) as (keyof SandboxLimits)[]).every((key) => limits[key] === this.options.limits[key]);
+    const pooledFits =
+      machines === undefined &&
+      docker === this.options.docker &&
+      (Object.keys(limits) as (keyof SandboxLimits)[]).every((key) => limits[key] === this.options.limits[key]);
     for (;;) {
       const pooled = pooledFits ? this.pool.take() : undefined;
       if (pooled) return { sandbox: pooled, fromPool: true };
@@ -349,7 +356,12 @@ export class SandboxManager implements MetricsState {
     }
   }
 
-  private async makeSandbox(source: 'pool' | 'request', limits = this.options.limits, docker = this.options.docker, machines?: readonly string[]): Promise<Sandbox> {
+  private async makeSandbox(
+    source: 'pool' | 'request',
+    limits = this.options.limits,
+    docker = this.options.docker,
+    machines?: readonly string[],
+  ): Promise<Sandbox> {
     const id = newSandboxId();
     const started = performance.now();
     const sandbox = await this.options.driver.create(
@@ -398,7 +410,7 @@ export class SandboxManager implements MetricsState {
       this.options.metrics.sandboxesDestroyed.inc({ reason });
       this.log.info({ sandbox: sandbox.id, reason }, 'sandbox destroyed');
     } catch (error) {
-      this.log.error({ sandbox: sandbox.id, reason, err: error }, 'sandbox destroy failed; the driver\'s cleanupLeftovers() will retry at next start');
+      this.log.error({ sandbox: sandbox.id, reason, err: error }, "sandbox destroy failed; the driver's cleanupLeftovers() will retry at next start");
     }
   }
 
@@ -525,15 +537,15 @@ export function closingError(reason: DestroyReason): ErrorInfo {
       return {
         code: 'gone',
         lang: 'fr',
-        message: 'Votre machine s\'est arrêtée : son agent, le programme qui fait vivre vos terminaux, a cessé de fonctionner.',
-        hint: 'Cliquez sur « Réinitialiser la machine » pour repartir d\'une machine neuve.',
+        message: "Votre machine s'est arrêtée : son agent, le programme qui fait vivre vos terminaux, a cessé de fonctionner.",
+        hint: "Cliquez sur « Réinitialiser la machine » pour repartir d'une machine neuve.",
       };
     case 'lost':
       return {
         code: 'gone',
         lang: 'fr',
-        message: 'Votre machine s\'est arrêtée pendant le redémarrage du serveur.',
-        hint: 'Cliquez sur « Réinitialiser la machine » pour repartir d\'une machine neuve.',
+        message: "Votre machine s'est arrêtée pendant le redémarrage du serveur.",
+        hint: "Cliquez sur « Réinitialiser la machine » pour repartir d'une machine neuve.",
       };
     // Root inside broke the rules the host enforces (flooded it, stopped its agent…): said in French, as to a reader.
     case 'misbehaved':
@@ -548,9 +560,19 @@ export function closingError(reason: DestroyReason): ErrorInfo {
       return { code: 'gone', message: 'The sandbox was deleted.', hint: 'Create a new sandbox (reload the page).' };
     // Class mode (classroom/): students read French.
     case 'instructor':
-      return { code: 'gone', lang: 'fr', message: 'Votre formateur a réinitialisé ou arrêté votre machine.', hint: 'Cliquez sur Exécuter pour continuer sur une machine neuve.' };
+      return {
+        code: 'gone',
+        lang: 'fr',
+        message: 'Votre formateur a réinitialisé ou arrêté votre machine.',
+        hint: 'Cliquez sur Exécuter pour continuer sur une machine neuve.',
+      };
     case 'revoked':
-      return { code: 'gone', lang: 'fr', message: 'Votre lien d\'accès ne fonctionne plus (révoqué par votre formateur ou expiré) : votre machine a été arrêtée.', hint: 'Demandez un nouveau lien à votre formateur.' };
+      return {
+        code: 'gone',
+        lang: 'fr',
+        message: "Votre lien d'accès ne fonctionne plus (révoqué par votre formateur ou expiré) : votre machine a été arrêtée.",
+        hint: 'Demandez un nouveau lien à votre formateur.',
+      };
   }
 }
 

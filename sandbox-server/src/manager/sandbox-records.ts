@@ -99,7 +99,10 @@ export class SandboxRecords {
       const version = Number((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version);
       if (version > 1) {
         db.close();
-        throw new SandboxRecordsError(`the sandbox records ${path} have schema version ${version}, newer than this server knows (1)`, 'run the version of the server that wrote them, or set SANDBOX_DB to another file');
+        throw new SandboxRecordsError(
+          `the sandbox records ${path} have schema version ${version}, newer than this server knows (1)`,
+          'run the version of the server that wrote them, or set SANDBOX_DB to another file',
+        );
       }
       db.exec(SCHEMA);
     } catch (error) {

@@ -99,10 +99,7 @@ export class TerminalSession {
       maxFrameBytes: MAX_SERVER_FRAME_BYTES,
       flush: (frame) => this.send(frame),
     });
-    this.subscriptions = [
-      this.stream.onData((chunk) => this.onOutput(chunk)),
-      this.stream.onExit((exit) => this.onShellExit(exit)),
-    ];
+    this.subscriptions = [this.stream.onData((chunk) => this.onOutput(chunk)), this.stream.onExit((exit) => this.onShellExit(exit))];
   }
 
   get attached(): boolean {
@@ -141,7 +138,11 @@ export class TerminalSession {
   /** Attach `peer`, taking over from any client already attached; replays recent output. */
   attach(peer: TerminalPeer, size: TerminalSize, resumed: boolean): void {
     if (this.finished) {
-      peer.close(CloseCode.gone, 'terminal finished', { code: 'gone', message: 'This terminal\'s shell has exited.', hint: 'Attach again to start a new shell.' });
+      peer.close(CloseCode.gone, 'terminal finished', {
+        code: 'gone',
+        message: "This terminal's shell has exited.",
+        hint: 'Attach again to start a new shell.',
+      });
       return;
     }
     const previous = this.peer;

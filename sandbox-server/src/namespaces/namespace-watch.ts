@@ -137,7 +137,11 @@ export class NamespaceWatch {
       this.#options.log.warn({ err: error, failures: this.#failures }, 'namespace snapshot failed');
       // Said once, not at every retry.
       if (this.#failures === 1) {
-        this.#broadcastError({ code: 'namespaces-failed', message: 'La machine n\'a pas pu décrire ses processus.', hint: 'La vue se met à jour d\'elle-même dès que la machine répond.' });
+        this.#broadcastError({
+          code: 'namespaces-failed',
+          message: "La machine n'a pas pu décrire ses processus.",
+          hint: "La vue se met à jour d'elle-même dès que la machine répond.",
+        });
       }
     } finally {
       this.#inFlight = false;
@@ -164,7 +168,8 @@ export class NamespaceWatch {
         state.panel.send({ type: 'snapshot', seq: ++state.seq, ...base, processes: snapshot.processes });
       } else {
         const { upserted, removed } = diffProcesses(state.has.processes, snapshot.processes);
-        const sameHeader = state.has.total === snapshot.total && sameJson(state.has.omitted, snapshot.omitted) && sameJson(state.has.terminals, snapshot.terminals);
+        const sameHeader =
+          state.has.total === snapshot.total && sameJson(state.has.omitted, snapshot.omitted) && sameJson(state.has.terminals, snapshot.terminals);
         if (upserted.length === 0 && removed.length === 0 && sameHeader) continue;
         state.panel.send({ type: 'diff', seq: ++state.seq, ...base, upserted, removed });
       }

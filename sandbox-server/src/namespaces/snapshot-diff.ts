@@ -20,7 +20,14 @@ export function diffProcesses(previous: readonly SnapshotProcess[], next: readon
 }
 
 function sameProcess(a: SnapshotProcess, b: SnapshotProcess): boolean {
-  return a.ppid === b.ppid && a.nspid === b.nspid && a.user === b.user && a.command === b.command
-    && a.terminal === b.terminal && a.shell === b.shell && a.container === b.container
-    && a.ns.every((inode, index) => inode === b.ns[index]);
+  return (
+    a.ppid === b.ppid &&
+    a.nspid === b.nspid &&
+    a.user === b.user &&
+    a.command === b.command &&
+    a.terminal === b.terminal &&
+    a.shell === b.shell &&
+    a.container === b.container &&
+    a.ns.every((inode, index) => inode === b.ns[index])
+  );
 }

@@ -25,7 +25,14 @@ export function agentSources(): string[] {
     .filter((name) => name.endsWith('.ts') && !name.endsWith('.d.ts'))
     .map((name) => `sandbox-server/agent/${name}`);
   // The contracts the agent imports; nothing else of contracts/ (protocol.ts needs zod, which the machine has not).
-  return [...agent.sort(), 'contracts/agent-protocol.ts', 'contracts/process-snapshot.ts', 'contracts/names.ts', 'contracts/sizes.ts', 'contracts/replay-buffer.ts'];
+  return [
+    ...agent.sort(),
+    'contracts/agent-protocol.ts',
+    'contracts/process-snapshot.ts',
+    'contracts/names.ts',
+    'contracts/sizes.ts',
+    'contracts/replay-buffer.ts',
+  ];
 }
 
 /** Directory name of the build of the current sources. */
@@ -38,7 +45,7 @@ export function agentBuildName(): string {
 export async function ensureAgentBuild(nativeDir: string, progress: PrepareProgress): Promise<string> {
   const final = join(nativeDir, agentBuildName());
   if (existsSync(final)) return final;
-  progress('native', 'stripping the agent\'s types');
+  progress('native', "stripping the agent's types");
   const temporary = `${final}.tmp-${process.pid}`;
   try {
     for (const source of agentSources()) {

@@ -80,14 +80,10 @@ async function ensureBase(options: RootfsBuildOptions, recipe: Recipe): Promise<
   const temporary = `${base}.tmp`;
   const started = Date.now();
   options.progress('debootstrap', `${recipe.suite} ${recipe.variant} + ${recipe.packages.length} packages from ${mirror} (about a minute)`);
-  await run(
-    'debootstrap',
-    [`--variant=${recipe.variant}`, `--include=${recipe.packages.join(',')}`, recipe.suite, temporary, mirror],
-    {
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', DEBIAN_FRONTEND: 'noninteractive' },
-      onLine: (line) => options.progress('debootstrap', line.replace(/^I: /, '')),
-    },
-  ).catch(async (error: Error) => {
+  await run('debootstrap', [`--variant=${recipe.variant}`, `--include=${recipe.packages.join(',')}`, recipe.suite, temporary, mirror], {
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', DEBIAN_FRONTEND: 'noninteractive' },
+    onLine: (line) => options.progress('debootstrap', line.replace(/^I: /, '')),
+  }).catch(async (error: Error) => {
     const log = join(temporary, 'debootstrap', 'debootstrap.log');
     const tail = existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-15).join('\n') : '';
     throw new Error(`${error.message}${tail ? `\nlast lines of ${log}:\n${tail}` : ''}`);
@@ -149,11 +145,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function run(
-  command: string,
-  args: string[],
-  options: { env?: NodeJS.ProcessEnv; onLine?: (line: string) => void } = {},
-): Promise<void> {
+function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; onLine?: (line: string) => void } = {}): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     const lastLines: string[] = [];

@@ -80,7 +80,11 @@ export class NamespaceEndpoint {
         this.open(ws, req, id);
       } catch (error) {
         this.options.log.error({ err: error, sandbox: id }, 'namespace panel failed to open');
-        refuse(ws, CloseCode.internalError, { code: 'internal', message: 'The server failed while opening the namespace view.', hint: 'Reopen the panel; the server log has the details.' });
+        refuse(ws, CloseCode.internalError, {
+          code: 'internal',
+          message: 'The server failed while opening the namespace view.',
+          hint: 'Reopen the panel; the server log has the details.',
+        });
       }
     });
   }
@@ -114,34 +118,62 @@ export class NamespaceEndpoint {
       refuse(ws, code, error);
     };
     if (this.options.isShuttingDown()) {
-      return reject('shutting-down', CloseCode.goingAway, { code: 'server-shutting-down', message: 'The sandbox server is shutting down.', hint: 'Reload the page in a moment.' });
+      return reject('shutting-down', CloseCode.goingAway, {
+        code: 'server-shutting-down',
+        message: 'The sandbox server is shutting down.',
+        hint: 'Reload the page in a moment.',
+      });
     }
     const origin = checkOrigin(req, this.options.allowedOrigins);
     if (!origin.allowed) {
-      return reject('origin', CloseCode.forbidden, { code: 'origin-not-allowed', message: `Pages from ${origin.origin} may not use this server.`, hint: 'Serve the lesson from this server, or add that origin to ALLOWED_ORIGINS.' });
+      return reject('origin', CloseCode.forbidden, {
+        code: 'origin-not-allowed',
+        message: `Pages from ${origin.origin} may not use this server.`,
+        hint: 'Serve the lesson from this server, or add that origin to ALLOWED_ORIGINS.',
+      });
     }
     const managed = isSandboxId(id) ? manager.get(id) : undefined;
     if (managed?.state !== 'running') {
       const tombstone = isSandboxId(id) ? manager.tombstone(id) : undefined;
       if (tombstone) return reject('gone', CloseCode.gone, describeTombstone(tombstone));
-      return reject('not-found', CloseCode.notFound, { code: 'not-found', message: `No sandbox ${JSON.stringify(id)}.`, hint: 'Create one with POST /api/sandboxes (reloading the lesson page does it).' });
+      return reject('not-found', CloseCode.notFound, {
+        code: 'not-found',
+        message: `No sandbox ${JSON.stringify(id)}.`,
+        hint: 'Create one with POST /api/sandboxes (reloading the lesson page does it).',
+      });
     }
     const token = presentedToken(req, url, true);
     if (token === undefined) {
-      return reject('unauthorized', CloseCode.unauthorized, { code: 'unauthorized', message: 'This connection carries no sandbox token.', hint: 'Pages on this server send the cookie automatically; pages elsewhere add ?token=<token>.' });
+      return reject('unauthorized', CloseCode.unauthorized, {
+        code: 'unauthorized',
+        message: 'This connection carries no sandbox token.',
+        hint: 'Pages on this server send the cookie automatically; pages elsewhere add ?token=<token>.',
+      });
     }
     if (!managed.tokenMatches(token)) {
-      return reject('forbidden', CloseCode.forbidden, { code: 'forbidden', message: 'This token does not belong to that sandbox.', hint: 'Use the token returned when this sandbox was created.' });
+      return reject('forbidden', CloseCode.forbidden, {
+        code: 'forbidden',
+        message: 'This token does not belong to that sandbox.',
+        hint: 'Use the token returned when this sandbox was created.',
+      });
     }
     const refusal = this.options.attachRefusal?.(id);
     if (refusal) return reject('forbidden', CloseCode.forbidden, refusal);
     const take = managed.sandbox.processSnapshot?.bind(managed.sandbox);
     if (!take) {
-      return reject('bad-request', CloseCode.badRequest, { code: 'namespaces-failed', message: 'This kind of machine cannot describe its processes.', hint: 'The namespace view needs a machine with the course\'s agent.' });
+      return reject('bad-request', CloseCode.badRequest, {
+        code: 'namespaces-failed',
+        message: 'This kind of machine cannot describe its processes.',
+        hint: "The namespace view needs a machine with the course's agent.",
+      });
     }
     const watch = this.watchOf(managed, take, log);
     if (watch.panels >= MAX_NAMESPACE_PANELS_PER_SANDBOX) {
-      return reject('terminal-capacity', CloseCode.tooManyTerminals, { code: 'too-many-panels', message: `This machine already has ${MAX_NAMESPACE_PANELS_PER_SANDBOX} namespace views open.`, hint: 'Close the panel in another tab or window.' });
+      return reject('terminal-capacity', CloseCode.tooManyTerminals, {
+        code: 'too-many-panels',
+        message: `This machine already has ${MAX_NAMESPACE_PANELS_PER_SANDBOX} namespace views open.`,
+        hint: 'Close the panel in another tab or window.',
+      });
     }
     const subscription = watch.add({
       send: (message) => {
@@ -153,7 +185,15 @@ export class NamespaceEndpoint {
     log.info('namespace panel opened');
     ws.on('message', () => {
       metrics.rejected.inc({ reason: 'bad-frame' });
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'error', code: 'unknown-type', message: 'The namespace view takes no messages.', hint: 'Close the socket to close the panel.' }));
+      if (ws.readyState === ws.OPEN)
+        ws.send(
+          JSON.stringify({
+            type: 'error',
+            code: 'unknown-type',
+            message: 'The namespace view takes no messages.',
+            hint: 'Close the socket to close the panel.',
+          }),
+        );
     });
     ws.on('close', () => {
       subscription.dispose();
@@ -168,7 +208,13 @@ export class NamespaceEndpoint {
   private watchOf(managed: ManagedSandbox, take: (maxProcesses: number) => Promise<ProcessSnapshot>, log: Logger): NamespaceWatch {
     const existing = this.watches.get(managed.id);
     if (existing) return existing;
-    const watch = new NamespaceWatch({ machine: managed.id, take, activity: managed.activity, log, ...(this.options.timing ? { timing: this.options.timing } : {}) });
+    const watch = new NamespaceWatch({
+      machine: managed.id,
+      take,
+      activity: managed.activity,
+      log,
+      ...(this.options.timing ? { timing: this.options.timing } : {}),
+    });
     this.watches.set(managed.id, watch);
     managed.onRetire(() => {
       watch.stop();
@@ -177,7 +223,9 @@ export class NamespaceEndpoint {
       queueMicrotask(() => {
         const tombstone = this.options.manager.tombstone(managed.id);
         const shutdown = this.options.isShuttingDown();
-        const error: ErrorInfo = tombstone ? describeTombstone(tombstone) : { code: 'gone', message: 'The sandbox was destroyed.', hint: 'Reload the page to get a new sandbox.' };
+        const error: ErrorInfo = tombstone
+          ? describeTombstone(tombstone)
+          : { code: 'gone', message: 'The sandbox was destroyed.', hint: 'Reload the page to get a new sandbox.' };
         for (const ws of this.wss.clients) if (this.owners.get(ws) === managed.id) refuse(ws, shutdown ? CloseCode.goingAway : CloseCode.gone, error);
       });
     });

@@ -67,7 +67,9 @@ export class TerminalEndpoint {
     const rest = url.pathname.startsWith(this.options.basePath) ? url.pathname.slice(this.options.basePath.length) : undefined;
     const match = rest === undefined ? null : PATH_PATTERN.exec(rest);
     if (!match) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nNo WebSocket endpoint here: terminals are at <base>api/sandboxes/:id/terminals/:name\n');
+      socket.end(
+        'HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nNo WebSocket endpoint here: terminals are at <base>api/sandboxes/:id/terminals/:name\n',
+      );
       return;
     }
     const [, id, machine, name] = match as unknown as [string, string, string | undefined, string];
@@ -78,7 +80,11 @@ export class TerminalEndpoint {
       this.attach(ws, req, url, id, name, machine).catch((error: unknown) => {
         reportFailure(this.options.log, this.options.metrics.failuresContained, 'terminal-socket', error, { sandbox: id, terminal: name, during: 'attach' });
         try {
-          refuse(ws, CloseCode.internalError, { code: 'internal', message: 'The server failed while opening this terminal.', hint: 'Reconnect; the server log has the details.' });
+          refuse(ws, CloseCode.internalError, {
+            code: 'internal',
+            message: 'The server failed while opening this terminal.',
+            hint: 'Reconnect; the server log has the details.',
+          });
         } catch {
           ws.terminate();
         }
@@ -109,7 +115,11 @@ export class TerminalEndpoint {
     };
 
     if (this.options.isShuttingDown()) {
-      return reject('shutting-down', CloseCode.goingAway, { code: 'server-shutting-down', message: 'The sandbox server is shutting down.', hint: 'Reload the page in a moment.' });
+      return reject('shutting-down', CloseCode.goingAway, {
+        code: 'server-shutting-down',
+        message: 'The sandbox server is shutting down.',
+        hint: 'Reload the page in a moment.',
+      });
     }
     const origin = checkOrigin(req, this.options.allowedOrigins);
     if (!origin.allowed) {
@@ -123,7 +133,11 @@ export class TerminalEndpoint {
     if (!managed) {
       const tombstone = isSandboxId(id) ? manager.tombstone(id) : undefined;
       if (tombstone) return reject('gone', CloseCode.gone, describeTombstone(tombstone));
-      return reject('not-found', CloseCode.notFound, { code: 'not-found', message: `No sandbox ${JSON.stringify(id)}.`, hint: 'Create one with POST /api/sandboxes (reloading the lesson page does it).' });
+      return reject('not-found', CloseCode.notFound, {
+        code: 'not-found',
+        message: `No sandbox ${JSON.stringify(id)}.`,
+        hint: 'Create one with POST /api/sandboxes (reloading the lesson page does it).',
+      });
     }
     const token = presentedToken(req, url, true);
     if (token === undefined) {
@@ -134,7 +148,11 @@ export class TerminalEndpoint {
       });
     }
     if (!managed.tokenMatches(token)) {
-      return reject('forbidden', CloseCode.forbidden, { code: 'forbidden', message: 'This token does not belong to that sandbox.', hint: 'Use the token returned when this sandbox was created.' });
+      return reject('forbidden', CloseCode.forbidden, {
+        code: 'forbidden',
+        message: 'This token does not belong to that sandbox.',
+        hint: 'Use the token returned when this sandbox was created.',
+      });
     }
     // The owner's browser came for it: it can come back from any tab, so it keeps the normal idle timeout.
     const reader = presentedReader(req);
@@ -165,14 +183,28 @@ export class TerminalEndpoint {
       opened = await managed.terminal(labTerminalKey(managed.sandbox, machine, name), size);
     } catch (error) {
       if (error instanceof TooManyTerminalsError) {
-        return reject('terminal-capacity', CloseCode.tooManyTerminals, { code: 'too-many-terminals', message: error.message, hint: 'Close a terminal you no longer use (type exit in it).' });
+        return reject('terminal-capacity', CloseCode.tooManyTerminals, {
+          code: 'too-many-terminals',
+          message: error.message,
+          hint: 'Close a terminal you no longer use (type exit in it).',
+        });
       }
       const tombstone = manager.tombstone(id);
       if (error instanceof SandboxRetiredError || tombstone) {
-        return reject('gone', CloseCode.gone, tombstone ? describeTombstone(tombstone) : { code: 'gone', message: error instanceof Error ? error.message : 'The sandbox is gone.', hint: 'Reload the page to get a new sandbox.' });
+        return reject(
+          'gone',
+          CloseCode.gone,
+          tombstone
+            ? describeTombstone(tombstone)
+            : { code: 'gone', message: error instanceof Error ? error.message : 'The sandbox is gone.', hint: 'Reload the page to get a new sandbox.' },
+        );
       }
       log.error({ err: error }, 'could not open terminal');
-      refuse(ws, CloseCode.internalError, { code: 'terminal-failed', message: 'The terminal could not be opened.', hint: 'Reconnect; if it keeps failing, reload the page for a new sandbox.' });
+      refuse(ws, CloseCode.internalError, {
+        code: 'terminal-failed',
+        message: 'The terminal could not be opened.',
+        hint: 'Reconnect; if it keeps failing, reload the page for a new sandbox.',
+      });
       return;
     }
     if (ws.readyState !== ws.OPEN) {

@@ -17,7 +17,7 @@ export class NoMachineChosenError extends Error {
   override name = 'NoMachineChosenError';
   readonly hint = 'Cliquez sur « Démarrer une machine dans votre navigateur ».';
   constructor() {
-    super('Aucune machine n\'est démarrée pour cette page.');
+    super("Aucune machine n'est démarrée pour cette page.");
   }
 }
 
@@ -56,7 +56,7 @@ export class BrowserMachineOffer {
     return {
       message: serverMissing
         ? 'Aucun serveur de machines ne répond : cette page peut démarrer une machine Linux dans votre navigateur.'
-        : 'Les commandes de cette page s\'exécutent dans une machine Linux qui tourne dans votre navigateur.',
+        : "Les commandes de cette page s'exécutent dans une machine Linux qui tourne dans votre navigateur.",
       hint: serverMissing ? `${what} Pour une machine du serveur du cours, démarrez-le avec ${START_COMMAND}, puis rechargez la page.` : what,
       label: `Démarrer une machine dans votre navigateur (${size})`,
     };

@@ -41,7 +41,7 @@ export function downloadBytes(manifest: BrowserMachineManifest): number {
 
 export class BrowserMachineError extends Error {
   override name = 'BrowserMachineError';
-  readonly hint = 'Rechargez la page pour réessayer ; si cela se répète, votre navigateur n\'a peut-être pas assez de mémoire (il en faut environ 300 Mo).';
+  readonly hint = "Rechargez la page pour réessayer ; si cela se répète, votre navigateur n'a peut-être pas assez de mémoire (il en faut environ 300 Mo).";
 }
 
 /** Bytes of one port's recent output, at most REPLAY_BUFFER_BYTES (the server keeps as much). */
@@ -186,15 +186,17 @@ export class BrowserMachine implements PortHost {
     };
     this.worker = worker;
     try {
-      await this.waitReady(() => this.send({
-        type: 'start',
-        assets: {
-          state: new URL(this.manifest.state.file, this.base).href,
-          wasm: new URL(this.manifest.wasm.file, this.base).href,
-          stateBytes: this.manifest.state.bytes,
-          wasmBytes: this.manifest.wasm.bytes,
-        },
-      }));
+      await this.waitReady(() =>
+        this.send({
+          type: 'start',
+          assets: {
+            state: new URL(this.manifest.state.file, this.base).href,
+            wasm: new URL(this.manifest.wasm.file, this.base).href,
+            stateBytes: this.manifest.state.bytes,
+            wasmBytes: this.manifest.wasm.bytes,
+          },
+        }),
+      );
       this.startMs = performance.now() - started;
     } catch (error) {
       this.stop();
@@ -219,9 +221,11 @@ export class BrowserMachine implements PortHost {
   private onWorkerMessage(message: WorkerToPage): void {
     switch (message.type) {
       case 'progress':
-        this.progress(message.phase === 'download'
-          ? `Téléchargement de la machine : ${megabytes(message.loaded)} sur ${megabytes(message.total)}…`
-          : 'Démarrage de la machine dans votre navigateur…');
+        this.progress(
+          message.phase === 'download'
+            ? `Téléchargement de la machine : ${megabytes(message.loaded)} sur ${megabytes(message.total)}…`
+            : 'Démarrage de la machine dans votre navigateur…',
+        );
         break;
       case 'ready': {
         const waiting = this.waiting;

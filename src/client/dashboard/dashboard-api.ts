@@ -103,7 +103,7 @@ export class DashboardApi {
     try {
       response = await fetch(apiUrl(this.endpoint, path), { method, headers, cache: 'no-store', body: body === undefined ? null : JSON.stringify(body) });
     } catch {
-      throw new DashboardApiError(0, 'unreachable', `Le serveur de la classe ne répond pas (${this.endpoint.base}).`, 'Vérifiez qu\'il tourne, puis réessayez.');
+      throw new DashboardApiError(0, 'unreachable', `Le serveur de la classe ne répond pas (${this.endpoint.base}).`, "Vérifiez qu'il tourne, puis réessayez.");
     }
     if (response.ok) return response;
     const error = ApiErrorBody.safeParse(await response.json().catch(() => undefined)).data?.error;

@@ -90,7 +90,7 @@ export class DashboardApp {
       const select = required<HTMLSelectElement>(this.#root, '[data-class-select]');
       select.replaceChildren(...classes.map((summary) => new Option(`${summary.name} (${summary.students} élèves)`, summary.id)));
       if (classes.length === 0) {
-        this.#say('Aucune classe pour l\'instant : créez-en une avec « Nouvelle classe ».');
+        this.#say("Aucune classe pour l'instant : créez-en une avec « Nouvelle classe ».");
         required<HTMLFormElement>(this.#root, '[data-create-form]').hidden = false;
         required(this.#root, '[data-class-view]').hidden = true;
         return;
@@ -154,7 +154,10 @@ export class DashboardApp {
   async #create(form: HTMLFormElement): Promise<void> {
     const data = new FormData(form);
     const text = (name: string) => String(data.get(name) ?? '').trim();
-    const roster = text('roster').split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
+    const roster = text('roster')
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .filter((line) => line !== '');
     const request: NewClassForm = { name: text('name'), docker: data.get('docker') === 'on' };
     if (roster.length > 0) request.roster = roster;
     else if (text('seats') !== '') request.seats = Number(text('seats'));
@@ -251,9 +254,10 @@ export class DashboardApp {
   async #machines(action: 'reset' | 'destroy'): Promise<void> {
     const classId = this.#classId;
     if (classId === undefined) return;
-    const question = action === 'reset'
-      ? 'Réinitialiser toutes les machines de la classe ? Chaque élève qui en a une repart d\'une machine neuve.'
-      : 'Détruire toutes les machines de la classe ? Ce qui s\'y trouve est perdu.';
+    const question =
+      action === 'reset'
+        ? "Réinitialiser toutes les machines de la classe ? Chaque élève qui en a une repart d'une machine neuve."
+        : "Détruire toutes les machines de la classe ? Ce qui s'y trouve est perdu.";
     if (!confirm(question)) return;
     this.#busy = true;
     try {

@@ -18,9 +18,11 @@ function button(label: string, action: string, student: StudentView, extra: Reco
 export function renderSummary(view: ClassView): string {
   const count = (status: StudentView['status']) => view.students.filter((student) => student.status === status).length;
   const machines = view.students.filter((student) => student.machine !== null).length;
-  return `${view.students.length} élèves (capacité ${view.class.capacity}) · ${count('online')} en ligne, ${count('idle')} inactifs, ${count('none')} sans machine · `
-    + `machines de la classe : ${machines} ; serveur : ${view.server.sandboxes.assigned}/${view.server.maxSandboxes} machines (${view.server.driver}) · `
-    + `liens valables jusqu'au ${dateTime(view.class.expiresAt)}`;
+  return (
+    `${view.students.length} élèves (capacité ${view.class.capacity}) · ${count('online')} en ligne, ${count('idle')} inactifs, ${count('none')} sans machine · ` +
+    `machines de la classe : ${machines} ; serveur : ${view.server.sandboxes.assigned}/${view.server.maxSandboxes} machines (${view.server.driver}) · ` +
+    `liens valables jusqu'au ${dateTime(view.class.expiresAt)}`
+  );
 }
 
 export function renderHeader(view: ClassView, head: HTMLTableSectionElement): void {
@@ -44,7 +46,12 @@ export function renderStudent(view: ClassView, student: StudentView, now = new D
     const terminals = student.machine.terminals;
     if (terminals.length > 0) machine.append(element('br'));
     for (const terminal of terminals) {
-      machine.append(button(`Voir T${terminal.name}`, 'view', student, { 'data-terminal': terminal.name, title: terminal.attached ? 'Terminal affiché chez l\'élève' : 'Terminal ouvert, pas affiché en ce moment' }));
+      machine.append(
+        button(`Voir T${terminal.name}`, 'view', student, {
+          'data-terminal': terminal.name,
+          title: terminal.attached ? "Terminal affiché chez l'élève" : 'Terminal ouvert, pas affiché en ce moment',
+        }),
+      );
     }
   } else {
     machine.textContent = '—';
@@ -55,16 +62,26 @@ export function renderStudent(view: ClassView, student: StudentView, now = new D
 
   for (const exercise of view.exercises) {
     const passedAt = student.exercises[exercise.key] ?? null;
-    row.append(element('td', passedAt ? '✓' : '·', {
-      'data-cell': `exercise-${exercise.id}`,
-      'data-passed': String(passedAt !== null),
-      title: passedAt ? `${exercise.title} — réussi à ${clock(passedAt, now)}` : `${exercise.title} — pas encore`,
-    }));
+    row.append(
+      element('td', passedAt ? '✓' : '·', {
+        'data-cell': `exercise-${exercise.id}`,
+        'data-passed': String(passedAt !== null),
+        title: passedAt ? `${exercise.title} — réussi à ${clock(passedAt, now)}` : `${exercise.title} — pas encore`,
+      }),
+    );
   }
-  const commands = element('td', `${student.commands.ran}`, { 'data-cell': 'commands', title: `${student.commands.snippets} extraits lancés, ${student.commands.failed} commandes en échec` });
+  const commands = element('td', `${student.commands.ran}`, {
+    'data-cell': 'commands',
+    title: `${student.commands.snippets} extraits lancés, ${student.commands.failed} commandes en échec`,
+  });
   if (student.commands.failed > 0) commands.append(` (${student.commands.failed} ✗)`);
   row.append(commands);
-  row.append(element('td', LINK_LABELS[student.link.state], { 'data-cell': 'link', title: student.link.lastUsedAt ? `Utilisé pour la dernière fois à ${clock(student.link.lastUsedAt, now)}` : 'Jamais utilisé' }));
+  row.append(
+    element('td', LINK_LABELS[student.link.state], {
+      'data-cell': 'link',
+      title: student.link.lastUsedAt ? `Utilisé pour la dernière fois à ${clock(student.link.lastUsedAt, now)}` : 'Jamais utilisé',
+    }),
+  );
 
   const actions = element('td', undefined, { 'data-cell': 'actions' });
   if (student.machine) actions.append(button('Réinitialiser', 'reset', student), button('Détruire', 'destroy', student));

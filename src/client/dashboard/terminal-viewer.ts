@@ -29,7 +29,13 @@ export class TerminalViewer {
     this.#title.textContent = title;
     this.#status.textContent = 'Connexion…';
     this.#screen.replaceChildren();
-    const terminal = new Terminal({ disableStdin: true, cursorBlink: false, fontSize: 13, scrollback: 2000, theme: { background: '#0d1117', foreground: '#e6edf3' } });
+    const terminal = new Terminal({
+      disableStdin: true,
+      cursorBlink: false,
+      fontSize: 13,
+      scrollback: 2000,
+      theme: { background: '#0d1117', foreground: '#e6edf3' },
+    });
     this.#terminal = terminal;
     if (!this.#dialog.open) this.#dialog.showModal();
     terminal.open(this.#screen);
@@ -46,9 +52,9 @@ export class TerminalViewer {
       const message = parsed.value;
       if (message.type === 'ready') {
         terminal.resize(message.cols, message.rows);
-        this.#status.textContent = 'En direct, lecture seule : ce que vous tapez ici n\'est pas envoyé.';
+        this.#status.textContent = "En direct, lecture seule : ce que vous tapez ici n'est pas envoyé.";
       } else if (message.type === 'exit') {
-        this.#status.textContent = 'Le shell de ce terminal s\'est terminé.';
+        this.#status.textContent = "Le shell de ce terminal s'est terminé.";
       } else {
         const words = inFrench(message);
         this.#status.textContent = `${words.message} ${words.hint}`;

@@ -20,16 +20,15 @@ export class PictureOutOfStepError extends Error {
   override name = 'PictureOutOfStepError';
 }
 
-export function applyNamespaceMessage(
-  picture: MachinePicture | undefined,
-  message: NamespacesSnapshotMessage | NamespacesDiffMessage,
-): MachinePicture {
+export function applyNamespaceMessage(picture: MachinePicture | undefined, message: NamespacesSnapshotMessage | NamespacesDiffMessage): MachinePicture {
   const header = { machine: message.machine, seq: message.seq, at: message.at, total: message.total, omitted: message.omitted, terminals: message.terminals };
   if (message.type === 'snapshot') {
     return { ...header, processes: new Map(message.processes.map((process) => [process.pid, process])) };
   }
   if (picture === undefined || picture.machine !== message.machine || message.seq !== picture.seq + 1) {
-    throw new PictureOutOfStepError(`le changement ${message.seq} de ${message.machine} ne suit pas ${picture ? `l'état ${picture.seq} de ${picture.machine}` : 'un état connu'}`);
+    throw new PictureOutOfStepError(
+      `le changement ${message.seq} de ${message.machine} ne suit pas ${picture ? `l'état ${picture.seq} de ${picture.machine}` : 'un état connu'}`,
+    );
   }
   const processes = new Map(picture.processes);
   for (const pid of message.removed) processes.delete(pid);

@@ -55,7 +55,10 @@ export function namespaceBands(picture: MachinePicture): NamespaceBand[] {
         label: namespaceLabel(type, inode),
         machine: inode === machineInode,
         processes: inside,
-        terminals: inside.filter((process) => process.shell && process.terminal !== undefined).map((process) => process.terminal!).sort(compareNames),
+        terminals: inside
+          .filter((process) => process.shell && process.terminal !== undefined)
+          .map((process) => process.terminal!)
+          .sort(compareNames),
         containers: [...new Set(inside.flatMap((process) => (process.container === undefined ? [] : [process.container])))].sort(),
         ...(init ? { init } : {}),
         entry,
@@ -86,7 +89,12 @@ export function namespaceChanges(before: NamespaceBand[], after: NamespaceBand[]
     const now = new Set(band.groups.map((group) => group.inode));
     for (const group of before[index]?.groups ?? []) {
       if (now.has(group.inode)) continue;
-      changes.push({ kind: 'gone', type: band.type, label: group.label, text: `namespace ${group.type} ${group.label} disparu : plus aucun processus ne s'y trouve` });
+      changes.push({
+        kind: 'gone',
+        type: band.type,
+        label: group.label,
+        text: `namespace ${group.type} ${group.label} disparu : plus aucun processus ne s'y trouve`,
+      });
     }
   });
   return changes;

@@ -29,7 +29,7 @@ function loadStyles(): Promise<void> {
     link.rel = 'stylesheet';
     link.href = panelCss;
     link.addEventListener('load', () => resolve(), { once: true });
-    link.addEventListener('error', () => reject(new Error('la feuille de style de la vue des namespaces n\'a pas pu être chargée')), { once: true });
+    link.addEventListener('error', () => reject(new Error("la feuille de style de la vue des namespaces n'a pas pu être chargée")), { once: true });
     document.head.append(link);
   });
   return stylesheet;

@@ -36,7 +36,10 @@ export function renderBands(bands: NamespaceBand[], fresh: ReadonlySet<string>):
     const section = element('section', 'nsv-band');
     section.dataset.nsType = band.type;
     const head = element('h3', 'nsv-band-title');
-    head.append(element('span', 'nsv-type', band.type), element('span', 'nsv-what', ` ${WHAT[band.type] ?? ''} · ${band.groups.length === 1 ? '1 namespace' : `${band.groups.length} namespaces`}`));
+    head.append(
+      element('span', 'nsv-type', band.type),
+      element('span', 'nsv-what', ` ${WHAT[band.type] ?? ''} · ${band.groups.length === 1 ? '1 namespace' : `${band.groups.length} namespaces`}`),
+    );
     const groups = element('div', 'nsv-groups');
     for (const group of band.groups) groups.append(renderGroup(group, fresh.has(group.label)));
     section.append(head, groups);
@@ -80,7 +83,8 @@ function renderChip(process: SnapshotProcess, group: NamespaceGroup): HTMLElemen
   chip.append(element('span', 'nsv-proc-name', commandName(process.command)));
   const pid = group.type === 'pid' && process.nspid !== process.pid ? `${process.nspid}` : `${process.pid}`;
   chip.append(element('span', 'nsv-proc-pid', pid));
-  if (process.terminal !== undefined) chip.append(element('span', 'nsv-proc-terminal', process.shell ? `terminal ${process.terminal}` : `t${process.terminal}`));
+  if (process.terminal !== undefined)
+    chip.append(element('span', 'nsv-proc-terminal', process.shell ? `terminal ${process.terminal}` : `t${process.terminal}`));
   return chip;
 }
 

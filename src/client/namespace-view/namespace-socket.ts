@@ -14,7 +14,14 @@ export interface NamespaceSocketEvents {
 }
 
 /** Close codes after which trying again cannot help. */
-const FINAL = new Set<number>([CloseCode.gone, CloseCode.forbidden, CloseCode.unauthorized, CloseCode.notFound, CloseCode.tooManyTerminals, CloseCode.badRequest]);
+const FINAL = new Set<number>([
+  CloseCode.gone,
+  CloseCode.forbidden,
+  CloseCode.unauthorized,
+  CloseCode.notFound,
+  CloseCode.tooManyTerminals,
+  CloseCode.badRequest,
+]);
 
 export class NamespaceSocket {
   private readonly url: string;

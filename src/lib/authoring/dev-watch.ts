@@ -14,7 +14,12 @@ const CONFIG_NAMES = ['hugo', 'config'].flatMap((name) => ['toml', 'yaml', 'yml'
 export function siteConfigFiles(siteDir: string): string[] {
   const files = CONFIG_NAMES.map((f) => join(siteDir, f)).filter((p) => existsSync(p));
   const defaults = join(siteDir, 'config', '_default');
-  if (existsSync(defaults)) files.push(...readdirSync(defaults).filter((f) => /\.(toml|ya?ml|json)$/.test(f)).map((f) => join(defaults, f)));
+  if (existsSync(defaults))
+    files.push(
+      ...readdirSync(defaults)
+        .filter((f) => /\.(toml|ya?ml|json)$/.test(f))
+        .map((f) => join(defaults, f)),
+    );
   return files;
 }
 

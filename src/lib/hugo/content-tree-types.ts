@@ -127,4 +127,3 @@ export interface ContentTree<E extends ContentEntry = ContentEntry> {
   /** Entries given but not built, and why. */
   excluded: ExcludedEntry[];
 }
-

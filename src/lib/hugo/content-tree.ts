@@ -57,10 +57,7 @@ import { parentDir } from './content-selection.ts';
  * Builds the site's tree from its content entries.
  * @throws ContentError when two entries get the same URL, or an alias is the URL of a page.
  */
-export function buildContentTree<E extends ContentEntry>(
-  entries: readonly E[],
-  options: ContentTreeOptions = {},
-): ContentTree<E> {
+export function buildContentTree<E extends ContentEntry>(entries: readonly E[], options: ContentTreeOptions = {}): ContentTree<E> {
   const { buildDrafts = false, locale, disablePathToLower } = options;
   const basePath = languageBasePath(options.basePath, options.languages);
   const urlOpts = { basePath, disablePathToLower };
@@ -72,7 +69,7 @@ export function buildContentTree<E extends ContentEntry>(
   const makeSection = (dir: string, entry: E | undefined, info: ContentPathInfo | undefined): SectionNode<E> => {
     const fm = entry?.frontMatter;
     const name = dir.split('/').pop() ?? '';
-    const title = fm?.title ?? (dir === '' ? options.homeTitle ?? 'Accueil' : autoSectionTitle(name));
+    const title = fm?.title ?? (dir === '' ? (options.homeTitle ?? 'Accueil') : autoSectionTitle(name));
     const linkTitle = fm?.linkTitle || title;
     return {
       kind: dir === '' ? 'home' : 'section',
@@ -148,7 +145,7 @@ export function buildContentTree<E extends ContentEntry>(
     const info = classifyContentPath(p.path!);
     const dir = info.dirSegments.join('/');
     // A leaf bundle's own folder is the page itself, not its section.
-    return info.bundle === 'leaf' ? parentDir(dir) ?? '' : dir;
+    return info.bundle === 'leaf' ? (parentDir(dir) ?? '') : dir;
   };
   for (const p of pages) sectionAbove(dirOfPage(p)).children.push(p);
   for (const [dir, s] of sections) {

@@ -12,7 +12,12 @@ import { escapeHtml } from '../snippets/transcript-html.ts';
 /** Where the site publishes Mermaid's script, under the base path. */
 export const MERMAID_SCRIPT = '_course/mermaid.min.js';
 
-export function diagramHtml(lang: string | null | undefined, value: string, basePath: string, fail: (reason: string, hint: string) => never): string | undefined {
+export function diagramHtml(
+  lang: string | null | undefined,
+  value: string,
+  basePath: string,
+  fail: (reason: string, hint: string) => never,
+): string | undefined {
   const language = (lang ?? '').toLowerCase();
   if (language === 'mermaid') {
     if (value.trim() === '') fail('the mermaid diagram is empty', 'write the diagram inside, e.g. graph LR; A --> B');
@@ -22,7 +27,10 @@ export function diagramHtml(lang: string | null | undefined, value: string, base
     try {
       return `<div class="math-block">${katex.renderToString(value.trim(), { displayMode: true, output: 'mathml', throwOnError: true })}</div>`;
     } catch (error) {
-      return fail(`the formula cannot be read by KaTeX: ${(error as Error).message.replace(/^KaTeX parse error: /, '')}`, 'fix the LaTeX (KaTeX supports most of it), e.g. \\frac{a}{b}');
+      return fail(
+        `the formula cannot be read by KaTeX: ${(error as Error).message.replace(/^KaTeX parse error: /, '')}`,
+        'fix the LaTeX (KaTeX supports most of it), e.g. \\frac{a}{b}',
+      );
     }
   }
   return undefined;

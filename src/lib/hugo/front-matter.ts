@@ -73,8 +73,7 @@ function toInt(v: unknown): unknown {
   return v;
 }
 
-const DATE_RE =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?$/i;
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?$/i;
 
 /**
  * Parses the date formats Hugo accepts in practice: 2020-06-14,
@@ -103,7 +102,12 @@ function toDate(v: unknown): unknown {
 const text = (key: KnownKey) => z.preprocess(scalarToString, z.string({ error: mustBe(key) })).optional();
 const bool = (key: KnownKey) => z.preprocess(toBool, z.boolean({ error: mustBe(key) })).optional();
 const date = (key: KnownKey) =>
-  z.preprocess(toDate, z.date({ error: mustBe(key) }).refine((d) => !Number.isNaN(d.getTime()), { error: mustBe(key) })).optional();
+  z
+    .preprocess(
+      toDate,
+      z.date({ error: mustBe(key) }).refine((d) => !Number.isNaN(d.getTime()), { error: mustBe(key) }),
+    )
+    .optional();
 
 /**
  * The front matter object, without key normalisation: use this to `.extend()`
@@ -113,7 +117,10 @@ const date = (key: KnownKey) =>
 export const hugoFrontMatterObject = z.looseObject({
   title: z.preprocess(
     scalarToString,
-    z.string({ error: mustBe('title') }).trim().min(1, { error: 'title must be non-empty text, got ""' }),
+    z
+      .string({ error: mustBe('title') })
+      .trim()
+      .min(1, { error: 'title must be non-empty text, got ""' }),
   ),
   linkTitle: text('linkTitle'),
   /** Learn/Relearn: the title in the menu, when it differs from linkTitle/title. */
@@ -278,9 +285,7 @@ function asMapping(data: unknown, file: string, lang: string, example: string): 
 
 /** The first line of a parser's message, without its own position (relative to the front matter, not the file). */
 function firstLine(s: string): string {
-  return (s.split('\n')[0] ?? s)
-    .replace(/\s*at line \d+,? column \d+:?\s*$/i, '')
-    .replace(/[.:]\s*$/, '');
+  return (s.split('\n')[0] ?? s).replace(/\s*at line \d+,? column \d+:?\s*$/i, '').replace(/[.:]\s*$/, '');
 }
 
 // ── Validation ──────────────────────────────────────────────────────────────
@@ -314,10 +319,7 @@ export function validateFrontMatter(data: unknown, file: string, source?: string
 
   const line = source ? findKeyLine(source, key, format) : undefined;
   if (known === 'title' && given === undefined) {
-    const reason =
-      format === 'none' && source !== undefined
-        ? 'title is required, but the file has no front matter'
-        : 'title is required, got nothing';
+    const reason = format === 'none' && source !== undefined ? 'title is required, but the file has no front matter' : 'title is required, got nothing';
     const hint =
       format === 'none' && source !== undefined
         ? 'start the file with three lines: ---, title: "Mon titre", ---'
@@ -335,10 +337,7 @@ export function validateFrontMatter(data: unknown, file: string, source?: string
 }
 
 /** parseFrontMatter + validateFrontMatter. */
-export function parseHugoPage(
-  source: string,
-  file: string,
-): { frontMatter: HugoFrontMatter; body: string; format: FrontMatterFormat; bodyStartLine: number } {
+export function parseHugoPage(source: string, file: string): { frontMatter: HugoFrontMatter; body: string; format: FrontMatterFormat; bodyStartLine: number } {
   const { data, body, format, bodyStartLine } = parseFrontMatter(source, file);
   return { frontMatter: validateFrontMatter(data, file, source), body, format, bodyStartLine };
 }
@@ -353,7 +352,10 @@ function valueAt(data: Record<string, unknown>, path: readonly PropertyKey[]): u
 }
 
 function detectFormat(source: string): FrontMatterFormat {
-  const first = source.replace(/^\uFEFF/, '').split('\n', 1)[0]?.trimEnd();
+  const first = source
+    .replace(/^\uFEFF/, '')
+    .split('\n', 1)[0]
+    ?.trimEnd();
   return first === '---' ? 'yaml' : first === '+++' ? 'toml' : 'none';
 }
 

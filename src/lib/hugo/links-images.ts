@@ -100,11 +100,15 @@ export function rewriteLinksAndImages(tree: Root, options: LinksImagesOptions): 
       if (node.type === 'link') {
         node.url = withBase(node.url, basePath);
         if (externalLinkTarget && isExternal(node.url)) {
-          node.data = { ...node.data, hProperties: { ...((node.data?.hProperties as object | undefined) ?? {}), target: externalLinkTarget, rel: ['noopener'] } };
+          node.data = {
+            ...node.data,
+            hProperties: { ...((node.data?.hProperties as object | undefined) ?? {}), target: externalLinkTarget, rel: ['noopener'] },
+          };
         }
       }
       if (node.type === 'definition') node.url = withBase(node.url, basePath);
-      if (node.type === 'html') (node as Html).value = node.value.replace(HTML_URL, (_m, attr: string, q: string, url: string) => `${attr}=${q}${withBase(url, basePath)}${q}`);
+      if (node.type === 'html')
+        (node as Html).value = node.value.replace(HTML_URL, (_m, attr: string, q: string, url: string) => `${attr}=${q}${withBase(url, basePath)}${q}`);
       if ('children' in node && Array.isArray(node.children)) visit(node as Parent, inLink || node.type === 'link');
       return node;
     });

@@ -84,7 +84,11 @@ function replaceFences(parent: { children: RootContent[] }, file: string, sandbo
 }
 
 function snippetHtml(plan: Exclude<ShellBlockPlan, { kind: 'skip' }>, sandboxUrl: string): string {
-  const transcript = plan.transcript ?? { lines: plan.code.split('\n').map((text) => ({ kind: 'output' as const, text })), commands: [], mode: 'transcript' as const };
+  const transcript = plan.transcript ?? {
+    lines: plan.code.split('\n').map((text) => ({ kind: 'output' as const, text })),
+    commands: [],
+    mode: 'transcript' as const,
+  };
   return transcriptHtml({
     transcript,
     terminal: plan.terminal,
@@ -109,7 +113,13 @@ export function createHugoPageTransform(options: HugoMarkdownOptions): (source: 
   const { basePath, sandboxUrl, externalLinkTarget, projectRoot } = options;
   const fileOf = (url: URL | undefined) => displayPath(url, projectRoot);
   const index = () =>
-    siteIndex({ contentDir: options.contentDir, basePath, buildDrafts: options.buildDrafts, disablePathToLower: options.disablePathToLower, languages: options.languages });
+    siteIndex({
+      contentDir: options.contentDir,
+      basePath,
+      buildDrafts: options.buildDrafts,
+      disablePathToLower: options.disablePathToLower,
+      languages: options.languages,
+    });
   /** Pass 1 of the shortcodes, on the page's source; undefined when nothing changed. */
   const preprocess = (source: string, fileURL: URL | undefined, file: string): string | undefined => {
     if (!/\{\{[<%]/.test(source)) return undefined;
@@ -167,10 +177,15 @@ export function createHugoMarkdownPlugin(options: HugoMarkdownOptions): MdastPlu
       });
       if (diagram !== undefined && node.lang === 'mermaid') {
         // MDX has no raw HTML: the same <pre class="mermaid"> as a JSX element.
-        ctx.replaceNode(node, { type: 'mdxJsxFlowElement', name: 'pre', attributes: [
+        ctx.replaceNode(node, {
+          type: 'mdxJsxFlowElement',
+          name: 'pre',
+          attributes: [
             { type: 'mdxJsxAttribute', name: 'className', value: 'mermaid' },
             { type: 'mdxJsxAttribute', name: 'data-mermaid-src', value: basePath + MERMAID_SCRIPT },
-          ], children: [{ type: 'text', value: node.value.trim() }] } as never);
+          ],
+          children: [{ type: 'text', value: node.value.trim() }],
+        } as never);
         return;
       }
       if (diagram !== undefined) return; // math in MDX: left as a code block (write it in a .md page)

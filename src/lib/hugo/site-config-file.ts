@@ -193,7 +193,9 @@ function readRawConfig(siteDir: string): { raw: Record<string, unknown>; file: s
   let file = rootFile ? shown(rootFile) : '';
   const defaults = join(siteDir, 'config', '_default');
   if (existsSync(defaults) && statSync(defaults).isDirectory()) {
-    const files = readdirSync(defaults).filter((f) => /\.(toml|ya?ml|json)$/.test(f)).sort();
+    const files = readdirSync(defaults)
+      .filter((f) => /\.(toml|ya?ml|json)$/.test(f))
+      .sort();
     // hugo.* / config.* first, then the one-key files over them.
     files.sort((x, y) => Number(/^(hugo|config)\./.test(y)) - Number(/^(hugo|config)\./.test(x)));
     for (const f of files) {
@@ -219,7 +221,8 @@ export function baseURLPath(baseURL: string | undefined): string {
 
 function variantOf(v: unknown): LearnParams['themeVariant'] {
   const first = Array.isArray(v) ? v[0] : v;
-  const name = typeof first === 'string' ? first : typeof first === 'object' && first !== null ? String((first as { identifier?: string }).identifier ?? '') : '';
+  const name =
+    typeof first === 'string' ? first : typeof first === 'object' && first !== null ? String((first as { identifier?: string }).identifier ?? '') : '';
   if (name === '' || /auto/i.test(name)) return 'auto';
   return DARK_VARIANTS.test(name) ? 'dark' : 'light';
 }
@@ -254,7 +257,7 @@ export function readHugoSiteConfig(siteDir: string): HugoSiteConfig {
   const shortcuts = (c.menu?.shortcuts ?? [])
     .map((s) => ({ name: s.name, url: s.url ?? s.pageref ?? '', pre: s.pre ?? '', post: s.post ?? '', weight: s.weight ?? 0 }))
     .sort((a, b) => (a.weight || Infinity) - (b.weight || Infinity) || a.name.localeCompare(b.name));
-  const staticDir = Array.isArray(c.staticdir) ? c.staticdir[0]! : c.staticdir ?? 'static';
+  const staticDir = Array.isArray(c.staticdir) ? c.staticdir[0]! : (c.staticdir ?? 'static');
   return {
     file,
     title: c.title,
@@ -289,7 +292,8 @@ export function findRenderHooks(siteDir: string): string[] {
   const found: string[] = [];
   const dirs = [join(siteDir, 'layouts', '_default', '_markup'), join(siteDir, 'layouts', '_markup')];
   const themes = join(siteDir, 'themes');
-  if (existsSync(themes)) for (const t of readdirSync(themes)) dirs.push(join(themes, t, 'layouts', '_default', '_markup'), join(themes, t, 'layouts', '_markup'));
+  if (existsSync(themes))
+    for (const t of readdirSync(themes)) dirs.push(join(themes, t, 'layouts', '_default', '_markup'), join(themes, t, 'layouts', '_markup'));
   for (const d of dirs) {
     if (!existsSync(d)) continue;
     for (const f of readdirSync(d)) if (/^render-.*\.html$/.test(f)) found.push(relative(siteDir, join(d, f)));

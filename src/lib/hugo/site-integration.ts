@@ -32,7 +32,7 @@ function bundleResources(dir: string, leaf: boolean): string[] {
 
 const EQUIVALENTS: Record<string, string> = {
   'render-link.html': 'external links in a new tab: set `externalLinkTarget = "_blank"` under [params] (Relearn\'s own setting), and delete the hook',
-  'render-image.html': 'image sizes and classes: write Learn\'s query parameters, e.g. ![](/images/x.png?width=40pc&classes=shadow)',
+  'render-image.html': "image sizes and classes: write Learn's query parameters, e.g. ![](/images/x.png?width=40pc&classes=shadow)",
   'render-heading.html': 'heading anchors: every heading already gets an id and a link in the table of contents',
   'render-codeblock-mermaid.html': 'mermaid fences are rendered as diagrams already: delete the hook',
 };
@@ -58,7 +58,13 @@ export function hugoSiteIntegration(site: SiteConfig): AstroIntegration {
         walk(site.contentDir);
         if (copied > 0) logger.info(`copied ${copied} attachment folder(s)`);
         // Page bundles: Hugo publishes the files beside an index.md / _index.md at the page's URL.
-        const index = siteIndex({ contentDir: site.contentDir, basePath: site.basePath, buildDrafts: site.buildDrafts, disablePathToLower: site.hugo.disablePathToLower, languages: contentLanguages(site.hugo) });
+        const index = siteIndex({
+          contentDir: site.contentDir,
+          basePath: site.basePath,
+          buildDrafts: site.buildDrafts,
+          disablePathToLower: site.hugo.disablePathToLower,
+          languages: contentLanguages(site.hugo),
+        });
         let resources = 0;
         for (const node of index.tree.nodes) {
           if (!node.path || !/(^|\/)_?index\.mdx?$/.test(node.path)) continue;
@@ -84,7 +90,11 @@ export function hugoSiteIntegration(site: SiteConfig): AstroIntegration {
         logger.info(`Hugo site ${site.siteDir} (${where}); title ${JSON.stringify(site.hugo.title ?? '(from content/_index.md)')}, base path ${site.basePath}`);
         for (const hook of site.renderHooks) {
           const name = hook.split('/').pop() ?? hook;
-          const instead = EQUIVALENTS[name] ?? (name.startsWith('render-codeblock') ? 'write the block as a shortcode or a fenced block this site renders' : 'no equivalent: the default rendering is used');
+          const instead =
+            EQUIVALENTS[name] ??
+            (name.startsWith('render-codeblock')
+              ? 'write the block as a shortcode or a fenced block this site renders'
+              : 'no equivalent: the default rendering is used');
           logger.warn(`${hook}: Hugo render hooks are Go templates and are not run here; the default rendering is used. Instead: ${instead}.`);
         }
       },

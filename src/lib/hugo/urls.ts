@@ -57,7 +57,10 @@ export interface ContentPathInfo {
 
 /** Normalises a path relative to content/ ("./a\\b.md" → "a/b.md"). */
 export function normalizeContentPath(relativePath: string): string {
-  return relativePath.replace(/\\/g, '/').replace(/^(\.\/)+/, '').replace(/^\/+/, '');
+  return relativePath
+    .replace(/\\/g, '/')
+    .replace(/^(\.\/)+/, '')
+    .replace(/^\/+/, '');
 }
 
 /** What a content file is: home, section (_index) or page (plain file or index.md leaf bundle). */
@@ -107,10 +110,7 @@ export function hugoSanitize(s: string): string {
   let wasHyphen = false;
   for (let i = 0; i < source.length; i++) {
     const r = source[i]!;
-    const allowed =
-      './\\_#+~-@'.includes(r) ||
-      /^[\p{L}\p{Nd}\p{M}]$/u.test(r) ||
-      (r === '%' && isHex(source[i + 1]) && isHex(source[i + 2]));
+    const allowed = './\\_#+~-@'.includes(r) || /^[\p{L}\p{Nd}\p{M}]$/u.test(r) || (r === '%' && isHex(source[i + 1]) && isHex(source[i + 2]));
     if (allowed) {
       wasHyphen = r === '-';
       if (prependHyphen) {

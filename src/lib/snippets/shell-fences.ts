@@ -31,7 +31,15 @@ export interface FenceAttributes {
 export type ShellBlockPlan =
   | { kind: 'skip' }
   | { kind: 'run'; transcript: Transcript; terminal: string; machine: string | undefined; title: string | undefined; code: string }
-  | { kind: 'copy-only'; transcript: Transcript | undefined; terminal: string; machine: string | undefined; title: string | undefined; reason: string; code: string };
+  | {
+      kind: 'copy-only';
+      transcript: Transcript | undefined;
+      terminal: string;
+      machine: string | undefined;
+      title: string | undefined;
+      reason: string;
+      code: string;
+    };
 
 export class FenceError extends Error {
   override name = 'FenceError';
@@ -72,11 +80,16 @@ export function parseFenceAttributes(meta: string | null | undefined): FenceAttr
       out.machine = value;
     } else if (key === 'title') out.title = value;
     else if (key === 'runnable' || key === 'run') {
-      if (!/^(true|false)$/i.test(value)) throw new FenceError(`${key}=${value}: expected true or false`, 'write {runnable=false} to show a block without « Exécuter »');
+      if (!/^(true|false)$/i.test(value))
+        throw new FenceError(`${key}=${value}: expected true or false`, 'write {runnable=false} to show a block without « Exécuter »');
       out.runnable = value.toLowerCase() === 'true';
     }
   }
-  if (body.slice(at).trim() !== '') throw new FenceError(`the fence attributes ${m} cannot be read from "${body.slice(at).trim()}"`, 'write key=value pairs, e.g. ```bash {terminal=2 machine=web}');
+  if (body.slice(at).trim() !== '')
+    throw new FenceError(
+      `the fence attributes ${m} cannot be read from "${body.slice(at).trim()}"`,
+      'write key=value pairs, e.g. ```bash {terminal=2 machine=web}',
+    );
   return out;
 }
 

@@ -85,13 +85,16 @@ function matchPrompt(raw: string): PromptMatch | undefined {
     return { prompt: full[3] as Prompt, shown, text: (full[4] ?? '').trim(), machine: full[1], foreign: false, bare: false };
   }
   const foreign = FOREIGN.exec(raw);
-  if (foreign) return { prompt: foreign[2] as Prompt, shown: `${foreign[1]} ${foreign[2]}`, text: foreign[3]!.trim(), machine: undefined, foreign: true, bare: false };
+  if (foreign)
+    return { prompt: foreign[2] as Prompt, shown: `${foreign[1]} ${foreign[2]}`, text: foreign[3]!.trim(), machine: undefined, foreign: true, bare: false };
   return undefined;
 }
 
 // French (and English) words that mark a `# ` line as a sentence, not a command.
 const PROSE_WORDS = new Set(
-  'le la les un une des du de au aux on et ou pour puis avec dans sur sous est sont nous vous il elle ce cette ces qui que quand si pas ne mais donc car the a an to of and is are we you this that then with'.split(' '),
+  'le la les un une des du de au aux on et ou pour puis avec dans sur sous est sont nous vous il elle ce cette ces qui que quand si pas ne mais donc car the a an to of and is are we you this that then with'.split(
+    ' ',
+  ),
 );
 
 /**
@@ -243,7 +246,10 @@ function parseScript(source: string[]): Transcript {
     if (commandIsIncomplete(raw)) continuing = line;
   });
   if (continuing !== undefined) {
-    throw new TranscriptError(source.length, `the last command is not finished (an open quote, here-document, "\\" or "do … done"); finish it: ${JSON.stringify(continuing.text.split('\n')[0])}.`);
+    throw new TranscriptError(
+      source.length,
+      `the last command is not finished (an open quote, here-document, "\\" or "do … done"); finish it: ${JSON.stringify(continuing.text.split('\n')[0])}.`,
+    );
   }
   return { lines, commands, mode: 'script' };
 }

@@ -27,7 +27,13 @@ export function loadCourse(): Promise<CourseTree> {
         frontMatter: collectionEntry.data,
         collectionEntry,
       })),
-      { buildDrafts: site.buildDrafts, basePath: site.basePath, locale: site.hugo.languageCode ?? 'fr', disablePathToLower: site.hugo.disablePathToLower, languages: contentLanguages(site.hugo) },
+      {
+        buildDrafts: site.buildDrafts,
+        basePath: site.basePath,
+        locale: site.hugo.languageCode ?? 'fr',
+        disablePathToLower: site.hugo.disablePathToLower,
+        languages: contentLanguages(site.hugo),
+      },
     );
   })();
   return course;

@@ -28,8 +28,14 @@ export async function createDockerDisk(path: string, bytes: number, owner: numbe
     // No journal: the disk is thrown away with the sandbox, and a journal costs 64 MiB of writes.
     // No reserved blocks: nobody but the sandbox writes there.
     await promisify(execFile)('mkfs.ext4', [
-      '-q', '-F', '-m', '0', '-O', '^has_journal',
-      '-E', `root_owner=${owner}:${owner},lazy_itable_init=1,nodiscard`,
+      '-q',
+      '-F',
+      '-m',
+      '0',
+      '-O',
+      '^has_journal',
+      '-E',
+      `root_owner=${owner}:${owner},lazy_itable_init=1,nodiscard`,
       path,
     ]);
   } catch (error) {
@@ -65,7 +71,9 @@ export async function removeDockerDisk(path: string, timeoutMs = 10_000): Promis
   while (loopDevicesOf(path).length > 0) {
     if (Date.now() > deadline) {
       await rm(path, { force: true });
-      throw new Error(`loop device ${loopDevicesOf(path).join(', ')} of ${path} still attached after ${timeoutMs} ms (the file is removed; the device clears when its last user goes)`);
+      throw new Error(
+        `loop device ${loopDevicesOf(path).join(', ')} of ${path} still attached after ${timeoutMs} ms (the file is removed; the device clears when its last user goes)`,
+      );
     }
     await sleep(20);
   }
@@ -75,5 +83,7 @@ export async function removeDockerDisk(path: string, timeoutMs = 10_000): Promis
 /** Ids of the sandboxes that have a Docker disk in `dir`. */
 export function dockerDiskIds(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((name) => name.endsWith('.ext4')).map((name) => name.slice(0, -'.ext4'.length));
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.ext4'))
+    .map((name) => name.slice(0, -'.ext4'.length));
 }

@@ -249,7 +249,9 @@ export class NamespaceDriver implements SandboxDriver {
     // A lab's network outlives none of its machines: spare it while one of them is alive, or while it is fresh (being made).
     for (const { labId, sinceMs } of await listLabNetns(prefix)) {
       if ([...alive].some((id) => id.startsWith(`${labId}-`)) || Date.now() - sinceMs < 60_000) continue;
-      await removeLabNetns(`${prefix}-lab-${labId}`).catch((error: Error) => log({ level: 'warn', msg: 'leftover lab network not removed', error: error.message }));
+      await removeLabNetns(`${prefix}-lab-${labId}`).catch((error: Error) =>
+        log({ level: 'warn', msg: 'leftover lab network not removed', error: error.message }),
+      );
       removed.add(labId);
     }
     await removeParentIfEmpty(prefix);

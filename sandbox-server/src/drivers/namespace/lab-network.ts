@@ -75,12 +75,32 @@ export class LabNetwork {
   async attach(index: number, pid: number): Promise<string> {
     const address = labAddress(this.subnet, index);
     const port = `m${index}`;
-    await ip(['-n', this.netns, 'link', 'add', port, 'mtu', String(MTU), 'master', BRIDGE, 'type', 'veth', 'peer', 'name', 'eth0', 'mtu', String(MTU), 'netns', String(pid)]);
+    await ip([
+      '-n',
+      this.netns,
+      'link',
+      'add',
+      port,
+      'mtu',
+      String(MTU),
+      'master',
+      BRIDGE,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth0',
+      'mtu',
+      String(MTU),
+      'netns',
+      String(pid),
+    ]);
     await ip(['-n', this.netns, 'link', 'set', port, 'up']);
     // nsenter --net only: the machine's mount namespace (and so its own `ip`) is not entered.
-    const inMachine = (args: string[]) => run('nsenter', [`--net=/proc/${pid}/ns/net`, 'ip', ...args]).catch((error: Error & { stderr?: string }) => {
-      throw new Error(`ip ${args.join(' ')} in machine ${index} failed: ${(error.stderr ?? '').trim() || error.message}`);
-    });
+    const inMachine = (args: string[]) =>
+      run('nsenter', [`--net=/proc/${pid}/ns/net`, 'ip', ...args]).catch((error: Error & { stderr?: string }) => {
+        throw new Error(`ip ${args.join(' ')} in machine ${index} failed: ${(error.stderr ?? '').trim() || error.message}`);
+      });
     await inMachine(['addr', 'add', `${address}/24`, 'dev', 'eth0']);
     await inMachine(['link', 'set', 'eth0', 'up']);
     return address;

@@ -37,7 +37,9 @@ export class NamespaceLab implements Sandbox {
         const why = `machine ${machines[index]!.name}: ${reason}`;
         for (const listener of this.#exitListeners) listener(why);
         this.#exitListeners.clear();
-        void this.destroy().catch((error: Error) => log({ level: 'error', msg: 'cleanup of a lab after a machine died failed', sandbox: id, error: error.message }));
+        void this.destroy().catch((error: Error) =>
+          log({ level: 'error', msg: 'cleanup of a lab after a machine died failed', sandbox: id, error: error.message }),
+        );
       });
     });
   }
@@ -49,20 +51,26 @@ export class NamespaceLab implements Sandbox {
     const network = await LabNetwork.create(prefix, spec.id, subnet);
     const hosts = spec.machines.map((name, index) => ({ name, address: labAddress(subnet, index) }));
     const starting = spec.machines.map((name, index) =>
-      NamespaceSandbox.start(host, { id: labMachineId(spec.id, index), limits: spec.limits, docker: spec.docker }, {
-        hostname: name,
-        hosts,
-        join: async (pid) => {
-          await network.attach(index, pid);
+      NamespaceSandbox.start(
+        host,
+        { id: labMachineId(spec.id, index), limits: spec.limits, docker: spec.docker },
+        {
+          hostname: name,
+          hosts,
+          join: async (pid) => {
+            await network.attach(index, pid);
+          },
         },
-      }),
+      ),
     );
     const outcomes = await Promise.allSettled(starting);
     const members = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
     const failed = outcomes.find((outcome) => outcome.status === 'rejected');
     if (failed) {
       await Promise.allSettled(members.map((member) => member.destroy()));
-      await network.remove().catch((error: Error) => log({ level: 'error', msg: 'lab network not removed after a failed start', sandbox: spec.id, error: error.message }));
+      await network
+        .remove()
+        .catch((error: Error) => log({ level: 'error', msg: 'lab network not removed after a failed start', sandbox: spec.id, error: error.message }));
       throw failed.reason;
     }
     log({ level: 'info', msg: 'lab ready', sandbox: spec.id, machines: hosts, startMs: Date.now() - started });

@@ -17,8 +17,20 @@ import { SANDBOX_PATHS, type BindMount } from '../../rootfs/agent-files.ts';
 
 // Docker's default set, plus what the lesson needs as root inside.
 const CAPABILITIES = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
-  'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FSETID',
+  'CAP_FOWNER',
+  'CAP_MKNOD',
+  'CAP_NET_RAW',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETFCAP',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT',
+  'CAP_KILL',
+  'CAP_AUDIT_WRITE',
   // unshare, mount, sethostname, dockerd.
   'CAP_SYS_ADMIN',
   // `ip link`, `ip netns` exercises (the network namespace holds only lo).
@@ -34,7 +46,15 @@ const CAPABILITIES = [
 // Character devices a shell needs: null, zero, full, random, urandom, tty,
 // console, ptmx and the ptys. Everything else (block devices first) is refused.
 const ALLOWED_DEVICES = [
-  [1, 3], [1, 5], [1, 7], [1, 8], [1, 9], [5, 0], [5, 1], [5, 2], [136, undefined],
+  [1, 3],
+  [1, 5],
+  [1, 7],
+  [1, 8],
+  [1, 9],
+  [5, 0],
+  [5, 1],
+  [5, 2],
+  [136, undefined],
 ] as const;
 
 export interface SandboxConfigInput {
@@ -60,15 +80,8 @@ export function sandboxConfig(input: SandboxConfigInput): object {
     process: {
       terminal: false,
       user: { uid: 0, gid: 0 },
-      args: [
-        SANDBOX_PATHS.init, '--hold-pids', String(input.holdPids), '--',
-        SANDBOX_PATHS.node, SANDBOX_PATHS.agentMain,
-      ],
-      env: [
-        'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-        'HOME=/root',
-        `${AGENT_CONFIG_ENV}=${JSON.stringify(input.agent)}`,
-      ],
+      args: [SANDBOX_PATHS.init, '--hold-pids', String(input.holdPids), '--', SANDBOX_PATHS.node, SANDBOX_PATHS.agentMain],
+      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', `${AGENT_CONFIG_ENV}=${JSON.stringify(input.agent)}`],
       cwd: '/',
       capabilities: {
         bounding: CAPABILITIES,
@@ -127,8 +140,16 @@ export function sandboxConfig(input: SandboxConfigInput): object {
       sysctl: { 'net.ipv4.ip_forward': '1', 'net.ipv4.ping_group_range': '0 65535' },
       seccomp: seccompProfile(),
       maskedPaths: [
-        '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
-        '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware',
+        '/proc/acpi',
+        '/proc/asound',
+        '/proc/kcore',
+        '/proc/keys',
+        '/proc/latency_stats',
+        '/proc/timer_list',
+        '/proc/timer_stats',
+        '/proc/sched_debug',
+        '/proc/scsi',
+        '/sys/firmware',
       ],
       readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
     },

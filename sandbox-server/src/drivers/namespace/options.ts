@@ -33,17 +33,28 @@ const optionsSchema = z.object({
   /** Built root filesystems (rootfs-<recipe hash>, ≈ 410 MB each) and compiled helpers. Survives reboots. */
   cacheDir: z.string().startsWith('/', 'must be an absolute path').default('/var/cache/cours-linux'),
   /** Host name of every sandbox, as the course's VM had. */
-  hostname: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/, 'must be a valid host name').default('tp-docker'),
+  hostname: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/, 'must be a valid host name')
+    .default('tp-docker'),
   /** Per-sandbox Docker disks (sparse ext4 images, see docker-disk.ts): on a real disk, not a tmpfs. */
   dockerDiskDir: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/cours-linux/docker-disks'),
   /** Size of each sandbox's /var/lib/docker: its quota for images, containers and volumes. Sparse: the host's disk only pays what is written. */
-  dockerDiskBytes: z.number().int().min(256 * 1024 ** 2, 'must be at least 256 MiB (one Debian image and a build)').max(64 * 1024 ** 3, 'must be at most 64 GiB').default(1536 * 1024 ** 2),
+  dockerDiskBytes: z
+    .number()
+    .int()
+    .min(256 * 1024 ** 2, 'must be at least 256 MiB (one Debian image and a build)')
+    .max(64 * 1024 ** 3, 'must be at most 64 GiB')
+    .default(1536 * 1024 ** 2),
   /** The class image store's gate directory (src/images/paths.ts), bind-mounted read-only into every sandbox with Docker. */
   registryGateDir: z.string().startsWith('/', 'must be an absolute path').default(DEFAULT_IMAGE_STORE_PATHS.gateDir),
   /** Allow a Docker daemon in sandboxes. When false, dockerd is left out whatever SandboxSpec.docker says (lighter classes). */
   docker: z.boolean().default(true),
   /** Name of the cgroup (in every hierarchy) under which sandboxes get theirs, and prefix of every host resource. */
-  prefix: z.string().regex(/^[a-z][a-z0-9-]{1,30}$/, 'lowercase letters, digits and dashes').default('cours-linux'),
+  prefix: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{1,30}$/, 'lowercase letters, digits and dashes')
+    .default('cours-linux'),
   /** First host uid of the first sandbox's range; each live sandbox gets its own 65536 ids from there. Keep clear of real users and /etc/subuid. */
   uidRangeStart: z.number().int().min(100_000).default(1_000_000),
   /**
@@ -52,7 +63,10 @@ const optionsSchema = z.object({
    * lab's own network namespace: nothing on the host routes to them. Keep it
    * clear of Swarm's default overlay pool (10.0.0.0/8).
    */
-  labAddressPrefix: z.string().regex(/^(10\.\d{1,3}|172\.(1[6-9]|2\d|3[01])|192\.168)$/, 'the first two octets of a private /16, e.g. "192.168"').default('192.168'),
+  labAddressPrefix: z
+    .string()
+    .regex(/^(10\.\d{1,3}|172\.(1[6-9]|2\d|3[01])|192\.168)$/, 'the first two octets of a private /16, e.g. "192.168"')
+    .default('192.168'),
   /** Most sandboxes alive at once on this host (number of uid ranges). */
   maxSandboxes: z.number().int().min(1).max(60_000).default(512),
   /** Low pids held by the sandbox's init (see native/sandbox-init.c); they count in the pids limit. */
@@ -86,9 +100,7 @@ export function resolveOptions(options: NamespaceDriverOptions = {}): ResolvedOp
   }
   const resolved = parsed.data;
   if (resolved.uidRangeStart + resolved.maxSandboxes * 65536 > 2 ** 32 - 1) {
-    throw new InvalidOptionsError(
-      `invalid namespace driver options — uidRangeStart + maxSandboxes × 65536 must stay below 2^32; lower maxSandboxes`,
-    );
+    throw new InvalidOptionsError(`invalid namespace driver options — uidRangeStart + maxSandboxes × 65536 must stay below 2^32; lower maxSandboxes`);
   }
   return resolved;
 }

@@ -51,7 +51,8 @@ export class Runtime {
       ...extra,
       '--',
       this.#options.crun,
-      '--root', this.#options.stateDir,
+      '--root',
+      this.#options.stateDir,
       ...crunArgs,
     ];
   }
@@ -60,11 +61,16 @@ export class Runtime {
   run(id: string, bundle: string, rootfs: RootfsLayout): Promise<RunningContainer> {
     const args = this.#launchArgs(
       [
-        '--lower', rootfs.lower,
-        '--bundle', bundle,
-        '--uid-base', String(rootfs.uidBase),
-        '--id-count', String(rootfs.idCount),
-        '--layer-size', String(rootfs.layerBytes),
+        '--lower',
+        rootfs.lower,
+        '--bundle',
+        bundle,
+        '--uid-base',
+        String(rootfs.uidBase),
+        '--id-count',
+        String(rootfs.idCount),
+        '--layer-size',
+        String(rootfs.layerBytes),
         ...(rootfs.dockerDisk ? ['--docker-disk', rootfs.dockerDisk] : []),
       ],
       ['run', '--detach', '--bundle', bundle, id],

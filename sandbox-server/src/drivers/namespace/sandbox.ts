@@ -86,9 +86,9 @@ export class NamespaceSandbox extends AgentBackedSandbox implements Sandbox {
       await sandbox.#start(spec, lab);
       return sandbox;
     } catch (error) {
-      await sandbox.#tearDown().catch((cleanupError: Error) =>
-        sandbox.#log('error', 'cleanup after a failed start failed too', { error: cleanupError.message }),
-      );
+      await sandbox
+        .#tearDown()
+        .catch((cleanupError: Error) => sandbox.#log('error', 'cleanup after a failed start failed too', { error: cleanupError.message }));
       throw error;
     }
   }
@@ -168,8 +168,10 @@ export class NamespaceSandbox extends AgentBackedSandbox implements Sandbox {
     stopped.catch(() => {});
     const ready = this.#connect(options.startTimeoutMs, stopped);
     ready.catch(() => {}); // the race below reports whichever fails first
-    const agent = await withTimeout(Promise.race([ready, stopped]), options.startTimeoutMs, () =>
-      `the sandbox's agent was not ready within ${options.startTimeoutMs} ms${describeOutput(earlyOutput)}`,
+    const agent = await withTimeout(
+      Promise.race([ready, stopped]),
+      options.startTimeoutMs,
+      () => `the sandbox's agent was not ready within ${options.startTimeoutMs} ms${describeOutput(earlyOutput)}`,
     );
     this.#serve(agent);
     this.#log('info', 'sandbox ready', { uidBase: base, docker, startMs: Date.now() - started });
@@ -191,18 +193,25 @@ export class NamespaceSandbox extends AgentBackedSandbox implements Sandbox {
     const sandbox = new NamespaceSandbox(host, spec.id, { index: record.uidIndex, base: record.uidBase, count: IDS_PER_SANDBOX });
     try {
       const running = (await host.runtime.list()).find((container) => container.id === sandbox.containerId);
-      if (running?.status !== 'running') throw new SandboxLostError(`sandbox ${spec.id} stopped while no server ran it (crun: ${running?.status ?? 'no such container'})`);
+      if (running?.status !== 'running')
+        throw new SandboxLostError(`sandbox ${spec.id} stopped while no server ran it (crun: ${running?.status ?? 'no such container'})`);
       // Ours from now on: a leftover clean-up by anyone else spares it.
       const init = running.pid;
-      await dirs.writeRecord({ ...record, ownerPid: init, ownerStart: processStartTime(init) ?? 0, ...thisServer(), recordedIn: spec.recordedIn ?? record.recordedIn });
+      await dirs.writeRecord({
+        ...record,
+        ownerPid: init,
+        ownerStart: processStartTime(init) ?? 0,
+        ...thisServer(),
+        recordedIn: spec.recordedIn ?? record.recordedIn,
+      });
       const agent = await sandbox.#connect(host.options.startTimeoutMs);
       sandbox.#serve(agent);
       sandbox.#log('info', 'sandbox adopted', { terminals: agent.openTerminals.map((terminal) => terminal.name) });
       return sandbox;
     } catch (error) {
-      await sandbox.#tearDown().catch((cleanupError: Error) =>
-        sandbox.#log('error', 'cleanup of a sandbox that could not be adopted failed', { error: cleanupError.message }),
-      );
+      await sandbox
+        .#tearDown()
+        .catch((cleanupError: Error) => sandbox.#log('error', 'cleanup of a sandbox that could not be adopted failed', { error: cleanupError.message }));
       if (error instanceof SandboxLostError) throw error;
       throw new SandboxLostError(`sandbox ${spec.id} could not be taken over: ${(error as Error).message}`);
     }
@@ -332,7 +341,7 @@ export class NamespaceSandbox extends AgentBackedSandbox implements Sandbox {
 async function warnIfMemoryCgroupsRunOut(log: (level: 'warn', msg: string, fields: Record<string, unknown>) => void): Promise<void> {
   // /proc/cgroups is one small read; the census (a walk of the hierarchy) only when it matters.
   if ((await memoryCgroupCount()) <= MEMORY_CGROUP_IDS * 0.8) return;
-  log('warn', 'memory cgroups near the kernel\'s limit: new sandboxes will soon fail', { ...(await memoryCgroupCensus()), limit: MEMORY_CGROUP_IDS });
+  log('warn', "memory cgroups near the kernel's limit: new sandboxes will soon fail", { ...(await memoryCgroupCensus()), limit: MEMORY_CGROUP_IDS });
 }
 
 function describeOutput(lines: string[]): string {

@@ -31,7 +31,10 @@ export async function chooseAccelerator(
 ): Promise<ProbeResult> {
   if (wanted === 'tcg') return { accelerator: 'tcg', reason: 'TCG chosen by configuration' };
   if (!existsSync('/dev/kvm')) {
-    if (wanted === 'kvm') throw new Error('accelerator "kvm" was asked for but /dev/kvm does not exist: enable virtualisation (VT-x/AMD-V, nested virtualisation in a cloud VM) or use "auto"');
+    if (wanted === 'kvm')
+      throw new Error(
+        'accelerator "kvm" was asked for but /dev/kvm does not exist: enable virtualisation (VT-x/AMD-V, nested virtualisation in a cloud VM) or use "auto"',
+      );
     return { accelerator: 'tcg', reason: 'no /dev/kvm: TCG (emulation)' };
   }
   const qemuVersion = (await runCommand(options.qemu, ['--version'])).split('\n')[0] ?? '';
@@ -55,11 +58,29 @@ export async function chooseAccelerator(
 async function probeKvm(qemu: string, boot: GuestBoot): Promise<ProbeResult> {
   const started = Date.now();
   const args = [
-    '-accel', 'kvm', '-cpu', 'host', '-machine', 'pc', '-m', '128', '-smp', '1',
-    '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
-    '-kernel', boot.kernel, '-initrd', boot.initrd,
-    '-append', 'console=ttyS0 panic=-1 quiet cours_linux.probe',
-    '-serial', 'stdio',
+    '-accel',
+    'kvm',
+    '-cpu',
+    'host',
+    '-machine',
+    'pc',
+    '-m',
+    '128',
+    '-smp',
+    '1',
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-no-reboot',
+    '-kernel',
+    boot.kernel,
+    '-initrd',
+    boot.initrd,
+    '-append',
+    'console=ttyS0 panic=-1 quiet cours_linux.probe',
+    '-serial',
+    'stdio',
   ];
   const { output, code, timedOut } = await new Promise<{ output: string; code: number | null; timedOut: boolean }>((resolve) => {
     const child = spawn(qemu, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -79,13 +100,14 @@ async function probeKvm(qemu: string, boot: GuestBoot): Promise<ProbeResult> {
   });
   const ms = Date.now() - started;
   if (output.includes(PROBE_MARKER)) return { accelerator: 'kvm', reason: `KVM works (probe boot in ${ms} ms)` };
-  const why = timedOut
-    ? `a probe boot under KVM hung for ${PROBE_TIMEOUT_MS / 1000} s`
-    : `a probe boot under KVM failed (exit ${code}): ${lastLine(output)}`;
+  const why = timedOut ? `a probe boot under KVM hung for ${PROBE_TIMEOUT_MS / 1000} s` : `a probe boot under KVM failed (exit ${code}): ${lastLine(output)}`;
   return { accelerator: 'tcg', reason: `${why}: TCG (emulation)` };
 }
 
 function lastLine(text: string): string {
-  const lines = text.split('\n').map((line) => line.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
   return lines.at(-1) ?? 'no output';
 }

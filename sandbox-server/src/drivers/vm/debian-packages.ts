@@ -58,10 +58,7 @@ export async function downloadAndUnpack(pkg: DebianPackage, downloadDir: string,
 }
 
 /** Installs the Debian packages missing for `commands` (command → package), or says how to. */
-export async function ensureHostCommands(
-  commands: Record<string, string>,
-  options: { install: boolean; progress: PrepareProgress },
-): Promise<void> {
+export async function ensureHostCommands(commands: Record<string, string>, options: { install: boolean; progress: PrepareProgress }): Promise<void> {
   const missing: string[] = [];
   for (const [command, pkg] of Object.entries(commands)) {
     if (!(await commandExists(command)) && !missing.includes(pkg)) missing.push(pkg);

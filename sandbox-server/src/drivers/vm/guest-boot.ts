@@ -83,7 +83,14 @@ export async function ensureGuestBoot(cacheDir: string, progress: PrepareProgres
 
     const out = join(work, 'out');
     await mkdir(out);
-    await runCommand('sh', ['-c', `cd "$1" && find . | "$2" cpio -o -H newc -R 0:0 2>/dev/null | gzip -9 > "$3"`, 'sh', root, busybox, join(out, 'initrd.img')]);
+    await runCommand('sh', [
+      '-c',
+      `cd "$1" && find . | "$2" cpio -o -H newc -R 0:0 2>/dev/null | gzip -9 > "$3"`,
+      'sh',
+      root,
+      busybox,
+      join(out, 'initrd.img'),
+    ]);
     const bzImage = join(kernelTree, 'boot', `vmlinuz-${release}`);
     const kernelConfig = readFileSync(join(kernelTree, 'boot', `config-${release}`), 'utf8');
     const vmlinux = /^CONFIG_PVH=y$/m.test(kernelConfig) ? extractVmlinux(readFileSync(bzImage)) : undefined;

@@ -32,7 +32,15 @@ export function parseModulesDep(text: string): ModuleDeps {
     const path = line.slice(0, colon).trim();
     const name = nameOf(path);
     paths.set(name, path);
-    deps.set(name, line.slice(colon + 1).trim().split(/\s+/).filter(Boolean).map(nameOf));
+    deps.set(
+      name,
+      line
+        .slice(colon + 1)
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean)
+        .map(nameOf),
+    );
   }
   return { paths, deps };
 }

@@ -16,11 +16,17 @@ const optionsSchema = z.object({
    */
   stateDir: z.string().startsWith('/', 'must be an absolute path').default('/var/tmp/cours-linux-vm'),
   /** Host name of every VM, as the course's VM had. */
-  hostname: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/, 'must be a valid host name').default('tp-docker'),
+  hostname: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/, 'must be a valid host name')
+    .default('tp-docker'),
   /** Allow a Docker daemon in VMs. When false, dockerd is left out whatever SandboxSpec.docker says. */
   docker: z.boolean().default(true),
   /** Prefix of every VM's directory and QEMU process name (how a later run recognises leftovers). */
-  prefix: z.string().regex(/^[a-z][a-z0-9-]{1,14}$/, 'lowercase letters, digits and dashes, at most 15 characters').default('cours-linux-vm'),
+  prefix: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{1,14}$/, 'lowercase letters, digits and dashes, at most 15 characters')
+    .default('cours-linux-vm'),
   /** "auto": KVM when a probe boot under KVM works on this host (result cached), else TCG (emulation, ≈ 10× slower). */
   accelerator: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
   /** The QEMU binary; installed with apt (qemu-system-x86) by prepare() when missing. */
@@ -33,7 +39,11 @@ const optionsSchema = z.object({
    * Guest memory never goes below this, whatever limits.memoryBytes says. With
    * 256 MiB, a guest running dockerd uses ≈ 72 MiB and has ≈ 130 MiB available.
    */
-  minMemoryBytes: z.number().int().min(128 * 1024 * 1024).default(256 * 1024 * 1024),
+  minMemoryBytes: z
+    .number()
+    .int()
+    .min(128 * 1024 * 1024)
+    .default(256 * 1024 * 1024),
   /** TCG's translation cache, in MiB. QEMU's default (1 GiB reserved, ≈ 770 MiB RSS) dwarfs the guest; 64 keeps QEMU near 400 MiB. */
   tbSizeMiB: z.number().int().min(16).max(2048).default(64),
   /** Tasks kept for the guest's own services (agent, dockerd, containerd) out of limits.pids: terminals together get the rest. */
@@ -41,7 +51,10 @@ const optionsSchema = z.object({
   /** How long a VM may take from QEMU's start to its agent saying hello (TCG on a busy host: tens of seconds). */
   bootTimeoutMs: z.number().int().min(5_000).default(240_000),
   /** Unprivileged user QEMU switches to once it has opened its files; empty: QEMU stays root. */
-  runAs: z.string().regex(/^([a-z_][a-z0-9_-]*)?$/, 'a user name, or empty').default('nobody'),
+  runAs: z
+    .string()
+    .regex(/^([a-z_][a-z0-9_-]*)?$/, 'a user name, or empty')
+    .default('nobody'),
   /** Node binary copied into the disk image to run the agent; same glibc as the rootfs (Debian 12). */
   nodePath: z.string().startsWith('/', 'must be an absolute path').default(process.execPath),
   /** Debian mirror for building the root filesystem; default: the one the host's apt sources name. */

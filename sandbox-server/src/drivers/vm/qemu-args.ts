@@ -42,36 +42,53 @@ export function qemuArgs(launch: VmLaunch): string[] {
     `cours_linux.agent=${agentConfig}`,
   ].join(' ');
   return [
-    '-name', `guest=${launch.name},process=${launch.processName}`,
-    ...(launch.accelerator === 'kvm'
-      ? ['-accel', 'kvm', '-cpu', 'host']
-      : ['-accel', `tcg,tb-size=${launch.tbSizeMiB}`]),
+    '-name',
+    `guest=${launch.name},process=${launch.processName}`,
+    ...(launch.accelerator === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', `tcg,tb-size=${launch.tbSizeMiB}`]),
     // `pc`, not `microvm`: under TCG microvm hung at boot half the time with Debian's kernel.
-    '-machine', 'pc',
+    '-machine',
+    'pc',
     // qboot does only what booting a kernel needs: ≈ 1 s less than SeaBIOS under TCG.
     ...(launch.bios ? ['-bios', launch.bios] : []),
-    '-m', String(launch.memoryMiB),
-    '-smp', String(launch.cpus),
+    '-m',
+    String(launch.memoryMiB),
+    '-smp',
+    String(launch.cpus),
     // Only the devices listed here: no NIC (the guest has no network at all,
     // only lo), no VGA, no USB, no floppy, no CD.
-    '-nodefaults', '-no-user-config', '-display', 'none', '-nic', 'none',
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-nic',
+    'none',
     '-no-reboot',
-    '-kernel', launch.kernel,
-    '-initrd', launch.initrd,
-    '-append', kernelCommandLine,
+    '-kernel',
+    launch.kernel,
+    '-initrd',
+    launch.initrd,
+    '-append',
+    kernelCommandLine,
     // snapshot=on: writes go to a temporary file (in $TMPDIR, the VM's own
     // directory), never to the shared image; cache=unsafe: nothing to keep.
-    '-drive', `file=${launch.disk},format=raw,if=virtio,snapshot=on,cache=unsafe`,
-    '-device', 'virtio-serial-pci,id=serial0',
-    '-chardev', `socket,id=agent,path=${launch.agentSocket}`,
-    '-device', `virtserialport,bus=serial0.0,chardev=agent,name=${AGENT_PORT_NAME}`,
-    '-device', 'virtio-rng-pci',
-    '-serial', `file:${launch.consoleLog}`,
+    '-drive',
+    `file=${launch.disk},format=raw,if=virtio,snapshot=on,cache=unsafe`,
+    '-device',
+    'virtio-serial-pci,id=serial0',
+    '-chardev',
+    `socket,id=agent,path=${launch.agentSocket}`,
+    '-device',
+    `virtserialport,bus=serial0.0,chardev=agent,name=${AGENT_PORT_NAME}`,
+    '-device',
+    'virtio-rng-pci',
+    '-serial',
+    `file:${launch.consoleLog}`,
     // Defence in depth should the guest break out into QEMU: a seccomp
     // filter (no spawning, no obsolete syscalls) and no root. -runas needs
     // setuid() after the filter is in place, so set*id is denied only when
     // QEMU stays root; once it is `nobody`, there is nothing to elevate to.
-    '-sandbox', `on,obsolete=deny,spawn=deny,resourcecontrol=deny,elevateprivileges=${launch.runAs ? 'allow' : 'deny'}`,
+    '-sandbox',
+    `on,obsolete=deny,spawn=deny,resourcecontrol=deny,elevateprivileges=${launch.runAs ? 'allow' : 'deny'}`,
     ...(launch.runAs ? ['-runas', launch.runAs] : []),
   ];
 }

@@ -56,10 +56,7 @@ export class QemuProcess {
     if (pid === undefined) return true;
     this.#child.kill('SIGKILL');
     let timer: NodeJS.Timeout | undefined;
-    const exited = await Promise.race([
-      this.exit.then(() => true),
-      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 15_000))),
-    ]);
+    const exited = await Promise.race([this.exit.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 15_000)))]);
     clearTimeout(timer);
     return exited || killAndWait(pid);
   }

@@ -53,7 +53,11 @@ export class VmDirs {
     if (!existsSync(this.console)) return '';
     // The guest writes this file as it likes (root inside can flood its console): read its end only.
     const text = readTail(this.console, 64 * 1024).replace(/\r/g, '');
-    return text.split('\n').filter((line) => line.trim()).slice(-lines).join('\n');
+    return text
+      .split('\n')
+      .filter((line) => line.trim())
+      .slice(-lines)
+      .join('\n');
   }
 
   /** No record yet, but made within the last minute: another process is creating it right now. */

@@ -8,7 +8,15 @@
 //   const sandbox = await driver.create({ id, limits, docker: true });
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { HostNotSupportedError, LabsNotSupportedError, SandboxLostError, type PrepareProgress, type Sandbox, type SandboxDriver, type SandboxSpec } from '../driver.ts';
+import {
+  HostNotSupportedError,
+  LabsNotSupportedError,
+  SandboxLostError,
+  type PrepareProgress,
+  type Sandbox,
+  type SandboxDriver,
+  type SandboxSpec,
+} from '../driver.ts';
 import { ensureRootfs } from '../../rootfs/build.ts';
 import { ensureHelpers } from '../../rootfs/native.ts';
 import { chooseAccelerator, type Accelerator } from './accelerator.ts';
@@ -66,7 +74,13 @@ export class VmDriver implements SandboxDriver {
       );
     }
     const missing: string[] = [];
-    for (const [command, pkg] of [['apt-get', 'apt'], ['dpkg-deb', 'dpkg'], ['mkfs.ext4', 'e2fsprogs'], ['debootstrap', 'debootstrap'], ['gzip', 'gzip']]) {
+    for (const [command, pkg] of [
+      ['apt-get', 'apt'],
+      ['dpkg-deb', 'dpkg'],
+      ['mkfs.ext4', 'e2fsprogs'],
+      ['debootstrap', 'debootstrap'],
+      ['gzip', 'gzip'],
+    ]) {
       if (!(await commandExists(command!))) missing.push(`${command} (${pkg})`);
     }
     if (!this.options.installPackages && !(await commandExists(this.options.qemu))) missing.push(`${this.options.qemu} (qemu-system-x86)`);
@@ -99,7 +113,10 @@ export class VmDriver implements SandboxDriver {
     const idProblem = machineIdProblem(spec.id);
     if (idProblem) throw new RangeError(idProblem);
     if (spec.machines) {
-      throw new LabsNotSupportedError('the VM driver makes one machine per reader: labs of several machines are not built for it yet', 'use the namespace driver for pages that declare machines');
+      throw new LabsNotSupportedError(
+        'the VM driver makes one machine per reader: labs of several machines are not built for it yet',
+        'use the namespace driver for pages that declare machines',
+      );
     }
     if (this.#sandboxes.has(spec.id) || this.#starting.has(spec.id)) throw new Error(`sandbox ${spec.id} already exists`);
     const problem = checkVmLimits(spec.limits, this.options);

@@ -61,9 +61,9 @@ export class VmSandbox extends AgentBackedSandbox implements Sandbox {
       await sandbox.#start(spec);
       return sandbox;
     } catch (error) {
-      await sandbox.#tearDown().catch((cleanupError: Error) =>
-        sandbox.#log('error', 'cleanup after a failed start failed too', { error: cleanupError.message }),
-      );
+      await sandbox
+        .#tearDown()
+        .catch((cleanupError: Error) => sandbox.#log('error', 'cleanup after a failed start failed too', { error: cleanupError.message }));
       throw error;
     }
   }
@@ -153,9 +153,7 @@ export class VmSandbox extends AgentBackedSandbox implements Sandbox {
       throw exit ? new Error(this.#describeFailure(exit)) : error;
     }
     // The boot ran at full speed; from now on the VM gets its share of the host's CPU.
-    await cgroup?.limitCpu(spec.limits.cpus).catch((error: Error) =>
-      this.#log('warn', 'could not limit the VM\'s CPU', { error: error.message }),
-    );
+    await cgroup?.limitCpu(spec.limits.cpus).catch((error: Error) => this.#log('warn', "could not limit the VM's CPU", { error: error.message }));
     if (!this.#lifecycle.becomeReady()) throw new Error(`VM ${this.id} was destroyed while it started`);
     // From here on a death is news for the owner; before, the start's own error says it.
     void qemu.exit.then((reason) => this.#died(reason));

@@ -33,7 +33,11 @@ interface Spec {
 }
 
 export const BLOCK_SHORTCODES = {
-  notice: { named: ['style', 'title', 'icon', 'color', 'expanded'], positionalExample: 'notice tip "Mon titre"', namedExample: 'notice style="tip" title="Mon titre"' },
+  notice: {
+    named: ['style', 'title', 'icon', 'color', 'expanded'],
+    positionalExample: 'notice tip "Mon titre"',
+    namedExample: 'notice style="tip" title="Mon titre"',
+  },
   expand: { named: ['title', 'expanded', 'open'], positionalExample: 'expand "Voir la solution"', namedExample: 'expand title="Voir la solution"' },
   tabs: { named: ['groupid', 'title', 'style', 'color', 'icon'], positionalExample: 'tabs', namedExample: 'tabs groupid="os"' },
   tab: { named: ['name', 'title', 'style', 'color', 'icon'], positionalExample: 'tab "Linux"', namedExample: 'tab title="Linux"' },
@@ -43,14 +47,36 @@ export type BlockName = keyof typeof BLOCK_SHORTCODES;
 
 /** Shortcodes written inline or alone on a line, replaced in the source before parsing (inline-shortcodes.ts). */
 export const INLINE_SHORTCODE_NAMES = [
-  'ref', 'relref', 'siteparam', 'param', 'icon', 'badge', 'button', 'youtube', 'figure', 'include',
-  'children', 'attachments', 'mermaid', 'math', 'highlight',
+  'ref',
+  'relref',
+  'siteparam',
+  'param',
+  'icon',
+  'badge',
+  'button',
+  'youtube',
+  'figure',
+  'include',
+  'children',
+  'attachments',
+  'mermaid',
+  'math',
+  'highlight',
 ];
 
 /** Relearn's styles that are colours rather than kinds, mapped onto our kinds. */
 const STYLE_ALIASES: Record<string, NoticeKind> = {
-  primary: 'note', secondary: 'note', accent: 'note', default: 'note', transparent: 'note', code: 'note', blue: 'info', grey: 'note',
-  green: 'tip', orange: 'warning', red: 'caution',
+  primary: 'note',
+  secondary: 'note',
+  accent: 'note',
+  default: 'note',
+  transparent: 'note',
+  code: 'note',
+  blue: 'info',
+  grey: 'note',
+  green: 'tip',
+  orange: 'warning',
+  red: 'caution',
 };
 
 interface BuildContext {
@@ -82,7 +108,10 @@ function notice(open: OpenToken, children: RootContent[], position: Position, ct
   const p = open.params;
   const given = p.get('style', 0);
   if (given === undefined || given.trim() === '') {
-    ctx.fail(`the notice ${open.raw} has no kind`, `name one of ${NOTICE_KIND_NAMES.join(', ')}: {{${open.delimiter} notice tip ${open.delimiter === '<' ? '>' : '%'}}}`);
+    ctx.fail(
+      `the notice ${open.raw} has no kind`,
+      `name one of ${NOTICE_KIND_NAMES.join(', ')}: {{${open.delimiter} notice tip ${open.delimiter === '<' ? '>' : '%'}}}`,
+    );
   }
   if (p.positional.length > 3) {
     ctx.fail(
@@ -102,24 +131,47 @@ function notice(open: OpenToken, children: RootContent[], position: Position, ct
   const color = cssColor(p.get('color'), ctx.fail);
   const expanded = p.named.get('expanded');
   const props = { ...noticeAsideProperties(n), ...(color ? { style: `--notice-accent:${color}` } : {}) };
-  const header = { type: 'hugoNoticeHeader', data: { hName: expanded === undefined ? 'div' : 'summary', hProperties: { className: ['notice__header'] }, hChildren: noticeHeaderHast(n).children }, children: [] };
+  const header = {
+    type: 'hugoNoticeHeader',
+    data: { hName: expanded === undefined ? 'div' : 'summary', hProperties: { className: ['notice__header'] }, hChildren: noticeHeaderHast(n).children },
+    children: [],
+  };
   const body = { type: 'hugoNoticeBody', data: { hName: 'div', hProperties: { className: ['notice__body'] } }, children };
   if (expanded === undefined) {
-    return { type: 'hugoNotice', kind: n.kind, title: p.get('title', 1), data: { hName: 'aside', hProperties: props }, children: [header, body], position } as unknown as RootContent;
+    return {
+      type: 'hugoNotice',
+      kind: n.kind,
+      title: p.get('title', 1),
+      data: { hName: 'aside', hProperties: props },
+      children: [header, body],
+      position,
+    } as unknown as RootContent;
   }
   // Relearn's expanded=true|false: a notice the reader folds and unfolds.
   const open_ = /^(true|1|yes)$/i.test(expanded.trim());
-  return element('hugoNotice', 'aside', props, [element('hugoNoticeFold', 'details', { className: ['notice__fold'], open: open_ }, [header as unknown as RootContent, body as unknown as RootContent])], position);
+  return element(
+    'hugoNotice',
+    'aside',
+    props,
+    [element('hugoNoticeFold', 'details', { className: ['notice__fold'], open: open_ }, [header as unknown as RootContent, body as unknown as RootContent])],
+    position,
+  );
 }
 
 function expand(open: OpenToken, children: RootContent[], position: Position): RootContent {
   const p = open.params;
   const title = p.get('title', 0)?.trim() || 'Déplier';
   const isOpen = /^(true|1|yes)$/i.test((p.named.get('expanded') ?? p.named.get('open') ?? p.positional[1] ?? '').trim());
-  return element('hugoExpand', 'details', { className: ['expand'], open: isOpen }, [
-    textElement('hugoExpandTitle', 'summary', { className: ['expand__title'] }, title),
-    element('hugoExpandBody', 'div', { className: ['expand__body'] }, children),
-  ], position);
+  return element(
+    'hugoExpand',
+    'details',
+    { className: ['expand'], open: isOpen },
+    [
+      textElement('hugoExpandTitle', 'summary', { className: ['expand__title'] }, title),
+      element('hugoExpandBody', 'div', { className: ['expand__body'] }, children),
+    ],
+    position,
+  );
 }
 
 interface TabNode {
@@ -148,7 +200,10 @@ function tabs(open: OpenToken, children: RootContent[], position: Position, ctx:
   tabNodes.forEach((t, i) => {
     const id = `${group}-${i + 1}`;
     parts.push(
-      { type: 'hugoTabInput', data: { hName: 'input', hProperties: { type: 'radio', name: group, id, className: ['tabs__radio'], checked: i === 0 } } } as unknown as RootContent,
+      {
+        type: 'hugoTabInput',
+        data: { hName: 'input', hProperties: { type: 'radio', name: group, id, className: ['tabs__radio'], checked: i === 0 } },
+      } as unknown as RootContent,
       textElement('hugoTabLabel', 'label', { htmlFor: id, className: ['tabs__label'] }, t.title),
       element('hugoTabPanel', 'div', { className: ['tabs__panel'], role: 'tabpanel', ariaLabel: t.title }, t.children),
     );

@@ -61,7 +61,9 @@ function toToken(tag: FoundTag, where: Where, fail: (reason: string, hint: strin
       fail(`the shortcode ${tag.raw} cannot be used here`, `write it in running text or on a line of its own, outside headings, tables and links`);
     }
     fail(
-      `unknown shortcode "${name}" (${tag.raw}); supported: ${SUPPORTED().map((n) => `"${n}"`).join(', ')}`,
+      `unknown shortcode "${name}" (${tag.raw}); supported: ${SUPPORTED()
+        .map((n) => `"${n}"`)
+        .join(', ')}`,
       `rewrite it in Markdown, or escape it as {{${d}/* ${name} */${closer(d)}}} to show it as text`,
     );
   }

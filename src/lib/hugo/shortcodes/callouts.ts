@@ -23,14 +23,26 @@ function callout(quote: Blockquote): RootContent | undefined {
   const kind = m[1]!.toLowerCase();
   if (!isNoticeKind(kind)) return undefined;
   const rest = text.value.slice(m[0].length);
-  const paragraphChildren = rest === '' ? first.children.slice(1).filter((c, i) => !(i === 0 && c.type === 'break')) : [{ ...text, value: rest }, ...first.children.slice(1)];
+  const paragraphChildren =
+    rest === '' ? first.children.slice(1).filter((c, i) => !(i === 0 && c.type === 'break')) : [{ ...text, value: rest }, ...first.children.slice(1)];
   const body = [...(paragraphChildren.length > 0 ? [{ ...first, children: paragraphChildren }] : []), ...quote.children.slice(1)] as RootContent[];
   const n = resolveNotice(kind, m[3]!.trim() || undefined);
   const fold = m[2];
-  const header = { type: 'hugoNoticeHeader', data: { hName: fold ? 'summary' : 'div', hProperties: { className: ['notice__header'] }, hChildren: noticeHeaderHast(n).children }, children: [] };
+  const header = {
+    type: 'hugoNoticeHeader',
+    data: { hName: fold ? 'summary' : 'div', hProperties: { className: ['notice__header'] }, hChildren: noticeHeaderHast(n).children },
+    children: [],
+  };
   const content = { type: 'hugoNoticeBody', data: { hName: 'div', hProperties: { className: ['notice__body'] } }, children: body };
-  const inner = fold ? [{ type: 'hugoNoticeFold', data: { hName: 'details', hProperties: { className: ['notice__fold'], open: fold === '+' } }, children: [header, content] }] : [header, content];
-  return { type: 'hugoNotice', data: { hName: 'aside', hProperties: noticeAsideProperties(n) }, children: inner, position: quote.position } as unknown as RootContent;
+  const inner = fold
+    ? [{ type: 'hugoNoticeFold', data: { hName: 'details', hProperties: { className: ['notice__fold'], open: fold === '+' } }, children: [header, content] }]
+    : [header, content];
+  return {
+    type: 'hugoNotice',
+    data: { hName: 'aside', hProperties: noticeAsideProperties(n) },
+    children: inner,
+    position: quote.position,
+  } as unknown as RootContent;
 }
 
 export function transformCallouts(tree: Root | { children: RootContent[] }): void {

@@ -53,7 +53,15 @@ function codeRanges(source: string): Array<[number, number]> {
     const end = offset + line.length + 1;
     const m = /^(?:\s*>)*\s*(?:(?:[-*+]|\d+[.)])\s+)?(`{3,}|~{3,})/.exec(line);
     if (fence) {
-      if (m && m[1]![0] === fence.char && m[1]!.length >= fence.len && line.trim().replace(/^(>\s*)+/, '').replace(/^([-*+]|\d+[.)])\s+/, '') === m[1]) {
+      if (
+        m &&
+        m[1]![0] === fence.char &&
+        m[1]!.length >= fence.len &&
+        line
+          .trim()
+          .replace(/^(>\s*)+/, '')
+          .replace(/^([-*+]|\d+[.)])\s+/, '') === m[1]
+      ) {
         ranges.push([fence.start, end]);
         fence = undefined;
       }
@@ -72,15 +80,54 @@ const lineAt = (source: string, index: number) => source.slice(0, index).split('
 
 /** Learn's Font Awesome names we show as a sign (this site ships no icon font). */
 const ICONS: Record<string, string> = {
-  book: '📖', terminal: '⌨', github: '⌥', gitlab: '⌥', code: '⌘', download: '⬇', upload: '⬆', link: '🔗', 'external-link-alt': '↗',
-  info: 'ℹ', 'info-circle': 'ℹ', exclamation: '!', 'exclamation-triangle': '⚠', check: '✓', times: '✗', home: '⌂', bars: '☰',
-  edit: '✎', 'pen': '✎', search: '🔍', heart: '♥', star: '★', bug: '🐞', cog: '⚙', wrench: '🔧', file: '📄', folder: '📁',
-  'angle-double-right': '»', 'angle-right': '›', 'arrow-right': '→', 'arrow-left': '←', bookmark: '🔖', docker: '🐳', linux: '🐧',
-  'chalkboard-teacher': '👩‍🏫', lightbulb: '💡', 'question-circle': '?', user: '👤', users: '👥', clock: '⏱', play: '▶',
+  book: '📖',
+  terminal: '⌨',
+  github: '⌥',
+  gitlab: '⌥',
+  code: '⌘',
+  download: '⬇',
+  upload: '⬆',
+  link: '🔗',
+  'external-link-alt': '↗',
+  info: 'ℹ',
+  'info-circle': 'ℹ',
+  exclamation: '!',
+  'exclamation-triangle': '⚠',
+  check: '✓',
+  times: '✗',
+  home: '⌂',
+  bars: '☰',
+  edit: '✎',
+  pen: '✎',
+  search: '🔍',
+  heart: '♥',
+  star: '★',
+  bug: '🐞',
+  cog: '⚙',
+  wrench: '🔧',
+  file: '📄',
+  folder: '📁',
+  'angle-double-right': '»',
+  'angle-right': '›',
+  'arrow-right': '→',
+  'arrow-left': '←',
+  bookmark: '🔖',
+  docker: '🐳',
+  linux: '🐧',
+  'chalkboard-teacher': '👩‍🏫',
+  lightbulb: '💡',
+  'question-circle': '?',
+  user: '👤',
+  users: '👥',
+  clock: '⏱',
+  play: '▶',
 };
 
 function iconHtml(name: string | undefined): string {
-  const key = (name ?? '').replace(/^(fa[srlbd]?|fa-solid|fa-regular|fa-brands)\s+/, '').replace(/^fa-/, '').trim();
+  const key = (name ?? '')
+    .replace(/^(fa[srlbd]?|fa-solid|fa-regular|fa-brands)\s+/, '')
+    .replace(/^fa-/, '')
+    .trim();
   return `<span class="icon" aria-hidden="true" data-icon="${escapeHtml(key)}">${ICONS[key] ?? '•'}</span>`;
 }
 
@@ -114,7 +161,11 @@ export class InlineShortcodes {
     this.source = source;
     const ranges = codeRanges(source);
     const inCode = (i: number) => ranges.some(([a, b]) => i >= a && i < b);
-    const tags = findTags(source, (reason, hint, index) => this.fail(index, reason, hint), (i) => !inCode(i)).filter((t) => t.inner !== undefined);
+    const tags = findTags(
+      source,
+      (reason, hint, index) => this.fail(index, reason, hint),
+      (i) => !inCode(i),
+    ).filter((t) => t.inner !== undefined);
     let out = '';
     let at = 0;
     for (let i = 0; i < tags.length; i++) {
@@ -122,7 +173,12 @@ export class InlineShortcodes {
       const { name, closing, rest } = tagName(tag.inner!);
       if (name !== undefined && !INLINE_SHORTCODE_NAMES.includes(name) && !Object.hasOwn(BLOCK_SHORTCODES, name)) this.unknown(name, tag);
       if (name === undefined || !INLINE_SHORTCODE_NAMES.includes(name)) continue;
-      if (closing) this.fail(tag.start, `the closing tag ${tag.raw} has no matching opening before it`, `add ${tagSample(tag.delimiter, ` ${name} `)} before it, or remove it`);
+      if (closing)
+        this.fail(
+          tag.start,
+          `the closing tag ${tag.raw} has no matching opening before it`,
+          `add ${tagSample(tag.delimiter, ` ${name} `)} before it, or remove it`,
+        );
       const params = new TagParams(parseParams(rest, (reason, hint) => this.fail(tag.start, reason, hint)));
       let end = tag.end;
       let inner: string | undefined;
@@ -152,20 +208,34 @@ export class InlineShortcodes {
         const target = need(p.get('path', 0) ?? p.get('page'), 'the page it points to', `${name} "docker_linux/namespaces.md"`);
         const found = this.index(tag).resolve(target, this.ctx.contentPath ?? '');
         if (!found) {
-          this.fail(tag.start, `${tag.raw}: no page "${target}" in the site (REF_NOT_FOUND)`, `name the page's file relative to content/, e.g. ${tagSample(tag.delimiter, ` ${name} "/chapitre/page.md" `)}, or relative to this page`);
+          this.fail(
+            tag.start,
+            `${tag.raw}: no page "${target}" in the site (REF_NOT_FOUND)`,
+            `name the page's file relative to content/, e.g. ${tagSample(tag.delimiter, ` ${name} "/chapitre/page.md" `)}, or relative to this page`,
+          );
         }
         return found.url;
       }
       case 'siteparam': {
         const key = need(p.get('name', 0), 'the name of a [params] key', 'siteparam "author"');
         const v = lookupParam(this.ctx.siteParams, key);
-        if (v === undefined) this.fail(tag.start, `${tag.raw}: the site's configuration has no params.${key}`, `add ${key} = "…" under [params] in the site's config, or fix the name`);
+        if (v === undefined)
+          this.fail(
+            tag.start,
+            `${tag.raw}: the site's configuration has no params.${key}`,
+            `add ${key} = "…" under [params] in the site's config, or fix the name`,
+          );
         return escapeHtml(showValue(v));
       }
       case 'param': {
         const key = need(p.get('name', 0), 'the name of a front matter key', 'param "author"');
         const v = lookupParam(this.ctx.pageParams, key) ?? lookupParam(this.ctx.siteParams, key);
-        if (v === undefined) this.fail(tag.start, `${tag.raw}: neither this page's front matter nor the site's [params] has "${key}"`, `add ${key}: … to the front matter, or fix the name`);
+        if (v === undefined)
+          this.fail(
+            tag.start,
+            `${tag.raw}: neither this page's front matter nor the site's [params] has "${key}"`,
+            `add ${key}: … to the front matter, or fix the name`,
+          );
         return escapeHtml(showValue(v));
       }
       case 'icon':
@@ -181,26 +251,35 @@ export class InlineShortcodes {
         const href = p.get('href', 0) ?? '';
         const style = (p.get('style') ?? 'default').toLowerCase();
         const icon = p.get('icon');
-        const target = p.get('target') ?? (/^(https?:)?\/\//.test(href) && this.ctx.siteParams.externallinktarget ? String(this.ctx.siteParams.externallinktarget) : undefined);
+        const target =
+          p.get('target') ??
+          (/^(https?:)?\/\//.test(href) && this.ctx.siteParams.externallinktarget ? String(this.ctx.siteParams.externallinktarget) : undefined);
         const label = (inner ?? '').trim() || href;
         if (href === '') return `<button type="button" class="button button--${escapeHtml(style)}">${icon ? iconHtml(icon) : ''}${label}</button>`;
         return `<a class="button button--${escapeHtml(style)}" href="${escapeHtml(withBase(href, basePath))}"${target ? ` target="${escapeHtml(target)}" rel="noopener"` : ''}>${icon ? iconHtml(icon) : ''}${label}</a>`;
       }
       case 'figure': {
         const src = need(p.get('src'), 'the image (src=…)', 'figure src="/images/schema.png" title="Schéma"');
-        const attrs = [`src="${escapeHtml(withBase(src, basePath))}"`, `alt="${escapeHtml(p.get('alt') ?? p.get('title') ?? '')}"`, 'class="course-image"', 'loading="lazy"'];
+        const attrs = [
+          `src="${escapeHtml(withBase(src, basePath))}"`,
+          `alt="${escapeHtml(p.get('alt') ?? p.get('title') ?? '')}"`,
+          'class="course-image"',
+          'loading="lazy"',
+        ];
         for (const k of ['width', 'height']) if (p.get(k)) attrs.push(`${k}="${escapeHtml(p.get(k)!)}"`);
         let img = `<img ${attrs.join(' ')}>`;
         const link = p.get('link');
         if (link) img = `<a href="${escapeHtml(withBase(link, basePath))}"${p.get('target') ? ` target="${escapeHtml(p.get('target')!)}"` : ''}>${img}</a>`;
         const title = p.get('title');
         const caption = p.get('caption');
-        const cap = title || caption ? `<figcaption>${title ? `<strong>${escapeHtml(title)}</strong> ` : ''}${caption ? escapeHtml(caption) : ''}</figcaption>` : '';
+        const cap =
+          title || caption ? `<figcaption>${title ? `<strong>${escapeHtml(title)}</strong> ` : ''}${caption ? escapeHtml(caption) : ''}</figcaption>` : '';
         return `<figure class="hugo-figure${p.get('class') ? ` ${escapeHtml(p.get('class')!)}` : ''}">${img}${cap}</figure>`;
       }
       case 'youtube': {
         const id = need(p.get('id', 0), 'the video id', 'youtube "dQw4w9WgXcQ"');
-        if (!/^[\w-]{6,20}$/.test(id)) this.fail(tag.start, `${tag.raw}: "${id}" is not a YouTube video id`, 'write the id from the video address (the part after v=)');
+        if (!/^[\w-]{6,20}$/.test(id))
+          this.fail(tag.start, `${tag.raw}: "${id}" is not a YouTube video id`, 'write the id from the video address (the part after v=)');
         const title = p.get('title') ?? 'Vidéo';
         const origin = this.ctx.siteParams.videoembedorigin;
         return `<div class="video-embed" data-video-id="${escapeHtml(id)}" data-video-title="${escapeHtml(title)}"${typeof origin === 'string' ? ` data-video-origin="${escapeHtml(origin)}"` : ''}><button type="button" class="video-embed__play" data-video-play>▶ Lire la vidéo « ${escapeHtml(title)} »</button><p class="video-embed__note">Hébergée par YouTube : rien n’est demandé à YouTube avant ce clic.</p></div>`;
@@ -241,17 +320,24 @@ export class InlineShortcodes {
   }
 
   private index(tag: FoundTag): SiteIndex {
-    if (!this.ctx.index) this.fail(tag.start, `${tag.raw} needs the site's pages, which this renderer was not given`, 'build the page with the course site (npm run build)');
+    if (!this.ctx.index)
+      this.fail(tag.start, `${tag.raw} needs the site's pages, which this renderer was not given`, 'build the page with the course site (npm run build)');
     return this.ctx.index();
   }
 
   private include(file: string, tag: FoundTag): string {
     if (this.depth > 5) this.fail(tag.start, `${tag.raw}: includes nest more than 5 deep (an include of itself?)`, 'remove the loop');
     const here = this.ctx.contentPath ? posix.dirname(join(this.ctx.contentDir, this.ctx.contentPath)) : this.ctx.contentDir;
-    const candidates = file.startsWith('/') ? [join(this.ctx.siteDir, file), join(this.ctx.contentDir, file)] : [join(here, file), join(this.ctx.siteDir, file), join(this.ctx.contentDir, file)];
+    const candidates = file.startsWith('/')
+      ? [join(this.ctx.siteDir, file), join(this.ctx.contentDir, file)]
+      : [join(here, file), join(this.ctx.siteDir, file), join(this.ctx.contentDir, file)];
     const found = candidates.find((c) => existsSync(c));
     if (!found) {
-      this.fail(tag.start, `${tag.raw}: no file "${file}" (looked in ${candidates.map((c) => relative(this.ctx.siteDir, c) || c).join(', ')})`, 'give its path from the site root, e.g. include "/shortcodes/avertissement.md"');
+      this.fail(
+        tag.start,
+        `${tag.raw}: no file "${file}" (looked in ${candidates.map((c) => relative(this.ctx.siteDir, c) || c).join(', ')})`,
+        'give its path from the site root, e.g. include "/shortcodes/avertissement.md"',
+      );
     }
     const text = readFileSync(found, 'utf8');
     const shown = isAbsolute(found) ? relative(this.ctx.siteDir, found) : found;
@@ -278,9 +364,13 @@ export class InlineShortcodes {
         const desc = description && n.frontMatter?.description ? `<p class="children__description">${escapeHtml(n.frontMatter.description)}</p>` : '';
         const sub = n.kind !== 'page' && level < depth ? list(n.children, level + 1) : '';
         const link = `<a href="${escapeHtml(n.url)}">${escapeHtml(n.linkTitle)}</a>`;
-        return style === 'li' ? `<li>${link}${desc}${sub}</li>` : `<div class="children__item"><${/^h[1-6]$/.test(style) ? style : 'p'}>${link}</${/^h[1-6]$/.test(style) ? style : 'p'}>${desc}${sub}</div>`;
+        return style === 'li'
+          ? `<li>${link}${desc}${sub}</li>`
+          : `<div class="children__item"><${/^h[1-6]$/.test(style) ? style : 'p'}>${link}</${/^h[1-6]$/.test(style) ? style : 'p'}>${desc}${sub}</div>`;
       });
-      return style === 'li' ? `<ul class="children children-li">${items.join('')}</ul>` : `<div class="children children-${escapeHtml(style)}">${items.join('')}</div>`;
+      return style === 'li'
+        ? `<ul class="children children-li">${items.join('')}</ul>`
+        : `<div class="children children-${escapeHtml(style)}">${items.join('')}</div>`;
     };
     return list(section?.children ?? [], 1);
   }

@@ -33,4 +33,3 @@ export function trimInline(nodes: PhrasingContent[]): PhrasingContent[] {
   if (last?.type === 'text' && /\s$/.test(last.value)) out[out.length - 1] = { ...last, value: last.value.trimEnd() };
   return out;
 }
-

@@ -64,7 +64,12 @@ export function siteIndex(options: SiteIndexOptions): SiteIndex {
       return [{ path, frontMatter: { title: posix.basename(path).replace(/\.mdx?$/, '') } }];
     }
   });
-  const tree = buildContentTree(entries, { basePath: options.basePath, buildDrafts: options.buildDrafts, disablePathToLower: options.disablePathToLower, languages: options.languages });
+  const tree = buildContentTree(entries, {
+    basePath: options.basePath,
+    buildDrafts: options.buildDrafts,
+    disablePathToLower: options.disablePathToLower,
+    languages: options.languages,
+  });
   /** The tree's key of a file: its path without the language ("credits.en.md" → "credits.md"). */
   const logical = (p: string) => contentLanguage(p, options.languages).path;
   const byLowerPath = new Map<string, TreeNode>();

@@ -142,7 +142,6 @@ export function parseParams(s: string, fail: (reason: string, hint: string) => n
   }
 }
 
-
 /** Named and positional parameters of a tag, with one lookup for both (Hugo allows one style per tag). */
 export class TagParams {
   readonly positional: string[];
