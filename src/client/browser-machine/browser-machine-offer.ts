@@ -64,7 +64,7 @@ export class BrowserMachineOffer {
 
   /** The reader clicked the offer: the machine to use (started by its first ensure()). */
   accept(): BrowserMachine {
-    if (this.loaded === undefined) throw new Error('the browser machine was accepted before its manifest was read');
+    if (this.loaded === undefined) throw new Error('La machine du navigateur a été demandée avant que sa description soit lue : rechargez la page.');
     try {
       storage()?.setItem(ACCEPTED_KEY, 'accepted');
     } catch {
