@@ -128,7 +128,7 @@ export class NamespaceEndpoint {
     if (!origin.allowed) {
       return reject('origin', CloseCode.forbidden, {
         code: 'origin-not-allowed',
-        message: `Pages from ${origin.origin} may not use this server.`,
+        message: `Pages from ${origin.origin.slice(0, 200)} may not use this server.`,
         hint: 'Serve the lesson from this server, or add that origin to ALLOWED_ORIGINS.',
       });
     }
