@@ -42,6 +42,12 @@ export const CloseCode = {
   takenOver: 4409,
   /** The sandbox was destroyed (deleted, idle, too old, or it died). */
   gone: 4410,
+  /**
+   * This machine of a lab was reset (POST …/machines/:machine/reset or …/reset):
+   * its shells are gone, the lab lives on. Reopening the same terminal URL
+   * gives a shell on the machine made anew (same name, address, hosts).
+   */
+  machineReset: 4411,
   /** The sandbox already has the most terminals allowed. */
   tooManyTerminals: 4429,
 } as const;
@@ -62,6 +68,7 @@ export const ERROR_CODES = [
   'host-not-allowed',
   'not-found',
   'gone',
+  'machine-reset',
   'taken-over',
   'too-many-terminals',
   'too-many-sandboxes',

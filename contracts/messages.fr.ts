@@ -62,6 +62,10 @@ export const ERROR_WORDS_FR: Record<ErrorCode, FrenchWords> = {
     message: 'Votre machine a été arrêtée (inactive trop longtemps, trop ancienne, ou supprimée).',
     hint: 'Rechargez la page ou cliquez sur « Réinitialiser la machine » pour en obtenir une nouvelle.',
   },
+  'machine-reset': {
+    message: 'Cette machine du lab a été réinitialisée : ses terminaux ont été fermés.',
+    hint: "Rouvrez le terminal : il démarre sur la machine neuve, qui garde son nom et son adresse. Les autres machines n'ont pas bougé.",
+  },
   'taken-over': {
     message: 'Ce terminal est maintenant affiché dans une autre fenêtre ou un autre onglet.',
     hint: "Un terminal ne s'affiche qu'à un endroit à la fois : reconnectez-le ici pour le reprendre.",

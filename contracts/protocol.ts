@@ -228,6 +228,15 @@ export const CreateSandboxResponse = z.object({
 });
 export type CreateSandboxResponse = z.infer<typeof CreateSandboxResponse>;
 
+/**
+ * Answer of POST api/sandboxes/:id/machines/:machine/reset (one machine made
+ * anew) and POST api/sandboxes/:id/reset (every machine of the lab): the
+ * machines reset, each at its old name and address. The lab keeps its id,
+ * token and end; the reset machines' terminals were closed with 4411.
+ */
+export const ResetMachinesResponse = z.object({ machines: z.array(LabMachine).min(1) });
+export type ResetMachinesResponse = z.infer<typeof ResetMachinesResponse>;
+
 export const TerminalStatus = z.object({
   name: z.string(),
   attached: z.boolean(),
@@ -273,4 +282,8 @@ export const apiPath = {
   /** Terminal `name` of a lab's machine `machine` (`terminal()` is the first machine's). */
   machineTerminal: (id: string, machine: string, name: string) => `api/sandboxes/${id}/machines/${machine}/terminals/${name}`,
   namespaces: (id: string) => `api/sandboxes/${id}/namespaces`,
+  /** POST: make machine `machine` of a lab anew (the others keep running). */
+  machineReset: (id: string, machine: string) => `api/sandboxes/${id}/machines/${machine}/reset`,
+  /** POST: make every machine of a lab anew, keeping its id, token and network. */
+  labReset: (id: string) => `api/sandboxes/${id}/reset`,
 } as const;
