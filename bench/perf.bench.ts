@@ -1,0 +1,312 @@
+// Issue 14's figures, side by side in one run: the project through its
+// public API against a bare baseline (bash in a host node-pty behind a plain
+// `ws` server on loopback, bench/perf/bare-terminal.ts), printed as ratios:
+// - create → first prompt: a bare spawn; the project cold and from the warm pool;
+// - keystroke echo p50/p99 over KEYS keys, with the hops apart (pty alone,
+//   loopback WebSocket alone, the bare bridge, the project);
+// - in Chromium: the lesson page's weight before any interaction, the
+//   terminal chunk (bytes and gzip), and click → prompt for a first-time
+//   reader (empty cache, no cookie) and a returning one (same browser, its
+//   cache and reader cookie; its previous machine released).
+// Run with `npm run bench -- perf`. Speed is never asserted: it prints.
+import { performance } from 'node:perf_hooks';
+import { gzipSync } from 'node:zlib';
+import type { AddressInfo } from 'node:net';
+import type { CDPSession, Page } from 'playwright-core';
+import { WebSocket, WebSocketServer } from 'ws';
+import { percentile, report, reportTimings } from './stats.ts';
+import { BareClient, spawnBareShell, startBareServer } from './perf/bare-terminal.ts';
+import { echoSamples } from './perf/echo.ts';
+import { startServer, type RunningServer } from '../tests/support/server.ts';
+import { attachTerminal, createSandbox, deleteSandbox } from '../tests/support/server-client.ts';
+import { launchBrowser, type LaunchedBrowser } from '../tests/support/browser.ts';
+import { deletePageMachine, snippets, startCourse, type Course } from '../tests/support/terminal-page.ts';
+
+const KEYS = Number(process.env.PERF_KEYS ?? 600);
+const CREATE_RUNS = Number(process.env.PERF_CREATE_RUNS ?? 10);
+const CLICK_RUNS = Number(process.env.PERF_CLICK_RUNS ?? 8);
+
+const figures = new Map<string, number>();
+function keep(name: string, samples: readonly number[], percentiles = [50, 95]): void {
+  reportTimings(name, samples, percentiles);
+  for (const p of percentiles) figures.set(`${name} p${p}`, percentile(samples, p));
+}
+function ratio(name: string, ours: string, bare: string): void {
+  const a = figures.get(ours);
+  const b = figures.get(bare);
+  if (a === undefined || b === undefined) return;
+  report(`ratio ${name}`, a / b, '×');
+}
+
+// ── the hops, alone ─────────────────────────────────────────────────────────
+
+async function ptyAlone(): Promise<void> {
+  const shell = spawnBareShell();
+  let text = '';
+  const listeners = new Set<(chunk: Buffer) => void>();
+  shell.onData((chunk: string | Buffer) => {
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+    text += bytes.toString('latin1');
+    for (const listener of listeners) listener(bytes);
+  });
+  while (!/[$#] $/.test(text)) await new Promise((resolve) => setTimeout(resolve, 5));
+  const samples = await echoSamples(
+    {
+      type: (key) => shell.write(key),
+      onData: (listener) => {
+        listeners.add(listener);
+        return { dispose: () => listeners.delete(listener) };
+      },
+    },
+    KEYS,
+  );
+  keep('echo, pty alone (agent ⇄ pty hop)', samples, [50, 99]);
+  shell.kill();
+}
+
+async function websocketAlone(): Promise<void> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
+  wss.on('connection', (ws) => ws.on('message', (data) => ws.send(data as Buffer, { binary: true })));
+  await new Promise((resolve) => wss.once('listening', resolve));
+  const ws = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`, { perMessageDeflate: false });
+  await new Promise((resolve) => ws.once('open', resolve));
+  const samples = await echoSamples(
+    {
+      type: (key) => ws.send(Buffer.from(key), { binary: true }),
+      onData: (listener) => {
+        const wrapped = (data: Buffer) => listener(data);
+        ws.on('message', wrapped);
+        return { dispose: () => ws.off('message', wrapped) };
+      },
+    },
+    KEYS,
+  );
+  keep('echo, loopback websocket alone (browser ⇄ server hop)', samples, [50, 99]);
+  ws.close();
+  await new Promise((resolve) => wss.close(resolve));
+}
+
+// ── bare baseline ───────────────────────────────────────────────────────────
+
+async function bare(): Promise<void> {
+  const server = await startBareServer();
+  try {
+    const spawns: number[] = [];
+    for (let run = 0; run < CREATE_RUNS; run++) {
+      const started = performance.now();
+      const client = await BareClient.connect(server.url);
+      await client.waitForPrompt();
+      spawns.push(performance.now() - started);
+      await client.close();
+    }
+    keep('bare: spawn to first prompt', spawns);
+    const client = await BareClient.connect(server.url);
+    await client.waitForPrompt();
+    keep('bare: echo', await echoSamples(client, KEYS), [50, 99]);
+    await client.close();
+  } finally {
+    await server.close();
+  }
+}
+
+// ── the project, through its public API ─────────────────────────────────────
+
+async function poolReady(server: RunningServer): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while ((await server.metric('sandboxes_active', { kind: 'pool' })) < 1) {
+    if (Date.now() > deadline) throw new Error('the warm pool made no sandbox within 120 s');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  // Its shell, when the pool starts one, is ready a moment after the machine.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+}
+
+async function createToPrompt(server: RunningServer, label: string, beforeEach: () => Promise<void>): Promise<void> {
+  const samples: number[] = [];
+  for (let run = 0; run < CREATE_RUNS; run++) {
+    await beforeEach();
+    const started = performance.now();
+    const sandbox = await createSandbox(server);
+    const { client, reader } = await attachTerminal(server, sandbox, '1');
+    await reader.waitForPrompt();
+    samples.push(performance.now() - started);
+    await client.close();
+    await deleteSandbox(server, sandbox);
+  }
+  keep(`project: create to first prompt (${label})`, samples);
+}
+
+async function projectEcho(server: RunningServer): Promise<void> {
+  const sandbox = await createSandbox(server);
+  const { client, reader } = await attachTerminal(server, sandbox, '1');
+  try {
+    await reader.waitForPrompt();
+    keep('project: echo', await echoSamples(client, KEYS), [50, 99]);
+  } finally {
+    await client.close();
+    await deleteSandbox(server, sandbox);
+  }
+}
+
+async function project(): Promise<void> {
+  const cold = await startServer({ env: { WARM_POOL_SIZE: '0', LOG_LEVEL: 'info' } });
+  try {
+    await createToPrompt(cold, 'cold', async () => {});
+  } finally {
+    await cold.stop();
+  }
+  const warm = await startServer({ env: { WARM_POOL_SIZE: '1', LOG_LEVEL: 'info' } });
+  try {
+    await createToPrompt(warm, 'warm pool', () => poolReady(warm));
+    await projectEcho(warm);
+  } finally {
+    await warm.stop();
+  }
+}
+
+// ── Chromium ────────────────────────────────────────────────────────────────
+
+/** Empties the browser's cache, cookies and storage: the next page is a first-time reader's. */
+async function forgetEverything(browser: LaunchedBrowser, page: Page): Promise<void> {
+  const cdp: CDPSession = await browser.context.newCDPSession(page);
+  await cdp.send('Network.clearBrowserCache');
+  await cdp.detach();
+  await browser.context.clearCookies();
+}
+
+/** Clicks the UTS snippet's Exécuter and measures, in the page's clock, until the terminal shows a prompt. */
+async function clickToPrompt(page: Page): Promise<number> {
+  const button = snippets(page).nth(1).getByRole('button', { name: 'Exécuter', exact: true });
+  await button.evaluate((element) => {
+    element.addEventListener('click', () => ((window as unknown as { clickedAt: number }).clickedAt = performance.now()), { capture: true, once: true });
+  });
+  await button.click();
+  return page.evaluate(
+    () =>
+      new Promise<number>((resolve, reject) => {
+        const started = (window as unknown as { clickedAt: number }).clickedAt;
+        const deadline = started + 120_000;
+        const look = () => {
+          const rows = document.querySelector('lesson-terminal[name="1"] .xterm-rows');
+          if (rows !== null && /[$#][\s\u00a0]/.test(rows.textContent ?? '')) resolve(performance.now() - started);
+          else if (performance.now() > deadline) reject(new Error('no prompt within 120 s'));
+          else requestAnimationFrame(look);
+        };
+        look();
+      }),
+  );
+}
+
+type Phase = 'load' | 'idle' | 'click';
+
+/** Every response the page receives from now on, with the phase it came in (set `phase.now`); sizes decoded and gzipped. */
+function countBytes(page: Page): { phase: { now: Phase }; settled(): Promise<Map<Phase, { total: number; script: number; scriptGzip: number }>> } {
+  const phase = { now: 'load' as Phase };
+  const bodies: Promise<{ phase: Phase; script: boolean; bytes: number; gzip: number }>[] = [];
+  page.on('response', (response) => {
+    const at = phase.now;
+    const script = response.request().resourceType() === 'script';
+    bodies.push(
+      response.body().then(
+        (body) => ({ phase: at, script, bytes: body.length, gzip: script ? gzipSync(body, { level: 9 }).length : 0 }),
+        () => ({ phase: at, script, bytes: 0, gzip: 0 }),
+      ),
+    );
+  });
+  return {
+    phase,
+    async settled() {
+      const totals = new Map<Phase, { total: number; script: number; scriptGzip: number }>();
+      for (const name of ['load', 'idle', 'click'] as const) totals.set(name, { total: 0, script: 0, scriptGzip: 0 });
+      for (const body of await Promise.all(bodies)) {
+        const total = totals.get(body.phase)!;
+        total.total += body.bytes;
+        if (body.script) {
+          total.script += body.bytes;
+          total.scriptGzip += body.gzip;
+        }
+      }
+      return totals;
+    },
+  };
+}
+
+async function visit(browser: LaunchedBrowser, course: Course, weigh: boolean): Promise<number> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  try {
+    const bytes = countBytes(page);
+    await page.goto(course.lessonUrl);
+    await page.waitForLoadState('load');
+    bytes.phase.now = 'idle';
+    // A reader reads for a moment before clicking: whatever the page fetches when idle has come.
+    await page.waitForLoadState('networkidle');
+    await page.waitForTimeout(300);
+    bytes.phase.now = 'click';
+    const elapsed = await clickToPrompt(page);
+    if (weigh) {
+      await page.waitForLoadState('networkidle');
+      const totals = await bytes.settled();
+      const load = totals.get('load')!;
+      const idle = totals.get('idle')!;
+      const click = totals.get('click')!;
+      report('lesson page bytes at load (before interaction)', load.total, 'B');
+      report('lesson page JS at load', load.script, 'B');
+      report('lesson page JS at load (gzip)', load.scriptGzip, 'B');
+      report('fetched while idle, before the click (JS)', idle.script, 'B');
+      report('fetched after the click (JS)', click.script, 'B');
+      report('terminal chunk JS (idle + click)', idle.script + click.script, 'B');
+      report('terminal chunk JS (gzip)', idle.scriptGzip + click.scriptGzip, 'B');
+    }
+    return elapsed;
+  } finally {
+    await deletePageMachine(page, course.server).catch(() => undefined);
+    await page.close();
+  }
+}
+
+async function waitForPool(server: RunningServer, size: number): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const health = (await (await fetch(new URL('healthz', server.url))).json()) as { sandboxes?: { pool?: number } };
+    if ((health.sandboxes?.pool ?? 0) >= size) break;
+    if (Date.now() > deadline) throw new Error(`the warm pool did not reach ${size} sandboxes in 120 s`);
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 300));
+}
+
+async function chromium(): Promise<void> {
+  const browser = await launchBrowser();
+  const course = await startCourse({ WARM_POOL_SIZE: '2', LOG_LEVEL: 'info' });
+  try {
+    const blank = await browser.newPage();
+    const firstTime: number[] = [];
+    for (let run = 0; run < CLICK_RUNS; run++) {
+      await forgetEverything(browser, blank);
+      await waitForPool(course.server, 2);
+      firstTime.push(await visit(browser, course, run === 0));
+    }
+    keep('chromium: click to prompt, first-time reader', firstTime);
+    const returning: number[] = [];
+    for (let run = 0; run < CLICK_RUNS; run++) {
+      await waitForPool(course.server, 2);
+      returning.push(await visit(browser, course, false));
+    }
+    keep('chromium: click to prompt, returning reader', returning);
+    await blank.close();
+  } finally {
+    await course.server.stop();
+    await browser.close();
+  }
+}
+
+await ptyAlone();
+await websocketAlone();
+await bare();
+await project();
+console.log('-- side by side');
+ratio('create → prompt (warm pool) / bare spawn, p50', 'project: create to first prompt (warm pool) p50', 'bare: spawn to first prompt p50');
+ratio('create → prompt (cold) / bare spawn, p50', 'project: create to first prompt (cold) p50', 'bare: spawn to first prompt p50');
+ratio('echo p50 / bare', 'project: echo p50', 'bare: echo p50');
+ratio('echo p99 / bare', 'project: echo p99', 'bare: echo p99');
+if (process.env.PERF_SKIP_BROWSER !== '1') await chromium();
