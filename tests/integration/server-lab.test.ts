@@ -1,10 +1,12 @@
 // Labs through the server: POST api/sandboxes {"machines":[…]} answers each
 // machine's name and address, each machine has terminals of its own on
 // …/machines/:machine/terminals/:name (…/terminals/:name is the first),
-// capacity counts machines, bad requests are refused clearly, and nothing
-// is left once the lab is deleted.
+// capacity counts machines, bad requests are refused clearly, one machine
+// or the whole lab is reset in place (same names and addresses, the other
+// machines untouched, terminals closed with 4411), and nothing is left once
+// the lab is deleted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiErrorBody, CloseCode } from '../../contracts/protocol.ts';
+import { ApiErrorBody, CloseCode, ResetMachinesResponse, apiPath } from '../../contracts/protocol.ts';
 import { shutDown, startServer, type RunningServer } from '../support/server.ts';
 import { TerminalClient, apiRequest, attachTerminal, createSandbox, deleteSandbox } from '../support/server-client.ts';
 
@@ -71,4 +73,75 @@ describe('a lab through the API', () => {
       expect(error.hint ?? '').toMatch(/machines/);
     }
   });
+});
+
+function reset(lab: { id: string; token?: string }, machine?: string, method = 'POST'): Promise<Response> {
+  const path = machine === undefined ? apiPath.labReset(lab.id) : apiPath.machineReset(lab.id, machine);
+  return fetch(new URL(path, server.url), { method, headers: lab.token === undefined ? {} : { authorization: `Bearer ${lab.token}` } });
+}
+
+describe('resetting a lab', () => {
+  it('makes one machine anew at its name and address while the others run on, then the whole lab, keeping its id and token', async () => {
+    const lab = await createSandbox(server, { body: JSON.stringify({ machines: ['node1', 'node2', 'node3'] }) });
+    const addresses = lab.machines!.map((machine) => machine.address);
+    const node1 = await attachTerminal(server, lab, '1');
+    const node1Shell = (await node1.reader.run('echo $$')).output.trim();
+    await node1.reader.run('echo gardé > /tmp/keep');
+    const node2 = await attachTerminal(server, lab, '1', { machine: 'node2' });
+    await node2.reader.run('echo perdu > /tmp/mark');
+
+    const resetting = reset(lab, 'node2');
+    // Its terminals are told why, with a close code that is not "the lab is gone".
+    expect((await node2.client.closed).code).toBe(CloseCode.machineReset);
+    const told = await node2.client.waitForMessage('error');
+    expect(told).toMatchObject({ code: 'machine-reset', lang: 'fr' });
+    expect(told.message).toContain('node2');
+    // A page reconnecting at once waits for the new machine and gets a fresh shell on it.
+    const reopened = await attachTerminal(server, lab, '1', { machine: 'node2' });
+    const answer = await resetting;
+    expect(answer.status).toBe(200);
+    expect(ResetMachinesResponse.parse(await answer.json())).toEqual({ machines: [{ name: 'node2', address: addresses[1] }] });
+    expect(reopened.ready.resumed).toBe(false);
+    expect((await reopened.reader.run('hostname; cat /tmp/mark 2>/dev/null || echo neuf')).output.trim()).toBe('node2\nneuf');
+    expect((await reopened.reader.run('ip -4 -o addr show eth0')).output).toContain(`${addresses[1]}/24`);
+    expect((await reopened.reader.run('getent hosts node1 node3 | tr -s " " | sort')).output.trim()).toBe(`${addresses[0]} node1\n${addresses[2]} node3`);
+    expect((await reopened.reader.run('ping -c 1 -W 5 node1 >/dev/null && echo joint')).output.trim()).toBe('joint');
+    // node1 never noticed: same shell, same files, and it reaches the new node2.
+    expect((await node1.reader.run('echo $$; cat /tmp/keep')).output.trim()).toBe(`${node1Shell}\ngardé`);
+    expect((await node1.reader.run('ping -c 1 -W 5 node2 >/dev/null && echo joint')).output.trim()).toBe('joint');
+
+    // The whole lab: every machine anew, same id and token, the same addresses.
+    const wholeReset = reset(lab);
+    expect((await node1.client.closed).code).toBe(CloseCode.machineReset);
+    expect((await reopened.client.closed).code).toBe(CloseCode.machineReset);
+    const whole = await wholeReset;
+    expect(whole.status).toBe(200);
+    expect(ResetMachinesResponse.parse(await whole.json()).machines).toEqual(lab.machines);
+    expect((await apiRequest(server, 'GET', apiPath.sandbox(lab.id), { token: lab.token })).status).toBe(200);
+    const fresh = await attachTerminal(server, lab, '1');
+    expect(fresh.ready.resumed).toBe(false);
+    expect((await fresh.reader.run('cat /tmp/keep 2>/dev/null || echo neuf; ping -c 1 -W 5 node3 >/dev/null && echo joint')).output.trim()).toBe('neuf\njoint');
+    fresh.client.close();
+    expect((await deleteSandbox(server, lab)).status).toBe(204);
+  }, 300_000);
+
+  it('refuses a reset without the token, of a machine the lab lacks, of a single machine, and by GET', async () => {
+    const lab = await createSandbox(server, { body: JSON.stringify({ machines: ['node1', 'node2'] }) });
+    const single = await createSandbox(server);
+    const refusals: [Response, number, string][] = [
+      [await reset({ id: lab.id }, 'node1'), 401, 'unauthorized'],
+      [await reset({ id: lab.id, token: single.token }, 'node1'), 403, 'forbidden'],
+      [await reset(lab, 'node9'), 404, 'not-found'],
+      [await reset(single), 404, 'not-found'],
+      [await reset(single, 'node1'), 404, 'not-found'],
+      [await reset(lab, 'node1', 'GET'), 405, 'method-not-allowed'],
+    ];
+    for (const [response, status, code] of refusals) {
+      expect(response.status).toBe(status);
+      expect(ApiErrorBody.parse(await response.json()).error.code).toBe(code);
+    }
+    expect((await deleteSandbox(server, lab)).status).toBe(204);
+    expect((await reset(lab, 'node1')).status).toBe(410);
+    expect((await deleteSandbox(server, single)).status).toBe(204);
+  }, 120_000);
 });

@@ -140,6 +140,12 @@ export interface Sandbox {
   readonly machines?: readonly LabMachine[];
   /** A lab's machine by name: the rest of this interface (terminals, exec…) means the first one. */
   machine?(name: string): Sandbox | undefined;
+  /**
+   * A lab's machine made anew at the same name, address and hosts, on the
+   * same network, the others running on (absent: the driver cannot). Rejects
+   * with a RangeError for a machine the lab does not have.
+   */
+  resetMachine?(name: string): Promise<LabMachine>;
   /** The sandbox died on its own (init killed, VM crashed). */
   onExit(listener: (reason: string) => void): Disposable;
   /** Kill every process, remove every mount, cgroup and namespace. Idempotent. */

@@ -4,9 +4,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { CapacityError, ShuttingDownError, type SandboxManager } from '../manager/sandbox-manager.ts';
-import type { ManagedSandbox } from '../manager/managed-sandbox.ts';
+import { ResetNotSupportedError, type ManagedSandbox } from '../manager/managed-sandbox.ts';
 import { isSandboxId } from '../../../contracts/names.ts';
-import { CreateSandboxRequest, apiPath, type CreateSandboxResponse, type ErrorInfo } from '../../../contracts/protocol.ts';
+import { CreateSandboxRequest, apiPath, type CreateSandboxResponse, type ErrorInfo, type ResetMachinesResponse } from '../../../contracts/protocol.ts';
 import { readJson } from '../classroom/http-helpers.ts';
 import { LabsNotSupportedError } from '../drivers/driver.ts';
 import { clientKey } from './client-key.ts';
@@ -51,6 +51,13 @@ export class SandboxApi {
       if (req.method !== 'POST') return this.methodNotAllowed(res, 'POST', headers);
       if (this.options.classGate) await this.options.classGate.createSandbox(req, res, headers);
       else await this.create(req, res, headers);
+      return true;
+    }
+    const reset = RESET_PATTERN.exec(rest);
+    if (reset) {
+      if (req.method !== 'POST') return this.methodNotAllowed(res, 'POST', headers);
+      const managed = this.authorize(req, res, url, reset[1]!, headers);
+      if (managed) await this.reset(res, managed, reset[2], headers);
       return true;
     }
     const match = /^api\/sandboxes\/([^/]+)$/.exec(rest);
@@ -177,6 +184,61 @@ export class SandboxApi {
     }
   }
 
+  /**
+   * POST …/machines/:machine/reset (one machine) or …/reset (every machine of
+   * the lab): answers once the machines are made anew.
+   */
+  private async reset(res: ServerResponse, managed: ManagedSandbox, machine: string | undefined, headers: Record<string, string>): Promise<void> {
+    const machines = managed.sandbox.machines;
+    if (!machines) {
+      sendError(
+        res,
+        404,
+        {
+          code: 'not-found',
+          message: 'This sandbox is a single machine: it has no machines to reset.',
+          hint: 'Replace a single machine with DELETE api/sandboxes/:id then POST api/sandboxes.',
+        },
+        headers,
+      );
+      return;
+    }
+    if (machine !== undefined && !machines.some(({ name }) => name === machine)) {
+      sendError(
+        res,
+        404,
+        {
+          code: 'not-found',
+          message: `This lab has no machine ${JSON.stringify(machine.slice(0, 40))}.`,
+          hint: `Its machines are ${machines.map(({ name }) => name).join(', ')}.`,
+        },
+        headers,
+      );
+      return;
+    }
+    try {
+      const done = await this.options.manager.resetMachines(managed.id, machine === undefined ? machines.map(({ name }) => name) : [machine]);
+      const body: ResetMachinesResponse = { machines: done.map(({ name, address }) => ({ name, address })) };
+      sendJson(res, 200, body, headers);
+    } catch (error) {
+      if (error instanceof ResetNotSupportedError) {
+        sendError(res, 501, { code: 'sandbox-failed', message: error.message, hint: 'Replace the whole lab with DELETE then POST api/sandboxes.' }, headers);
+        return;
+      }
+      this.options.log.error({ sandbox: managed.id, machine, err: error }, 'lab reset failed');
+      sendError(
+        res,
+        500,
+        {
+          code: 'sandbox-failed',
+          message: 'The server could not make the machine anew; the lab was ended.',
+          hint: 'Ask for a new lab (reload the page); if it keeps failing, the server log (message "lab reset failed") says why.',
+        },
+        headers,
+      );
+    }
+  }
+
   /** The sandbox if the request holds its token; otherwise answers 404/410/401/403 and returns undefined. */
   private authorize(req: IncomingMessage, res: ServerResponse, url: URL, id: string, headers: Record<string, string>): ManagedSandbox | undefined {
     const { manager, metrics } = this.options;
@@ -240,6 +302,9 @@ export class SandboxApi {
     return true;
   }
 }
+
+/** POST api/sandboxes/:id/reset, or …/machines/:machine/reset. */
+const RESET_PATTERN = /^api\/sandboxes\/([^/]+)\/(?:machines\/([^/]+)\/)?reset$/;
 
 /** Whether a sandbox of machines `held` answers a request for `asked` (undefined: one machine). */
 function sameMachines(held: readonly string[] | undefined, asked: readonly string[] | undefined): boolean {

@@ -1,7 +1,7 @@
 // A sandbox handed to a reader: the driver's sandbox plus what the server
 // knows about it — who owns it, its token, its terminals, and the two clocks
 // that end it (idle with no terminal attached, and maximum age).
-import type { RestoredTerminal, Sandbox, TerminalSize } from '../drivers/driver.ts';
+import type { LabMachine, RestoredTerminal, Sandbox, TerminalSize } from '../drivers/driver.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { CloseCode, type SandboxStatus } from '../../../contracts/protocol.ts';
@@ -45,6 +45,10 @@ export class TooManyTerminalsError extends Error {
   override name = 'TooManyTerminalsError';
 }
 
+export class ResetNotSupportedError extends Error {
+  override name = 'ResetNotSupportedError';
+}
+
 export class SandboxRetiredError extends Error {
   override name = 'SandboxRetiredError';
 }
@@ -67,6 +71,8 @@ export class ManagedSandbox {
   private readonly tokenHashes: string[];
   private readonly terminals = new Map<string, TerminalSession>();
   private readonly opening = new Map<string, Promise<TerminalSession>>();
+  /** Machines of a lab being made anew, by name: their terminals open once the new machine is ready. */
+  private readonly resetting = new Map<string, Promise<LabMachine>>();
   private readonly maxAgeTimer: NodeJS.Timeout;
   private idleTimer: NodeJS.Timeout | undefined;
   private idleSince: Date | undefined;
@@ -153,6 +159,13 @@ export class ManagedSandbox {
 
   /** The session for `name`, opening a shell at `size` on first use. Concurrent first attaches share one shell. */
   async terminal(name: string, size: TerminalSize): Promise<{ session: TerminalSession; resumed: boolean }> {
+    const resetting = this.resetting.get(machineOfKey(this.options.sandbox, name) ?? '');
+    if (resetting) {
+      // A page reconnecting at once after a reset: it gets a shell on the new machine, not an error.
+      await resetting.catch(() => {});
+      if (this.state !== 'running') throw new SandboxRetiredError('The sandbox was destroyed while its machine was being reset.');
+      return this.terminal(name, size);
+    }
     const existing = this.terminals.get(name);
     if (existing) return { session: existing, resumed: true };
     const pending = this.opening.get(name);
@@ -193,6 +206,36 @@ export class ManagedSandbox {
     this.activity.follow(name, stream);
     this.log.info({ terminal: name, cols: size.cols, rows: size.rows }, 'terminal opened');
     return session;
+  }
+
+  /**
+   * Makes machines `names` of this lab anew (see Sandbox.resetMachine), in
+   * parallel: their terminals are taken off at once and handed to `close`
+   * (the page is told why), the other machines' stay. A machine already
+   * being reset is not reset twice. Rejects if the driver cannot reset, a
+   * name is not a machine of the lab (RangeError), or a machine fails to start.
+   */
+  async resetMachines(names: readonly string[], close: (session: TerminalSession, machine: string) => void): Promise<LabMachine[]> {
+    const sandbox = this.options.sandbox;
+    if (!sandbox.resetMachine) throw new ResetNotSupportedError('This driver cannot reset one machine of a lab.');
+    const unknown = names.find((name) => !sandbox.machines?.some((machine) => machine.name === name));
+    if (unknown !== undefined) throw new RangeError(`This sandbox has no machine ${JSON.stringify(unknown.slice(0, 40))}.`);
+    const resets = names.map((name) => {
+      const pending = this.resetting.get(name);
+      if (pending) return pending;
+      for (const [key, session] of [...this.terminals]) {
+        if (machineOfKey(sandbox, key) !== name) continue;
+        this.terminals.delete(key);
+        close(session, name);
+      }
+      const reset = sandbox.resetMachine!(name).finally(() => {
+        if (this.resetting.get(name) === reset) this.resetting.delete(name);
+      });
+      this.resetting.set(name, reset);
+      return reset;
+    });
+    this.updateIdleTimer();
+    return Promise.all(resets);
   }
 
   get attachedCount(): number {
@@ -274,6 +317,12 @@ function openOnMachine(sandbox: Sandbox, key: string, size: TerminalSize) {
   const machine = sandbox.machine?.(key.slice(0, slash));
   if (!machine) return Promise.reject(new Error(`sandbox ${sandbox.id} has no machine ${JSON.stringify(key.slice(0, slash))}`));
   return machine.openTerminal(key.slice(slash + 1), size);
+}
+
+/** The machine a terminal key is on: its prefix, or the lab's first machine for a plain name (undefined for a lone machine). */
+function machineOfKey(sandbox: Sandbox, key: string): string | undefined {
+  const slash = key.indexOf('/');
+  return slash < 0 ? sandbox.machines?.[0]?.name : key.slice(0, slash);
 }
 
 /** The key ManagedSandbox.terminal() takes for terminal `name` of machine `machine` (undefined or the first: the plain name). */

@@ -8,11 +8,11 @@ import { reportRejection } from '../contain.ts';
 // outlive the server process: a restart detaches them (detachAll), a crash
 // just leaves them, and the next process takes them over (adoptAll) before it
 // answers anyone, terminals and clocks included.
-import { SandboxLostError, isMisbehaviour, type Sandbox, type SandboxDriver, type SandboxLimits } from '../drivers/driver.ts';
+import { SandboxLostError, isMisbehaviour, type LabMachine, type Sandbox, type SandboxDriver, type SandboxLimits } from '../drivers/driver.ts';
 import type { Logger } from '../log.ts';
 import type { DestroyReason, Metrics, MetricsState } from '../metrics.ts';
 import { newSandboxId, newToken, tokenHash } from './credentials.ts';
-import { ManagedSandbox, type ExpiryReason } from './managed-sandbox.ts';
+import { ManagedSandbox, ResetNotSupportedError, type ExpiryReason } from './managed-sandbox.ts';
 import type { SandboxRecord, SandboxRecords } from './sandbox-records.ts';
 import { WarmPool } from './warm-pool.ts';
 import { HintedError } from '../../../contracts/errors.ts';
@@ -374,6 +374,32 @@ export class SandboxManager implements MetricsState {
     return sandbox;
   }
 
+  /**
+   * Makes machines `names` of lab `id` anew, the others running on (see
+   * ManagedSandbox.resetMachines). Their terminals close with 4411 and a
+   * French `machine-reset` error naming the machine. A machine that fails to
+   * start again leaves a lab short of it: the whole lab is then ended (its
+   * reader gets a new one), and the error is rethrown.
+   */
+  async resetMachines(id: string, names: readonly string[]): Promise<LabMachine[]> {
+    const managed = this.get(id);
+    if (!managed) throw new RangeError(`No sandbox ${JSON.stringify(id)}.`);
+    const started = performance.now();
+    try {
+      const machines = await managed.resetMachines(names, (session, machine) => {
+        const error = machineResetError(machine);
+        session.end(CloseCode.machineReset, error.message.slice(0, 100), error);
+      });
+      managed.log.info({ machines: names, ms: Math.round(performance.now() - started) }, 'lab machines reset');
+      return machines;
+    } catch (error) {
+      if (error instanceof RangeError || error instanceof ResetNotSupportedError) throw error;
+      managed.log.error({ err: error, machines: names }, 'lab machine reset failed: the lab is ended');
+      await this.destroy(id, 'create-failed');
+      throw error;
+    }
+  }
+
   /** Destroy sandbox `id`; resolves once the driver has removed it. Unknown ids are ignored. */
   async destroy(id: string, reason: DestroyReason): Promise<void> {
     // Already on its way out (it died, was deleted…): wait for that, so that shutdown waits for it too.
@@ -574,6 +600,16 @@ export function closingError(reason: DestroyReason): ErrorInfo {
         hint: 'Demandez un nouveau lien à votre formateur.',
       };
   }
+}
+
+/** What the terminals of a lab's machine being reset are told (French: readers and students read it). */
+export function machineResetError(machine: string): ErrorInfo {
+  return {
+    code: 'machine-reset',
+    lang: 'fr',
+    message: `La machine ${machine} a été réinitialisée : ses terminaux ont été fermés.`,
+    hint: "Rouvrez le terminal : il démarre sur la machine neuve, qui garde son nom et son adresse. Les autres machines n'ont pas bougé.",
+  };
 }
 
 /** How many machines a sandbox is (a lab is several). */

@@ -111,8 +111,7 @@ export class NamespaceDriver implements SandboxDriver {
   async create(spec: SandboxSpec): Promise<NamespaceSandbox | NamespaceLab> {
     const host = await this.#hostFor(spec);
     if (spec.machines) {
-      const lab = await NamespaceLab.start(host, { ...spec, machines: spec.machines }, this.#freeLabSubnet());
-      for (const member of lab.members) this.#live.set(member.id, member);
+      const lab = await NamespaceLab.start(host, { ...spec, machines: spec.machines }, this.#freeLabSubnet(), (member) => this.#live.set(member.id, member));
       this.#labs.set(spec.id, lab);
       return lab;
     }

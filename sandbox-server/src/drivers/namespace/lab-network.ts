@@ -106,6 +106,21 @@ export class LabNetwork {
     return address;
   }
 
+  /**
+   * Removes machine `index`'s pair if it is still there (its machine was
+   * destroyed, and the kernel frees a dead namespace's devices lazily), so
+   * that attach(index) can make it again. Deleting our end deletes both.
+   */
+  async unplug(index: number): Promise<void> {
+    try {
+      await run('ip', ['-n', this.netns, 'link', 'del', `m${index}`]);
+    } catch (error) {
+      const stderr = ((error as { stderr?: string }).stderr ?? '').trim();
+      if (/cannot find device|does not exist/i.test(stderr)) return;
+      throw new Error(`ip -n ${this.netns} link del m${index} failed: ${stderr || (error as Error).message}`);
+    }
+  }
+
   /** Removes the namespace; the bridge and every pair go with it (a machine's end dies with its peer). Idempotent. */
   remove(): Promise<void> {
     return removeLabNetns(this.netns);

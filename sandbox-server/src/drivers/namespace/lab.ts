@@ -9,60 +9,79 @@ import type { ProcessSnapshot } from '../../../../contracts/process-snapshot.ts'
 import type { Disposable, ExecResult, LabMachine, RestoredTerminal, Sandbox, SandboxSpec, SandboxUsage, TerminalSize, TerminalStream } from '../driver.ts';
 import { LabNetwork, labAddress } from './lab-network.ts';
 import type { LogSink } from './options.ts';
-import { NamespaceSandbox, type SandboxHost } from './sandbox.ts';
+import { NamespaceSandbox, type LabMembership, type SandboxHost } from './sandbox.ts';
 
 /** The id of machine number `index` of lab `labId` (names host-side resources: see names.ts's MACHINE_ID_PATTERN). */
 export function labMachineId(labId: string, index: number): string {
   return `${labId}-${index}`;
 }
 
+/** The spec of machine `index` of a lab: the lab's limits and Docker, its records file, an id of its own. */
+function memberSpec(spec: SandboxSpec, index: number): SandboxSpec {
+  return { id: labMachineId(spec.id, index), limits: spec.limits, docker: spec.docker, recordedIn: spec.recordedIn };
+}
+
+/** Called with each machine the lab starts or takes over (the driver keeps them in its live sandboxes). */
+export type TrackMachine = (member: NamespaceSandbox) => void;
+
 export class NamespaceLab implements Sandbox {
   readonly id: string;
   readonly machines: readonly LabMachine[];
-  readonly #members: readonly NamespaceSandbox[];
+  /** Mutable: a reset machine is replaced at its index. */
+  readonly #members: NamespaceSandbox[];
   readonly #network: LabNetwork;
+  readonly #host: SandboxHost;
+  readonly #spec: SandboxSpec;
+  readonly #track: TrackMachine;
   readonly #log: LogSink;
+  /** Resets under way, by machine index: a second reset of one machine joins the first. */
+  readonly #resets = new Map<number, Promise<LabMachine>>();
   #exitListeners = new Set<(reason: string) => void>();
   #teardown: Promise<void> | undefined;
 
-  private constructor(id: string, machines: LabMachine[], members: NamespaceSandbox[], network: LabNetwork, log: LogSink) {
-    this.id = id;
+  private constructor(host: SandboxHost, spec: SandboxSpec, machines: LabMachine[], members: NamespaceSandbox[], network: LabNetwork, track: TrackMachine) {
+    this.id = spec.id;
     this.machines = machines;
     this.#members = members;
     this.#network = network;
-    this.#log = log;
-    members.forEach((member, index) => {
-      member.onExit((reason) => {
-        if (this.#teardown) return;
-        const why = `machine ${machines[index]!.name}: ${reason}`;
-        for (const listener of this.#exitListeners) listener(why);
-        this.#exitListeners.clear();
-        void this.destroy().catch((error: Error) =>
-          log({ level: 'error', msg: 'cleanup of a lab after a machine died failed', sandbox: id, error: error.message }),
-        );
-      });
+    this.#host = host;
+    this.#spec = spec;
+    this.#track = track;
+    this.#log = host.options.log;
+    members.forEach((member, index) => this.#watch(member, index));
+  }
+
+  /** A machine that dies on its own ends the lab (a machine being reset is destroyed by us, which is not a death). */
+  #watch(member: NamespaceSandbox, index: number): void {
+    member.onExit((reason) => {
+      if (this.#teardown || this.#members[index] !== member) return;
+      const why = `machine ${this.machines[index]!.name}: ${reason}`;
+      for (const listener of this.#exitListeners) listener(why);
+      this.#exitListeners.clear();
+      void this.destroy().catch((error: Error) =>
+        this.#log({ level: 'error', msg: 'cleanup of a lab after a machine died failed', sandbox: this.id, error: error.message }),
+      );
     });
   }
 
+  /** How machine `index` joins the lab: its name, the lab's hosts, its end of the network. */
+  static #membership(network: LabNetwork, machines: readonly LabMachine[], index: number): LabMembership {
+    return {
+      hostname: machines[index]!.name,
+      hosts: machines.map(({ name, address }) => ({ name, address })),
+      join: async (pid) => {
+        await network.attach(index, pid);
+      },
+    };
+  }
+
   /** Starts every machine of the lab on its network; resolves when all are ready. Leaves nothing behind on failure. */
-  static async start(host: SandboxHost, spec: SandboxSpec & { machines: readonly string[] }, subnet: string): Promise<NamespaceLab> {
+  static async start(host: SandboxHost, spec: SandboxSpec & { machines: readonly string[] }, subnet: string, track: TrackMachine): Promise<NamespaceLab> {
     const { prefix, log } = host.options;
     const started = Date.now();
     const network = await LabNetwork.create(prefix, spec.id, subnet);
     const hosts = spec.machines.map((name, index) => ({ name, address: labAddress(subnet, index) }));
-    const starting = spec.machines.map((name, index) =>
-      NamespaceSandbox.start(
-        host,
-        { id: labMachineId(spec.id, index), limits: spec.limits, docker: spec.docker },
-        {
-          hostname: name,
-          hosts,
-          join: async (pid) => {
-            await network.attach(index, pid);
-          },
-        },
-      ),
-    );
+    const starting = spec.machines.map((_, index) => NamespaceSandbox.start(host, memberSpec(spec, index), NamespaceLab.#membership(network, hosts, index)));
     const outcomes = await Promise.allSettled(starting);
     const members = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
     const failed = outcomes.find((outcome) => outcome.status === 'rejected');
@@ -74,7 +93,43 @@ export class NamespaceLab implements Sandbox {
       throw failed.reason;
     }
     log({ level: 'info', msg: 'lab ready', sandbox: spec.id, machines: hosts, startMs: Date.now() - started });
-    return new NamespaceLab(spec.id, hosts, members, network, log);
+    for (const member of members) track(member);
+    return new NamespaceLab(host, spec, hosts, members, network, track);
+  }
+
+  /**
+   * Makes machine `name` anew: destroys it (processes, files, disk, Docker
+   * state) and starts a fresh one at the same index, so the same id, name,
+   * address and /etc/hosts, plugged into the same bridge. The other machines
+   * are not touched. Resolves with the machine once its agent is ready.
+   */
+  resetMachine(name: string): Promise<LabMachine> {
+    const index = this.machines.findIndex((machine) => machine.name === name);
+    if (index < 0) return Promise.reject(new RangeError(`lab ${this.id} has no machine ${JSON.stringify(name)}`));
+    if (this.#teardown) return Promise.reject(new Error(`lab ${this.id} is being destroyed`));
+    const pending = this.#resets.get(index);
+    if (pending) return pending;
+    const reset = this.#reset(index).finally(() => this.#resets.delete(index));
+    this.#resets.set(index, reset);
+    return reset;
+  }
+
+  async #reset(index: number): Promise<LabMachine> {
+    const started = Date.now();
+    const machine = this.machines[index]!;
+    await this.#members[index]!.destroy();
+    // The old pair dies with the old machine's namespace, which the kernel frees in its own time: make room now.
+    await this.#network.unplug(index);
+    const member = await NamespaceSandbox.start(this.#host, memberSpec(this.#spec, index), NamespaceLab.#membership(this.#network, this.machines, index));
+    if (this.#teardown) {
+      await member.destroy();
+      throw new Error(`lab ${this.id} was destroyed while machine ${machine.name} was being reset`);
+    }
+    this.#members[index] = member;
+    this.#watch(member, index);
+    this.#track(member);
+    this.#log({ level: 'info', msg: 'lab machine reset', sandbox: this.id, machine: machine.name, resetMs: Date.now() - started });
+    return machine;
   }
 
   /** The namespace sandbox of machine `name`. */
@@ -140,6 +195,8 @@ export class NamespaceLab implements Sandbox {
 
   async #removeEverything(): Promise<void> {
     const started = Date.now();
+    // A reset under way finishes first (and destroys the machine it made): then every member is known.
+    await Promise.allSettled([...this.#resets.values()]);
     const outcomes = await Promise.allSettled(this.#members.map((member) => member.destroy()));
     const problems = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [(outcome.reason as Error).message] : []));
     // After the machines: their ends of the pairs are gone with their namespaces by then.
