@@ -48,7 +48,7 @@ export class NamespaceLab implements Sandbox {
     this.#spec = spec;
     this.#track = track;
     this.#log = host.options.log;
-    members.forEach((member, index) => this.#watch(member, index));
+    for (const [index, member] of members.entries()) this.#watch(member, index);
   }
 
   /** A machine that dies on its own ends the lab (a machine being reset is destroyed by us, which is not a death). */
