@@ -69,7 +69,13 @@ export type ServerMessage = z.infer<typeof ServerMessage>;
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
 
 /** Parse a text frame from the client; never throws. */
+/** An ack exactly as the page writes it (JSON.stringify of {type, bytes}): most control frames, read without JSON or zod. */
+const PLAIN_ACK = /^\{"type":"ack","bytes":(0|[1-9][0-9]{0,14})\}$/;
+
 export function parseClientMessage(text: string): ParseResult<ClientMessage> {
+  // 15 digits at most: always a safe integer, so the schema below would accept it too.
+  const ack = PLAIN_ACK.exec(text);
+  if (ack) return { ok: true, value: { type: 'ack', bytes: Number(ack[1]) } };
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -28,12 +28,15 @@ import type { Log } from './log.ts';
 import type { TerminalGroups } from './terminal-groups.ts';
 import type { LoginShellOptions } from './login-shell.ts';
 import { runExec } from './exec.ts';
+import { PtyWriter } from './pty-writer.ts';
 import { throttledSnapshots } from './process-snapshot.ts';
 
 interface Terminal {
   name: string;
   channel: number;
   pty: IPty;
+  /** Reader input into it, written on the spot (pty-writer.ts). */
+  input: PtyWriter;
   /** The host asked for a pause (its client is behind). */
   pausedByHost: boolean;
   /** The line was hung up: the pty's master side is closed, its shell is on its way out. */
@@ -176,7 +179,7 @@ export class Agent {
     if (terminal.hungUp) return;
     switch (frame.kind) {
       case FrameKind.Data:
-        terminal.pty.write(frame.payload);
+        terminal.input.write(frame.payload);
         return;
       case FrameKind.Resize: {
         const { cols, rows } = decodeControl(FrameKind.Resize, frame);
@@ -212,7 +215,18 @@ export class Agent {
     const pty = this.#options.spawnShell({ user: this.#options.user, cols, rows, groupProcsFiles });
     // node-pty's pty path (e.g. /dev/pts/0) is not in its typings.
     const tty = (pty as IPty & { ptsName?: string }).ptsName ?? '';
-    const terminal: Terminal = { name, channel, pty, pausedByHost: false, hungUp: false, tty, cols, rows, recent: new ReplayBuffer(TERMINAL_REPLAY_BYTES) };
+    const terminal: Terminal = {
+      name,
+      channel,
+      pty,
+      input: new PtyWriter(pty),
+      pausedByHost: false,
+      hungUp: false,
+      tty,
+      cols,
+      rows,
+      recent: new ReplayBuffer(TERMINAL_REPLAY_BYTES),
+    };
     this.#terminals.set(channel, terminal);
     if (this.#blocked) pty.pause();
 
@@ -301,6 +315,7 @@ export class Agent {
   #hangUp(terminal: Terminal): void {
     if (terminal.hungUp) return;
     terminal.hungUp = true;
+    terminal.input.close();
     (terminal.pty as ClosablePty).destroy();
   }
 

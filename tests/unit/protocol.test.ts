@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   CloseCode,
@@ -18,6 +19,26 @@ describe('client control messages', () => {
   it('accepts resize and ack', () => {
     expect(parseClientMessage('{"type":"resize","cols":120,"rows":40}')).toEqual({ ok: true, value: { type: 'resize', cols: 120, rows: 40 } });
     expect(parseClientMessage('{"type":"ack","bytes":4096}')).toEqual({ ok: true, value: { type: 'ack', bytes: 4096 } });
+  });
+
+  it('reads an ack the quick way exactly as the schema does, whatever its number or spacing', () => {
+    // The same JSON with a space inside takes the schema's path: both must agree on every value.
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.integer(), fc.double(), fc.constant(Number.MAX_SAFE_INTEGER), fc.constant(Number.MAX_SAFE_INTEGER + 1), fc.constant(-0)),
+        (bytes) => {
+          const plain = JSON.stringify({ type: 'ack', bytes });
+          const spaced = plain.replace('","bytes"', '", "bytes"');
+          expect(parseClientMessage(plain).ok).toBe(parseClientMessage(spaced).ok);
+          const quick = parseClientMessage(plain);
+          if (quick.ok) expect(quick.value).toEqual(parseClientMessage(spaced).ok && (parseClientMessage(spaced) as { value: unknown }).value);
+        },
+      ),
+      { seed: 20261201, numRuns: 500 },
+    );
+    expect(parseClientMessage('{"type":"ack","bytes":9007199254740991}')).toEqual({ ok: true, value: { type: 'ack', bytes: Number.MAX_SAFE_INTEGER } });
+    expect(parseClientMessage('{"type":"ack","bytes":9007199254740992}').ok).toBe(false);
+    expect(parseClientMessage('{"type":"ack","bytes":012}').ok).toBe(false);
   });
 
   it.each([

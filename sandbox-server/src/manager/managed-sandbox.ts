@@ -1,13 +1,14 @@
 // A sandbox handed to a reader: the driver's sandbox plus what the server
 // knows about it — who owns it, its token, its terminals, and the two clocks
 // that end it (idle with no terminal attached, and maximum age).
-import type { LabMachine, RestoredTerminal, Sandbox, TerminalSize } from '../drivers/driver.ts';
+import type { LabMachine, RestoredTerminal, Sandbox, TerminalSize, TerminalStream } from '../drivers/driver.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { CloseCode, type SandboxStatus } from '../../../contracts/protocol.ts';
 import { newToken, tokenHash, tokenMatchesHash } from './credentials.ts';
 import { ShellActivity } from './shell-activity.ts';
 import { TerminalSession } from './terminal-session.ts';
+import type { AdoptedShell, WarmShell } from './warm-shell.ts';
 
 export type ExpiryReason = 'idle' | 'max-age';
 
@@ -37,6 +38,8 @@ export interface ManagedSandboxOptions {
   onClaim?(): void;
   /** Who else it belongs to (SandboxRequest.tags). */
   tags?: Record<string, string | number>;
+  /** The shell the warm pool started in it: it becomes its first terminal, prompt and all. */
+  warmShell?: WarmShell | undefined;
   /** A sandbox taken over after a restart: its clocks as they were. */
   restored?: { createdAt: Date; expiresAt: Date; idleSince: Date | undefined };
 }
@@ -95,6 +98,16 @@ export class ManagedSandbox {
     this.maxAgeTimer = setTimeout(() => options.onExpire(this, 'max-age'), Math.max(0, this.expiresAt.getTime() - Date.now()));
     this.maxAgeTimer.unref();
     this.updateIdleTimer(options.restored?.idleSince);
+    const adopted = options.warmShell?.adopt();
+    if (adopted) this.adoptShell(adopted);
+  }
+
+  /** The warm pool's shell becomes this terminal: what it printed (its prompt) is replayed to the first page. */
+  private adoptShell({ name, size, stream, output }: AdoptedShell): void {
+    const session = this.newSession(name, size, stream, output);
+    this.terminals.set(name, session);
+    this.activity.follow(name, stream);
+    this.log.info({ terminal: name, replayBytes: output.length }, 'terminal adopted from the warm pool');
   }
 
   /**
@@ -167,7 +180,8 @@ export class ManagedSandbox {
       return this.terminal(name, size);
     }
     const existing = this.terminals.get(name);
-    if (existing) return { session: existing, resumed: true };
+    // A shell started ahead (warm pool) and never shown is new to its first reader.
+    if (existing) return { session: existing, resumed: !existing.neverShown };
     const pending = this.opening.get(name);
     if (pending) return { session: await pending, resumed: true };
     if (this.terminals.size + this.opening.size >= this.options.maxTerminals) {
@@ -184,19 +198,7 @@ export class ManagedSandbox {
 
   private async open(name: string, size: TerminalSize): Promise<TerminalSession> {
     const stream = await openOnMachine(this.options.sandbox, name, size);
-    const session = new TerminalSession({
-      sandboxId: this.id,
-      name,
-      size,
-      stream,
-      log: this.log.child({ terminal: name }),
-      metrics: this.options.metrics,
-      onAttachmentChange: () => this.updateIdleTimer(),
-      onExit: (finished) => {
-        if (this.terminals.get(name) === finished) this.terminals.delete(name);
-        this.updateIdleTimer();
-      },
-    });
+    const session = this.newSession(name, size, stream);
     if (this.state !== 'running') {
       session.end(CloseCode.goingAway, 'sandbox going away');
       throw new SandboxRetiredError('The sandbox was destroyed while the terminal was opening.');
@@ -236,6 +238,23 @@ export class ManagedSandbox {
     });
     this.updateIdleTimer();
     return Promise.all(resets);
+  }
+
+  private newSession(name: string, size: TerminalSize, stream: TerminalStream, startedAhead?: Buffer): TerminalSession {
+    return new TerminalSession({
+      sandboxId: this.id,
+      name,
+      size,
+      stream,
+      startedAhead,
+      log: this.log.child({ terminal: name }),
+      metrics: this.options.metrics,
+      onAttachmentChange: () => this.updateIdleTimer(),
+      onExit: (finished) => {
+        if (this.terminals.get(name) === finished) this.terminals.delete(name);
+        this.updateIdleTimer();
+      },
+    });
   }
 
   get attachedCount(): number {

@@ -14,7 +14,8 @@ import type { DestroyReason, Metrics, MetricsState } from '../metrics.ts';
 import { newSandboxId, newToken, tokenHash } from './credentials.ts';
 import { ManagedSandbox, ResetNotSupportedError, type ExpiryReason } from './managed-sandbox.ts';
 import type { SandboxRecord, SandboxRecords } from './sandbox-records.ts';
-import { WarmPool } from './warm-pool.ts';
+import { WarmPool, type PooledSandbox } from './warm-pool.ts';
+import { WarmShell } from './warm-shell.ts';
 import { HintedError } from '../../../contracts/errors.ts';
 import { CloseCode, type ErrorInfo } from '../../../contracts/protocol.ts';
 
@@ -81,6 +82,8 @@ interface ManagedBy {
   tokenHashes: readonly string[];
   maxAgeMs: number;
   tags: Record<string, string | number>;
+  /** The shell the warm pool started in it, for its first terminal. */
+  warmShell?: WarmShell | undefined;
 }
 
 export class ShuttingDownError extends Error {
@@ -117,7 +120,7 @@ export class SandboxManager implements MetricsState {
     this.pool = new WarmPool({
       target: options.warmPoolSize,
       log: options.log.child({ component: 'warm-pool' }),
-      create: () => this.makeSandbox('pool'),
+      create: () => this.makeWarmSandbox(),
       hasRoom: () => this.total() < this.options.maxSandboxes,
       readersWaiting: () => this.creatingForReaders > 0,
       discard: (sandbox, reason) => this.destroyDriverSandbox(sandbox, reason),
@@ -178,7 +181,7 @@ export class SandboxManager implements MetricsState {
     this.creatingFor.set(client, (this.creatingFor.get(client) ?? 0) + 1);
     if (address !== undefined) this.creatingFrom.set(address, (this.creatingFrom.get(address) ?? 0) + 1);
     try {
-      const { sandbox, fromPool } = await this.obtain(request);
+      const { sandbox, fromPool, shell } = await this.obtain(request);
       if (this.shuttingDown) {
         await this.destroyDriverSandbox(sandbox, 'shutdown');
         throw new ShuttingDownError('The server is shutting down.');
@@ -192,6 +195,7 @@ export class SandboxManager implements MetricsState {
         tokenHashes: [tokenHash(token)],
         maxAgeMs: request.maxAgeMs ?? this.options.maxAgeMs,
         tags: request.tags ?? {},
+        warmShell: shell,
       });
       // Labs are not taken over after a restart (yet): not written down.
       if (!sandbox.machines)
@@ -321,7 +325,7 @@ export class SandboxManager implements MetricsState {
   }
 
   /** Take a pooled sandbox, wait for the one the pool is making, or make one (capacity permitting). */
-  private async obtain(request: SandboxRequest = {}): Promise<{ sandbox: Sandbox; fromPool: boolean }> {
+  private async obtain(request: SandboxRequest = {}): Promise<{ sandbox: Sandbox; fromPool: boolean; shell?: WarmShell | undefined }> {
     const limits = request.limits ?? this.options.limits;
     const docker = request.docker ?? this.options.docker;
     const machines = request.machines;
@@ -331,7 +335,7 @@ export class SandboxManager implements MetricsState {
       (Object.keys(limits) as (keyof SandboxLimits)[]).every((key) => limits[key] === this.options.limits[key]);
     for (;;) {
       const pooled = pooledFits ? this.pool.take() : undefined;
-      if (pooled) return { sandbox: pooled, fromPool: true };
+      if (pooled) return { ...pooled, fromPool: true };
       // The pool is already making one: waiting for it is faster than starting a second on a busy host.
       if (pooledFits && this.pool.creating > 0) {
         await this.pool.settled();
@@ -353,6 +357,17 @@ export class SandboxManager implements MetricsState {
       } finally {
         this.creatingForReaders -= weight;
       }
+    }
+  }
+
+  /** A pooled machine with its first shell started (a machine whose shell fails to start is pooled without). */
+  private async makeWarmSandbox(): Promise<PooledSandbox> {
+    const sandbox = await this.makeSandbox('pool');
+    try {
+      return { sandbox, shell: await WarmShell.start(sandbox) };
+    } catch (error) {
+      this.log.warn({ sandbox: sandbox.id, err: error }, 'warm pool: no shell started ahead in this machine');
+      return { sandbox };
     }
   }
 

@@ -56,6 +56,8 @@ export interface TerminalSessionOptions {
   name: string;
   size: TerminalSize;
   stream: TerminalStream;
+  /** A shell started before any reader asked (warm pool): what it printed so far, replayed to the first page. */
+  startedAhead?: Buffer | undefined;
   log: Logger;
   metrics: Metrics;
   /** A client attached or detached. */
@@ -83,6 +85,7 @@ export class TerminalSession {
   /** The client's socket is paused because the sandbox does not take input (see TerminalStream.writable). */
   private inputWait: Disposable | undefined;
   private droppedOutputBytes = 0;
+  private shownOnce = false;
 
   constructor(options: TerminalSessionOptions) {
     this.options = options;
@@ -99,7 +102,13 @@ export class TerminalSession {
       maxFrameBytes: MAX_SERVER_FRAME_BYTES,
       flush: (frame) => this.send(frame),
     });
+    if (options.startedAhead) this.replay.append(options.startedAhead);
     this.subscriptions = [this.stream.onData((chunk) => this.onOutput(chunk)), this.stream.onExit((exit) => this.onShellExit(exit))];
+  }
+
+  /** Started ahead (warm pool) and not attached yet: its first reader gets it as a new shell. */
+  get neverShown(): boolean {
+    return this.options.startedAhead !== undefined && !this.shownOnce;
   }
 
   get attached(): boolean {
@@ -162,10 +171,12 @@ export class TerminalSession {
     this.socketCongested = false;
     this.inputWait?.dispose();
     this.inputWait = undefined;
-    if (resumed) this.resize(size);
+    // A resumed shell, or one started ahead at the pool's size, takes this page's size (the same size is a no-op).
+    this.resize(size);
 
     const replay = asBuffer(this.replay.snapshot());
     this.peer = peer;
+    this.shownOnce = true;
     peer.sendControl({
       type: 'ready',
       sandbox: this.options.sandboxId,

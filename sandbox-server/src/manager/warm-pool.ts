@@ -1,14 +1,23 @@
 // Sandboxes made ahead of time so a reader gets one at once. The pool refills
 // in the background one sandbox at a time, never while a reader is waiting
 // for a sandbox of their own, and backs off after failures, so it never
-// competes with readers for the host's few cores.
+// competes with readers for the host's few cores. Each pooled machine may
+// hold a started shell (warm-shell.ts), its prompt already printed, which
+// the reader who takes the machine adopts.
 import type { Disposable, Sandbox } from '../drivers/driver.ts';
 import type { Logger } from '../log.ts';
+import type { WarmShell } from './warm-shell.ts';
+
+/** A machine made ahead of time, and its started shell when it could start one. */
+export interface PooledSandbox {
+  sandbox: Sandbox;
+  shell?: WarmShell | undefined;
+}
 
 export interface WarmPoolOptions {
   target: number;
   log: Logger;
-  create(): Promise<Sandbox>;
+  create(): Promise<PooledSandbox>;
   /** Whether the host has room for one more sandbox. */
   hasRoom(): boolean;
   /** Whether readers are waiting for sandboxes being made for them (then the pool waits). */
@@ -20,8 +29,7 @@ export interface WarmPoolOptions {
 const FIRST_BACKOFF_MS = 2_000;
 const MAX_BACKOFF_MS = 60_000;
 
-interface Pooled {
-  sandbox: Sandbox;
+interface Pooled extends PooledSandbox {
   exitSubscription: Disposable;
 }
 
@@ -46,11 +54,11 @@ export class WarmPool {
   }
 
   /** A ready sandbox, or undefined; starts a refill. */
-  take(): Sandbox | undefined {
+  take(): PooledSandbox | undefined {
     const entry = this.pooled.shift();
     entry?.exitSubscription.dispose();
     this.wake();
-    return entry?.sandbox;
+    return entry && { sandbox: entry.sandbox, shell: entry.shell };
   }
 
   /** Resolves when the sandbox being made now (if any) is ready or failed. */
@@ -85,9 +93,9 @@ export class WarmPool {
   }
 
   private async refillOne(): Promise<void> {
-    let sandbox: Sandbox;
+    let made: PooledSandbox;
     try {
-      sandbox = await this.options.create();
+      made = await this.options.create();
     } catch (error) {
       this.backoffMs = this.backoffMs === 0 ? FIRST_BACKOFF_MS : Math.min(MAX_BACKOFF_MS, this.backoffMs * 2);
       this.options.log.error({ err: error, retryInMs: this.backoffMs }, 'warm pool could not make a sandbox');
@@ -99,12 +107,14 @@ export class WarmPool {
       return;
     }
     this.backoffMs = 0;
+    const { sandbox, shell } = made;
     if (this.stopped) {
       await this.options.discard(sandbox, 'shutdown');
       return;
     }
     const entry: Pooled = {
       sandbox,
+      shell,
       exitSubscription: sandbox.onExit((reason) => {
         const index = this.pooled.indexOf(entry);
         if (index < 0) return;
@@ -117,6 +127,6 @@ export class WarmPool {
       }),
     };
     this.pooled.push(entry);
-    this.options.log.info({ sandbox: sandbox.id, ready: this.pooled.length }, 'warm pool sandbox ready');
+    this.options.log.info({ sandbox: sandbox.id, ready: this.pooled.length, shell: shell !== undefined }, 'warm pool sandbox ready');
   }
 }
