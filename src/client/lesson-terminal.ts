@@ -51,6 +51,8 @@ export class TerminalConnectError extends Error {
 
 export interface TerminalStateEventDetail {
   name: string;
+  /** The lab machine of the terminal, if any. */
+  machine?: string | undefined;
   state: SessionState;
   detail: StateDetail;
 }
@@ -69,6 +71,16 @@ export class LessonTerminal extends HTMLElement {
 
   get name(): string {
     return this.getAttribute('name') ?? '1';
+  }
+
+  /** The lab machine this terminal is on (undefined: the reader's one machine). */
+  get machine(): string | undefined {
+    return this.getAttribute('machine') ?? undefined;
+  }
+
+  /** How the page names it: "1", or « node2 · 1 » in a lab. */
+  get label(): string {
+    return this.machine === undefined ? this.name : `${this.machine} · ${this.name}`;
   }
 
   /** The current state of the connection ('idle' before open()). */
@@ -112,7 +124,7 @@ export class LessonTerminal extends HTMLElement {
         ready: (message) => this.onReady(message),
         output: (bytes, replay, written) => this.onOutput(bytes, replay, written),
         error: (error) => {
-          if (error.code === 'invalid-size' || error.code === 'bad-message') console.warn(`[terminal ${this.name}]`, error.message);
+          if (error.code === 'invalid-size' || error.code === 'bad-message') console.warn(`[terminal ${this.label}]`, error.message);
         },
       },
     });
@@ -171,15 +183,21 @@ export class LessonTerminal extends HTMLElement {
 
   private build(): void {
     this.classList.add('lesson-terminal');
-    this.view = new TerminalView(this, this.name, sessionStatusText('idle', {}), {
-      typed: (data) => {
-        this.queue.readerTyped();
-        this.session?.input(data);
+    this.view = new TerminalView(
+      this,
+      this.label,
+      sessionStatusText('idle', {}),
+      {
+        typed: (data) => {
+          this.queue.readerTyped();
+          this.session?.input(data);
+        },
+        resized: (cols, rows) => this.session?.resize(cols, rows),
+        action: () => this.reconnect(),
+        leave: (key) => this.dispatchEvent(new CustomEvent('lesson-terminal-leave', { bubbles: true, detail: { name: this.name, key } })),
       },
-      resized: (cols, rows) => this.session?.resize(cols, rows),
-      action: () => this.reconnect(),
-      leave: (key) => this.dispatchEvent(new CustomEvent('lesson-terminal-leave', { bubbles: true, detail: { name: this.name, key } })),
-    });
+      this.machine === undefined ? undefined : this.label,
+    );
   }
 
   /** Back online, or back to this tab: no need to wait for the next backoff step. */
@@ -206,7 +224,9 @@ export class LessonTerminal extends HTMLElement {
     this.view?.setStatus(sessionStatusText(state, detail));
     this.view?.setAction(ACTIONS[state]);
     this.dataset.state = state;
-    this.dispatchEvent(new CustomEvent<TerminalStateEventDetail>('lesson-terminal-state', { bubbles: true, detail: { name: this.name, state, detail } }));
+    this.dispatchEvent(
+      new CustomEvent<TerminalStateEventDetail>('lesson-terminal-state', { bubbles: true, detail: { name: this.name, machine: this.machine, state, detail } }),
+    );
   }
 
   private onReady(message: ReadyMessage): void {
@@ -232,7 +252,7 @@ export class LessonTerminal extends HTMLElement {
   }
 
   private requireConnection(): TerminalConnection {
-    if (this.connection === undefined) throw new Error(`terminal ${this.name} has no machine`);
+    if (this.connection === undefined) throw new Error(`terminal ${this.label} has no machine`);
     return this.connection;
   }
 }

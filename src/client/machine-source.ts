@@ -13,14 +13,19 @@ export interface MachineSource {
   readonly current: RememberedSandbox | undefined;
   /** The machine, started if needed (`progress` says what is happening meanwhile). */
   ensure(progress: StartProgress): Promise<RememberedSandbox>;
-  /** A fresh machine instead of the current one. */
+  /** A fresh machine instead of the current one (every machine of a lab). */
   reset(progress: StartProgress): Promise<RememberedSandbox>;
+  /** The page's lab (machine names), or undefined: one machine. */
+  readonly lab: readonly string[] | undefined;
+  /** Machine `machine` of the lab made anew, the others untouched (server labs only). */
+  resetOne(machine: string): Promise<RememberedSandbox>;
   /** The remembered machine if it still exists; never starts one. */
   check(): Promise<RememberedSandbox | undefined>;
   /** Forgets the machine: it is gone. */
   drop(): void;
   rememberTerminals(names: readonly string[]): void;
-  connection(machine: RememberedSandbox): TerminalConnection;
+  /** How terminals of `machine` connect; `labMachine` picks one machine of a lab (undefined: the first, or the only one). */
+  connection(machine: RememberedSandbox, labMachine?: string): TerminalConnection;
 }
 
 export function serverMachines(client: SandboxClient): MachineSource {
@@ -29,21 +34,31 @@ export function serverMachines(client: SandboxClient): MachineSource {
     get current() {
       return client.current;
     },
+    lab: client.machines,
     ensure: () => client.ensure(),
     reset: () => client.reset(),
+    resetOne: (machine) => client.resetMachine(machine),
     check: () => client.check(),
     drop: () => client.drop(),
     rememberTerminals: (names) => client.rememberTerminals(names),
-    connection: (machine) => ({ url: (name, size) => client.terminalUrl(machine, name, size) }),
+    connection: (machine, labMachine) => ({ url: (name, size) => client.terminalUrl(machine, name, size, labMachine) }),
   };
 }
 
-/** The browser machine lives as long as the tab: nothing to remember or check across reloads. */
+/**
+ * The browser machine lives as long as the tab: nothing to remember or check across reloads.
+ * It is one machine: on a lab page, every block runs on it.
+ */
 export function browserMachines(machine: BrowserMachine): MachineSource {
   let terminals: string[] = [];
   const record = (): RememberedSandbox => ({ id: machine.id, token: '', expiresAt: '9999-12-31T00:00:00Z', terminals });
   return {
     kind: 'browser',
+    lab: undefined,
+    resetOne: async (_machine) => {
+      await machine.reset(() => undefined);
+      return record();
+    },
     get current() {
       return machine.running ? record() : undefined;
     },

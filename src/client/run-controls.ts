@@ -10,9 +10,12 @@ import type { Report, TerminalApp, TerminalAppOptions } from './terminal-app.ts'
 
 let app: Promise<TerminalApp> | undefined;
 
-/** The sandbox server's URL, as the build wrote it on the controls. */
+/** The page's lab, as the build wrote it from its front matter's `machines:` (CourseLayout.astro); undefined: one machine. */
+const lab = document.querySelector<HTMLElement>('[data-lab-machines]')?.dataset.labMachines?.split(' ').filter(Boolean);
+
+/** The sandbox server's URL, as the build wrote it on the controls, and the page's lab. */
 function appOptions(element: HTMLElement): TerminalAppOptions {
-  return { server: element.dataset.sandboxUrl ?? '/' };
+  return { server: element.dataset.sandboxUrl ?? '/', lab };
 }
 
 function loadApp(options: TerminalAppOptions): Promise<TerminalApp> {
@@ -90,6 +93,7 @@ function setUpSnippet(controls: HTMLElement): void {
         loaded.runSnippet({
           id: String([...document.querySelectorAll('[data-transcript]')].indexOf(figure)),
           terminal,
+          machine: figure.dataset.machine,
           commands,
           report,
           // The terminal area covers the bottom of the window (terminal.css sets the matching scroll-padding).
@@ -116,13 +120,14 @@ function setUpSnippet(controls: HTMLElement): void {
 
 function setUpOpenButton(button: HTMLElement): void {
   const name = button.dataset.openTerminal ?? '2';
+  const machine = button.dataset.machine;
   const options = appOptions(button);
   const holder = button.closest<HTMLElement>('[data-terminal-open]') ?? button;
   const report = reporter(holder);
   button.addEventListener('click', () => {
     report('starting', 'Chargement du terminal…');
     loadApp(options)
-      .then((loaded) => loaded.openTerminal(name, report))
+      .then((loaded) => loaded.openTerminal(name, report, machine))
       .catch(() => report('error', LOAD_FAILED, LOAD_FAILED_HINT));
   });
 }
@@ -143,7 +148,11 @@ if (server !== undefined) {
     import('./classroom/exercise-badges.ts').then(({ ExerciseBadges }) => new ExerciseBadges(endpoint).start()).catch(() => undefined);
   }
 }
-if (first !== undefined && server !== undefined && (recall(sessionStore(), sandboxEndpoint(server, location.href).base)?.terminals.length ?? 0) > 0) {
+if (
+  first !== undefined &&
+  server !== undefined &&
+  (recall(sessionStore(), sandboxEndpoint(server, location.href).base, Date.now(), lab)?.terminals.length ?? 0) > 0
+) {
   loadApp(appOptions(first))
     .then((loaded) => loaded.restore())
     .catch(() => undefined);

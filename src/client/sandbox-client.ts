@@ -1,8 +1,13 @@
 // The reader's machine, through the REST API (protocol.ts): created on the
 // first Exécuter, reused for the whole visit, remembered across reloads
 // (sandbox-memory.ts), destroyed and replaced by « Réinitialiser la machine ».
-import { ApiErrorBody, CreateSandboxResponse, TOKEN_QUERY_PARAM, apiPath, type ErrorInfo } from '../../contracts/protocol.ts';
+// On a page with `machines:` it is a lab: the same calls with the machines in
+// the body of POST, a terminal URL per machine, and resets of one machine or
+// of the whole lab that keep its id.
+import { z } from 'zod';
+import { ApiErrorBody, CreateSandboxResponse, LabMachine, TOKEN_QUERY_PARAM, apiPath, type ErrorInfo } from '../../contracts/protocol.ts';
 import type { TerminalSize } from '../../contracts/sizes.ts';
+import { HintedError } from '../../contracts/errors.ts';
 import { SandboxRefusedError, SandboxServerMissingError } from './sandbox-errors.ts';
 import { apiUrl, type SandboxEndpoint } from './sandbox-endpoint.ts';
 import { forget, recall, remember, type KeyValueStore, type RememberedSandbox } from './sandbox-memory.ts';
@@ -10,14 +15,16 @@ import { classCredential } from './classroom/class-credential.ts';
 
 export interface SandboxClientOptions {
   endpoint: SandboxEndpoint;
+  /** The page's lab: these machines, made and kept together (absent: one machine). */
+  machines?: readonly string[] | undefined;
   store?: KeyValueStore;
   fetch?: typeof fetch;
   now?: () => number;
 }
 
-/** ws(s)://…/api/sandboxes/:id/terminals/:name?cols&rows[&token] */
-export function terminalSocketUrl(endpoint: SandboxEndpoint, id: string, name: string, size: TerminalSize, token: string): string {
-  const url = new URL(apiPath.terminal(id, name), endpoint.base);
+/** ws(s)://…/api/sandboxes/:id/terminals/:name?cols&rows[&token], or …/machines/:machine/terminals/:name in a lab. */
+export function terminalSocketUrl(endpoint: SandboxEndpoint, id: string, name: string, size: TerminalSize, token: string, machine?: string): string {
+  const url = new URL(machine === undefined ? apiPath.terminal(id, name) : apiPath.machineTerminal(id, machine, name), endpoint.base);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   url.searchParams.set('cols', String(size.cols));
   url.searchParams.set('rows', String(size.rows));
@@ -37,11 +44,28 @@ export function namespaceSocketUrl(endpoint: SandboxEndpoint, id: string, token:
 /** Statuses meaning "that sandbox is not (or no longer) yours": make a new one. */
 const LOST = new Set([401, 403, 404, 410]);
 
+// The lab resets of docs/protocol.md ("Resetting one machine, or the whole lab").
+const labResetPath = (id: string) => `api/sandboxes/${id}/reset`;
+const machineResetPath = (id: string, machine: string) => `api/sandboxes/${id}/machines/${machine}/reset`;
+const ResetAnswer = z.object({ machines: z.array(LabMachine).min(1) });
+/** A server that cannot reset a lab in place (no such route, or a driver that cannot): 404, 405, 501. */
+const NO_RESET_IN_PLACE = new Set([404, 405, 501]);
+
+/** This server cannot make one machine of a lab anew: the reader may reset the whole lab. */
+export class MachineResetUnavailableError extends HintedError {
+  override name = 'MachineResetUnavailableError';
+  constructor(machine: string) {
+    super(`Ce serveur ne sait pas réinitialiser ${machine} seule.`, 'Cliquez sur « Réinitialiser le lab » : toutes ses machines repartiront de zéro.');
+  }
+}
+
 export class SandboxClient {
   readonly endpoint: SandboxEndpoint;
   private readonly store: KeyValueStore | undefined;
   private readonly fetchImpl: typeof fetch;
   private readonly now: () => number;
+  /** The page's lab, or undefined for one machine. */
+  readonly machines: readonly string[] | undefined;
   private sandbox: RememberedSandbox | undefined;
   /** The sandbox was created or checked by this page: no need to ask the server again. */
   private confirmed = false;
@@ -52,7 +76,8 @@ export class SandboxClient {
     this.store = options.store;
     this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.now = options.now ?? Date.now;
-    this.sandbox = recall(this.store, this.endpoint.base, this.now());
+    this.machines = options.machines;
+    this.sandbox = recall(this.store, this.endpoint.base, this.now(), this.machines);
   }
 
   /** The sandbox this page uses or remembers, if any (not checked with the server). */
@@ -72,10 +97,36 @@ export class SandboxClient {
     return this.pending;
   }
 
-  /** Destroys the current sandbox (if any) and creates a fresh one. */
+  /**
+   * Destroys the current sandbox (if any) and creates a fresh one. A lab is
+   * made anew in place when the server can (same id, token and addresses);
+   * else destroyed and made again, like one machine.
+   */
   async reset(): Promise<RememberedSandbox> {
+    const sandbox = this.sandbox;
+    if (sandbox !== undefined && this.machines !== undefined) {
+      const response = await this.request(labResetPath(sandbox.id), { method: 'POST', headers: this.authorization(sandbox) });
+      if (response.ok && ResetAnswer.safeParse(await response.json().catch(() => undefined)).success) return this.keep(sandbox);
+      if (!response.ok && !NO_RESET_IN_PLACE.has(response.status) && !LOST.has(response.status)) throw await this.refusal(response);
+    }
     await this.destroy();
     return this.ensure();
+  }
+
+  /** Makes machine `machine` of the lab anew, the others untouched; the lab keeps its id. */
+  async resetMachine(machine: string): Promise<RememberedSandbox> {
+    const sandbox = await this.ensure();
+    const response = await this.request(machineResetPath(sandbox.id, machine), { method: 'POST', headers: this.authorization(sandbox) });
+    if (response.ok) return this.keep(sandbox);
+    // A server older than these resets answers 404 (no such route); one whose driver cannot, 501.
+    if (NO_RESET_IN_PLACE.has(response.status)) throw new MachineResetUnavailableError(machine);
+    if (response.status === 410) this.drop();
+    throw await this.refusal(response);
+  }
+
+  private keep(sandbox: RememberedSandbox): RememberedSandbox {
+    this.confirmed = true;
+    return sandbox;
   }
 
   /** Destroys the current sandbox; a sandbox the server already lost counts as destroyed. */
@@ -91,18 +142,19 @@ export class SandboxClient {
   drop(): void {
     this.sandbox = undefined;
     this.confirmed = false;
-    forget(this.store, this.endpoint.base);
+    forget(this.store, this.endpoint.base, this.machines);
   }
 
   /** Records which terminals are open, so that a reload reopens them. */
   rememberTerminals(names: readonly string[]): void {
     if (this.sandbox === undefined) return;
     this.sandbox = { ...this.sandbox, terminals: [...names] };
-    remember(this.store, this.endpoint.base, this.sandbox);
+    remember(this.store, this.endpoint.base, this.sandbox, this.machines);
   }
 
-  terminalUrl(sandbox: RememberedSandbox, name: string, size: TerminalSize): string {
-    return terminalSocketUrl(this.endpoint, sandbox.id, name, size, sandbox.token);
+  /** Terminal `name` of the sandbox, on machine `machine` of a lab (undefined: the first machine, or the only one). */
+  terminalUrl(sandbox: RememberedSandbox, name: string, size: TerminalSize, machine?: string): string {
+    return terminalSocketUrl(this.endpoint, sandbox.id, name, size, sandbox.token, machine);
   }
 
   namespacesUrl(sandbox: RememberedSandbox): string {
@@ -134,17 +186,19 @@ export class SandboxClient {
   private async create(): Promise<RememberedSandbox> {
     // In class mode the server gives a machine only to the holder of a student's link.
     const credential = classCredential(this.endpoint.base);
-    const response = await this.request(apiPath.sandboxes(), {
-      method: 'POST',
-      headers: credential === undefined ? {} : { authorization: `Bearer ${credential}` },
-    });
+    const headers: Record<string, string> = credential === undefined ? {} : { authorization: `Bearer ${credential}` };
+    // A lab asks for its machines; the server gives the same lab back to a reader who has it (reader cookie).
+    const body = this.machines === undefined ? undefined : JSON.stringify({ machines: this.machines });
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const response = await this.request(apiPath.sandboxes(), { method: 'POST', headers, ...(body === undefined ? {} : { body }) });
     // 201: a new machine; 200: the one this browser already has (its reader cookie; another tab or page made it).
     if (response.status !== 201 && response.status !== 200) throw await this.refusal(response);
-    const body = CreateSandboxResponse.safeParse(await response.json().catch(() => undefined));
-    if (!body.success) throw new SandboxServerMissingError(this.endpoint.base, "la réponse n'est pas celle d'un serveur de machines");
-    this.sandbox = { ...body.data, terminals: [] };
+    const answer = CreateSandboxResponse.safeParse(await response.json().catch(() => undefined));
+    if (!answer.success) throw new SandboxServerMissingError(this.endpoint.base, "la réponse n'est pas celle d'un serveur de machines");
+    const { machines, ...sandbox } = answer.data;
+    this.sandbox = { ...sandbox, terminals: [], ...(machines === undefined ? {} : { machines }) };
     this.confirmed = true;
-    remember(this.store, this.endpoint.base, this.sandbox);
+    remember(this.store, this.endpoint.base, this.sandbox, this.machines);
     return this.sandbox;
   }
 

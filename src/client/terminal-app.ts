@@ -7,7 +7,7 @@ import { RunStoppedError, RunTimeoutError } from './run-queue.ts';
 import { SandboxClient } from './sandbox-client.ts';
 import { SandboxServerMissingError, describeFailure } from './sandbox-errors.ts';
 import { sandboxEndpoint } from './sandbox-endpoint.ts';
-import { sessionStore, type RememberedSandbox } from './sandbox-memory.ts';
+import { parseTerminalKey, sessionStore, type RememberedSandbox } from './sandbox-memory.ts';
 import { TerminalConnectError, type LessonTerminal, type TerminalStateEventDetail } from './lesson-terminal.ts';
 import { browserMachines, serverMachines, type MachineSource } from './machine-source.ts';
 import { BrowserMachineOffer, NoMachineChosenError, type MachineMode } from './browser-machine/browser-machine-offer.ts';
@@ -38,6 +38,8 @@ export interface TerminalAppOptions {
   machine?: MachineMode;
   /** Base path of the site, under which the browser machine's files are. Default: the build's. */
   basePath?: string;
+  /** The page's lab (its front matter's `machines:`): these machines, kept from page to page of the chapter. Absent: one machine. */
+  lab?: readonly string[] | undefined;
 }
 
 /** A snippet being run, as the page's controls see it. */
@@ -45,6 +47,8 @@ export interface SnippetRun {
   /** The snippet's position in the page ("0", "1"…), for the class's progress. */
   id?: string;
   terminal: string;
+  /** The lab machine the block names (its data-machine); the lab's first machine when it names none of them. */
+  machine?: string | undefined;
   commands: readonly string[];
   report: Report;
   /** Highlights the command being typed, or marks it done. */
@@ -79,25 +83,41 @@ export class TerminalApp {
   private namespacesOpen = false;
 
   constructor(options: TerminalAppOptions) {
-    this.sandbox = new SandboxClient({ endpoint: sandboxEndpoint(options.server, location.href), store: sessionStore() });
+    this.sandbox = new SandboxClient({ endpoint: sandboxEndpoint(options.server, location.href), store: sessionStore(), machines: options.lab });
     const { machine = siteMachine().machine, basePath = siteMachine().basePath } = options;
     this.source = machine === 'browser' ? undefined : serverMachines(this.sandbox);
     this.offer = new BrowserMachineOffer(machine, basePath, location.href);
     this.dock = new TerminalDock({
-      newTerminal: () => void this.openTerminal(this.dock.nextName()),
+      newTerminal: (machine) => void this.openTerminal(this.dock.nextName(machine), undefined, machine),
       reset: () => void this.resetMachine(),
+      resetMachine: (machine) => void this.resetOneMachine(machine),
       namespaces: (open) => void this.setNamespacesOpen(open),
     });
+    this.dock.setLab(this.lab);
     this.dock.element.addEventListener('lesson-terminal-state', (event) => {
       this.onTerminalState((event as CustomEvent<TerminalStateEventDetail>).detail);
     });
   }
 
+  /** The page's lab, when its machines come from the server (a browser machine is one machine). */
+  private get lab(): readonly string[] | undefined {
+    return this.source?.lab;
+  }
+
+  /** The lab machine a block runs on: the one it names, else the lab's first; undefined without a lab. */
+  private labMachine(named: string | undefined): string | undefined {
+    const lab = this.lab;
+    if (lab === undefined) return undefined;
+    return named !== undefined && lab.includes(named) ? named : lab[0];
+  }
+
   /** Runs a snippet: machine first (created on first use), then its terminal, then its commands. */
   async runSnippet(run: SnippetRun): Promise<void> {
     let terminal: LessonTerminal;
+    const machine = this.labMachine(run.machine);
+    const where = terminalWords(run.terminal, machine);
     try {
-      terminal = await this.terminalFor(run.terminal, (message) => run.report('starting', message));
+      terminal = await this.terminalFor(run.terminal, (message) => run.report('starting', message), machine);
     } catch (error) {
       if (await this.offerBrowserMachine(error, run.report, () => void this.runSnippet(run))) return;
       const failure = describeFailure(error);
@@ -107,13 +127,16 @@ export class TerminalApp {
     }
     run.reveal?.();
     const total = run.commands.length;
-    run.report('running', `Exécution dans le terminal ${run.terminal}…`);
+    run.report('running', `Exécution dans ${where}…`);
     try {
       const outcome = await terminal.run(run.commands, {
-        interrupted: () => run.report('running', `Une commande tournait encore dans le terminal ${run.terminal} : Ctrl-C envoyé pour l'arrêter.`),
+        interrupted: () => run.report('running', `Une commande tournait encore dans ${where} : Ctrl-C envoyé pour l'arrêter.`),
         commandStarted: (index, command) => {
           run.commandState(index, 'running');
-          run.report('running', `Terminal ${run.terminal}, commande ${index + 1}/${total} : ${command}`);
+          run.report(
+            'running',
+            `${machine === undefined ? `Terminal ${run.terminal}` : `${machine} · ${run.terminal}`}, commande ${index + 1}/${total} : ${command}`,
+          );
         },
         commandFinished: (index, status) => run.commandState(index, status === undefined || status === 0 ? 'done' : 'failed'),
       });
@@ -127,7 +150,7 @@ export class TerminalApp {
         document.dispatchEvent(new CustomEvent(SNIPPET_RUN_EVENT, { detail }));
       }
       const failed = outcome.statuses.filter((status) => status !== undefined && status !== 0).length;
-      const parts = [`Terminé dans le terminal ${run.terminal}.`];
+      const parts = [`Terminé dans ${where}.`];
       if (outcome.interrupted) parts.push("Une commande en cours a d'abord été arrêtée (Ctrl-C).");
       if (failed > 0) parts.push(failed === 1 ? 'Une commande a échoué : voyez sa sortie.' : `${failed} commandes ont échoué : voyez leur sortie.`);
       if (this.source?.kind === 'browser' && run.commands.some((command) => command.includes('dockerd'))) parts.push(NO_DOCKER_REMARK);
@@ -144,14 +167,15 @@ export class TerminalApp {
     }
   }
 
-  /** Shows terminal `name` (« Ouvrir un nouveau terminal »), starting the machine if needed. */
-  async openTerminal(name: string, report?: Report): Promise<void> {
+  /** Shows terminal `name` (« Ouvrir un nouveau terminal »), of lab machine `machine` if given, starting the machine if needed. */
+  async openTerminal(name: string, report?: Report, machine?: string): Promise<void> {
+    const labMachine = this.labMachine(machine);
     try {
-      const terminal = await this.terminalFor(name, (message) => report?.('starting', message));
-      report?.('done', `Terminal ${name} ouvert.`);
+      const terminal = await this.terminalFor(name, (message) => report?.('starting', message), labMachine);
+      report?.('done', labMachine === undefined ? `Terminal ${name} ouvert.` : `Terminal ${name} de ${labMachine} ouvert.`);
       terminal.focusTerminal();
     } catch (error) {
-      if (report !== undefined && (await this.offerBrowserMachine(error, report, () => void this.openTerminal(name, report)))) return;
+      if (report !== undefined && (await this.offerBrowserMachine(error, report, () => void this.openTerminal(name, report, machine)))) return;
       const failure = describeFailure(error);
       if (report !== undefined) report('error', failure.message, failure.hint);
       else this.showMachineError(failure.message, failure.hint);
@@ -172,8 +196,13 @@ export class TerminalApp {
     if (machine === undefined) return;
     await this.styles;
     this.attachedTo = machine;
-    this.dock.setMachineStatus('Machine retrouvée : vos terminaux sont rattachés.');
-    for (const name of names) this.dock.addTerminal(name).open(source.connection(machine), false);
+    this.dock.setMachineStatus(this.lab === undefined ? 'Machine retrouvée : vos terminaux sont rattachés.' : 'Lab retrouvé : vos terminaux sont rattachés.');
+    for (const key of names) {
+      const { machine: labMachine, name } = parseTerminalKey(key);
+      // A record from another page's lab cannot hold machines this lab lacks; skip any that would not connect.
+      if (labMachine !== undefined && !this.lab?.includes(labMachine)) continue;
+      this.dock.addTerminal(name, labMachine).open(source.connection(machine, labMachine), false);
+    }
     this.rememberTerminals();
     this.reopenNamespaces();
   }
@@ -236,11 +265,11 @@ export class TerminalApp {
     if (remembered === 'open') void this.setNamespacesOpen(true);
   }
 
-  /** « Réinitialiser la machine »: destroys the machine and starts a fresh one in every open terminal. */
+  /** « Réinitialiser la machine » (« … le lab »): a fresh machine (every machine of the lab) in every open terminal. */
   async resetMachine(): Promise<void> {
     const source = this.source;
     if (source === undefined) return;
-    this.dock.setMachineStatus('Réinitialisation de la machine…', 'busy');
+    this.dock.setMachineStatus(this.lab === undefined ? 'Réinitialisation de la machine…' : 'Réinitialisation du lab…', 'busy');
     for (const terminal of this.dock.terminals()) terminal.close();
     let machine: RememberedSandbox;
     try {
@@ -251,22 +280,44 @@ export class TerminalApp {
       return;
     }
     this.attachedTo = machine;
-    for (const terminal of this.dock.terminals()) terminal.open(source.connection(machine), true);
+    for (const terminal of this.dock.terminals()) terminal.open(source.connection(machine, terminal.machine), true);
     this.rememberTerminals();
     this.showNamespacesOf(this.attachedTo);
-    this.dock.setMachineStatus('Nouvelle machine prête.');
+    this.dock.setMachineStatus(this.lab === undefined ? 'Nouvelle machine prête.' : 'Lab neuf : toutes ses machines sont prêtes.');
   }
 
-  private async terminalFor(name: string, starting: (message: string) => void): Promise<LessonTerminal> {
+  /** « Réinitialiser node2 »: that machine of the lab made anew, its terminals reopened on it; the others keep running. */
+  async resetOneMachine(labMachine: string): Promise<void> {
+    const source = this.source;
+    if (source === undefined || this.lab === undefined) return;
+    this.dock.setMachineStatus(`Réinitialisation de ${labMachine}…`, 'busy');
+    const terminals = this.dock.terminalsOf(labMachine);
+    for (const terminal of terminals) terminal.close();
+    let machine: RememberedSandbox;
+    try {
+      machine = await source.resetOne(labMachine);
+    } catch (error) {
+      const failure = describeFailure(error);
+      this.showMachineError(failure.message, failure.hint);
+      // Its shells may still be there (the reset was refused): show them again.
+      if (this.attachedTo !== undefined) for (const terminal of terminals) terminal.open(source.connection(this.attachedTo, labMachine), false);
+      return;
+    }
+    this.attachedTo = machine;
+    for (const terminal of terminals) terminal.open(source.connection(machine, labMachine), true);
+    this.dock.setMachineStatus(`${labMachine} est neuve ; les autres machines du lab n'ont pas changé.`);
+  }
+
+  private async terminalFor(name: string, starting: (message: string) => void, labMachine?: string): Promise<LessonTerminal> {
     // One more try when the machine turns out to be gone (server restarted, idle timeout): a new machine is made.
     for (let attempt = 0; ; attempt++) {
       const [machine] = await Promise.all([this.machine(starting), this.styles]);
-      const terminal = this.dock.addTerminal(name);
+      const terminal = this.dock.addTerminal(name, labMachine);
       if (terminal.state === 'idle' || terminal.state === 'closed') {
-        terminal.open(this.requireSource().connection(machine), false);
+        terminal.open(this.requireSource().connection(machine, labMachine), false);
         this.rememberTerminals();
       }
-      if (terminal.state !== 'connected') starting(`Connexion au terminal ${name}…`);
+      if (terminal.state !== 'connected') starting(`Connexion ${labMachine === undefined ? `au terminal ${name}` : `à ${labMachine} · ${name}`}…`);
       try {
         await terminal.whenConnected();
         return terminal;
@@ -297,13 +348,17 @@ export class TerminalApp {
     // A reader who accepted a browser machine in this tab gets it again without being asked (after a reload too).
     if (this.source === undefined || this.source.kind === 'server') {
       const accepted = await this.offer.acceptedBefore();
-      if (accepted !== undefined) this.source = browserMachines(accepted);
+      if (accepted !== undefined) {
+        this.source = browserMachines(accepted);
+        this.dock.setLab(this.lab);
+      }
     }
     const source = this.source;
     if (source === undefined) throw new NoMachineChosenError();
     if (this.attachedTo === undefined || source.current?.id !== this.attachedTo.id) {
-      starting('Démarrage de votre machine…');
-      if (this.dock.open) this.dock.setMachineStatus('Démarrage de votre machine…', 'busy');
+      const words = this.lab === undefined ? 'Démarrage de votre machine…' : `Démarrage de votre lab (${this.lab.join(', ')})…`;
+      starting(words);
+      if (this.dock.open) this.dock.setMachineStatus(words, 'busy');
     }
     const machine = await source.ensure((message) => {
       starting(message);
@@ -312,8 +367,8 @@ export class TerminalApp {
     if (this.attachedTo?.id !== machine.id) {
       const replaced = this.attachedTo !== undefined;
       this.attachedTo = machine;
-      for (const terminal of this.dock.terminals()) terminal.open(source.connection(machine), true);
-      this.dock.setMachineStatus(replaced ? 'Nouvelle machine démarrée.' : 'Machine démarrée.');
+      for (const terminal of this.dock.terminals()) terminal.open(source.connection(machine, terminal.machine), true);
+      this.dock.setMachineStatus(this.machineStartedWords(replaced, machine));
       this.showNamespacesOf(machine);
       this.reopenNamespaces();
     }
@@ -364,6 +419,7 @@ export class TerminalApp {
       label: offered.label,
       run: () => {
         this.source = browserMachines(this.offer.accept());
+        this.dock.setLab(this.lab);
         retry();
       },
     });
@@ -371,6 +427,18 @@ export class TerminalApp {
   }
 
   private showMachineError(message: string, hint: string): void {
-    this.dock.setMachineStatus(`${message} ${hint}`, 'error');
+    this.dock.setMachineStatus(hint === '' ? message : `${message} ${hint}`, 'error');
   }
+
+  /** « Machine démarrée. », or in a lab the machines and their addresses on its network. */
+  private machineStartedWords(replaced: boolean, machine: RememberedSandbox): string {
+    if (this.lab === undefined) return replaced ? 'Nouvelle machine démarrée.' : 'Machine démarrée.';
+    const machines = machine.machines?.map(({ name, address }) => `${name} (${address})`).join(', ') ?? this.lab.join(', ');
+    return `${replaced ? 'Nouveau lab démarré' : 'Lab démarré'} : ${machines}.`;
+  }
+}
+
+/** « le terminal 1 », or « le terminal 1 de node2 » in a lab. */
+function terminalWords(name: string, machine: string | undefined): string {
+  return machine === undefined ? `le terminal ${name}` : `le terminal ${name} de ${machine}`;
 }

@@ -2,12 +2,19 @@
 // terminals stay in view while the reader scrolls through the lesson, with
 // every open terminal side by side (the mount exercise compares terminal 1
 // and terminal 2). Its bar shows the machine's state and holds the machine
-// actions: new terminal, reset, screen-reader mode, fold.
+// actions: new terminal, reset, screen-reader mode, fold. On a lab page it
+// lists the lab's machines, each with its open terminals (« node2 · 1 »), a
+// button for a new terminal on it and one to reset it alone.
 import { LessonTerminal, defineLessonTerminal } from './lesson-terminal.ts';
+import { terminalKey } from './sandbox-memory.ts';
 
 export interface DockActions {
-  newTerminal(): void;
+  /** A new terminal, on machine `machine` of a lab (undefined: the reader's machine). */
+  newTerminal(machine?: string): void;
+  /** The whole machine, or every machine of the lab, made anew. */
   reset(): void;
+  /** One machine of the lab made anew. */
+  resetMachine(machine: string): void;
   /** « Vue des namespaces »: open (true) or close the panel beside the terminals. */
   namespaces(open: boolean): void;
 }
@@ -29,11 +36,19 @@ export class TerminalDock {
   private readonly foldButton: HTMLButtonElement;
   private readonly screenReaderButton: HTMLButtonElement;
   private readonly namespacesButton: HTMLButtonElement;
+  private readonly newTerminalButton: HTMLButtonElement;
+  private readonly resetButton: HTMLButtonElement;
+  private readonly title: HTMLElement;
+  /** The lab's machines, one row each (hidden without a lab). */
+  private readonly labList: HTMLElement;
+  private readonly actions: DockActions;
+  private lab: readonly string[] | undefined;
   /** Beside the terminals: the namespace view, when open. */
   private readonly side: HTMLElement;
   private screenReader = readScreenReaderPreference();
 
   constructor(actions: DockActions) {
+    this.actions = actions;
     defineLessonTerminal();
     const dock = document.createElement('section');
     dock.className = 'terminal-dock';
@@ -46,6 +61,7 @@ export class TerminalDock {
     const title = document.createElement('h2');
     title.className = 'terminal-dock-title';
     title.textContent = 'Votre machine';
+    this.title = title;
     this.machineStatus = document.createElement('span');
     this.machineStatus.className = 'terminal-dock-status';
     this.machineStatus.setAttribute('role', 'status');
@@ -63,11 +79,12 @@ export class TerminalDock {
       tools.append(element);
       return element;
     };
-    button('Nouveau terminal', () => actions.newTerminal());
+    this.newTerminalButton = button('Nouveau terminal', () => actions.newTerminal());
     this.namespacesButton = button('Vue des namespaces', () => actions.namespaces(this.namespacesButton.getAttribute('aria-pressed') !== 'true'));
     this.namespacesButton.setAttribute('aria-pressed', 'false');
     this.namespacesButton.title = 'Les processus de la machine, groupés par namespace, en direct';
-    button('Réinitialiser la machine', () => actions.reset()).classList.add('terminal-dock-danger');
+    this.resetButton = button('Réinitialiser la machine', () => actions.reset());
+    this.resetButton.classList.add('terminal-dock-danger');
     this.screenReaderButton = button("Lecteur d'écran", () => this.setScreenReader(!this.screenReader));
     this.screenReaderButton.setAttribute('aria-pressed', String(this.screenReader));
     this.screenReaderButton.title = "Mode lecteur d'écran : la sortie du terminal est lue au fur et à mesure.";
@@ -78,7 +95,12 @@ export class TerminalDock {
     help.className = 'terminal-dock-help visually-hidden';
     help.textContent = 'Dans un terminal, F6 ramène le focus sur ces boutons. Copier : Ctrl+Maj+C ; coller : Ctrl+Maj+V.';
 
-    bar.append(title, this.machineStatus, tools, help);
+    this.labList = document.createElement('ul');
+    this.labList.className = 'terminal-dock-lab';
+    this.labList.setAttribute('aria-label', 'Machines du lab');
+    this.labList.hidden = true;
+
+    bar.append(title, this.machineStatus, tools, this.labList, help);
     this.panes = document.createElement('div');
     this.panes.className = 'terminal-dock-panes';
     this.side = document.createElement('div');
@@ -103,36 +125,94 @@ export class TerminalDock {
     return !this.element.hidden;
   }
 
-  /** Names of the terminals shown, in order. */
+  /** The terminals shown, in order, as remembered: "1", or "node2/1" in a lab. */
   get names(): string[] {
-    return this.terminals().map((terminal) => terminal.name);
+    return this.terminals().map((terminal) => terminalKey(terminal.name, terminal.machine));
   }
 
   terminals(): LessonTerminal[] {
     return [...this.panes.querySelectorAll<LessonTerminal>(LessonTerminal.tag)];
   }
 
-  terminal(name: string): LessonTerminal | undefined {
-    return this.terminals().find((terminal) => terminal.name === name);
+  /** The terminals of lab machine `machine`. */
+  terminalsOf(machine: string): LessonTerminal[] {
+    return this.terminals().filter((terminal) => terminal.machine === machine);
   }
 
-  /** The terminal `name`, added (in numeric order) if it is not shown yet. */
-  addTerminal(name: string): LessonTerminal {
+  terminal(name: string, machine?: string): LessonTerminal | undefined {
+    return this.terminals().find((terminal) => terminal.name === name && terminal.machine === machine);
+  }
+
+  /**
+   * Shows the lab's machines (undefined: one machine, the dock as it always was):
+   * each with its terminals, « Nouveau terminal » and « Réinitialiser » for it alone.
+   */
+  setLab(machines: readonly string[] | undefined): void {
+    this.lab = machines;
+    const inLab = machines !== undefined;
+    this.title.textContent = inLab ? 'Votre lab' : 'Votre machine';
+    this.element.setAttribute('aria-label', inLab ? 'Terminaux de votre lab' : 'Terminaux de votre machine');
+    this.resetButton.textContent = inLab ? 'Réinitialiser le lab' : 'Réinitialiser la machine';
+    this.resetButton.title = inLab ? 'Toutes les machines du lab repartent de zéro' : '';
+    // In a lab, a new terminal is opened on a chosen machine, from its row.
+    this.newTerminalButton.hidden = inLab;
+    this.labList.hidden = !inLab;
+    if (inLab) this.panes.dataset.lab = '';
+    else delete this.panes.dataset.lab;
+    this.labList.replaceChildren(
+      ...(machines ?? []).map((machine) => {
+        const row = document.createElement('li');
+        row.className = 'terminal-dock-machine';
+        row.dataset.labMachine = machine;
+        const name = document.createElement('span');
+        name.className = 'terminal-dock-machine-name';
+        name.textContent = machine;
+        const open = document.createElement('span');
+        open.className = 'terminal-dock-machine-terminals';
+        open.dataset.machineTerminals = '';
+        const add = document.createElement('button');
+        add.type = 'button';
+        add.textContent = '+ terminal';
+        add.setAttribute('aria-label', `Nouveau terminal sur ${machine}`);
+        add.addEventListener('click', () => this.actions.newTerminal(machine));
+        const reset = document.createElement('button');
+        reset.type = 'button';
+        reset.className = 'terminal-dock-danger';
+        reset.textContent = 'Réinitialiser';
+        reset.setAttribute('aria-label', `Réinitialiser ${machine}`);
+        reset.title = `${machine} repart de zéro ; les autres machines continuent`;
+        reset.addEventListener('click', () => this.actions.resetMachine(machine));
+        row.append(name, open, add, reset);
+        return row;
+      }),
+    );
+    this.showLabTerminals();
+  }
+
+  /** The terminal `name` (of lab machine `machine`), added in order if it is not shown yet. */
+  addTerminal(name: string, machine?: string): LessonTerminal {
     this.show();
-    const existing = this.terminal(name);
+    const existing = this.terminal(name, machine);
     if (existing !== undefined) return existing;
     const terminal = document.createElement(LessonTerminal.tag) as LessonTerminal;
     terminal.setAttribute('name', name);
-    const after = this.terminals().find((other) => compareNames(other.name, name) > 0);
+    if (machine !== undefined) terminal.setAttribute('machine', machine);
+    const order = (other: LessonTerminal) => this.compareTerminals(other.machine, other.name, machine, name);
+    const after = this.terminals().find((other) => order(other) > 0);
     this.panes.insertBefore(terminal, after ?? null);
     this.panes.dataset.count = String(this.terminals().length);
     terminal.setScreenReaderMode(this.screenReader);
+    this.showLabTerminals();
     return terminal;
   }
 
-  /** The smallest terminal number not shown yet. */
-  nextName(): string {
-    const taken = new Set(this.names);
+  /** The smallest terminal number not shown yet (on lab machine `machine`). */
+  nextName(machine?: string): string {
+    const taken = new Set(
+      this.terminals()
+        .filter((terminal) => terminal.machine === machine)
+        .map((terminal) => terminal.name),
+    );
     let number = 1;
     while (taken.has(String(number))) number++;
     return String(number);
@@ -154,6 +234,21 @@ export class TerminalDock {
   setMachineStatus(text: string, tone: 'info' | 'busy' | 'error' = 'info'): void {
     this.machineStatus.textContent = text;
     this.machineStatus.dataset.tone = tone;
+  }
+
+  /** Lab machines in the lab's order, then terminal numbers. */
+  private compareTerminals(machineA: string | undefined, nameA: string, machineB: string | undefined, nameB: string): number {
+    const index = (machine: string | undefined) => (machine === undefined ? -1 : (this.lab?.indexOf(machine) ?? 0));
+    return index(machineA) - index(machineB) || compareNames(nameA, nameB);
+  }
+
+  /** Each machine's row says which terminals are open on it: « node2 · 1, 2 ». */
+  private showLabTerminals(): void {
+    for (const row of this.labList.querySelectorAll<HTMLElement>('[data-lab-machine]')) {
+      const names = this.terminalsOf(row.dataset.labMachine ?? '').map((terminal) => terminal.name);
+      const open = row.querySelector<HTMLElement>('[data-machine-terminals]');
+      if (open !== null) open.textContent = names.length === 0 ? 'aucun terminal' : `· ${names.join(', ')}`;
+    }
   }
 
   private setFolded(folded: boolean): void {

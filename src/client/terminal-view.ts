@@ -57,13 +57,13 @@ export class TerminalView {
   private readonly keys: ScreenKeysRow;
   private readonly resizeObserver: ResizeObserver;
 
-  /** Builds the terminal inside `host` (the <lesson-terminal> element). */
-  constructor(host: HTMLElement, name: string, initialStatus: string, events: TerminalViewEvents) {
+  /** Builds the terminal inside `host` (the <lesson-terminal> element); `heading` is its title (« node2 · 1 » in a lab). */
+  constructor(host: HTMLElement, name: string, initialStatus: string, events: TerminalViewEvents, heading = `Terminal ${name}`) {
     const head = document.createElement('div');
     head.className = 'lt-head';
     const title = document.createElement('span');
     title.className = 'lt-title';
-    title.textContent = `Terminal ${name}`;
+    title.textContent = heading;
     this.status = document.createElement('span');
     this.status.className = 'lt-status';
     this.status.setAttribute('role', 'status');

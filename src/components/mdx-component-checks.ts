@@ -8,7 +8,9 @@ import type { MdastPluginDefinition } from 'satteri';
 import { ContentError } from '../lib/hugo/errors.ts';
 import { isNoticeKind, NOTICE_KIND_NAMES } from '../lib/notice-kinds.ts';
 import { parseTranscript, TranscriptError } from '../lib/snippets/transcript.ts';
-import { PROJECT_ROOT } from '../lib/site-config.ts';
+import { BlockMachineError, blockMachine } from '../lib/snippets/block-machine.ts';
+import { labOfFile } from '../lib/hugo/page-lab.ts';
+import { currentSiteConfig, PROJECT_ROOT } from '../lib/site-config.ts';
 
 interface Position {
   start: { line: number; column: number };
@@ -70,7 +72,7 @@ function checkNotice(element: JsxElement, file: string): void {
   });
 }
 
-function checkTranscript(element: JsxElement, file: string): void {
+function checkTranscript(element: JsxElement, file: string, fileURL: URL | undefined): void {
   const codeAttribute = attributeNamed(element, 'code');
   const line = codeAttribute?.position?.start.line ?? element.position?.start.line;
   if (codeAttribute === undefined) {
@@ -92,6 +94,7 @@ function checkTranscript(element: JsxElement, file: string): void {
   }
   const value = codeAttribute.value;
   const text = typeof value === 'string' ? value : value?.type === 'mdxJsxAttributeValueExpression' ? staticTemplateLiteral(value.value) : undefined;
+  checkMachine(element, file, fileURL, text, line);
   if (text === undefined) return;
   try {
     parseTranscript(text);
@@ -108,6 +111,29 @@ function checkTranscript(element: JsxElement, file: string): void {
   }
 }
 
+/** <Transcript machine="node2"> or a "// Sur node2" first line: a machine of the page's lab (block-machine.ts). */
+function checkMachine(element: JsxElement, file: string, fileURL: URL | undefined, text: string | undefined, line: number | undefined): void {
+  const machineAttribute = attributeNamed(element, 'machine');
+  const declared = stringAttribute(machineAttribute);
+  // A fenced block turned into <Transcript> by markdown-plugin.ts was checked there.
+  if (attributeNamed(element, 'fenced') !== undefined || fileURL === undefined) return;
+  if (declared === undefined && text === undefined) return;
+  const site = currentSiteConfig();
+  const lab = labOfFile(fileURLToPath(fileURL), site.contentDir, site.projectRoot);
+  let prompt: string | undefined;
+  try {
+    prompt = text === undefined ? undefined : parseTranscript(text).machine;
+  } catch {
+    prompt = undefined; // reported below with its line
+  }
+  try {
+    blockMachine({ declared, declaredAs: `<Transcript machine="${declared}">`, code: text ?? '', prompt }, lab);
+  } catch (error) {
+    if (!(error instanceof BlockMachineError)) throw error;
+    throw new ContentError({ file, line: machineAttribute?.position?.start.line ?? line, reason: error.message, hint: error.hint });
+  }
+}
+
 /** Satteri mdast plugin for .mdx pages: validates <Notice> and <Transcript> where they are written. */
 export const mdxComponentChecks: MdastPluginDefinition = {
   name: 'course-mdx-component-checks',
@@ -116,12 +142,12 @@ export const mdxComponentChecks: MdastPluginDefinition = {
     const element = node as unknown as JsxElement;
     const file = authorPath(context.fileURL);
     if (element.name === 'Notice') checkNotice(element, file);
-    if (element.name === 'Transcript') checkTranscript(element, file);
+    if (element.name === 'Transcript') checkTranscript(element, file, context.fileURL);
   },
   mdxJsxTextElement(node, context) {
     const element = node as unknown as JsxElement;
     const file = authorPath(context.fileURL);
     if (element.name === 'Notice') checkNotice(element, file);
-    if (element.name === 'Transcript') checkTranscript(element, file);
+    if (element.name === 'Transcript') checkTranscript(element, file, context.fileURL);
   },
 };

@@ -24,7 +24,7 @@ describe('navigation', () => {
   it('the sidebar shows chapters in Hugo order, marks the current page and navigates', async () => {
     const page = await open('docker_linux/namespaces/');
     const sidebar = page.getByRole('navigation', { name: 'Chapitres du cours' });
-    expect(await sidebar.getByRole('link').allTextContents()).toEqual(['4. Docker et Linux', 'Les Namespaces', 'Premiers conteneurs']);
+    expect(await sidebar.getByRole('link').allTextContents()).toEqual(['4. Docker et Linux', 'Les Namespaces', 'Premiers conteneurs', 'Docker Swarm']);
     expect(await sidebar.getByRole('link', { name: 'Les Namespaces' }).getAttribute('aria-current')).toBe('page');
     await sidebar.getByRole('link', { name: '4. Docker et Linux' }).click();
     await page.waitForURL('**/docker_linux/');

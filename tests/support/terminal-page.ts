@@ -61,8 +61,14 @@ export async function runSnippet(page: Page, snippet: Locator, expected = 'done'
   return outcome;
 }
 
+/** The element of terminal `name`: "1", or "node2/1" for terminal 1 of machine node2 of a lab page. */
+function terminalSelector(name: string): string {
+  const slash = name.indexOf('/');
+  return slash === -1 ? `lesson-terminal[name="${name}"]` : `lesson-terminal[machine="${name.slice(0, slash)}"][name="${name.slice(slash + 1)}"]`;
+}
+
 export function terminal(page: Page, name: string): Locator {
-  return page.locator(`lesson-terminal[name="${name}"]`);
+  return page.locator(terminalSelector(name));
 }
 
 /** What terminal `name` shows on screen now (its visible rows), one line per row. */
@@ -78,7 +84,7 @@ export async function waitForTerminalText(page: Page, name: string, pattern: Reg
       const rows = document.querySelector(selector);
       return rows !== null && new RegExp(source, flags).test((rows as HTMLElement).innerText.replace(/\u00a0/g, ' '));
     },
-    { selector: `lesson-terminal[name="${name}"] .xterm-rows`, source: pattern.source, flags: pattern.flags },
+    { selector: `${terminalSelector(name)} .xterm-rows`, source: pattern.source, flags: pattern.flags },
     { timeout: timeoutMs, polling: 100 },
   );
   return terminalText(page, name);
@@ -87,17 +93,17 @@ export async function waitForTerminalText(page: Page, name: string, pattern: Reg
 /** Waits until terminal `name` is connected to its shell. */
 export async function waitForConnected(page: Page, name: string, timeoutMs = 60_000): Promise<void> {
   try {
-    await page.locator(`lesson-terminal[name="${name}"][data-state="connected"]`).waitFor({ state: 'attached', timeout: timeoutMs });
+    await page.locator(`${terminalSelector(name)}[data-state="connected"]`).waitFor({ state: 'attached', timeout: timeoutMs });
   } catch (error) {
     // Say what the page shows instead, so a failure explains itself.
     const shown = await page.evaluate(
-      (terminalName) => ({
-        terminal: document.querySelector(`lesson-terminal[name="${terminalName}"]`)?.getAttribute('data-state') ?? 'absent',
-        status: document.querySelector(`lesson-terminal[name="${terminalName}"] [data-terminal-status]`)?.textContent ?? '',
+      (selector) => ({
+        terminal: document.querySelector(selector)?.getAttribute('data-state') ?? 'absent',
+        status: document.querySelector(`${selector} [data-terminal-status]`)?.textContent ?? '',
         machine: document.querySelector('[data-machine-status]')?.textContent ?? 'no terminal area',
         remembered: Object.keys(sessionStorage),
       }),
-      name,
+      terminalSelector(name),
     );
     throw new Error(`terminal ${name} is not connected: ${JSON.stringify(shown)}`, { cause: error });
   }

@@ -11,6 +11,7 @@ import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ContentError } from '../hugo/errors.ts';
 import { parseHugoPage } from '../hugo/front-matter.ts';
+import { pageLab } from '../hugo/page-lab.ts';
 import { createHugoPageTransform } from '../hugo/markdown-plugin.ts';
 import { selectEntries } from '../hugo/content-selection.ts';
 import type { ContentEntry } from '../hugo/content-tree-types.ts';
@@ -80,15 +81,19 @@ export function surveyContent(site: SiteConfig, options: { transform?: boolean }
   }
 
   const { kept, excluded } = selectEntries(entries, { buildDrafts: site.buildDrafts, languages: contentLanguages(site.hugo) });
+  // Each page's lab (its own machines:, else its section's), so a block naming another machine is listed with the rest.
+  const frontMatterByPath = new Map(entries.map((entry) => [entry.path, entry.frontMatter]));
   let runnable = 0;
   let copyOnly = 0;
   for (const { entry } of kept) {
     // Fence attributes from the scanner: every fence of the page, at its true line
     // (the shortcode pass may move lines, and the transformation stops at the first error).
     const fenceReasons = new Set<string>();
+    const lab = pageLab(entry.path, (path) => frontMatterByPath.get(path));
+    const labOption = lab === undefined ? null : { machines: lab.machines, declaredIn: authorPath(join(site.contentDir, lab.declaredIn), site.projectRoot) };
     for (const fence of scanFences(entry.source)) {
       try {
-        const plan = planShellBlock(fence.lang, fence.meta, fence.value);
+        const plan = planShellBlock(fence.lang, fence.meta, fence.value, { lab: labOption });
         if (plan.kind === 'run') runnable++;
         else if (plan.kind === 'copy-only') copyOnly++;
       } catch (error) {

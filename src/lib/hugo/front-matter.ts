@@ -14,6 +14,8 @@
 import { parse as parseToml, TomlError } from 'smol-toml';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { LAB_MACHINES_CEILING } from '../../../contracts/protocol.ts';
+import { TERMINAL_NAME_PATTERN, TERMINAL_NAME_RULE as MACHINE_NAME_RULE } from '../../../contracts/names.ts';
 import { ContentError, show } from './errors.ts';
 
 export { ContentError, type ContentErrorInit } from './errors.ts';
@@ -37,6 +39,7 @@ const FIELDS = {
   chapter: { expected: 'true or false', example: 'true' },
   hidden: { expected: 'true or false', example: 'false' },
   pre: { expected: 'text (HTML shown before the menu title)', example: '"<b>4. </b>"' },
+  machines: { expected: `a list of different machine names (${MACHINE_NAME_RULE}), at most ${LAB_MACHINES_CEILING}`, example: '["node1", "node2", "node3"]' },
 } as const;
 
 type KnownKey = keyof typeof FIELDS;
@@ -145,6 +148,22 @@ export const hugoFrontMatterObject = z.looseObject({
   hidden: bool('hidden'),
   /** Learn: HTML before the title in the menu, e.g. "<b>4. </b>". */
   pre: text('pre'),
+  /**
+   * Ours: the page's lab, several machines of the reader on a private network
+   * (`machines: [node1, node2, node3]`). In a section's `_index.md` it is the
+   * lab of every page under it that names none (page-lab.ts). Names follow
+   * the server's rule for machine names (contracts/names.ts).
+   */
+  machines: z
+    .preprocess(
+      (v) => (typeof v === 'string' ? v.split(/[\s,]+/).filter(Boolean) : v),
+      z
+        .array(z.string({ error: mustBe('machines') }).regex(TERMINAL_NAME_PATTERN, { error: mustBe('machines') }), { error: mustBe('machines') })
+        .min(1, { error: mustBe('machines') })
+        .max(LAB_MACHINES_CEILING, { error: mustBe('machines') })
+        .refine((names) => new Set(names).size === names.length, { error: mustBe('machines') }),
+    )
+    .optional(),
 });
 
 /**

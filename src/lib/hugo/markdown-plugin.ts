@@ -17,12 +17,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Code, Root, RootContent } from 'mdast';
 import { markdownToMdast, type MdastPluginDefinition } from 'satteri';
-import { FenceError, planShellBlock, type ShellBlockPlan } from '../snippets/shell-fences.ts';
+import { FenceError, planShellBlock, type PlanOptions, type ShellBlockPlan } from '../snippets/shell-fences.ts';
 import { transcriptHtml } from '../snippets/transcript-html.ts';
 import { ContentError } from './errors.ts';
 import { diagramHtml, MERMAID_SCRIPT } from './diagrams.ts';
 import { parseFrontMatter } from './front-matter.ts';
 import { imageParams, rewriteLinksAndImages, withBase } from './links-images.ts';
+import { labOfFile } from './page-lab.ts';
 import { preprocessShortcodes, transformHugoShortcodes } from './shortcodes.ts';
 import { siteIndex } from './shortcodes/site-index.ts';
 import type { ContentLanguages } from './content-tree-types.ts';
@@ -57,9 +58,9 @@ function plainTree(root: unknown): Root {
 }
 
 /** The shell block's plan, or the build error naming the file, the line and the fix. */
-function planOf(node: Pick<Code, 'lang' | 'meta' | 'value' | 'position'>, file: string): ShellBlockPlan {
+function planOf(node: Pick<Code, 'lang' | 'meta' | 'value' | 'position'>, file: string, plan: PlanOptions): ShellBlockPlan {
   try {
-    return planShellBlock(node.lang, node.meta, node.value);
+    return planShellBlock(node.lang, node.meta, node.value, plan);
   } catch (error) {
     if (!(error instanceof FenceError)) throw error;
     throw new ContentError({ file, line: node.position?.start.line, reason: error.message, hint: error.hint });
@@ -67,18 +68,18 @@ function planOf(node: Pick<Code, 'lang' | 'meta' | 'value' | 'position'>, file: 
 }
 
 /** Replaces the shell fences of a plain tree by snippet HTML, and mermaid and math fences by their rendering. */
-function replaceFences(parent: { children: RootContent[] }, file: string, sandboxUrl: string, basePath: string): void {
+function replaceFences(parent: { children: RootContent[] }, file: string, sandboxUrl: string, basePath: string, plan: PlanOptions): void {
   parent.children = parent.children.map((node) => {
     if (node.type === 'code') {
       const diagram = diagramHtml(node.lang, node.value, basePath, (reason, hint) => {
         throw new ContentError({ file, line: node.position?.start.line, reason, hint });
       });
       if (diagram !== undefined) return { type: 'html', value: diagram, position: node.position } as RootContent;
-      const plan = planOf(node, file);
-      if (plan.kind === 'skip') return node;
-      return { type: 'html', value: snippetHtml(plan, sandboxUrl), position: node.position } as RootContent;
+      const planned = planOf(node, file, plan);
+      if (planned.kind === 'skip') return node;
+      return { type: 'html', value: snippetHtml(planned, sandboxUrl), position: node.position } as RootContent;
     }
-    if ('children' in node && Array.isArray(node.children)) replaceFences(node as { children: RootContent[] }, file, sandboxUrl, basePath);
+    if ('children' in node && Array.isArray(node.children)) replaceFences(node as { children: RootContent[] }, file, sandboxUrl, basePath, plan);
     return node;
   });
 }
@@ -112,6 +113,7 @@ const PARSE_OPTIONS = { features: { gfm: true, smartPunctuation: true }, positio
 export function createHugoPageTransform(options: HugoMarkdownOptions): (source: string, fileURL: URL | undefined, parsed?: unknown) => Root {
   const { basePath, sandboxUrl, externalLinkTarget, projectRoot } = options;
   const fileOf = (url: URL | undefined) => displayPath(url, projectRoot);
+  const labOf = (url: URL | undefined) => (url === undefined ? undefined : labOfFile(fileURLToPath(url), options.contentDir, projectRoot));
   const index = () =>
     siteIndex({
       contentDir: options.contentDir,
@@ -151,7 +153,7 @@ export function createHugoPageTransform(options: HugoMarkdownOptions): (source: 
     // Re-parsed when pass 1 changed the source (a ref inside a link's parentheses is a link only then).
     const tree = plainTree(changed === undefined ? (parsed ?? markdownToMdast(source, PARSE_OPTIONS)) : markdownToMdast(changed, PARSE_OPTIONS));
     transformHugoShortcodes(tree, { file });
-    replaceFences(tree, file, sandboxUrl, basePath);
+    replaceFences(tree, file, sandboxUrl, basePath, { lab: labOf(fileURL) });
     rewriteLinksAndImages(tree, { basePath, externalLinkTarget });
     return tree;
   };
@@ -160,6 +162,7 @@ export function createHugoPageTransform(options: HugoMarkdownOptions): (source: 
 export function createHugoMarkdownPlugin(options: HugoMarkdownOptions): MdastPluginDefinition {
   const { basePath, projectRoot } = options;
   const fileOf = (url: URL | undefined) => displayPath(url, projectRoot);
+  const labOf = (url: URL | undefined) => (url === undefined ? undefined : labOfFile(fileURLToPath(url), options.contentDir, projectRoot));
   const pageTree = createHugoPageTransform(options);
   return {
     name: 'hugo-markdown',
@@ -189,7 +192,7 @@ export function createHugoMarkdownPlugin(options: HugoMarkdownOptions): MdastPlu
         return;
       }
       if (diagram !== undefined) return; // math in MDX: left as a code block (write it in a .md page)
-      const plan = planOf(node as Code, file);
+      const plan = planOf(node as Code, file, { lab: labOf(ctx.fileURL) });
       if (plan.kind === 'skip') return;
       const attribute = (name: string, value: string | undefined) => (value === undefined ? [] : [{ type: 'mdxJsxAttribute', name, value }]);
       ctx.replaceNode(node, {

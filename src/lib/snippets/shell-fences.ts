@@ -17,7 +17,13 @@
 // line that may be a comment or a root command, a transcript that does not
 // parse, or {runnable=false}.
 // Only fence attributes that cannot be read fail the build.
+import { BlockMachineError, blockMachine, type LabOfPage } from './block-machine.ts';
 import { parseTranscript, TranscriptError, type Transcript } from './transcript.ts';
+
+export interface PlanOptions {
+  /** The page's lab (block-machine.ts): null when it has none; undefined: not known, the machine is not checked. */
+  lab?: LabOfPage | null | undefined;
+}
 
 export const SHELL_LANGUAGES = ['bash', 'sh', 'shell', 'zsh', 'console', 'shell-session', 'shellsession'] as const;
 
@@ -100,9 +106,9 @@ const STARTS_WITH_PROMPT = /^\s*(?:\([\w.-]+\) ?)?(?:[\w.-]+@[\w.-]+(?::[^\s$#]*
 
 /**
  * What to do with a fenced block.
- * @throws FenceError when its attributes cannot be read (the only fatal case).
+ * @throws FenceError when its attributes cannot be read, or it names a machine the page's lab does not have (the only fatal cases).
  */
-export function planShellBlock(lang: string | null | undefined, meta: string | null | undefined, value: string): ShellBlockPlan {
+export function planShellBlock(lang: string | null | undefined, meta: string | null | undefined, value: string, options: PlanOptions = {}): ShellBlockPlan {
   const language = (lang ?? '').toLowerCase();
   const shellLanguage = (SHELL_LANGUAGES as readonly string[]).includes(language);
   if (!shellLanguage && !(language === '' && STARTS_WITH_PROMPT.test(value.split('\n').find((l) => l.trim() !== '' && !TERMINAL_LINE.test(l)) ?? ''))) {
@@ -119,19 +125,27 @@ export function planShellBlock(lang: string | null | undefined, meta: string | n
     terminal ??= named[1]!;
     code = lines.slice(first + 1).join('\n');
   }
+  const machineOf = (prompt: string | undefined) => {
+    try {
+      return blockMachine({ declared: attributes.machine, code, prompt }, options.lab);
+    } catch (error) {
+      if (!(error instanceof BlockMachineError)) throw error;
+      throw new FenceError(error.message, error.hint);
+    }
+  };
   const base = { terminal: terminal ?? '1', machine: attributes.machine, title: attributes.title, code };
-  if (code.trim() === '') return { kind: 'copy-only', transcript: undefined, ...base, reason: 'the block is empty' };
-  if (/^\s*#!/.test(code)) return { kind: 'copy-only', transcript: undefined, ...base, reason: 'a script file (#!): save it to a file and run it' };
+  if (code.trim() === '') return { kind: 'copy-only', transcript: undefined, ...base, machine: machineOf(undefined), reason: 'the block is empty' };
+  if (/^\s*#!/.test(code))
+    return { kind: 'copy-only', transcript: undefined, ...base, machine: machineOf(undefined), reason: 'a script file (#!): save it to a file and run it' };
 
   let transcript: Transcript;
   try {
     transcript = parseTranscript(code, { mode: language === 'console' || language === 'shell-session' || language === 'shellsession' ? 'transcript' : 'auto' });
   } catch (error) {
     if (!(error instanceof TranscriptError)) throw error;
-    return { kind: 'copy-only', transcript: undefined, ...base, reason: error.message };
+    return { kind: 'copy-only', transcript: undefined, ...base, machine: machineOf(undefined), reason: error.message };
   }
-  const machine = base.machine ?? transcript.machine;
-  const plan = { transcript, ...base, machine };
+  const plan = { transcript, ...base, machine: machineOf(transcript.machine) };
   if (attributes.runnable === false) return { kind: 'copy-only', ...plan, reason: 'the fence says {runnable=false}' };
   if (transcript.commands.length === 0) return { kind: 'copy-only', ...plan, reason: 'no prompt, only output (a console block shows what a command printed)' };
   const foreign = transcript.lines.find((l) => l.kind === 'command' && l.foreign === true);

@@ -14,7 +14,7 @@ export interface SnippetMarkupOptions {
   transcript: Transcript;
   /** "1", "2"… */
   terminal: string;
-  /** The machine of a lab (carried for the labs feature; one machine today). */
+  /** The machine of the page's lab the block runs on (run-controls.ts routes it there; ignored on a page without a lab). */
   machine?: string | undefined;
   /** Caption above the block; default "Terminal N" for terminals other than 1. */
   title?: string | undefined;
