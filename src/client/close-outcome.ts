@@ -33,6 +33,9 @@ export function closeOutcome(code: number, exitReceived: boolean, errorCode?: Er
       return 'machine-gone';
     case CloseCode.takenOver:
       return 'taken-over';
+    case CloseCode.machineReset:
+      // One machine of a lab was made anew (here or in another tab): the same URL gives a shell on the new one.
+      return 'retry';
     case CloseCode.badRequest:
     case CloseCode.tooManyTerminals:
     case CloseCode.messageTooBig:

@@ -4,8 +4,7 @@
 // On a page with `machines:` it is a lab: the same calls with the machines in
 // the body of POST, a terminal URL per machine, and resets of one machine or
 // of the whole lab that keep its id.
-import { z } from 'zod';
-import { ApiErrorBody, CreateSandboxResponse, LabMachine, TOKEN_QUERY_PARAM, apiPath, type ErrorInfo } from '../../contracts/protocol.ts';
+import { ApiErrorBody, CreateSandboxResponse, ResetMachinesResponse, TOKEN_QUERY_PARAM, apiPath, type ErrorInfo } from '../../contracts/protocol.ts';
 import type { TerminalSize } from '../../contracts/sizes.ts';
 import { HintedError } from '../../contracts/errors.ts';
 import { SandboxRefusedError, SandboxServerMissingError } from './sandbox-errors.ts';
@@ -44,11 +43,7 @@ export function namespaceSocketUrl(endpoint: SandboxEndpoint, id: string, token:
 /** Statuses meaning "that sandbox is not (or no longer) yours": make a new one. */
 const LOST = new Set([401, 403, 404, 410]);
 
-// The lab resets of docs/protocol.md ("Resetting one machine, or the whole lab").
-const labResetPath = (id: string) => `api/sandboxes/${id}/reset`;
-const machineResetPath = (id: string, machine: string) => `api/sandboxes/${id}/machines/${machine}/reset`;
-const ResetAnswer = z.object({ machines: z.array(LabMachine).min(1) });
-/** A server that cannot reset a lab in place (no such route, or a driver that cannot): 404, 405, 501. */
+/** A server that cannot reset a lab in place (older than these resets: no such route; or a driver that cannot): 404, 405, 501. */
 const NO_RESET_IN_PLACE = new Set([404, 405, 501]);
 
 /** This server cannot make one machine of a lab anew: the reader may reset the whole lab. */
@@ -105,8 +100,8 @@ export class SandboxClient {
   async reset(): Promise<RememberedSandbox> {
     const sandbox = this.sandbox;
     if (sandbox !== undefined && this.machines !== undefined) {
-      const response = await this.request(labResetPath(sandbox.id), { method: 'POST', headers: this.authorization(sandbox) });
-      if (response.ok && ResetAnswer.safeParse(await response.json().catch(() => undefined)).success) return this.keep(sandbox);
+      const response = await this.request(apiPath.labReset(sandbox.id), { method: 'POST', headers: this.authorization(sandbox) });
+      if (response.ok && ResetMachinesResponse.safeParse(await response.json().catch(() => undefined)).success) return this.keep(sandbox);
       if (!response.ok && !NO_RESET_IN_PLACE.has(response.status) && !LOST.has(response.status)) throw await this.refusal(response);
     }
     await this.destroy();
@@ -116,7 +111,7 @@ export class SandboxClient {
   /** Makes machine `machine` of the lab anew, the others untouched; the lab keeps its id. */
   async resetMachine(machine: string): Promise<RememberedSandbox> {
     const sandbox = await this.ensure();
-    const response = await this.request(machineResetPath(sandbox.id, machine), { method: 'POST', headers: this.authorization(sandbox) });
+    const response = await this.request(apiPath.machineReset(sandbox.id, machine), { method: 'POST', headers: this.authorization(sandbox) });
     if (response.ok) return this.keep(sandbox);
     // A server older than these resets answers 404 (no such route); one whose driver cannot, 501.
     if (NO_RESET_IN_PLACE.has(response.status)) throw new MachineResetUnavailableError(machine);

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from '../support/browser.ts';
 import { courseInChromium } from '../support/e2e-fixtures.ts';
 import {
+  commandOutput,
   rememberedMachine,
   runSnippet,
   screenshot,
@@ -152,6 +153,16 @@ describe('the Swarm page and its lab of three machines', () => {
   it('removes the services', async () => {
     await runSnippet(page!, await snippet(8, 'node1', 'docker service rm veilleur web'), 'done', SLOW);
     expect(await terminalText(page!, 'node1/1')).toMatch(/ID\s+NAME\s+MODE\s+REPLICAS\s+IMAGE\s+PORTS\n/);
+  });
+
+  it('resets node3 alone from the dock: a new machine, out of the swarm, the others untouched', async () => {
+    const node1Before = await terminalText(page!, 'node1/1');
+    await page!.getByRole('button', { name: 'Réinitialiser node3' }).click();
+    await page!.locator('[data-machine-status]', { hasText: "node3 est neuve ; les autres machines du lab n'ont pas changé." }).waitFor({ timeout: SLOW });
+    await waitForConnected(page!, 'node3/1', SLOW);
+    expect(await commandOutput(page!, 'node3/1', "hostname; docker info --format '{{.Swarm.LocalNodeState}}'", SLOW)).toBe('node3\ninactive');
+    // node1 kept its shell and what it showed.
+    expect(await terminalText(page!, 'node1/1')).toBe(node1Before);
   });
 
   it('finds the same lab again after a reload, its three terminals reattached', async () => {

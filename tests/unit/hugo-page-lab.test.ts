@@ -6,11 +6,13 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ContentError, parseHugoPage } from '../../src/lib/hugo/front-matter.ts';
 import { labOfFile, pageLab } from '../../src/lib/hugo/page-lab.ts';
 import { surveyContent } from '../../src/lib/authoring/content-survey.ts';
-import { loadSiteConfig } from '../../src/lib/site-config.ts';
+import { loadSiteConfig, PROJECT_ROOT } from '../../src/lib/site-config.ts';
+import { mdxComponentChecks } from '../../src/components/mdx-component-checks.ts';
 
 const LAB = ['node1', 'node2', 'node3'];
 
@@ -105,5 +107,35 @@ describe("a Hugo site's labs, read from its files", () => {
       'content/reseau/swarm.md:9: "// Sur node4": the page\'s lab has no machine node4 (its machines are node1, node2, node3, from content/reseau/_index.md). Fix: write // Sur node1 (or another of node1, node2, node3), or add node4 to machines: in content/reseau/_index.md',
       "content/seul/page.md:5: {machine=node2}: this block runs on machine node2, but the page has no lab (no machines: in its front matter nor in its section's _index.md). Fix: add machines: [node1, node2] to the page's front matter (or its section's _index.md, for the whole chapter), or remove {machine=node2}",
     ]);
+  });
+});
+
+describe('<Transcript machine> in an MDX page of this course', () => {
+  const swarm = pathToFileURL(join(PROJECT_ROOT, 'content/docker_linux/swarm.mdx'));
+  const transcript = (machine: string | undefined, code: string) => ({
+    type: 'mdxJsxFlowElement',
+    name: 'Transcript',
+    position: { start: { line: 40, column: 1 } },
+    attributes: [
+      { type: 'mdxJsxAttribute', name: 'code', value: code, position: { start: { line: 40, column: 13 } } },
+      ...(machine === undefined ? [] : [{ type: 'mdxJsxAttribute', name: 'machine', value: machine, position: { start: { line: 41, column: 1 } } }]),
+    ],
+  });
+  const check = (node: unknown, fileURL: URL) =>
+    (mdxComponentChecks.mdxJsxFlowElement as (node: unknown, context: { fileURL: URL }) => void)(node, { fileURL });
+
+  it("is checked against the page's lab at its line (the Swarm page's: node1, node2, node3)", () => {
+    expect(() => check(transcript('node2', '$ hostname'), swarm)).not.toThrow();
+    expect(contentError(() => check(transcript('node7', '$ hostname'), swarm)).message).toBe(
+      'content/docker_linux/swarm.mdx:41: <Transcript machine="node7">: the page\'s lab has no machine node7 (its machines are node1, node2, node3, from content/docker_linux/swarm.mdx). Fix: name one of node1, node2, node3, or add node7 to machines: in content/docker_linux/swarm.mdx',
+    );
+    expect(contentError(() => check(transcript(undefined, '// Sur node9\n$ hostname'), swarm)).line).toBe(40);
+  });
+
+  it('is an error on a page without a lab (the namespaces lesson)', () => {
+    const namespaces = pathToFileURL(join(PROJECT_ROOT, 'content/docker_linux/namespaces.mdx'));
+    expect(contentError(() => check(transcript('node2', '$ hostname'), namespaces)).reason).toMatch(
+      /^<Transcript machine="node2">: this block runs on machine node2, but the page has no lab/,
+    );
   });
 });
