@@ -22,7 +22,7 @@ const MIB = 1024 * 1024;
 const run = `/run/cours-linux/bench-images-${randomBytes(3).toString('hex')}`;
 const paths = { storageDir: DEFAULT_IMAGE_STORE_PATHS.storageDir, privateDir: `${run}/registry`, gateDir: `${run}/gate` };
 const store = new ClassImageStore(paths);
-const driver = createNamespaceDriver({ registryGateDir: paths.gateDir, log: (record) => record.level === 'error' && console.error(JSON.stringify(record)) });
+const driver = createNamespaceDriver({ registry: store.gates, log: (record) => record.level === 'error' && console.error(JSON.stringify(record)) });
 const alive = new Set<NamespaceSandbox>();
 let counter = 0;
 

@@ -419,6 +419,12 @@ export interface AgentConfig {
   writeIdentity: boolean;
   /** The machines of its lab (itself included), written into /etc/hosts so each resolves the others by name. */
   hosts?: LabHost[];
+  /**
+   * The reader's namespace in the class registry (lecteur-<10 hex>): the agent
+   * tells the shells ($DEPOT=localhost:5000/<namespace>), so that
+   * `docker push $DEPOT/app` works. Absent: no class registry.
+   */
+  registryNamespace?: string;
 }
 
 export interface LabHost {
@@ -464,7 +470,10 @@ export function parseAgentConfig(text: string | undefined): AgentConfig {
               ? 'terminalPidsMax must be an integer ≥ 8'
               : typeof o.writeIdentity !== 'boolean'
                 ? 'writeIdentity must be a boolean'
-                : labHostsProblem(o.hosts),
+                : (labHostsProblem(o.hosts) ??
+                  (o.registryNamespace !== undefined && (typeof o.registryNamespace !== 'string' || !/^lecteur-[0-9a-f]{10}$/.test(o.registryNamespace))
+                    ? 'registryNamespace must be lecteur- and 10 hex digits'
+                    : undefined)),
   );
   if (problem) throw new ProtocolError(`${AGENT_CONFIG_ENV}: ${problem}`);
   return value as AgentConfig;

@@ -11,7 +11,7 @@ import { AGENT_CONFIG_ENV, parseAgentConfig } from '../../contracts/agent-protoc
 import { Agent } from './agent.ts';
 import { startDocker } from './docker.ts';
 import { applyIdentity } from './identity.ts';
-import { startRegistryForwarder } from './registry-forwarder.ts';
+import { startRegistryForwarder, writeDepotProfile } from './registry-forwarder.ts';
 import { createLog } from './log.ts';
 import { spawnLoginShell } from './login-shell.ts';
 import { openTerminalGroups } from './terminal-groups.ts';
@@ -28,6 +28,7 @@ try {
   // Shells get an environment of their own; this one is none of their business.
   delete process.env[AGENT_CONFIG_ENV];
   if (config.writeIdentity) applyIdentity(config.hostname, config.hosts);
+  if (config.docker && config.registryNamespace) writeDepotProfile(config.registryNamespace, log);
   const groups = openTerminalGroups(config.terminalPidsMax, log);
   const transport = openTransport(config.transport);
   const agent = new Agent({ user: config.user, hostname: config.hostname, groups, spawnShell: spawnLoginShell, log });

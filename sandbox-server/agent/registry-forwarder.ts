@@ -3,14 +3,33 @@
 // forwards each connection to it to the store's gate, a unix socket the
 // driver bind-mounts from the host. Only the machine's own loopback listens:
 // containers (other network namespaces) do not reach it, and no route to
-// the host exists. The gate lets through pulls only (src/images/read-only-gate.ts).
+// the host exists. The socket is this machine's own: the gate knows who asks
+// from it, and lets through pulls, and pushes inside the reader's namespace
+// (src/images/gate-rules.ts). That namespace is told to the shells as $DEPOT.
 // Same values as SANDBOX_REGISTRY in src/images/paths.ts (a unit test checks).
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import type { Log } from './log.ts';
 
 export const REGISTRY_GATE_SOCKET = '/.sandbox/registry/gate.sock';
 export const REGISTRY_MIRROR_PORT = 5000;
+
+/** Where login shells read $DEPOT from (bash --login reads /etc/profile.d/*.sh). */
+export const DEPOT_PROFILE = '/etc/profile.d/depot.sh';
+
+/** The shell line that names the reader's own place in the class registry. */
+export function depotProfile(namespace: string): string {
+  return `# Votre espace du dépôt d'images de la classe : docker push $DEPOT/mon-app\nexport DEPOT=localhost:${REGISTRY_MIRROR_PORT}/${namespace}\n`;
+}
+
+/** Before the first shell starts: every login shell then has $DEPOT. */
+export function writeDepotProfile(namespace: string, log: Log): void {
+  try {
+    writeFileSync(DEPOT_PROFILE, depotProfile(namespace), { mode: 0o644 });
+  } catch (error) {
+    log('warn', 'could not tell the shells their registry namespace', { error: (error as Error).message });
+  }
+}
 
 export function startRegistryForwarder(log: Log): void {
   if (!existsSync('/.sandbox/registry')) return; // no store on this host: pulls fail as they would offline

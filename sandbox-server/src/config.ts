@@ -122,6 +122,24 @@ const hostNames = z.preprocess(
   ),
 );
 
+/** A registry's base URL: http(s), a host, maybe a port, nothing else (distribution's proxy.remoteurl). */
+const registryUrl = z.string().transform((text, ctx) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !['http:', 'https:'].includes(url.protocol) || url.username || url.password || url.search || url.hash || !['', '/'].includes(url.pathname)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected a registry base URL: http(s)://HOST[:PORT], no path, credentials or query, e.g. "https://mirror.example.org"',
+    });
+    return z.NEVER;
+  }
+  return `${url.protocol}//${url.host}`;
+});
+
 const basePath = z.string().transform((text, ctx) => {
   if (!text.startsWith('/') || /[?#\s]/.test(text) || text.includes('//')) {
     ctx.addIssue({ code: 'custom', message: 'expected a URL path starting with "/", e.g. "/" or "/cours/"' });
@@ -171,6 +189,8 @@ export const CONFIG_FIELDS = {
   sandboxDisk: { env: 'SANDBOX_DISK', example: '128MiB', defaultText: '128MiB' },
   sandboxDocker: { env: 'SANDBOX_DOCKER', example: 'true' },
   sandboxDockerDisk: { env: 'SANDBOX_DOCKER_DISK', example: '1536MiB', defaultText: '1536MiB' },
+  imageStoreReaderQuota: { env: 'IMAGE_STORE_READER_QUOTA', example: '512MiB', defaultText: '512MiB' },
+  imageStoreUpstream: { env: 'IMAGE_STORE_UPSTREAM', example: 'https://mirror.example.org' },
   shutdownTimeout: { env: 'SHUTDOWN_TIMEOUT', example: '20s', defaultText: '20s' },
   logLevel: { env: 'LOG_LEVEL', example: 'info' },
   classMode: { env: 'CLASS_MODE', example: 'true' },
@@ -301,6 +321,16 @@ export const ConfigSchema = z
       .default(1536 * 1024 ** 2)
       .describe(
         "Size of each sandbox's Docker disk (/var/lib/docker: images, containers, volumes), a sparse ext4 image on the host's disk removed with the sandbox; the host pays only what is written. Namespace driver; at most 64GiB.",
+      ),
+    imageStoreReaderQuota: size(16 * 1024 ** 2)
+      .default(512 * 1024 ** 2)
+      .describe(
+        "Most bytes of images one reader may push into their namespace of the class registry (docker push $DEPOT/app). A push beyond it is refused with a French message; the reader's images go when their machine (or lab) is destroyed.",
+      ),
+    imageStoreUpstream: registryUrl
+      .optional()
+      .describe(
+        "On a host with internet: a registry (Docker Hub, or a mirror of it) that the class store caches pulls from (distribution's proxy mode): an image the class's images lack is fetched there once, then served from the cache to every machine. Unset: the class's images only, offline. See docs/hosting.md.",
       ),
     shutdownTimeout: duration(100).default(20_000).describe('On SIGINT/SIGTERM, how long to wait for sandboxes to be destroyed before exiting anyway.'),
     logLevel: z

@@ -1,9 +1,10 @@
 // The class image store from the command line (as root), for an instructor:
 //
-//   npm run images -- list                 the images every machine can pull
+//   npm run images -- list                 the images every machine can pull, then what readers pushed
 //   npm run images -- import FILE [NAME]   a `docker save` archive or an OCI archive/layout;
 //                                          its own tags, or NAME (e.g. alice/app:1) when it has none
-//   npm run images -- remove NAME          a tag, then the layers nothing uses any more
+//   npm run images -- remove NAME          a tag, then the layers nothing uses any more; a reader's
+//                                          (lecteur-…/app:1) too, though theirs go with their machine anyway
 //   npm run images -- prepare              build the default images (busybox, debian:bookworm-slim)
 //                                          from Debian's packages if missing (npm run sandbox:prepare does it too)
 //
@@ -15,7 +16,9 @@ import { promisify } from 'node:util';
 import { ensureDefaultImages } from './images/default-images.ts';
 import { ImageNameError, displayName, parseImageName, type ImageName } from './images/image-names.ts';
 import { copyIntoStore, listImages, removeImage, storeBytes, withWritableRegistry } from './images/image-store.ts';
-import { DEFAULT_IMAGE_STORE_PATHS } from './images/paths.ts';
+import { isReaderRepository } from './images/gate-rules.ts';
+import { DEFAULT_IMAGE_STORE_PATHS, DEFAULT_READERS_STORAGE } from './images/paths.ts';
+import { listReaderImages, namespaceBytes, removeReaderTag } from './images/reader-storage.ts';
 
 const USAGE = 'usage: npm run images -- list | import FILE [NAME] | remove NAME | prepare';
 const paths = DEFAULT_IMAGE_STORE_PATHS;
@@ -31,6 +34,13 @@ async function main([command, ...args]: string[]): Promise<number> {
       if (images.length === 0) console.log('(no image: npm run images -- prepare builds the default ones)');
       for (const image of images) console.log(image.name);
       console.error(`${images.length} image(s), ${(storeBytes(paths) / 1024 ** 2).toFixed(1)} MiB in ${paths.storageDir}`);
+      const pushed = listReaderImages(DEFAULT_READERS_STORAGE);
+      for (const image of pushed) console.log(image.name);
+      const namespaces = new Set(pushed.map((image) => image.namespace));
+      const pushedBytes = [...namespaces].reduce((sum, namespace) => sum + namespaceBytes(DEFAULT_READERS_STORAGE, namespace), 0);
+      console.error(
+        `${pushed.length} image(s) pushed by ${namespaces.size} reader(s), ${(pushedBytes / 1024 ** 2).toFixed(1)} MiB in ${DEFAULT_READERS_STORAGE}`,
+      );
       return 0;
     }
     case 'import': {
@@ -43,8 +53,13 @@ async function main([command, ...args]: string[]): Promise<number> {
     case 'remove': {
       const [name] = args;
       if (!name) break;
-      await removeImage(parseImageName(name), paths);
-      console.log(`removed: ${displayName(parseImageName(name))}`);
+      const image = parseImageName(name);
+      if (isReaderRepository(image.repository)) {
+        if (!(await removeReaderTag(DEFAULT_READERS_STORAGE, image.repository, image.tag))) {
+          throw new Error(`no image ${displayName(image)} pushed by a reader (npm run images -- list shows what there is)`);
+        }
+      } else await removeImage(image, paths);
+      console.log(`removed: ${displayName(image)}`);
       return 0;
     }
     case 'prepare':
@@ -60,6 +75,12 @@ async function importImages(file: string, override: string | undefined): Promise
   if (!existsSync(file)) throw new Error(`${file} does not exist`);
   const { source, tags } = await describeArchive(file);
   const names = override ? [parseImageName(override)] : tags.map((tag) => parseImageName(tag));
+  const readers = names.filter((name) => isReaderRepository(name.repository));
+  if (readers.length > 0) {
+    throw new Error(
+      `${displayName(readers[0]!)} is in a reader's namespace (lecteur-…): give the image another name, e.g. npm run images -- import ${file} cours/app:1`,
+    );
+  }
   if (names.length === 0) {
     throw new Error(`${file} carries no image name: give one, e.g. npm run images -- import ${file} alice/app:1`);
   }

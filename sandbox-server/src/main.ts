@@ -11,7 +11,7 @@ import { createLogger, type Logger, type LogLevel } from './log.ts';
 import { startSandboxServer, type SandboxServer } from './http/server.ts';
 import { installLastResort } from './last-resort.ts';
 import { serverStorePaths } from './images/paths.ts';
-import { startImageStore } from './images/server-store.ts';
+import { createImageStore, startImageStore } from './images/server-store.ts';
 
 /** Exit statuses, so scripts can tell a bad configuration from an unfit host. */
 const EXIT_CONFIG = 2;
@@ -34,15 +34,21 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   const driverLog = log.child({ component: `driver-${config.driver}` });
-  // This server's own sockets of the class image store, over the host's one storage.
-  const imagePaths = serverStorePaths();
+  // This server's own sockets of the class image store, over the host's one storage;
+  // its gates (one socket per machine) exist before the first machine does.
+  const images = config.sandboxDocker
+    ? createImageStore(serverStorePaths(), log.child({ component: 'images' }), {
+        readerQuotaBytes: config.imageStoreReaderQuota,
+        upstream: config.imageStoreUpstream,
+      })
+    : undefined;
   // The driver logs plain records; they join the server's JSON lines with its ids.
   const driverLogSink = ({ level, msg, ...fields }: { level: LogLevel; msg: string; [field: string]: unknown }) =>
     driverLog[level](renameReserved(fields), msg);
   const driver =
     config.driver === 'vm'
       ? createDriver('vm', { log: driverLogSink, accelerator: config.vmAccelerator })
-      : createDriver('namespace', { log: driverLogSink, dockerDiskBytes: config.sandboxDockerDisk, registryGateDir: imagePaths.gateDir });
+      : createDriver('namespace', { log: driverLogSink, dockerDiskBytes: config.sandboxDockerDisk, registry: images?.access });
 
   try {
     await driver.checkHost();
@@ -64,7 +70,7 @@ async function main(): Promise<void> {
   await driver.prepare((step: string, detail?: string) => log.info({ step, detail }, 'preparing sandboxes'));
 
   // The class image store (machines' Docker Hub mirror) before the first machine asks for an image.
-  const images = config.sandboxDocker ? await startImageStore(imagePaths, log.child({ component: 'images' })) : undefined;
+  if (images) await startImageStore(images, log.child({ component: 'images' }));
   const server = await startSandboxServer(config, driver, log, { records });
   // Before the "listening" line: whoever reads it may signal at once (a signal with no handler yet kills outright).
   const stop = handleSignals(server, log, config.shutdownTimeout, config.sandboxesOnExit === 'keep', async () => {

@@ -1,24 +1,37 @@
 // Docker in a namespace machine, as the course uses it: the student (member
 // of `docker`, no sudo) runs, builds, networks, publishes, mounts, composes
-// and swarms, offline, with images from the class store; and none of it
-// opens a way out of the machine.
+// and swarms, offline, with images from the class store; pushes to their own
+// namespace of the class registry and to no one else's; pulls through the
+// store's cache of an upstream registry (a second registry on loopback here);
+// and none of it opens a way out of the machine.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NamespaceSandbox } from '../../sandbox-server/src/drivers/namespace/index.ts';
 import { DEFAULT_LIMITS } from '../../sandbox-server/src/drivers/namespace/index.ts';
+import { readerNamespace } from '../../sandbox-server/src/images/gate-rules.ts';
 import { withWritableRegistry } from '../../sandbox-server/src/images/image-store.ts';
+import { RegistryProcess, freeLoopbackPort } from '../../sandbox-server/src/images/registry-process.ts';
 import { ImageStoreFixture } from '../support/image-store-fixture.ts';
 import { NamespaceFixture, type OpenedTerminal } from '../support/namespace-fixture.ts';
 
 const run = promisify(execFile);
-const images = new ImageStoreFixture();
-const fixture = new NamespaceFixture({ registryGateDir: images.paths.gateDir });
+// Small, so that one test fills it with a single 12 MiB layer.
+const READER_QUOTA = 8 * 1024 ** 2;
+const images = new ImageStoreFixture({ readerQuotaBytes: READER_QUOTA });
+// Stands for Docker Hub: a registry on the host's loopback, with an image the class's store lacks.
+const upstreamDir = mkdtempSync('/var/tmp/cours-linux-upstream-');
+let upstream: RegistryProcess;
+const UPSTREAM_IMAGE = 'cours-test/amont:1';
+const fixture = new NamespaceFixture({ registry: images.gates });
 let machine: NamespaceSandbox;
 let term: OpenedTerminal;
+/** A second reader's machine (made by the import test, used after it). */
+let neighbour: NamespaceSandbox | undefined;
+let neighbourTerm: OpenedTerminal | undefined;
 const slow = { timeoutMs: 120_000 };
 const cgroupFile = (sandbox: NamespaceSandbox, hierarchy: string, file: string) =>
   readFileSync(`/sys/fs/cgroup/${hierarchy}/${fixture.driver.options.prefix}/${sandbox.id}/${file}`, 'utf8').trim();
@@ -32,7 +45,27 @@ async function ok(command: string): Promise<string> {
 
 beforeAll(async () => {
   await fixture.prepare();
+  const port = await freeLoopbackPort();
+  upstream = new RegistryProcess({
+    name: 'upstream',
+    storageDir: join(upstreamDir, 'storage'),
+    configDir: upstreamDir,
+    listen: { tcpPort: port },
+    readOnly: false,
+  });
+  await upstream.start();
+  images.configure({ upstream: `http://127.0.0.1:${port}` });
   await images.start();
+  await withWritableRegistry(images.paths, (address) =>
+    run('skopeo', [
+      'copy',
+      '--quiet',
+      '--src-tls-verify=false',
+      '--dest-tls-verify=false',
+      `docker://${address}/library/busybox:latest`,
+      `docker://127.0.0.1:${port}/${UPSTREAM_IMAGE}`,
+    ]),
+  );
   machine = await fixture.create('docker', { docker: true });
   term = await fixture.open(machine, '1');
   // dockerd starts in the background: wait until it answers (a safety net, not a speed check).
@@ -41,6 +74,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const left = await fixture.destroyAll();
+  await upstream?.stop();
+  rmSync(upstreamDir, { recursive: true, force: true });
   expect([...left, ...(await images.stop())]).toEqual([]);
 }, 120_000);
 
@@ -155,6 +190,8 @@ describe('images imported by the instructor', () => {
 
       const later = await fixture.create('after-import', { docker: true });
       const other = await fixture.open(later, '1');
+      neighbour = later;
+      neighbourTerm = other;
       await other.reader.run('for i in $(seq 300); do docker info >/dev/null 2>&1 && break; sleep 0.2; done', slow);
       expect((await other.reader.run(`docker run --rm ${name} echo importee-ok`, slow)).output).toMatch(/^importee-ok\r?$/m);
 
@@ -168,6 +205,80 @@ describe('images imported by the instructor', () => {
   });
 });
 
+describe('the class registry, for pushes', () => {
+  const ns = () => readerNamespace(machine.id);
+
+  it("takes a push to the reader's own namespace ($DEPOT), and gives it back to the same machine", async () => {
+    expect(await ok('echo $DEPOT')).toMatch(new RegExp(`^localhost:5000/${ns()}$`, 'm'));
+    // mon-app was built by the test above (FROM busybox, prints "construite ici").
+    await ok('docker tag mon-app $DEPOT/mon-app:1');
+    expect(await ok('docker push $DEPOT/mon-app:1 2>&1')).toMatch(/1: digest: sha256:[0-9a-f]{64}/);
+    expect(await ok('curl -s localhost:5000/v2/$(basename $DEPOT)/mon-app/tags/list')).toMatch(/"tags":\["1"\]/);
+    // Gone from the machine, back from the registry.
+    await ok('docker rmi $DEPOT/mon-app:1 mon-app');
+    expect(await ok('docker run --rm $DEPOT/mon-app:1')).toMatch(/^construite ici$/m);
+    // The class's images are untouched: the push went to the readers' storage only.
+    expect(existsSync(join(images.paths.readersStorageDir, 'docker/registry/v2/repositories', ns(), 'mon-app'))).toBe(true);
+    expect(existsSync(join(images.paths.storageDir, 'docker/registry/v2/repositories', ns()))).toBe(false);
+  });
+
+  it("refuses a push beyond the namespace's quota, in French, and leaves the namespace usable", async () => {
+    await ok("mkdir -p ~/gros && printf 'FROM busybox\\nRUN head -c 12m /dev/urandom > /gros\\n' > ~/gros/Dockerfile && docker build -q -t $DEPOT/gros ~/gros");
+    const push = await term.reader.run('docker push $DEPOT/gros 2>&1', slow);
+    expect(push.exitCode).not.toBe(0);
+    expect(push.output).toMatch(/denied: votre espace du dépôt de la classe est plein \(8 Mio au plus pour localhost:5000\/lecteur-[0-9a-f]{10}\/…\)/);
+    // The cut-off upload is not counted against the reader: a small push still goes through.
+    const uploads = join(images.paths.readersStorageDir, 'docker/registry/v2/repositories', ns(), 'gros', '_uploads');
+    expect(existsSync(uploads) ? readdirSync(uploads) : []).toEqual([]);
+    await ok('docker tag busybox $DEPOT/petit && docker push $DEPOT/petit');
+    await ok('docker rmi $DEPOT/gros');
+  });
+
+  it("keeps a reader out of another reader's namespace and out of the class's images", async () => {
+    if (!neighbour || !neighbourTerm) throw new Error("the import test above makes the second reader's machine");
+    const mine = `localhost:5000/${ns()}/mon-app:1`;
+    await neighbourTerm.reader.run('docker pull -q busybox', slow);
+    const pull = await neighbourTerm.reader.run(`docker pull ${mine} 2>&1`, slow);
+    expect(pull.exitCode).not.toBe(0);
+    expect(pull.output).toMatch(/denied: cet espace du dépôt de la classe est celui d'un autre lecteur/);
+    const push = await neighbourTerm.reader.run(`docker tag busybox ${mine} && docker push ${mine} 2>&1`, slow);
+    expect(push.exitCode).not.toBe(0);
+    expect(push.output).toMatch(/celui d'un autre lecteur/);
+    const shared = await neighbourTerm.reader.run('docker tag busybox localhost:5000/library/busybox && docker push localhost:5000/library/busybox 2>&1', slow);
+    expect(shared.output).toMatch(/denied: les images de la classe sont en lecture seule/);
+    // Its own namespace is another one, and works.
+    expect((await neighbourTerm.reader.run('echo $DEPOT')).output).toContain(readerNamespace(neighbour.id));
+    expect((await neighbourTerm.reader.run('docker tag busybox $DEPOT/a-moi && docker push $DEPOT/a-moi >/dev/null && echo pousse', slow)).output).toMatch(
+      /^pousse\r?$/m,
+    );
+    // My image is still mine.
+    expect(await ok(`docker pull -q ${mine}`)).toContain(mine);
+  });
+
+  it('removes what a reader pushed when their machine goes, and only theirs', async () => {
+    if (!neighbour) throw new Error("the import test above makes the second reader's machine");
+    const repositories = join(images.paths.readersStorageDir, 'docker/registry/v2/repositories');
+    const theirs = readerNamespace(neighbour.id);
+    expect(existsSync(join(repositories, theirs, 'a-moi'))).toBe(true);
+    await neighbour.destroy();
+    expect(existsSync(join(repositories, theirs))).toBe(false);
+    expect(existsSync(join(images.paths.gateDir, neighbour.id))).toBe(false);
+    expect(existsSync(join(repositories, ns(), 'mon-app'))).toBe(true);
+  });
+});
+
+describe('the pull-through cache', () => {
+  it('fetches from the upstream what the class lacks, once, and serves it again when the upstream is gone', async () => {
+    expect(await ok(`docker pull ${UPSTREAM_IMAGE}`)).toMatch(/Downloaded newer image for cours-test\/amont:1/);
+    expect(existsSync(join(images.paths.cacheStorageDir, 'docker/registry/v2/repositories/cours-test/amont'))).toBe(true);
+    // The class's own images still come first: busybox is the store's, not the upstream's.
+    expect(existsSync(join(images.paths.cacheStorageDir, 'docker/registry/v2/repositories/library/busybox'))).toBe(false);
+    await upstream.stop();
+    await ok(`docker rmi ${UPSTREAM_IMAGE}`);
+    expect(await ok(`docker run --rm ${UPSTREAM_IMAGE} echo du-cache`)).toMatch(/^du-cache$/m);
+  });
+});
+
 describe('what Docker does not open', () => {
   it('the store is read-only for readers: no push, no delete, no catalogue', async () => {
     const push = await term.reader.run(
@@ -175,7 +286,9 @@ describe('what Docker does not open', () => {
       slow,
     );
     expect(push.exitCode).not.toBe(0);
-    expect(push.output).toMatch(/denied: le dépôt d'images de la classe est en lecture seule/);
+    expect(push.output).toMatch(
+      /denied: les images de la classe sont en lecture seule : poussez vos images dans votre espace, localhost:5000\/lecteur-[0-9a-f]{10}\//,
+    );
     expect(await ok('curl -s 127.0.0.1:5000/v2/_catalog')).toMatch(/DENIED/);
     expect(await ok('curl -s -X DELETE 127.0.0.1:5000/v2/library/busybox/manifests/latest')).toMatch(/DENIED/);
     expect(await ok('curl -s 127.0.0.1:5000/v2/library/busybox/tags/list')).toMatch(/DENIED/);

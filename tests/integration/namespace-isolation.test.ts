@@ -15,7 +15,7 @@ import { NamespaceFixture, type OpenedTerminal } from '../support/namespace-fixt
 
 // Docker in use all along: a container runs on a network of its own with a published port.
 const images = new ImageStoreFixture();
-const fixture = new NamespaceFixture({ registryGateDir: images.paths.gateDir });
+const fixture = new NamespaceFixture({ registry: images.gates });
 let sandbox: Sandbox;
 let neighbour: Sandbox;
 let term: OpenedTerminal;

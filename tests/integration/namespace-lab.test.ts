@@ -11,7 +11,7 @@ import { ImageStoreFixture } from '../support/image-store-fixture.ts';
 import { NamespaceFixture, type OpenedTerminal } from '../support/namespace-fixture.ts';
 
 const images = new ImageStoreFixture();
-const fixture = new NamespaceFixture({ registryGateDir: images.paths.gateDir });
+const fixture = new NamespaceFixture({ registry: images.gates });
 const NODES = ['node1', 'node2', 'node3'];
 let lab: NamespaceLab;
 let other: NamespaceLab;
@@ -67,6 +67,16 @@ describe('a lab of three machines', () => {
     expect(routes).toContain(`${lab.machines[0]!.address.split('.').slice(0, 3).join('.')}.0/24 dev eth0`);
     // Every route is the lab's or one of the machine's own Docker bridges: nothing leads off the machine but eth0's /24.
     for (const route of routes.trim().split('\n')) expect(route).toMatch(/ dev (eth0|docker0|docker_gwbridge|br-[0-9a-f]+) /);
+  });
+});
+
+describe("the lab's namespace in the class registry", () => {
+  it('is one for the whole lab: node2 and node3 pull what node1 pushed', async () => {
+    const depot = (await on('node1', 'echo $DEPOT')).trim();
+    expect(depot).toMatch(/^localhost:5000\/lecteur-[0-9a-f]{10}$/);
+    for (const node of ['node2', 'node3']) expect((await on(node, 'echo $DEPOT')).trim()).toBe(depot);
+    await on('node1', 'docker pull -q busybox && docker tag busybox $DEPOT/outil:1 && docker push $DEPOT/outil:1 >/dev/null');
+    for (const node of ['node2', 'node3']) expect(await on(node, 'docker run --rm $DEPOT/outil:1 echo depuis-le-depot')).toMatch(/^depuis-le-depot$/m);
   });
 });
 

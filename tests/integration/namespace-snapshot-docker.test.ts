@@ -9,7 +9,7 @@ import { ImageStoreFixture } from '../support/image-store-fixture.ts';
 import { NamespaceFixture, type OpenedTerminal } from '../support/namespace-fixture.ts';
 
 const images = new ImageStoreFixture();
-const fixture = new NamespaceFixture({ registryGateDir: images.paths.gateDir });
+const fixture = new NamespaceFixture({ registry: images.gates });
 let machine: NamespaceSandbox;
 let term: OpenedTerminal;
 const slow = { timeoutMs: 120_000 };

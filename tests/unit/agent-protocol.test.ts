@@ -106,6 +106,11 @@ describe('agent configuration', () => {
     expect(() => parseAgentConfig(JSON.stringify({ ...valid, hostname: 'my_name_is_bob' }))).toThrowErrorMatchingInlineSnapshot(
       `[ProtocolError: SANDBOX_AGENT_CONFIG: hostname must be a valid host name]`,
     );
+    expect(parseAgentConfig(JSON.stringify({ ...valid, registryNamespace: 'lecteur-0123456789' })).registryNamespace).toBe('lecteur-0123456789');
+    // It ends up in a shell profile: nothing but the namespace's own characters.
+    expect(() => parseAgentConfig(JSON.stringify({ ...valid, registryNamespace: 'lecteur-x; rm -rf /' }))).toThrowErrorMatchingInlineSnapshot(
+      `[ProtocolError: SANDBOX_AGENT_CONFIG: registryNamespace must be lecteur- and 10 hex digits]`,
+    );
     expect(() => parseAgentConfig(undefined)).toThrowErrorMatchingInlineSnapshot(
       `[ProtocolError: SANDBOX_AGENT_CONFIG is not set: the agent is started by the sandbox driver, not by hand]`,
     );

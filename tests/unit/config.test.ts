@@ -114,6 +114,26 @@ describe('loadConfig', () => {
     expect(loadConfig({ SANDBOX_MEMORY: '1G', SANDBOX_DISK: '512MiB' }, noFile).sandboxDisk).toBe(512 * 1024 ** 2);
   });
 
+  it('takes a pull-through upstream only as a registry base URL, and a reader quota as a size', () => {
+    expect(loadConfig({}, noFile).imageStoreUpstream).toBeUndefined();
+    expect(loadConfig({}, noFile).imageStoreReaderQuota).toBe(512 * 1024 ** 2);
+    expect(loadConfig({ IMAGE_STORE_UPSTREAM: 'https://mirror.example.org/' }, noFile).imageStoreUpstream).toBe('https://mirror.example.org');
+    expect(loadConfig({ IMAGE_STORE_UPSTREAM: 'http://127.0.0.1:5001' }, noFile).imageStoreUpstream).toBe('http://127.0.0.1:5001');
+    expect(loadConfig({ IMAGE_STORE_READER_QUOTA: '1GiB' }, noFile).imageStoreReaderQuota).toBe(1024 ** 3);
+    for (const bad of [
+      'mirror.example.org',
+      'ftp://mirror.example.org',
+      'https://user:pw@mirror.example.org',
+      'https://mirror.example.org/v2/',
+      'https://mirror.example.org?x=1',
+    ]) {
+      const [problem] = problemsOf({ IMAGE_STORE_UPSTREAM: bad });
+      expect(problem).toContain(`IMAGE_STORE_UPSTREAM="${bad}"`);
+      expect(problem).toContain('expected a registry base URL: http(s)://HOST[:PORT]');
+    }
+    expect(problemsOf({ IMAGE_STORE_READER_QUOTA: '1MiB' })[0]).toContain('IMAGE_STORE_READER_QUOTA');
+  });
+
   it('chooses the VM accelerator: auto by default, kvm or tcg on demand, nothing else', () => {
     expect(loadConfig({}, noFile).vmAccelerator).toBe('auto');
     expect(loadConfig({ SANDBOX_DRIVER: 'vm', VM_ACCELERATOR: 'kvm' }, noFile).vmAccelerator).toBe('kvm');

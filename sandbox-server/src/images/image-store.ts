@@ -1,35 +1,74 @@
-// The class image store: a registry (Debian's docker-registry) over one
-// storage directory, served read-only to sandboxes through the gate, and
+// The class image store: registries (Debian's docker-registry) over their
+// storage directories, reached by machines only through their own gate
+// socket (machine-gates.ts). The class's images are read-only to readers and
 // written only by the instructor's `npm run images` through a short-lived
-// writable registry on the host's loopback.
+// writable registry on the host's loopback; readers push into the readers'
+// registry, under their own namespace; a pull-through cache of an upstream
+// registry is asked for what the class's images lack, when configured.
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { displayName, type ImageName } from './image-names.ts';
-import { DEFAULT_IMAGE_STORE_PATHS, GATE_SOCKET_NAME, REGISTRY_SOCKET_NAME, type ImageStorePaths } from './paths.ts';
-import { ReadOnlyGate } from './read-only-gate.ts';
+import { MachineGates, type RegistryAccess } from './machine-gates.ts';
+import {
+  CACHE_REGISTRY_SOCKET_NAME,
+  DEFAULT_CACHE_STORAGE,
+  DEFAULT_IMAGE_STORE_PATHS,
+  DEFAULT_READERS_STORAGE,
+  READERS_REGISTRY_SOCKET_NAME,
+  REGISTRY_SOCKET_NAME,
+  type ImageStorePaths,
+} from './paths.ts';
+import { removeUnlinkedBlobs } from './reader-storage.ts';
 import { RegistryProcess, freeLoopbackPort, registryConfig, REGISTRY_BINARY } from './registry-process.ts';
 
 export type StoreLog = (level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
 
-/** The store as sandboxes see it: started and stopped by the sandbox server. */
+export interface StoreOptions {
+  /** Most bytes one reader's namespace may hold (IMAGE_STORE_READER_QUOTA). */
+  readerQuotaBytes?: number;
+  /** A registry to cache pulls from (IMAGE_STORE_UPSTREAM); absent: the class's images only. */
+  upstream?: string | undefined;
+}
+
+export const DEFAULT_READER_QUOTA = 512 * 1024 ** 2;
+
+/** The store as machines see it: started and stopped by the sandbox server. */
 export class ClassImageStore {
   readonly paths: ImageStorePaths;
-  #registry: RegistryProcess;
-  #gate: ReadOnlyGate;
+  /** What drivers give their machines (one socket each); usable before start(): until then requests answer "unavailable". */
+  readonly gates: MachineGates;
+  #registries: RegistryProcess[];
 
-  constructor(paths: ImageStorePaths = DEFAULT_IMAGE_STORE_PATHS, log: StoreLog = () => {}) {
+  constructor(paths: ImageStorePaths = DEFAULT_IMAGE_STORE_PATHS, log: StoreLog = () => {}, options: StoreOptions = {}) {
     this.paths = paths;
-    this.#registry = new RegistryProcess({
-      name: 'read-only',
-      storageDir: paths.storageDir,
-      configDir: paths.privateDir,
-      listen: { unixSocket: join(paths.privateDir, REGISTRY_SOCKET_NAME) },
-      readOnly: true,
-    });
-    this.#gate = new ReadOnlyGate({ socket: join(paths.gateDir, GATE_SOCKET_NAME), upstream: join(paths.privateDir, REGISTRY_SOCKET_NAME), log });
+    const socket = (name: string) => join(paths.privateDir, name);
+    const readersStorageDir = paths.readersStorageDir ?? DEFAULT_READERS_STORAGE;
+    const registry = (name: string, storageDir: string, socketName: string, readOnly: boolean, proxyRemoteUrl?: string) =>
+      new RegistryProcess({ name, storageDir, configDir: paths.privateDir, listen: { unixSocket: socket(socketName) }, readOnly, proxyRemoteUrl });
+    this.#registries = [
+      registry('read-only', paths.storageDir, REGISTRY_SOCKET_NAME, true),
+      registry('readers', readersStorageDir, READERS_REGISTRY_SOCKET_NAME, false),
+      ...(options.upstream ? [registry('cache', paths.cacheStorageDir ?? DEFAULT_CACHE_STORAGE, CACHE_REGISTRY_SOCKET_NAME, false, options.upstream)] : []),
+    ];
+    this.gates = new MachineGates(
+      paths.gateDir,
+      {
+        shared: socket(REGISTRY_SOCKET_NAME),
+        readers: socket(READERS_REGISTRY_SOCKET_NAME),
+        readersStorageDir,
+        cache: options.upstream ? socket(CACHE_REGISTRY_SOCKET_NAME) : undefined,
+        quotaBytes: options.readerQuotaBytes ?? DEFAULT_READER_QUOTA,
+      },
+      log,
+    );
+  }
+
+  /** What a driver needs to give its machines the store. */
+  get access(): RegistryAccess {
+    return this.gates;
   }
 
   /** True when this host can serve a store (the registry is installed). */
@@ -38,24 +77,32 @@ export class ClassImageStore {
   }
 
   async start(): Promise<void> {
-    await this.#registry.start();
+    const started: RegistryProcess[] = [];
     try {
-      await this.#gate.start();
+      for (const registry of this.#registries) {
+        await registry.start();
+        started.push(registry);
+      }
     } catch (error) {
-      await this.#registry.stop();
+      await Promise.all(started.map((registry) => registry.stop()));
       throw error;
     }
+    // Blobs a gone reader's namespace left while they were still fresh (reader-storage.ts).
+    await removeUnlinkedBlobs(this.paths.readersStorageDir ?? DEFAULT_READERS_STORAGE).catch(() => 0);
   }
 
-  /** Stops both and removes their sockets and configuration (the storage stays). */
+  /**
+   * Stops the gates' sockets and the registries, and removes the registries'
+   * sockets and configuration. The storage stays, and so do the machines'
+   * gate directories (machines kept across a restart still have them bound).
+   */
   async stop(): Promise<void> {
-    await this.#gate.stop();
-    await this.#registry.stop();
-    await rm(this.paths.gateDir, { recursive: true, force: true });
-    await rm(join(this.paths.privateDir, 'read-only.yml'), { force: true });
-    // The directories too, when nothing else uses them (a server's own are empty by now).
+    await this.gates.closeAll();
+    await Promise.all(this.#registries.map((registry) => registry.stop()));
+    for (const registry of this.#registries) await rm(join(this.paths.privateDir, `${registry.options.name}.yml`), { force: true });
+    // The directory too, when nothing else uses it (a server's own is empty by now).
     await rmdir(this.paths.privateDir).catch(() => {});
-    await rmdir(dirname(this.paths.gateDir)).catch(() => {});
+    await rmdir(dirname(this.paths.privateDir)).catch(() => {});
   }
 }
 

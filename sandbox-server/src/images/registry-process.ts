@@ -1,8 +1,10 @@
 // One process of Debian's docker-registry (the CNCF distribution server, 2.8)
-// over the store's storage directory: the long-lived read-only one that
-// sandboxes pull from, or a short-lived writable one on the host's loopback
-// that `npm run images` pushes into. Both read the same files: what one
-// writes, the other serves at once (no blob cache is configured).
+// over one storage directory: the long-lived read-only one of the class's
+// images, and a short-lived writable one on the host's loopback that
+// `npm run images` pushes into, both over the class's storage (what one
+// writes, the other serves at once: no blob cache is configured); the
+// readers' writable one over their own storage; and, on a host with
+// internet, a pull-through cache of an upstream registry over a third.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -21,6 +23,8 @@ export interface RegistryProcessOptions {
   listen: RegistryListen;
   readOnly: boolean;
   name: string;
+  /** A pull-through cache of this registry (distribution's proxy mode): what it serves, it fetches there once and keeps. */
+  proxyRemoteUrl?: string | undefined;
 }
 
 /** distribution's YAML, written by hand: every value is ours, nothing to escape but paths (quoted). */
@@ -38,6 +42,7 @@ export function registryConfig(options: RegistryProcessOptions): string {
     `    enabled: ${!options.readOnly}`,
     // Read-only: refuses every write, and purges nothing (the writable one does, on its own schedule).
     ...(options.readOnly ? ['  maintenance:', '    uploadpurging:', '      enabled: false', '    readonly:', '      enabled: true'] : []),
+    ...(options.proxyRemoteUrl ? ['proxy:', `  remoteurl: ${JSON.stringify(options.proxyRemoteUrl)}`] : []),
     'http:',
     `  net: ${'unixSocket' in options.listen ? 'unix' : 'tcp'}`,
     `  addr: ${JSON.stringify(addr)}`,

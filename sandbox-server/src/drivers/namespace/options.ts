@@ -2,7 +2,7 @@
 // fills. Every field is optional; the defaults suit one host serving one class.
 import { z } from 'zod';
 import type { SandboxLimits } from '../driver.ts';
-import { DEFAULT_IMAGE_STORE_PATHS } from '../../images/paths.ts';
+import type { RegistryAccess } from '../../images/machine-gates.ts';
 
 export const DEFAULT_LIMITS: SandboxLimits = {
   // dockerd + containerd take ≈ 60 MiB; the rest holds a few containers (a shell ≈ 5 MiB, httpd ≈ 1 MiB).
@@ -46,8 +46,11 @@ const optionsSchema = z.object({
     .min(256 * 1024 ** 2, 'must be at least 256 MiB (one Debian image and a build)')
     .max(64 * 1024 ** 3, 'must be at most 64 GiB')
     .default(1536 * 1024 ** 2),
-  /** The class image store's gate directory (src/images/paths.ts), bind-mounted read-only into every sandbox with Docker. */
-  registryGateDir: z.string().startsWith('/', 'must be an absolute path').default(DEFAULT_IMAGE_STORE_PATHS.gateDir),
+  /**
+   * The class image store's gates (src/images/machine-gates.ts): each sandbox with Docker gets a socket of its own,
+   * whose directory is bind-mounted read-only into it. Absent: no store, `docker pull` fails as it would offline.
+   */
+  registry: z.custom<RegistryAccess>((value) => typeof value === 'object' && value !== null && 'open' in value, 'must be a RegistryAccess').optional(),
   /** Allow a Docker daemon in sandboxes. When false, dockerd is left out whatever SandboxSpec.docker says (lighter classes). */
   docker: z.boolean().default(true),
   /** Name of the cgroup (in every hierarchy) under which sandboxes get theirs, and prefix of every host resource. */

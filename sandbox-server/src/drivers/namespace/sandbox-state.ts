@@ -35,6 +35,8 @@ export interface SandboxRecord {
   createdAt: string;
   /** The server records file listing it (SandboxSpec.recordedIn), if any. */
   recordedIn?: string | undefined;
+  /** Whose machine it is in the class registry: its own id, or its lab's (absent in records of older servers: its id). */
+  reader?: string | undefined;
 }
 
 export class SandboxDirs {

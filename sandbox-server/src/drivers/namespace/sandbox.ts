@@ -6,7 +6,7 @@
 // from the host); the server connects to it. Nothing ties the machine to the
 // server process: crun runs it detached in cgroups of its own, and its output
 // pipes only carry log lines (the agent ignores a pipe whose reader is gone).
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SandboxLostError, isMisbehaviour, type Disposable, type RestoredTerminal, type Sandbox, type SandboxSpec, type SandboxUsage } from '../driver.ts';
 import { SANDBOX_PATHS, agentFiles } from '../../rootfs/agent-files.ts';
@@ -44,6 +44,8 @@ export type ExecResult = ExecDone;
 export interface LabMembership {
   hostname: string;
   hosts: LabHost[];
+  /** The lab's id: its machines are one reader, with one namespace in the class registry. */
+  reader: string;
   /** Plugs the machine, whose init is `pid`, into the lab's network (before the reader's first prompt). */
   join(pid: number): Promise<void>;
 }
@@ -61,6 +63,8 @@ export class NamespaceSandbox extends AgentBackedSandbox implements Sandbox {
   #session: AgentSession | undefined;
   #exitListeners = new Set<(reason: string) => void>();
   #teardown: Promise<void> | undefined;
+  /** Whether the class registry serves this machine (a socket of its own: close it when done). */
+  #registryOpen = false;
   readonly #lifecycle = new Lifecycle();
   #log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
   /** What the machine itself says (its output, its agent's records): rate-limited, never a record of its own. */
@@ -107,6 +111,7 @@ export class NamespaceSandbox extends AgentBackedSandbox implements Sandbox {
       ownerStart: processStartTime(process.pid) ?? 0,
       createdAt: new Date().toISOString(),
       recordedIn: spec.recordedIn,
+      reader: lab?.reader ?? this.id,
     };
     await this.#dirs.create(record);
     // The agent makes its socket there, as the sandbox's root: a tiny tmpfs of its own, whatever root inside writes.
@@ -116,7 +121,7 @@ export class NamespaceSandbox extends AgentBackedSandbox implements Sandbox {
     const docker = options.docker && spec.docker;
     const dockerDisk = docker ? dockerDiskPath(options.dockerDiskDir, this.id) : undefined;
     if (dockerDisk) await createDockerDisk(dockerDisk, options.dockerDiskBytes, base);
-    if (docker) await mkdir(options.registryGateDir, { recursive: true, mode: 0o755 });
+    const registry = docker ? await this.#openRegistry(record.reader ?? this.id) : undefined;
     const config = sandboxConfig({
       hostname,
       uidBase: base,
@@ -132,12 +137,13 @@ export class NamespaceSandbox extends AgentBackedSandbox implements Sandbox {
         user: COURSE_USER,
         terminalPidsMax: spec.limits.pids - options.holdPids - options.reservedPids,
         writeIdentity: true,
+        ...(registry ? { registryNamespace: registry.namespace } : {}),
       },
       binds: [
         ...agentFiles({ nodePath: options.nodePath, initPath: this.#host.initPath, agentDir: this.#host.agentDir }),
         { source: this.#dirs.run, target: SANDBOX_PATHS.runDir, readonly: false },
-        // The class image store's gate (pulls only); the directory exists even before the store starts.
-        ...(docker ? [{ source: options.registryGateDir, target: SANDBOX_REGISTRY.dir, readonly: true }] : []),
+        // The class image store's gate for this machine alone (the directory exists even before the store starts).
+        ...(registry ? [{ source: registry.dir, target: SANDBOX_REGISTRY.dir, readonly: true }] : []),
       ],
       dockerDir: join(this.#dirs.bundle, 'layer', 'docker'),
     });
@@ -204,6 +210,7 @@ export class NamespaceSandbox extends AgentBackedSandbox implements Sandbox {
         ...thisServer(),
         recordedIn: spec.recordedIn ?? record.recordedIn,
       });
+      if (host.options.docker && spec.docker) await sandbox.#openRegistry(record.reader ?? spec.id);
       const agent = await sandbox.#connect(host.options.startTimeoutMs);
       sandbox.#serve(agent);
       sandbox.#log('info', 'sandbox adopted', { terminals: agent.openTerminals.map((terminal) => terminal.name) });
@@ -215,6 +222,21 @@ export class NamespaceSandbox extends AgentBackedSandbox implements Sandbox {
       if (error instanceof SandboxLostError) throw error;
       throw new SandboxLostError(`sandbox ${spec.id} could not be taken over: ${(error as Error).message}`);
     }
+  }
+
+  /** Asks the class registry for this machine's socket (same directory on adopt: the running machine has it bound). */
+  async #openRegistry(reader: string): Promise<{ dir: string; namespace: string } | undefined> {
+    const registry = this.#host.options.registry;
+    if (!registry) return undefined;
+    const opened = await registry.open({ id: this.id, reader });
+    this.#registryOpen = true;
+    return opened;
+  }
+
+  async #closeRegistry(destroyed: boolean): Promise<void> {
+    if (!this.#registryOpen) return;
+    this.#registryOpen = false;
+    await this.#host.options.registry?.close(this.id, { destroyed });
   }
 
   /** Connects to the agent's socket (waiting for it to appear) and waits for its hello. */
@@ -268,6 +290,7 @@ export class NamespaceSandbox extends AgentBackedSandbox implements Sandbox {
       return { kept: this.#lifecycle.closingKind === 'detach' };
     }
     this.#session?.close('the server is restarting');
+    await this.#closeRegistry(false).catch((error: Error) => this.#log('warn', 'registry gate not closed', { error: error.message }));
     this.#lifecycle.finish();
     this.#host.forget(this.id);
     this.#log('info', 'sandbox detached: it keeps running for the next server process');
@@ -318,6 +341,8 @@ export class NamespaceSandbox extends AgentBackedSandbox implements Sandbox {
       if (!(await this.#cgroups.killAll())) throw new Error('tasks survived SIGKILL for 5 s');
     });
     if (known) await attempt('crun delete', () => runtime.delete(this.containerId));
+    // Its gate socket and directory; its reader's pushed images too when it was their last machine.
+    await attempt('close registry gate', () => this.#closeRegistry(true));
     await attempt('remove Docker disk', () => removeDockerDisk(dockerDiskPath(this.#host.options.dockerDiskDir, this.id)));
     let memoryLeftBytes = 0;
     await attempt('remove cgroups', async () => {
