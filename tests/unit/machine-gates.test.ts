@@ -160,4 +160,16 @@ describe('machine gates', () => {
     expect(existsSync(join(repositories, alice))).toBe(false);
     expect(existsSync(join(repositories, bob))).toBe(true);
   });
+
+  it("remove the images of a dead server's leftover machine, told whose it was", async () => {
+    const ghost = readerNamespace('ghost');
+    mkdirSync(join(repositories, ghost, 'app', '_manifests'), { recursive: true });
+    mkdirSync(gates.machineDir('ghost-1'), { recursive: true });
+    await gates.close('ghost-1', { destroyed: true, reader: 'ghost' });
+    expect(existsSync(join(repositories, ghost))).toBe(false);
+    expect(existsSync(gates.machineDir('ghost-1'))).toBe(false);
+    // A live reader's are not touched by a leftover of theirs.
+    await gates.close('bob-0', { destroyed: true, reader: 'bob' });
+    expect(existsSync(join(repositories, bob))).toBe(true);
+  });
 });

@@ -31,8 +31,10 @@ export interface RegistryAccess {
    * Stops serving the machine. `destroyed`: the machine is gone for good (its
    * directory goes; when it was its reader's last machine, its pushed images
    * go too). Otherwise the server is only stopping, and the machine stays.
+   * `reader`: whose it was, for a machine this process never opened (a
+   * leftover of a server that died).
    */
-  close(machineId: string, options: { destroyed: boolean }): Promise<void>;
+  close(machineId: string, options: { destroyed: boolean; reader?: string | undefined }): Promise<void>;
 }
 
 export interface GateBackends {
@@ -97,16 +99,17 @@ export class MachineGates implements RegistryAccess {
     return { dir, namespace };
   }
 
-  async close(machineId: string, { destroyed }: { destroyed: boolean }): Promise<void> {
-    const gate = this.#gates.get(machineId);
+  async close(machineId: string, { destroyed, reader }: { destroyed: boolean; reader?: string | undefined }): Promise<void> {
+    const whose = this.#gates.get(machineId)?.reader ?? reader;
     await this.#closeServer(machineId);
     if (!destroyed) return;
     await rm(this.machineDir(machineId), { recursive: true, force: true });
-    if (!gate || [...this.#gates.values()].some((other) => other.reader === gate.reader)) return;
+    if (whose === undefined || [...this.#gates.values()].some((other) => other.reader === whose)) return;
     // Its reader's last machine: what they pushed goes with them (after any write still in flight).
-    await (this.#writes.get(gate.namespace) ?? Promise.resolve());
-    await removeNamespace(this.#backends.readersStorageDir, gate.namespace);
-    this.#log('info', 'reader gone: their pushed images removed', { machine: machineId, namespace: gate.namespace });
+    const namespace = readerNamespace(whose);
+    await (this.#writes.get(namespace) ?? Promise.resolve());
+    await removeNamespace(this.#backends.readersStorageDir, namespace);
+    this.#log('info', 'reader gone: their pushed images removed', { machine: machineId, namespace });
   }
 
   /** Stops every socket (the server is stopping); directories and images stay for the machines that stay. */

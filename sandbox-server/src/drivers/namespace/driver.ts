@@ -233,6 +233,8 @@ export class NamespaceDriver implements SandboxDriver {
       if (alive.has(id)) continue;
       // A directory is made a moment before its record is written: spare fresh ones.
       if (!record && Date.now() - sinceMs < 60_000) continue;
+      // Its gate directory, and its reader's pushed images when no live machine of that reader is left.
+      await each('registry gate', id, async () => this.options.registry?.close(id, { destroyed: true, reader: record?.reader ?? id }));
       await each('state directory', id, () => new SandboxDirs(stateDir, id).remove());
     }
     for (const [index, { holder, sinceMs }] of await this.#uidRanges.held()) {
