@@ -83,7 +83,9 @@ export class NamespaceLab implements Sandbox {
     const started = Date.now();
     const network = await LabNetwork.create(prefix, spec.id, subnet);
     const hosts = spec.machines.map((name, index) => ({ name, address: labAddress(subnet, index) }));
-    const starting = spec.machines.map((_, index) => NamespaceSandbox.start(host, memberSpec(spec, index), NamespaceLab.#membership(network, hosts, index, spec.id)));
+    const starting = spec.machines.map((_, index) =>
+      NamespaceSandbox.start(host, memberSpec(spec, index), NamespaceLab.#membership(network, hosts, index, spec.id)),
+    );
     const outcomes = await Promise.allSettled(starting);
     const members = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
     const failed = outcomes.find((outcome) => outcome.status === 'rejected');
@@ -122,7 +124,11 @@ export class NamespaceLab implements Sandbox {
     await this.#members[index]!.destroy();
     // The old pair dies with the old machine's namespace, which the kernel frees in its own time: make room now.
     await this.#network.unplug(index);
-    const member = await NamespaceSandbox.start(this.#host, memberSpec(this.#spec, index), NamespaceLab.#membership(this.#network, this.machines, index, this.#spec.id));
+    const member = await NamespaceSandbox.start(
+      this.#host,
+      memberSpec(this.#spec, index),
+      NamespaceLab.#membership(this.#network, this.machines, index, this.#spec.id),
+    );
     if (this.#teardown) {
       await member.destroy();
       throw new Error(`lab ${this.id} was destroyed while machine ${machine.name} was being reset`);
