@@ -87,6 +87,8 @@ describe('resetting a lab', () => {
     const node1 = await attachTerminal(server, lab, '1');
     const node1Shell = (await node1.reader.run('echo $$')).output.trim();
     await node1.reader.run('echo gardé > /tmp/keep');
+    // node1 knows node2's link-layer address now: the new node2 must answer at it (same MAC as its address).
+    expect((await node1.reader.run('ping -c 1 -W 5 node2 >/dev/null && echo joint')).output.trim()).toBe('joint');
     const node2 = await attachTerminal(server, lab, '1', { machine: 'node2' });
     await node2.reader.run('echo perdu > /tmp/mark');
 

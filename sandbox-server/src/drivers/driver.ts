@@ -42,6 +42,12 @@ export interface SandboxSpec {
    * with these limits. Absent: one machine, as the lessons have by default.
    */
   machines?: readonly string[];
+  /**
+   * adopt() of a lab only: the addresses its machines had, in order (create()
+   * picks them; the server's records keep them), so that a machine made anew
+   * later gets its old one back.
+   */
+  addresses?: readonly string[];
 }
 
 export interface LeftoverOptions {

@@ -197,21 +197,20 @@ export class SandboxManager implements MetricsState {
         tags: request.tags ?? {},
         warmShell: shell,
       });
-      // Labs are not taken over after a restart (yet): not written down.
-      if (!sandbox.machines)
-        this.persist({
-          id: sandbox.id,
-          tokenHashes: [tokenHash(token)],
-          owner: client,
-          address,
-          claimed: request.claimed ?? true,
-          limits: request.limits ?? this.options.limits,
-          docker: request.docker ?? this.options.docker,
-          createdAt: managed.createdAt,
-          expiresAt: managed.expiresAt,
-          idleSince: managed.idleStartedAt,
-          tags: request.tags ?? {},
-        });
+      this.persist({
+        id: sandbox.id,
+        tokenHashes: [tokenHash(token)],
+        owner: client,
+        address,
+        claimed: request.claimed ?? true,
+        limits: request.limits ?? this.options.limits,
+        docker: request.docker ?? this.options.docker,
+        createdAt: managed.createdAt,
+        expiresAt: managed.expiresAt,
+        idleSince: managed.idleStartedAt,
+        tags: request.tags ?? {},
+        machines: sandbox.machines,
+      });
       this.options.metrics.sandboxesHandedOut.inc({ from: fromPool ? 'pool' : 'cold' });
       managed.log.info({ client, fromPool, expiresAt: managed.expiresAt.toISOString() }, 'sandbox handed out');
       return { sandbox: managed, token, fromPool };
@@ -290,7 +289,13 @@ export class SandboxManager implements MetricsState {
     await Promise.all(
       claimed.map(async (record) => {
         try {
-          const sandbox = await this.options.driver.adopt({ id: record.id, limits: record.limits, docker: record.docker, recordedIn: records.path });
+          const sandbox = await this.options.driver.adopt({
+            id: record.id,
+            limits: record.limits,
+            docker: record.docker,
+            recordedIn: records.path,
+            ...(record.machines ? { machines: record.machines.map(({ name }) => name), addresses: record.machines.map(({ address }) => address) } : {}),
+          });
           const managed = this.manage(
             sandbox,
             {
@@ -379,9 +384,7 @@ export class SandboxManager implements MetricsState {
   ): Promise<Sandbox> {
     const id = newSandboxId();
     const started = performance.now();
-    const sandbox = await this.options.driver.create(
-      machines ? { id, limits, docker, machines } : { id, limits, docker, recordedIn: this.options.records?.path },
-    );
+    const sandbox = await this.options.driver.create({ id, limits, docker, recordedIn: this.options.records?.path, ...(machines ? { machines } : {}) });
     const seconds = (performance.now() - started) / 1000;
     this.options.metrics.sandboxStartSeconds.observe({ source }, seconds);
     this.options.metrics.sandboxesCreated.inc({ source });

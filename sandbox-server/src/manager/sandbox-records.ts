@@ -11,7 +11,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import type { SandboxLimits } from '../drivers/driver.ts';
+import type { LabMachine, SandboxLimits } from '../drivers/driver.ts';
 import { processIsAlive, processStartTime } from '../process-start.ts';
 
 export interface SandboxRecord {
@@ -32,6 +32,8 @@ export interface SandboxRecord {
   idleSince: Date | undefined;
   /** Membership beyond the owner (class mode: class, student…), as the caller wrote it. */
   tags: Record<string, string | number>;
+  /** A lab's machines with their addresses, in order (absent: one machine). */
+  machines?: readonly LabMachine[] | undefined;
 }
 
 const SCHEMA = `
@@ -48,10 +50,12 @@ CREATE TABLE IF NOT EXISTS sandboxes (
   idle_since INTEGER,
   tags TEXT NOT NULL DEFAULT '{}',
   server_pid INTEGER NOT NULL,
-  server_start INTEGER NOT NULL
+  server_start INTEGER NOT NULL,
+  machines TEXT
 ) STRICT;
-PRAGMA user_version = 1;
 `;
+/** This server's schema: 2 added `machines` (labs survive a restart too). */
+const SCHEMA_VERSION = 2;
 
 export class SandboxRecordsError extends Error {
   override name = 'SandboxRecordsError';
@@ -74,6 +78,7 @@ interface Row {
   expires_at: number;
   idle_since: number | null;
   tags: string;
+  machines: string | null;
   server_pid: number;
   server_start: number;
 }
@@ -97,14 +102,18 @@ export class SandboxRecords {
       db = new DatabaseSync(path);
       db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;');
       const version = Number((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version);
-      if (version > 1) {
+      if (version > SCHEMA_VERSION) {
         db.close();
         throw new SandboxRecordsError(
-          `the sandbox records ${path} have schema version ${version}, newer than this server knows (1)`,
+          `the sandbox records ${path} have schema version ${version}, newer than this server knows (${SCHEMA_VERSION})`,
           'run the version of the server that wrote them, or set SANDBOX_DB to another file',
         );
       }
       db.exec(SCHEMA);
+      // A file of version 1 (before labs) keeps its records: it gains the column, empty (one machine each).
+      const columns = db.prepare('PRAGMA table_info(sandboxes)').all() as unknown as { name: string }[];
+      if (!columns.some((column) => column.name === 'machines')) db.exec('ALTER TABLE sandboxes ADD COLUMN machines TEXT');
+      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     } catch (error) {
       if (error instanceof SandboxRecordsError) throw error;
       throw new SandboxRecordsError(
@@ -119,8 +128,8 @@ export class SandboxRecords {
   insert(record: SandboxRecord): void {
     this.#db
       .prepare(
-        `INSERT OR REPLACE INTO sandboxes (id, token_hashes, owner, address, claimed, limits, docker, created_at, expires_at, idle_since, tags, server_pid, server_start)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO sandboxes (id, token_hashes, owner, address, claimed, limits, docker, created_at, expires_at, idle_since, tags, machines, server_pid, server_start)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         record.id,
@@ -134,6 +143,7 @@ export class SandboxRecords {
         record.expiresAt.getTime(),
         record.idleSince?.getTime() ?? null,
         JSON.stringify(record.tags),
+        record.machines ? JSON.stringify(record.machines.map(({ name, address }) => ({ name, address }))) : null,
         this.#pid,
         this.#start,
       );
@@ -212,5 +222,6 @@ function fromRow(row: Row): SandboxRecord {
     expiresAt: new Date(row.expires_at),
     idleSince: row.idle_since === null ? undefined : new Date(row.idle_since),
     tags: JSON.parse(row.tags) as Record<string, string | number>,
+    ...(row.machines === null ? {} : { machines: JSON.parse(row.machines) as LabMachine[] }),
   };
 }

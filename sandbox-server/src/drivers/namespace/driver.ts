@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { HostNotSupportedError, LabsNotSupportedError, type LeftoverOptions, type PrepareProgress, type SandboxDriver, type SandboxSpec } from '../driver.ts';
+import { HostNotSupportedError, type LeftoverOptions, type PrepareProgress, type SandboxDriver, type SandboxSpec } from '../driver.ts';
 import { ensureRootfs, rootfsPath } from '../../rootfs/build.ts';
 import { ensureHelpers, helperPath } from '../../rootfs/native.ts';
 import { readRecipe } from '../../rootfs/recipe.ts';
@@ -120,9 +120,19 @@ export class NamespaceDriver implements SandboxDriver {
     return sandbox;
   }
 
-  async adopt(spec: SandboxSpec): Promise<NamespaceSandbox> {
-    if (spec.machines) throw new LabsNotSupportedError('labs are not taken over after a restart yet', 'the reader gets a new lab by reloading the page');
+  adopt(spec: SandboxSpec & { machines: readonly string[] }): Promise<NamespaceLab>;
+  adopt(spec: SandboxSpec & { machines?: undefined }): Promise<NamespaceSandbox>;
+  adopt(spec: SandboxSpec): Promise<NamespaceSandbox | NamespaceLab>;
+  async adopt(spec: SandboxSpec): Promise<NamespaceSandbox | NamespaceLab> {
     const host = await this.#hostFor(spec);
+    if (spec.machines) {
+      if (spec.addresses?.length !== spec.machines.length) throw new RangeError(`lab ${spec.id}: adopt() needs the address of each of its machines`);
+      const lab = await NamespaceLab.adopt(host, { ...spec, machines: spec.machines, addresses: spec.addresses }, (member) =>
+        this.#live.set(member.id, member),
+      );
+      this.#labs.set(spec.id, lab);
+      return lab;
+    }
     const sandbox = await NamespaceSandbox.adopt(host, spec);
     this.#live.set(spec.id, sandbox);
     return sandbox;

@@ -30,6 +30,19 @@ export function labAddress(subnet: string, index: number): string {
   return `${subnet}.${11 + index}`;
 }
 
+/**
+ * The MAC address of the machine at `address`: fixed by its address, so that
+ * a machine made anew (reset, or remade after a restart) answers at the MAC
+ * the others' neighbour caches still hold (a fresh random one would go
+ * unanswered until those entries age out, half a minute and more; a
+ * gratuitous ARP at link-up is lost on a veth whose queue is not running
+ * yet). Locally administered (02:…), unique within the lab's /24.
+ */
+export function labMac(address: string): string {
+  const octets = address.split('.').map((octet) => Number(octet).toString(16).padStart(2, '0'));
+  return `02:4c:${octets.join(':')}`;
+}
+
 export function labNetnsName(prefix: string, labId: string): string {
   return `${prefix}-lab-${labId}`;
 }
@@ -67,6 +80,15 @@ export class LabNetwork {
   }
 
   /**
+   * The network of lab `labId` left by an earlier server process, or
+   * undefined when its namespace is gone (a host reboot empties /run).
+   */
+  static async existing(prefix: string, labId: string, subnet: string): Promise<LabNetwork | undefined> {
+    const network = new LabNetwork(labNetnsName(prefix, labId), subnet);
+    return (await stat(`${NETNS_DIR}/${network.netns}`).catch(() => undefined)) ? network : undefined;
+  }
+
+  /**
    * Plugs the machine whose init is `pid` into the bridge: a veth pair made in
    * the lab's namespace, one end moved into the machine's namespace as eth0,
    * addressed and up. Host root configures it from outside (it holds
@@ -90,6 +112,8 @@ export class LabNetwork {
       'peer',
       'name',
       'eth0',
+      'address',
+      labMac(address),
       'mtu',
       String(MTU),
       'netns',

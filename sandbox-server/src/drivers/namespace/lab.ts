@@ -6,8 +6,19 @@
 // terminals, exec and snapshot mean its first machine; machine(name) gives
 // the others.
 import type { ProcessSnapshot } from '../../../../contracts/process-snapshot.ts';
-import type { Disposable, ExecResult, LabMachine, RestoredTerminal, Sandbox, SandboxSpec, SandboxUsage, TerminalSize, TerminalStream } from '../driver.ts';
-import { LabNetwork, labAddress } from './lab-network.ts';
+import {
+  SandboxLostError,
+  type Disposable,
+  type ExecResult,
+  type LabMachine,
+  type RestoredTerminal,
+  type Sandbox,
+  type SandboxSpec,
+  type SandboxUsage,
+  type TerminalSize,
+  type TerminalStream,
+} from '../driver.ts';
+import { LabNetwork, labAddress, labNetnsName, removeLabNetns } from './lab-network.ts';
 import type { LogSink } from './options.ts';
 import { NamespaceSandbox, type LabMembership, type SandboxHost } from './sandbox.ts';
 
@@ -102,6 +113,65 @@ export class NamespaceLab implements Sandbox {
   }
 
   /**
+   * Takes over lab `spec.id` left running by an earlier server process: its
+   * network and each of its machines (agents, shells). A machine that died
+   * meanwhile is made anew at its place, so the reader keeps the others;
+   * with no machine or no network left, the remains are removed and
+   * SandboxLostError thrown.
+   */
+  static async adopt(
+    host: SandboxHost,
+    spec: SandboxSpec & { machines: readonly string[]; addresses: readonly string[] },
+    track: TrackMachine,
+  ): Promise<NamespaceLab> {
+    const { prefix, log } = host.options;
+    const subnet = spec.addresses[0]!.split('.').slice(0, 3).join('.');
+    const hosts = spec.machines.map((name, index) => ({ name, address: spec.addresses[index] ?? labAddress(subnet, index) }));
+    const network = await LabNetwork.existing(prefix, spec.id, subnet);
+    const outcomes = await Promise.allSettled(spec.machines.map((_, index) => NamespaceSandbox.adopt(host, memberSpec(spec, index))));
+    const adopted = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+    const lostReasons = outcomes.flatMap((outcome, index) =>
+      outcome.status === 'rejected' ? [`${spec.machines[index]}: ${(outcome.reason as Error).message}`] : [],
+    );
+    const removeAll = async () => {
+      await Promise.allSettled(adopted.map((member) => member.destroy()));
+      if (network) await network.remove().catch(() => {});
+      else await removeLabNetns(labNetnsName(prefix, spec.id)).catch(() => {});
+    };
+    // Not lost but someone else's (a live server runs it): let go of what we took, remove nothing.
+    const foreign = outcomes.find((outcome) => outcome.status === 'rejected' && !(outcome.reason instanceof SandboxLostError));
+    if (foreign?.status === 'rejected') {
+      await Promise.allSettled(adopted.map((member) => member.detach()));
+      throw foreign.reason;
+    }
+    if (!network || adopted.length === 0) {
+      await removeAll();
+      throw new SandboxLostError(`lab ${spec.id} stopped while no server ran it (${network ? lostReasons.join('; ') : 'its network is gone'})`);
+    }
+    // Those that died: made anew where they were (their remains were removed by adopt()).
+    const members: NamespaceSandbox[] = [];
+    try {
+      for (const [index, outcome] of outcomes.entries()) {
+        if (outcome.status === 'fulfilled') {
+          members.push(outcome.value);
+          continue;
+        }
+        await network.unplug(index);
+        const member = await NamespaceSandbox.start(host, memberSpec(spec, index), NamespaceLab.#membership(network, hosts, index));
+        adopted.push(member);
+        members.push(member);
+        log({ level: 'warn', msg: 'lab machine lost while no server ran it: made anew', sandbox: spec.id, machine: spec.machines[index] });
+      }
+    } catch (error) {
+      await removeAll();
+      throw new SandboxLostError(`lab ${spec.id} could not be taken over: ${(error as Error).message}`);
+    }
+    for (const member of members) track(member);
+    log({ level: 'info', msg: 'lab adopted', sandbox: spec.id, machines: hosts, remade: lostReasons.length });
+    return new NamespaceLab(host, spec, hosts, members, network, track);
+  }
+
+  /**
    * Makes machine `name` anew: destroys it (processes, files, disk, Docker
    * state) and starts a fresh one at the same index, so the same id, name,
    * address and /etc/hosts, plugged into the same bridge. The other machines
@@ -180,15 +250,21 @@ export class NamespaceLab implements Sandbox {
     }));
   }
 
-  /** Labs are not taken over after a restart (yet): never any terminal to give back. */
+  /**
+   * Terminals found open in the machines taken over: the first machine's by
+   * their names, the others' as "node2/1" (the keys ManagedSandbox uses).
+   */
   restoredTerminals(): RestoredTerminal[] {
-    return [];
+    return this.#members.flatMap((member, index) =>
+      member.restoredTerminals().map(({ name, size }) => ({ name: index === 0 ? name : `${this.machines[index]!.name}/${name}`, size })),
+    );
   }
 
-  /** A lab does not outlive its server (yet): it is destroyed, and says so. */
+  /** Lets go of every machine, still running, and of the network, still there, for the next server process. */
   async detach(): Promise<{ kept: boolean }> {
-    await this.destroy();
-    return { kept: false };
+    await Promise.allSettled([...this.#resets.values()]);
+    const outcomes = await Promise.all(this.#members.map((member) => member.detach()));
+    return { kept: outcomes.every(({ kept }) => kept) };
   }
 
   onExit(listener: (reason: string) => void): Disposable {
