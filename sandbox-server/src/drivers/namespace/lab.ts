@@ -157,7 +157,7 @@ export class NamespaceLab implements Sandbox {
           continue;
         }
         await network.unplug(index);
-        const member = await NamespaceSandbox.start(host, memberSpec(spec, index), NamespaceLab.#membership(network, hosts, index));
+        const member = await NamespaceSandbox.start(host, memberSpec(spec, index), NamespaceLab.#membership(network, hosts, index, spec.id));
         adopted.push(member);
         members.push(member);
         log({ level: 'warn', msg: 'lab machine lost while no server ran it: made anew', sandbox: spec.id, machine: spec.machines[index] });
