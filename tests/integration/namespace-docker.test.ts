@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NamespaceSandbox } from '../../sandbox-server/src/drivers/namespace/index.ts';
-import { DEFAULT_LIMITS } from '../../sandbox-server/src/drivers/namespace/index.ts';
+import { DEFAULT_LIMITS, createNamespaceDriver } from '../../sandbox-server/src/drivers/namespace/index.ts';
 import { readerNamespace } from '../../sandbox-server/src/images/gate-rules.ts';
 import { withWritableRegistry } from '../../sandbox-server/src/images/image-store.ts';
 import { RegistryProcess, freeLoopbackPort } from '../../sandbox-server/src/images/registry-process.ts';
@@ -32,6 +32,8 @@ let term: OpenedTerminal;
 /** A second reader's machine (made by the import test, used after it). */
 let neighbour: NamespaceSandbox | undefined;
 let neighbourTerm: OpenedTerminal | undefined;
+/** The main machine once taken over by a second driver (the restart test): destroyed first. */
+let adopted: NamespaceSandbox | undefined;
 const slow = { timeoutMs: 120_000 };
 const cgroupFile = (sandbox: NamespaceSandbox, hierarchy: string, file: string) =>
   readFileSync(`/sys/fs/cgroup/${hierarchy}/${fixture.driver.options.prefix}/${sandbox.id}/${file}`, 'utf8').trim();
@@ -73,6 +75,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
+  await adopted?.destroy();
   const left = await fixture.destroyAll();
   await upstream?.stop();
   rmSync(upstreamDir, { recursive: true, force: true });
@@ -264,6 +267,24 @@ describe('the class registry, for pushes', () => {
     expect(existsSync(join(repositories, theirs))).toBe(false);
     expect(existsSync(join(images.paths.gateDir, neighbour.id))).toBe(false);
     expect(existsSync(join(repositories, ns(), 'mon-app'))).toBe(true);
+  });
+});
+
+describe('the class registry across a server restart', () => {
+  it("gives a machine kept across a restart its namespace and its images back, through the next server's socket", async () => {
+    const depot = await ok('echo $DEPOT');
+    expect(await machine.detach()).toEqual({ kept: true });
+    // The old socket is gone; its directory stays, bound in the running machine.
+    expect(existsSync(join(images.paths.gateDir, machine.id))).toBe(true);
+    expect(existsSync(join(images.paths.gateDir, machine.id, 'gate.sock'))).toBe(false);
+    const next = createNamespaceDriver({ registry: images.gates, log: () => {} });
+    await next.prepare(() => {});
+    adopted = await next.adopt({ id: machine.id, limits: DEFAULT_LIMITS, docker: true });
+    machine = adopted;
+    term = await fixture.open(machine, '2');
+    expect(await ok('echo $DEPOT')).toBe(depot);
+    await ok('docker rmi $DEPOT/mon-app:1');
+    expect(await ok('docker run --rm $DEPOT/mon-app:1')).toMatch(/^construite ici$/m);
   });
 });
 
