@@ -79,6 +79,9 @@ function setUpSnippet(controls: HTMLElement): void {
   if (figure === null) return;
   const commands = JSON.parse(figure.dataset.commands ?? '[]') as string[];
   const terminal = controls.dataset.terminal ?? figure.dataset.terminal ?? '1';
+  // On a lab page, say beside « Exécuter » which machine the block runs on (the block's own, else the lab's first).
+  const machine = lab === undefined ? undefined : lab.includes(figure.dataset.machine ?? '') ? figure.dataset.machine : lab[0];
+  if (machine !== undefined) showMachine(controls, machine, terminal);
   const options = appOptions(controls);
   const report = reporter(controls);
   const lines = () => figure.querySelectorAll<HTMLElement>('[data-command-index]');
@@ -93,7 +96,7 @@ function setUpSnippet(controls: HTMLElement): void {
         loaded.runSnippet({
           id: String([...document.querySelectorAll('[data-transcript]')].indexOf(figure)),
           terminal,
-          machine: figure.dataset.machine,
+          machine,
           commands,
           report,
           // The terminal area covers the bottom of the window (terminal.css sets the matching scroll-padding).
@@ -116,6 +119,17 @@ function setUpSnippet(controls: HTMLElement): void {
       .then(() => report('done', commands.length > 1 ? 'Commandes copiées.' : 'Commande copiée.'))
       .catch(() => report('error', 'Copie impossible : sélectionnez le texte à la main.'));
   });
+}
+
+/** « sur node2 » (« sur node2, terminal 2 ») after the buttons, in the place of « dans le terminal 2 ». */
+function showMachine(controls: HTMLElement, machine: string, terminal: string): void {
+  let target = controls.querySelector<HTMLElement>('.run-target');
+  if (target === null) {
+    target = document.createElement('span');
+    target.className = 'run-target';
+    controls.querySelector('.run-buttons')?.append(target);
+  }
+  target.textContent = terminal === '1' ? `sur ${machine}` : `sur ${machine}, terminal ${terminal}`;
 }
 
 function setUpOpenButton(button: HTMLElement): void {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type LaunchedBrowser, type Page } from '../support/browser.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 import { buildSite, makeTempDir, PROJECT_ROOT, removeTempDir } from '../support/site.ts';
-import { deletePageMachine, rememberedMachine, runSnippet, snippets, terminalText, waitForConnected } from '../support/terminal-page.ts';
+import { deletePageMachine, rememberedMachine, runSnippet, snippets, waitForConnected, waitForTerminalText } from '../support/terminal-page.ts';
 
 const COURSE = path.join(PROJECT_ROOT, 'tests/fixtures/cours-lab');
 const BASE = '/reseau-pratique/';
@@ -37,6 +37,14 @@ afterAll(async () => {
   removeTempDir(work);
 });
 
+/**
+ * What terminal `name` shows once its prompt is back on its last line: a run
+ * ends at the shell's mark, a frame before xterm has drawn the last output.
+ */
+function settled(name: string): Promise<string> {
+  return waitForTerminalText(page!, name, /:~\$\s*$/, 60_000);
+}
+
 describe("a chapter's lab, declared in its _index.md", () => {
   let labId: string | undefined;
 
@@ -47,9 +55,9 @@ describe("a chapter's lab, declared in its _index.md", () => {
     await expect(first.getAttribute('data-machine')).resolves.toBe('node1');
     await expect(second.getAttribute('data-machine')).resolves.toBe('node2');
     await runSnippet(page!, first, 'done', 120_000);
-    expect(await terminalText(page!, 'node1/1')).toMatch(/\nnode1\n/);
+    expect(await settled('node1/1')).toMatch(/\nnode1\n/);
     await runSnippet(page!, second, 'done', 120_000);
-    expect(await terminalText(page!, 'node2/1')).toMatch(/\nnode2\n/);
+    expect(await settled('node2/1')).toMatch(/\nnode2\n/);
     labId = (await rememberedMachine(page!))?.id;
     expect(labId).toMatch(/^[0-9a-f]{32}$/);
   });
@@ -65,7 +73,7 @@ describe("a chapter's lab, declared in its _index.md", () => {
     await waitForConnected(page!, 'node1/1', 120_000);
     await waitForConnected(page!, 'node2/1', 120_000);
     await runSnippet(page!, snippets(page!).nth(0), 'done', 120_000);
-    expect(await terminalText(page!, 'node2/1')).toMatch(/cat ~\/mot\.txt\nlaissé sur node2\n/);
+    expect(await settled('node2/1')).toMatch(/cat ~\/mot\.txt\nlaissé sur node2\n/);
     expect((await rememberedMachine(page!))?.id).toBe(labId);
     // One lab made for the whole chapter (no warm pool here: nothing else is made).
     expect(server!.logs.filter((line) => line.msg === 'sandbox created').length).toBe(1);

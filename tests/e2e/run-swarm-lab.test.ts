@@ -15,7 +15,6 @@ import {
   runSnippet,
   screenshot,
   snippets,
-  terminalText,
   typeInTerminal,
   waitForConnected,
   waitForTerminalText,
@@ -49,7 +48,15 @@ async function snippet(index: number, machine: string, firstCommand: string) {
 
 /** A terminal's text with its wrapped rows joined again (long lines wrap at the terminal's width). */
 async function unwrapped(name: string): Promise<string> {
-  return (await terminalText(page!, name)).replace(/\n/g, '');
+  return (await settled(name)).replace(/\n/g, '');
+}
+
+/**
+ * What terminal `name` shows once its prompt is back on its last line: a run
+ * ends at the shell's mark, a frame before xterm has drawn the last output.
+ */
+function settled(name: string): Promise<string> {
+  return waitForTerminalText(page!, name, /:~\$\s*$/, 60_000);
 }
 
 describe('the Swarm page and its lab of three machines', () => {
@@ -69,7 +76,7 @@ describe('the Swarm page and its lab of three machines', () => {
       const why = web.course.server.logs.filter((line) => line.level === 'error' || line.level === 'warn').slice(-8);
       throw new Error(`${(error as Error).message}\nserver log:\n${why.map((line) => JSON.stringify(line).slice(0, 800)).join('\n')}`);
     });
-    const text = await terminalText(page!, 'node1/1');
+    const text = await settled('node1/1');
     expect(text).toMatch(/\nnode1\n/);
     expect(text).toMatch(/192\.168\.\d+\.12\s+node2\n192\.168\.\d+\.13\s+node3/);
     const dock = page!.locator('[data-terminal-dock]');
@@ -94,10 +101,13 @@ describe('the Swarm page and its lab of three machines', () => {
   });
 
   it('runs the node2 block on node2, which is in no swarm yet', async () => {
-    await runSnippet(page!, await snippet(2, 'node2', "docker info --format '{{.Swarm.LocalNodeState}}'"), 'done', SLOW);
-    expect(await terminalText(page!, 'node2/1')).toMatch(/\ninactive\n/);
+    const block = await snippet(2, 'node2', "docker info --format '{{.Swarm.LocalNodeState}}'");
+    // The page says where it runs, beside « Exécuter ».
+    await expect(block.locator('.run-target').innerText()).resolves.toBe('sur node2');
+    await runSnippet(page!, block, 'done', SLOW);
+    expect(await settled('node2/1')).toMatch(/\ninactive\n/);
     // node1's terminal did not see it.
-    expect(await terminalText(page!, 'node1/1')).not.toMatch(/LocalNodeState/);
+    expect(await settled('node1/1')).not.toMatch(/LocalNodeState/);
   });
 
   it('joins node2, and node3 from a terminal the dock opens on it, with the command node1 printed', async () => {
@@ -114,7 +124,7 @@ describe('the Swarm page and its lab of three machines', () => {
 
   it('lists three Ready nodes, node1 the leader', async () => {
     await runSnippet(page!, await snippet(4, 'node1', 'docker node ls'), 'done', SLOW);
-    const text = await terminalText(page!, 'node1/1');
+    const text = await settled('node1/1');
     expect(text).toMatch(/\*\s+node1\s+Ready\s+Active\s+Leader/);
     expect(text).toMatch(/node2\s+Ready\s+Active/);
     expect(text).toMatch(/node3\s+Ready\s+Active/);
@@ -127,7 +137,7 @@ describe('the Swarm page and its lab of three machines', () => {
       'done',
       SLOW,
     );
-    const text = await terminalText(page!, 'node1/1');
+    const text = await settled('node1/1');
     expect(text).toMatch(/overall progress: 3 out of 3 tasks/);
     expect(text).toMatch(/verify: Service converged/);
     const placed = [...text.matchAll(/^veilleur\.\d\s+(node\d)\s+Running/gm)].map((match) => match[1]).sort();
@@ -136,11 +146,11 @@ describe('the Swarm page and its lab of three machines', () => {
 
   it('publishes a port that every node answers, in host mode (no IPVS on this kernel)', async () => {
     await runSnippet(page!, await snippet(6, 'node1', PUBLISH), 'done', SLOW);
-    const text = await terminalText(page!, 'node1/1');
+    const text = await settled('node1/1');
     expect(text).toMatch(/verify: Service converged/);
     for (const node of NODES) expect(text).toMatch(new RegExp(`curl -s ${node}:8080\\nBonjour de ${node}\\n`));
     await runSnippet(page!, await snippet(7, 'node3', 'curl -s node2:8080'), 'done', SLOW);
-    expect(await terminalText(page!, 'node3/1')).toMatch(/curl -s node2:8080\nBonjour de node2\n/);
+    expect(await settled('node3/1')).toMatch(/curl -s node2:8080\nBonjour de node2\n/);
     await screenshot(page!, 'run-swarm-lab-3-published');
   });
 
@@ -152,17 +162,17 @@ describe('the Swarm page and its lab of three machines', () => {
 
   it('removes the services', async () => {
     await runSnippet(page!, await snippet(8, 'node1', 'docker service rm veilleur web'), 'done', SLOW);
-    expect(await terminalText(page!, 'node1/1')).toMatch(/ID\s+NAME\s+MODE\s+REPLICAS\s+IMAGE\s+PORTS\n/);
+    expect(await settled('node1/1')).toMatch(/ID\s+NAME\s+MODE\s+REPLICAS\s+IMAGE\s+PORTS\n/);
   });
 
   it('resets node3 alone from the dock: a new machine, out of the swarm, the others untouched', async () => {
-    const node1Before = await terminalText(page!, 'node1/1');
+    const node1Before = await settled('node1/1');
     await page!.getByRole('button', { name: 'Réinitialiser node3' }).click();
     await page!.locator('[data-machine-status]', { hasText: "node3 est neuve ; les autres machines du lab n'ont pas changé." }).waitFor({ timeout: SLOW });
     await waitForConnected(page!, 'node3/1', SLOW);
     expect(await commandOutput(page!, 'node3/1', "hostname; docker info --format '{{.Swarm.LocalNodeState}}'", SLOW)).toBe('node3\ninactive');
     // node1 kept its shell and what it showed.
-    expect(await terminalText(page!, 'node1/1')).toBe(node1Before);
+    expect(await settled('node1/1')).toBe(node1Before);
   });
 
   it('finds the same lab again after a reload, its three terminals reattached', async () => {
@@ -185,6 +195,6 @@ describe('the Swarm page and its lab of three machines', () => {
     }
     expect((await rememberedMachine(page!))?.id).toBe(before?.id);
     // node2's screen was cleared with its old shell.
-    expect(await terminalText(page!, 'node2/1')).not.toMatch(/joined a swarm/);
+    expect(await settled('node2/1')).not.toMatch(/joined a swarm/);
   });
 });
