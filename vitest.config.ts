@@ -1,57 +1,46 @@
 import { defineConfig } from 'vitest/config';
+import LongestFirstSequencer from './tests/support/longest-first-sequencer.ts';
 
-// Three projects, named after what they need to run:
-// - unit: pure code, no root, no network, no browser; runs in parallel.
-// - integration: real sandboxes (namespaces, cgroups, node-pty) and real servers; one file at a time.
-// - adversarial: like integration, with a hostile machine; one file at a time.
-// - e2e: real Chromium against the built site and the real sandbox server; one file at a time.
+// Projects, named after what they need to run:
+// - unit: pure code, no root, no network, no browser.
+// - integration: real sandboxes (namespaces, cgroups, node-pty) and real servers.
+// - adversarial: like integration, with a hostile machine.
+// - e2e: real Chromium against the built site and the real sandbox server.
 // - fuzz: property-based fuzzing of every message at every hop (fixed seed; FUZZ_SCALE=… via `npm run fuzz` runs long).
+// - vm: the VM driver's files (tests/integration/vm-*.test.ts): QEMU under emulation, one file at a time, after the others.
+// Every file makes its own machines, servers, ports and temporary folders (and site builds take a lock), so files of
+// the first five projects run two at a time, longest first (LongestFirstSequencer): on 2 cores most of a file's time
+// is spent waiting (a machine starting, a timeout running out, a page loading), and a second file fills it. The VM
+// files run alone afterwards (group 1): an emulated guest wants a whole core, and its boot is the longest wait.
 // Timeouts are generous because the machines are shared and noisy; speed is measured by `npm run bench`.
+const TWO_AT_A_TIME = { maxWorkers: 2, sequence: { groupOrder: 0 } };
+const MACHINE_TIMEOUTS = { testTimeout: 120_000, hookTimeout: 300_000 };
+
 export default defineConfig({
   test: {
+    sequence: { sequencer: LongestFirstSequencer },
     projects: [
-      {
-        test: {
-          name: 'unit',
-          include: ['tests/unit/**/*.test.ts'],
-          testTimeout: 20_000,
-        },
-      },
+      { test: { name: 'unit', include: ['tests/unit/**/*.test.ts'], testTimeout: 20_000, ...TWO_AT_A_TIME } },
       {
         test: {
           name: 'integration',
           include: ['tests/integration/**/*.test.ts'],
-          fileParallelism: false,
-          testTimeout: 120_000,
-          hookTimeout: 300_000,
+          exclude: ['tests/integration/vm-*.test.ts'],
+          ...MACHINE_TIMEOUTS,
+          ...TWO_AT_A_TIME,
         },
       },
+      { test: { name: 'fuzz', include: ['tests/fuzz/**/*.test.ts'], testTimeout: 1_800_000, hookTimeout: 300_000, ...TWO_AT_A_TIME } },
+      // Root inside a real machine plays the attacker; one file per threat (issue 17), each well under a minute.
+      { test: { name: 'adversarial', include: ['tests/adversarial/**/*.test.ts'], ...MACHINE_TIMEOUTS, ...TWO_AT_A_TIME } },
+      { test: { name: 'e2e', include: ['tests/e2e/**/*.test.ts'], ...MACHINE_TIMEOUTS, ...TWO_AT_A_TIME } },
       {
         test: {
-          name: 'fuzz',
-          include: ['tests/fuzz/**/*.test.ts'],
+          name: 'vm',
+          include: ['tests/integration/vm-*.test.ts'],
           fileParallelism: false,
-          testTimeout: 1_800_000,
-          hookTimeout: 300_000,
-        },
-      },
-      {
-        test: {
-          // Root inside a real machine plays the attacker; one file per threat (issue 17), each well under a minute.
-          name: 'adversarial',
-          include: ['tests/adversarial/**/*.test.ts'],
-          fileParallelism: false,
-          testTimeout: 120_000,
-          hookTimeout: 300_000,
-        },
-      },
-      {
-        test: {
-          name: 'e2e',
-          include: ['tests/e2e/**/*.test.ts'],
-          fileParallelism: false,
-          testTimeout: 120_000,
-          hookTimeout: 300_000,
+          ...MACHINE_TIMEOUTS,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

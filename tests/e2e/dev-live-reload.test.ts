@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LaunchedBrowser, launchBrowser } from '../support/browser.ts';
-import { makeTempDir, PROJECT_ROOT, removeTempDir } from '../support/site.ts';
+import { holdBuildLock, makeTempDir, PROJECT_ROOT, removeTempDir } from '../support/site.ts';
 
 const ASTRO_BIN = join(PROJECT_ROOT, 'node_modules', 'astro', 'bin', 'astro.mjs');
 const PAGE = '/linux-pratique/01-fichiers/droits/';
@@ -18,6 +18,7 @@ let dev: ChildProcess | undefined;
 let devOutput = '';
 let browser: LaunchedBrowser | undefined;
 let baseUrl: string;
+let releaseBuildLock: (() => void) | undefined;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -33,6 +34,8 @@ function freePort(): Promise<number> {
 beforeAll(async () => {
   workDir = await makeTempDir('course-dev');
   cpSync(join(PROJECT_ROOT, 'tests/fixtures/cours-hugo'), join(workDir, 'site'), { recursive: true });
+  // The dev server writes the project's .astro/ folder as a build does: no build of another test file meanwhile.
+  releaseBuildLock = await holdBuildLock();
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
   // As an author's shell has it: without the variables vitest sets (NODE_ENV=test, VITEST*), which change how Vite serves.
@@ -68,6 +71,7 @@ afterAll(async () => {
     process.kill(-dev.pid, 'SIGTERM');
     await new Promise((done) => dev!.once('exit', done));
   }
+  releaseBuildLock?.();
   removeTempDir(workDir);
 });
 

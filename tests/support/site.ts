@@ -84,24 +84,40 @@ function envFor(options: BuildOptions): NodeJS.ProcessEnv {
 
 /** Runs `astro build` (which also writes the Pagefind index) and reports how it went; never throws on a failed build. */
 export function buildSite(options: BuildOptions = {}): Promise<BuildResult> {
+  return withBuildLock(() => buildUnlocked(options));
+}
+
+/**
+ * Holds the build lock until `release` is called: for an `astro dev` server,
+ * which writes the project's .astro/ folder as a build does.
+ */
+export async function holdBuildLock(): Promise<() => void> {
+  const { promise: held, resolve: acquired } = Promise.withResolvers<void>();
+  const { promise: released, resolve: release } = Promise.withResolvers<void>();
+  void withBuildLock(() => {
+    acquired();
+    return released;
+  });
+  await held;
+  return release;
+}
+
+function buildUnlocked(options: BuildOptions): Promise<BuildResult> {
   const outDir = options.outDir ?? join(PROJECT_ROOT, 'dist');
-  return withBuildLock(
-    () =>
-      new Promise<BuildResult>((resolve, reject) => {
-        const child = spawn(process.execPath, [ASTRO_BIN, 'build'], {
-          cwd: PROJECT_ROOT,
-          env: envFor(options),
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let output = '';
-        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-        child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-        child.on('error', reject);
-        child.on('close', (exitCode) => {
-          resolve({ ok: exitCode === 0, exitCode, output: output.replace(ANSI, ''), outDir });
-        });
-      }),
-  );
+  return new Promise<BuildResult>((resolve, reject) => {
+    const child = spawn(process.execPath, [ASTRO_BIN, 'build'], {
+      cwd: PROJECT_ROOT,
+      env: envFor(options),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (exitCode) => {
+      resolve({ ok: exitCode === 0, exitCode, output: output.replace(ANSI, ''), outDir });
+    });
+  });
 }
 
 /** A fresh temporary folder; the caller removes it (see removeTempDir). */
@@ -139,8 +155,14 @@ function newestMtime(path: string): number {
 /**
  * Makes sure dist/ holds a build of the current sources with the default
  * configuration, building only when a source is newer than the last build.
+ * The check is made under the build lock: two test files asking at once (they
+ * run two at a time) get one build, and neither rebuilds dist/ under the other.
  */
-export async function ensureSiteBuilt(): Promise<string> {
+export function ensureSiteBuilt(): Promise<string> {
+  return withBuildLock(ensureSiteBuiltUnlocked);
+}
+
+async function ensureSiteBuiltUnlocked(): Promise<string> {
   const outDir = join(PROJECT_ROOT, 'dist');
   const stampPath = join(outDir, STAMP_FILE);
   const sourcesTime = Math.max(...SITE_SOURCES.map((source) => newestMtime(join(PROJECT_ROOT, source))));
@@ -150,7 +172,7 @@ export async function ensureSiteBuilt(): Promise<string> {
     // A build by hand (other COURSE_* values) rewrites index.html without the stamp: not ours to trust.
     if (stamp.sourcesTime >= sourcesTime && stamp.indexMtime === statSync(indexPath).mtimeMs) return outDir;
   }
-  const result = await buildSite({ outDir });
+  const result = await buildUnlocked({ outDir });
   if (!result.ok) {
     throw new Error(`The course site does not build (astro build exited with ${result.exitCode}):\n${result.output}`);
   }
