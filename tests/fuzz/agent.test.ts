@@ -7,11 +7,9 @@
 // it closes it cleanly; the session closes with a reason.
 import { duplexPair, type Duplex } from 'node:stream';
 import fc from 'fast-check';
-import { spawn } from 'node-pty';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FrameDecoder, FrameKind, MAX_FRAME_BYTES, PROTOCOL_VERSION, encodeControl, encodeFrame, type Frame } from '../../contracts/agent-protocol.ts';
-import { Agent } from '../../sandbox-server/agent/agent.ts';
-import type { TerminalGroups } from '../../sandbox-server/agent/terminal-groups.ts';
+import { FrameDecoder, FrameKind, MAX_FRAME_BYTES, PROTOCOL_VERSION, encodeControl, encodeFrame } from '../../contracts/agent-protocol.ts';
+import { type AgentHarness, answerOn, startAgentHarness, until } from '../support/agent-harness.ts';
 import { AgentSession } from '../../sandbox-server/src/drivers/agent-session.ts';
 import { messageLike, weirdNumber, weirdString, weirdValue } from './arbitraries.ts';
 import { fuzz, newTally, reportTally } from './fuzz-run.ts';
@@ -19,53 +17,10 @@ import { fuzz, newTally, reportTally } from './fuzz-run.ts';
 const tally = newTally();
 afterAll(() => reportTally('agent', tally));
 
-const noGroups: TerminalGroups = { create: () => [], killAll: async () => 0, watchLimit: () => {}, stop: () => {} };
-
-/** An agent on one end of a pipe; the test holds the other end, as the host would. */
-function startAgent() {
-  const [hostEnd, agentEnd] = duplexPair();
-  const logs: { level: string; msg: string }[] = [];
-  const agent = new Agent({
-    user: 'nobody',
-    hostname: 'fuzz',
-    groups: noGroups,
-    // A real pty, but no login: this runs on the host.
-    spawnShell: ({ cols, rows }) => spawn('/bin/sh', [], { name: 'xterm', cols, rows, cwd: '/tmp', env: { PATH: '/usr/bin:/bin', PS1: '$ ' }, encoding: null }),
-    log: (level, msg) => logs.push({ level, msg }),
-  });
-  const decoder = new FrameDecoder();
-  const frames: Frame[] = [];
-  hostEnd.on('data', (chunk: Buffer) => frames.push(...decoder.push(chunk)));
-  let closed = false;
-  // As main.ts does with a one-shot transport: the host gone, the agent hangs every terminal up.
-  agent.onHostGone(() => {
-    closed = true;
-    agent.stop();
-  });
-  agent.start();
-  agent.serve(agentEnd);
-  return { hostEnd, agentEnd, frames, logs, isClosed: () => closed };
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+const startAgent = () => startAgentHarness({ hostname: 'fuzz' });
 
 /** Channel 1 is the witness terminal: after every case it must still echo. */
-async function witnessEchoes(agent: ReturnType<typeof startAgent>, marker: string): Promise<void> {
-  agent.hostEnd.write(encodeFrame(FrameKind.Data, 1, `echo ${marker}-$((1+1))\r`));
-  await until(
-    () =>
-      Buffer.concat(agent.frames.filter((f) => f.kind === FrameKind.Data && f.channel === 1).map((f) => f.payload))
-        .toString()
-        .includes(`${marker}-2`),
-    `the witness terminal to answer ${marker}`,
-  );
-}
+const witnessEchoes = (agent: AgentHarness, marker: string) => answerOn(agent, 1, marker);
 
 const channel = fc.oneof(fc.constantFrom(0, 2, 3, 0xffffffff), fc.nat());
 /** Host → agent control payloads: every kind the agent accepts, shaped right or wrong. */
@@ -138,7 +93,7 @@ describe('host → agent', () => {
         const agent = startAgent();
         try {
           await until(() => agent.frames.some((f) => f.kind === FrameKind.Hello), 'Hello');
-          agent.hostEnd.write(encodeControl(FrameKind.Open, 1, { name: 'witness', cols: 80, rows: 24 }));
+          agent.host.write(encodeControl(FrameKind.Open, 1, { name: 'witness', cols: 80, rows: 24 }));
           await until(() => agent.frames.some((f) => f.kind === FrameKind.Opened && f.channel === 1), 'the witness terminal');
           let broken = false;
           let cut = false;
@@ -147,7 +102,7 @@ describe('host → agent', () => {
             // The witness's own channel is left alone (a Close there would be a fair reason to stop answering).
             const [frame] = item.breaksStream || 'truncated' in item ? [undefined] : new FrameDecoder().push(item.bytes);
             if (frame && frame.channel === 1) continue;
-            agent.hostEnd.write(item.bytes);
+            agent.host.write(item.bytes);
             broken ||= item.breaksStream;
             cut ||= 'truncated' in item;
           }
@@ -158,7 +113,7 @@ describe('host → agent', () => {
           }
         } finally {
           // The host goes away, as a server stopping does: the agent hangs every terminal up.
-          agent.hostEnd.end();
+          agent.host.end();
           await until(agent.isClosed, 'the agent to shut down');
         }
       },
@@ -168,11 +123,11 @@ describe('host → agent', () => {
   it('applies every size it accepts to the real pty, and refuses the others with an Error frame', async () => {
     const agent = startAgent();
     try {
-      agent.hostEnd.write(encodeControl(FrameKind.Open, 1, { name: 'witness', cols: 80, rows: 24 }));
+      agent.host.write(encodeControl(FrameKind.Open, 1, { name: 'witness', cols: 80, rows: 24 }));
       await until(() => agent.frames.some((f) => f.kind === FrameKind.Opened), 'the terminal');
       await fuzz(tally, 100, fc.tuple(weirdNumber, weirdNumber), async ([cols, rows]) => {
         const errorsBefore = agent.frames.filter((f) => f.kind === FrameKind.Error).length;
-        agent.hostEnd.write(encodeFrame(FrameKind.Resize, 1, JSON.stringify({ cols, rows })));
+        agent.host.write(encodeFrame(FrameKind.Resize, 1, JSON.stringify({ cols, rows })));
         const marker = `s${tally.cases}`;
         await witnessEchoes(agent, marker);
         expect(agent.isClosed()).toBe(false);
@@ -181,7 +136,7 @@ describe('host → agent', () => {
         expect(refused).toBe(!valid);
       });
     } finally {
-      agent.hostEnd.end();
+      agent.host.end();
       await until(agent.isClosed, 'the agent to shut down');
     }
   });

@@ -1,98 +1,21 @@
 // The agent (sandbox-server/agent/agent.ts) in-process: one end of a pipe is
 // the host, the agent serves real ptys on the other (a plain /bin/sh on this
 // host: no sandbox, no login). Every verb of the protocol, and how it ends.
-import { duplexPair } from 'node:stream';
-import { spawn } from 'node-pty';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FrameDecoder, FrameKind, PROTOCOL_VERSION, decodeControl, encodeControl, encodeFrame, type Frame } from '../../contracts/agent-protocol.ts';
-import { Agent } from '../../sandbox-server/agent/agent.ts';
-import type { TerminalGroups } from '../../sandbox-server/agent/terminal-groups.ts';
+import { FrameKind, PROTOCOL_VERSION, decodeControl, encodeControl, encodeFrame } from '../../contracts/agent-protocol.ts';
+import { type AgentHarness, answerOn, openOn, startAgentHarness, until } from '../support/agent-harness.ts';
 
-const noGroups: TerminalGroups = { create: () => [], killAll: async () => 0, watchLimit: () => {}, stop: () => {} };
-const running: { end(): void }[] = [];
+const running: AgentHarness[] = [];
 
 afterEach(() => {
   for (const harness of running.splice(0)) harness.end();
 });
 
-/** `keep`: the agent outlives its host, as with a "listen:" transport (main.ts does not stop it then). */
-function startAgent(options: { keep?: boolean } = {}) {
-  const [host, agentEnd] = duplexPair();
-  const logs: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
-  const shells: number[] = [];
-  const agent = new Agent({
-    user: 'nobody',
-    hostname: 'unit',
-    groups: noGroups,
-    spawnShell: ({ cols, rows }) => {
-      const pty = spawn('/bin/sh', [], { name: 'xterm', cols, rows, cwd: '/tmp', env: { PATH: '/usr/bin:/bin', PS1: '$ ' }, encoding: null });
-      shells.push(pty.pid);
-      return pty;
-    },
-    log: (level, msg, fields) => logs.push({ level, msg, fields }),
-  });
-  const decoder = new FrameDecoder();
-  const frames: Frame[] = [];
-  host.on('data', (chunk: Buffer) => frames.push(...decoder.push(chunk)));
-  let closed = false;
-  // As main.ts does with a one-shot transport (stdio, unix:): the host gone, the terminals are hung up.
-  agent.onHostGone(() => {
-    closed = true;
-    if (!options.keep) agent.stop();
-  });
-  agent.start();
-  agent.serve(agentEnd);
-  const harness = {
-    host,
-    agentEnd,
-    frames,
-    logs,
-    shells,
-    isClosed: () => closed,
-    send: (frame: Buffer) => host.write(frame),
-    /** The terminal output of a channel so far. */
-    output: (channel: number) => Buffer.concat(frames.filter((f) => f.kind === FrameKind.Data && f.channel === channel).map((f) => f.payload)).toString('utf8'),
-    /** The first frame of this kind on this channel, once it comes. */
-    next: async (kind: number, channel: number) => {
-      await until(() => frames.some((f) => f.kind === kind && f.channel === channel), `${kind} on channel ${channel}`);
-      return frames.find((f) => f.kind === kind && f.channel === channel)!;
-    },
-    /** A new host connection, as a restarted server makes: its own frames. */
-    reconnect: () => {
-      const [nextHost, nextAgentEnd] = duplexPair();
-      const nextDecoder = new FrameDecoder();
-      const nextFrames: Frame[] = [];
-      nextHost.on('data', (chunk: Buffer) => nextFrames.push(...nextDecoder.push(chunk)));
-      agent.serve(nextAgentEnd);
-      return { host: nextHost, frames: nextFrames };
-    },
-    end: () => {
-      host.destroy();
-      agent.stop();
-    },
-  };
+/** `keep`: the agent outlives its host, as with a "listen:" transport. */
+function startAgent(options: { keep?: boolean } = {}): AgentHarness {
+  const harness = startAgentHarness({ hostname: 'unit', ...options });
   running.push(harness);
   return harness;
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-/** Opens terminal `name` on `channel` and waits for its shell. */
-async function open(harness: ReturnType<typeof startAgent>, channel: number, name = String(channel), cols = 80, rows = 24) {
-  harness.send(encodeControl(FrameKind.Open, channel, { name, cols, rows }));
-  return decodeControl(FrameKind.Opened, await harness.next(FrameKind.Opened, channel));
-}
-
-/** Types a line whose answer is `${word}-2` and waits for that answer (the typed line itself says `$((1+1))`). */
-async function answer(harness: ReturnType<typeof startAgent>, channel: number, word: string, command = `echo ${word}-$((1+1))`) {
-  harness.send(encodeFrame(FrameKind.Data, channel, `${command}\r`));
-  await until(() => harness.output(channel).includes(`${word}-2`), `${word} on channel ${channel}`);
 }
 
 describe('the agent', () => {
@@ -105,26 +28,26 @@ describe('the agent', () => {
 
   it('opens a shell on a pty at the asked size, carries bytes both ways, and resizes it', async () => {
     const harness = startAgent();
-    const opened = await open(harness, 1, '1', 100, 30);
+    const opened = await openOn(harness, 1, '1', 100, 30);
     expect(opened.pid).toBe(harness.shells[0]);
     expect(opened.tty).toMatch(/^\/dev\/pts\/\d+$/);
-    await answer(harness, 1, 'SIZE', 'echo SIZE-$((1+1)) $(stty size)');
+    await answerOn(harness, 1, 'SIZE', 'echo SIZE-$((1+1)) $(stty size)');
     expect(harness.output(1)).toMatch(/SIZE-2 30 100/);
     harness.send(encodeControl(FrameKind.Resize, 1, { cols: 120, rows: 40 }));
-    await answer(harness, 1, 'RESIZED', 'echo RESIZED-$((1+1)) $(stty size)');
+    await answerOn(harness, 1, 'RESIZED', 'echo RESIZED-$((1+1)) $(stty size)');
     expect(harness.output(1)).toMatch(/RESIZED-2 40 120/);
   });
 
   it('refuses a name or a channel already taken, with an Error on that channel, and goes on serving', async () => {
     const harness = startAgent();
-    await open(harness, 1, 'main');
+    await openOn(harness, 1, 'main');
     harness.send(encodeControl(FrameKind.Open, 2, { name: 'main', cols: 80, rows: 24 }));
     expect(decodeControl(FrameKind.Error, await harness.next(FrameKind.Error, 2)).message).toMatchInlineSnapshot(
       `"terminal "main" is already open on channel 1"`,
     );
     harness.send(encodeControl(FrameKind.Open, 1, { name: 'other', cols: 80, rows: 24 }));
     expect(decodeControl(FrameKind.Error, await harness.next(FrameKind.Error, 1)).message).toMatchInlineSnapshot(`"channel 1 is not free"`);
-    await answer(harness, 1, 'STILL');
+    await answerOn(harness, 1, 'STILL');
     expect(harness.shells).toHaveLength(1);
   });
 
@@ -140,13 +63,13 @@ describe('the agent', () => {
 
   it('holds a paused terminal back while the others run, and lets it through on resume', async () => {
     const harness = startAgent();
-    await open(harness, 1);
-    await open(harness, 2);
+    await openOn(harness, 1);
+    await openOn(harness, 2);
     harness.send(encodeFrame(FrameKind.Pause, 1));
     harness.send(encodeFrame(FrameKind.Data, 1, 'echo HELD-$((1+1))\r'));
     // Terminal 2 answering, after terminal 1 was sent its line, is the clock: no fixed wait.
-    await answer(harness, 2, 'OTHER');
-    await answer(harness, 2, 'OTHER-AGAIN');
+    await answerOn(harness, 2, 'OTHER');
+    await answerOn(harness, 2, 'OTHER-AGAIN');
     expect(harness.output(1)).not.toContain('HELD-2');
     harness.send(encodeFrame(FrameKind.Resume, 1));
     await until(() => harness.output(1).includes('HELD-2'), 'the held output');
@@ -154,8 +77,8 @@ describe('the agent', () => {
 
   it('hangs a closed terminal up: its shell exits and the host is told', async () => {
     const harness = startAgent();
-    await open(harness, 1);
-    await answer(harness, 1, 'READY');
+    await openOn(harness, 1);
+    await answerOn(harness, 1, 'READY');
     harness.send(encodeFrame(FrameKind.Close, 1));
     const exit = decodeControl(FrameKind.Exit, await harness.next(FrameKind.Exit, 1));
     expect(exit.code !== 0 || exit.signal !== null).toBe(true);
@@ -171,7 +94,7 @@ describe('the agent', () => {
 
   it('closes the stream it cannot read, and ends every terminal when the host goes', async () => {
     const harness = startAgent();
-    await open(harness, 1);
+    await openOn(harness, 1);
     harness.send(Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0]));
     await until(() => harness.isClosed(), 'the agent to close');
     expect(harness.logs.find((line) => line.level === 'error')?.msg).toBe('unreadable stream from the host, closing');
@@ -188,8 +111,8 @@ describe('the agent', () => {
 
   it('keeps its terminals for the next host, which is told of them in Hello and gets their recent output', async () => {
     const harness = startAgent({ keep: true });
-    const { pid } = await open(harness, 3, 'kept', 100, 30);
-    await answer(harness, 3, 'before');
+    const { pid } = await openOn(harness, 3, 'kept', 100, 30);
+    await answerOn(harness, 3, 'before');
     harness.host.destroy(); // the server goes away
     await until(() => harness.isClosed(), 'the agent to notice');
     const next = harness.reconnect();
@@ -207,7 +130,7 @@ describe('the agent', () => {
 
   it('lets a second host take over from the first one still connected', async () => {
     const harness = startAgent({ keep: true });
-    await open(harness, 1);
+    await openOn(harness, 1);
     const next = harness.reconnect();
     await until(() => next.frames.some((f) => f.kind === FrameKind.Hello), 'a Hello on the new connection');
     expect(harness.logs.some((line) => line.msg === 'a new host connection takes over from the current one')).toBe(true);

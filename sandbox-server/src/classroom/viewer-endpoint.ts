@@ -15,9 +15,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { clientKey } from '../http/client-key.ts';
-import { checkOrigin } from '../http/origin-policy.ts';
 import { CloseCode, MAX_SERVER_FRAME_BYTES, type ErrorInfo, type ServerMessage } from '../../../contracts/protocol.ts';
-import { closeReason } from '../ws/close-reason.ts';
+import { originRefusal, refuseSocket } from '../ws/upgrade-admission.ts';
 import type { Classroom } from './classroom.ts';
 
 const TICKET_TTL_MS = 60_000;
@@ -74,14 +73,15 @@ export class ViewerEndpoint {
   }
 
   #attach(ws: WebSocket, req: IncomingMessage, ticketText: string | undefined): void {
-    const origin = checkOrigin(req, this.#options.allowedOrigins);
-    if (!origin.allowed) {
-      this.#options.metrics.rejected.inc({ reason: 'origin' });
-      return refuse(ws, CloseCode.forbidden, {
-        code: 'origin-not-allowed',
-        message: `Les pages de ${origin.origin.slice(0, 200)} ne peuvent pas ouvrir cette vue.`,
-        hint: 'Ouvrez le tableau de bord servi par ce serveur, ou ajoutez son origine à ALLOWED_ORIGINS.',
-      });
+    // No sandbox token here (the ticket stands for it): of the sockets' admission, the Origin rule only.
+    const origin = originRefusal(req, this.#options.allowedOrigins, (shown) => ({
+      code: 'origin-not-allowed',
+      message: `Les pages de ${shown} ne peuvent pas ouvrir cette vue.`,
+      hint: 'Ouvrez le tableau de bord servi par ce serveur, ou ajoutez son origine à ALLOWED_ORIGINS.',
+    }));
+    if (origin) {
+      this.#options.metrics.rejected.inc({ reason: origin.reason });
+      return refuse(ws, origin.code, origin.error);
     }
     // Tickets are secrets too: the per-address limits on credential checks apply.
     const address = clientKey(req, this.#options.clientIpHeader);
@@ -176,8 +176,7 @@ export class ViewerEndpoint {
   }
 }
 
+/** The class's own words are French: said so, for the dashboard to show them as they are. */
 function refuse(ws: WebSocket, code: number, error: ErrorInfo): void {
-  if (ws.readyState !== ws.OPEN) return;
-  ws.send(JSON.stringify({ type: 'error', lang: 'fr', ...error }));
-  ws.close(code, closeReason(error.message));
+  refuseSocket(ws, code, { lang: 'fr', ...error });
 }

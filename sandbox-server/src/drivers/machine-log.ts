@@ -7,7 +7,7 @@
 // - each machine has its own budget (a token bucket of records); beyond it
 //   records are counted, not written, and one "N records dropped" summary per
 //   interval says how many.
-import type { LogRecord, LogSink } from './namespace/options.ts';
+import type { LogRecord, LogSink } from './driver-options.ts';
 
 export interface MachineLogLimits {
   /** Records written at once before the pace applies. */

@@ -85,7 +85,8 @@ export async function startSandboxServer(config: Config, driver: SandboxDriver, 
     maxMachinesPerLab: config.maxMachinesPerLab,
     classGate: classMode,
   });
-  const terminals = new TerminalEndpoint({
+  // Both sockets on a reader's machine: the same admission (ws/upgrade-admission.ts), from the same settings.
+  const sandboxSockets = {
     basePath: config.basePath,
     allowedOrigins: config.allowedOrigins,
     clientIpHeader: config.clientIpHeader,
@@ -93,18 +94,10 @@ export async function startSandboxServer(config: Config, driver: SandboxDriver, 
     metrics,
     log,
     isShuttingDown,
-    attachRefusal: classMode ? (id) => classMode.attachRefusal(id) : undefined,
-  });
-  const namespaces = new NamespaceEndpoint({
-    basePath: config.basePath,
-    allowedOrigins: config.allowedOrigins,
-    clientIpHeader: config.clientIpHeader,
-    manager,
-    metrics,
-    log,
-    isShuttingDown,
-    attachRefusal: classMode ? (id) => classMode.attachRefusal(id) : undefined,
-  });
+    attachRefusal: classMode ? (id: string) => classMode.attachRefusal(id) : undefined,
+  };
+  const terminals = new TerminalEndpoint(sandboxSockets);
+  const namespaces = new NamespaceEndpoint(sandboxSockets);
   const http: Server = createServer(
     // Half-sent requests are looked for every second (headers and request timeouts: connection-guard.ts).
     { connectionsCheckingInterval: 1000 },

@@ -1,6 +1,6 @@
 // WS <base>api/sandboxes/:id/namespaces[?token=…]: the « Vue des namespaces »
-// panel of one machine. Same checks as a terminal (origin, sandbox, token,
-// class link), refused the same way (error frame + 4xxx close). Once open,
+// panel of one machine. The same checks as a terminal (admitSandboxUpgrade:
+// origin, sandbox, token, class link), refused the same way. Once open,
 // the server pushes messages (protocol.ts: snapshot, diff, error) and the
 // client sends nothing; closing the socket closes the panel, and a sandbox
 // nobody looks at is never asked for a snapshot.
@@ -10,16 +10,12 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log.ts';
 import type { Metrics, RejectReason } from '../metrics.ts';
 import type { ManagedSandbox } from '../manager/managed-sandbox.ts';
-import type { SandboxManager } from '../manager/sandbox-manager.ts';
-import { checkOrigin } from '../http/origin-policy.ts';
 import { clientKey } from '../http/client-key.ts';
-import { presentedToken } from '../http/sandbox-credential.ts';
 import { describeTombstone } from '../http/tombstone-message.ts';
 import { NamespaceWatch, type NamespaceWatchTiming } from '../namespaces/namespace-watch.ts';
-import { isSandboxId } from '../../../contracts/names.ts';
 import { CloseCode, MAX_NAMESPACE_PANELS_PER_SANDBOX, type ErrorInfo } from '../../../contracts/protocol.ts';
 import type { ProcessSnapshot } from '../../../contracts/process-snapshot.ts';
-import { closeReason } from './close-reason.ts';
+import { admitSandboxUpgrade, refuseSocket as refuse, type SandboxAdmissionOptions } from './upgrade-admission.ts';
 
 const PATH_PATTERN = /^api\/sandboxes\/([^/]+)\/namespaces$/;
 /** A panel whose socket holds more than this unsent is skipped until it catches up. */
@@ -28,15 +24,11 @@ const CONGESTED_BYTES = 256 * 1024;
 const MAX_CLIENT_PAYLOAD = 1024;
 const HEARTBEAT_MS = 30_000;
 
-export interface NamespaceEndpointOptions {
+export interface NamespaceEndpointOptions extends SandboxAdmissionOptions {
   basePath: string;
-  allowedOrigins: readonly string[];
   clientIpHeader: string;
-  manager: SandboxManager;
   metrics: Metrics;
   log: Logger;
-  isShuttingDown(): boolean;
-  attachRefusal?: ((sandboxId: string) => ErrorInfo | undefined) | undefined;
   /** Tests and benchmarks may make it faster or slower. */
   timing?: NamespaceWatchTiming;
 }
@@ -109,7 +101,7 @@ export class NamespaceEndpoint {
   }
 
   private open(ws: WebSocket, req: IncomingMessage, id: string): void {
-    const { manager, metrics } = this.options;
+    const { metrics } = this.options;
     const url = new URL(req.url ?? '/', 'http://server.invalid');
     const log = this.options.log.child({ client: clientKey(req, this.options.clientIpHeader), sandbox: id, panel: 'namespaces' });
     const reject = (reason: RejectReason, code: CloseCode, error: ErrorInfo) => {
@@ -117,48 +109,9 @@ export class NamespaceEndpoint {
       log.info({ reason, closeCode: code }, 'namespace panel refused');
       refuse(ws, code, error);
     };
-    if (this.options.isShuttingDown()) {
-      return reject('shutting-down', CloseCode.goingAway, {
-        code: 'server-shutting-down',
-        message: 'The sandbox server is shutting down.',
-        hint: 'Reload the page in a moment.',
-      });
-    }
-    const origin = checkOrigin(req, this.options.allowedOrigins);
-    if (!origin.allowed) {
-      return reject('origin', CloseCode.forbidden, {
-        code: 'origin-not-allowed',
-        message: `Pages from ${origin.origin.slice(0, 200)} may not use this server.`,
-        hint: 'Serve the lesson from this server, or add that origin to ALLOWED_ORIGINS.',
-      });
-    }
-    const managed = isSandboxId(id) ? manager.get(id) : undefined;
-    if (managed?.state !== 'running') {
-      const tombstone = isSandboxId(id) ? manager.tombstone(id) : undefined;
-      if (tombstone) return reject('gone', CloseCode.gone, describeTombstone(tombstone));
-      return reject('not-found', CloseCode.notFound, {
-        code: 'not-found',
-        message: `No sandbox ${JSON.stringify(id)}.`,
-        hint: 'Create one with POST /api/sandboxes (reloading the lesson page does it).',
-      });
-    }
-    const token = presentedToken(req, url, true);
-    if (token === undefined) {
-      return reject('unauthorized', CloseCode.unauthorized, {
-        code: 'unauthorized',
-        message: 'This connection carries no sandbox token.',
-        hint: 'Pages on this server send the cookie automatically; pages elsewhere add ?token=<token>.',
-      });
-    }
-    if (!managed.tokenMatches(token)) {
-      return reject('forbidden', CloseCode.forbidden, {
-        code: 'forbidden',
-        message: 'This token does not belong to that sandbox.',
-        hint: 'Use the token returned when this sandbox was created.',
-      });
-    }
-    const refusal = this.options.attachRefusal?.(id);
-    if (refusal) return reject('forbidden', CloseCode.forbidden, refusal);
+    const admission = admitSandboxUpgrade(this.options, { req, url, id, purpose: 'open the namespace view', mustBeRunning: true });
+    if (!admission.admitted) return reject(admission.refusal.reason, admission.refusal.code, admission.refusal.error);
+    const { managed } = admission;
     const take = managed.sandbox.processSnapshot?.bind(managed.sandbox);
     if (!take) {
       return reject('bad-request', CloseCode.badRequest, {
@@ -231,10 +184,4 @@ export class NamespaceEndpoint {
     });
     return watch;
   }
-}
-
-function refuse(ws: WebSocket, code: CloseCode, error: ErrorInfo): void {
-  if (ws.readyState !== ws.OPEN) return;
-  ws.send(JSON.stringify({ type: 'error', ...error }));
-  ws.close(code, closeReason(error.message));
 }

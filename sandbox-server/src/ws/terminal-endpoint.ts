@@ -1,5 +1,5 @@
 // WS <base>api/sandboxes/:id/terminals/:name?cols=…&rows=…[&token=…]
-// Checks the page's origin, the sandbox and its token, then attaches the
+// Admits the socket (admitSandboxUpgrade: origin, sandbox, token), then attaches the
 // socket to the named terminal (opening its shell on first use). Refusals are
 // made after the upgrade, as an error frame plus a 4xxx close code, because a
 // browser cannot read the HTTP status of a refused upgrade (it sees only 1006).
@@ -9,34 +9,25 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log.ts';
 import type { Metrics, RejectReason } from '../metrics.ts';
 import { SandboxRetiredError, TooManyTerminalsError, labTerminalKey } from '../manager/managed-sandbox.ts';
-import type { SandboxManager } from '../manager/sandbox-manager.ts';
-import { checkOrigin } from '../http/origin-policy.ts';
 import { clientKey } from '../http/client-key.ts';
-import { presentedReader, readerKey } from '../http/reader-cookie.ts';
-import { presentedToken } from '../http/sandbox-credential.ts';
 import { describeTombstone } from '../http/tombstone-message.ts';
 import { CloseCode, MAX_CLIENT_FRAME_BYTES, parseTerminalSize, type ErrorInfo } from '../../../contracts/protocol.ts';
-import { TERMINAL_NAME_RULE, isSandboxId, terminalNameProblem } from '../../../contracts/names.ts';
+import { TERMINAL_NAME_RULE, terminalNameProblem } from '../../../contracts/names.ts';
 import { DEFAULT_TERMINAL_SIZE, type TerminalSize } from '../../../contracts/sizes.ts';
 import { reportFailure } from '../contain.ts';
-import { closeReason } from './close-reason.ts';
 import { TerminalSocket } from './terminal-socket.ts';
+import { admitSandboxUpgrade, refuseSocket as refuse, type SandboxAdmissionOptions } from './upgrade-admission.ts';
 
 /** Frames beyond this are not even read: the connection closes with 1009. Below it, oversized frames get an error frame. */
 const HARD_MAX_PAYLOAD = 16 * MAX_CLIENT_FRAME_BYTES;
 /** Dead connections (laptop lid closed) would keep a terminal "attached" and the sandbox from idling out. */
 const HEARTBEAT_MS = 30_000;
 
-export interface TerminalEndpointOptions {
+export interface TerminalEndpointOptions extends SandboxAdmissionOptions {
   basePath: string;
-  allowedOrigins: readonly string[];
   clientIpHeader: string;
-  manager: SandboxManager;
   metrics: Metrics;
   log: Logger;
-  isShuttingDown(): boolean;
-  /** Class mode: why the holder of this sandbox's token may no longer attach (the student's link was revoked or expired). */
-  attachRefusal?: ((sandboxId: string) => ErrorInfo | undefined) | undefined;
 }
 
 // …/terminals/:name is the first machine's; …/machines/:machine/terminals/:name a lab's machine's.
@@ -114,51 +105,9 @@ export class TerminalEndpoint {
       refuse(ws, code, error);
     };
 
-    if (this.options.isShuttingDown()) {
-      return reject('shutting-down', CloseCode.goingAway, {
-        code: 'server-shutting-down',
-        message: 'The sandbox server is shutting down.',
-        hint: 'Reload the page in a moment.',
-      });
-    }
-    const origin = checkOrigin(req, this.options.allowedOrigins);
-    if (!origin.allowed) {
-      return reject('origin', CloseCode.forbidden, {
-        code: 'origin-not-allowed',
-        message: `Pages from ${origin.origin.slice(0, 200)} may not open terminals on this server.`,
-        hint: 'Serve the lesson from this server, or add that origin to ALLOWED_ORIGINS in the server configuration.',
-      });
-    }
-    const managed = isSandboxId(id) ? manager.get(id) : undefined;
-    if (!managed) {
-      const tombstone = isSandboxId(id) ? manager.tombstone(id) : undefined;
-      if (tombstone) return reject('gone', CloseCode.gone, describeTombstone(tombstone));
-      return reject('not-found', CloseCode.notFound, {
-        code: 'not-found',
-        message: `No sandbox ${JSON.stringify(id)}.`,
-        hint: 'Create one with POST /api/sandboxes (reloading the lesson page does it).',
-      });
-    }
-    const token = presentedToken(req, url, true);
-    if (token === undefined) {
-      return reject('unauthorized', CloseCode.unauthorized, {
-        code: 'unauthorized',
-        message: 'This connection carries no sandbox token.',
-        hint: 'Pages on this server send the cookie automatically; pages elsewhere add ?token=<token from POST /api/sandboxes>.',
-      });
-    }
-    if (!managed.tokenMatches(token)) {
-      return reject('forbidden', CloseCode.forbidden, {
-        code: 'forbidden',
-        message: 'This token does not belong to that sandbox.',
-        hint: 'Use the token returned when this sandbox was created.',
-      });
-    }
-    // The owner's browser came for it: it can come back from any tab, so it keeps the normal idle timeout.
-    const reader = presentedReader(req);
-    if (reader !== undefined && managed.owner === readerKey(reader)) managed.claim();
-    const refusal = this.options.attachRefusal?.(id);
-    if (refusal) return reject('forbidden', CloseCode.forbidden, refusal);
+    const admission = admitSandboxUpgrade(this.options, { req, url, id, purpose: 'open terminals' });
+    if (!admission.admitted) return reject(admission.refusal.reason, admission.refusal.code, admission.refusal.error);
+    const { managed } = admission;
     if (terminalNameProblem(name) !== undefined) {
       return reject('bad-request', CloseCode.badRequest, {
         code: 'invalid-terminal-name',
@@ -236,10 +185,4 @@ function requestedSize(url: URL, socket: TerminalSocket): TerminalSize {
   if (checked.ok) return checked.value;
   socket.sendError({ ...checked.error, hint: `${checked.error.hint ?? ''} Using ${DEFAULT_TERMINAL_SIZE.cols}×${DEFAULT_TERMINAL_SIZE.rows}.`.trim() });
   return { ...DEFAULT_TERMINAL_SIZE };
-}
-
-function refuse(ws: WebSocket, code: CloseCode, error: ErrorInfo): void {
-  if (ws.readyState !== ws.OPEN) return;
-  ws.send(JSON.stringify({ type: 'error', ...error }));
-  ws.close(code, closeReason(error.message));
 }

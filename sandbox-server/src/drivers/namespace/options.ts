@@ -3,6 +3,17 @@
 import { z } from 'zod';
 import type { SandboxLimits } from '../driver.ts';
 import type { RegistryAccess } from '../../images/machine-gates.ts';
+import {
+  absolutePath,
+  jsonLinesToStderr,
+  parseDriverOptions,
+  sharedLimitsProblem,
+  sharedOptionFields,
+  type LogRecord,
+  type LogSink,
+} from '../driver-options.ts';
+
+export { jsonLinesToStderr, type LogRecord, type LogSink };
 
 export const DEFAULT_LIMITS: SandboxLimits = {
   // dockerd + containerd take ≈ 60 MiB; the rest holds a few containers (a shell ≈ 5 MiB, httpd ≈ 1 MiB).
@@ -15,30 +26,13 @@ export const DEFAULT_LIMITS: SandboxLimits = {
   diskBytes: 96 * 1024 * 1024,
 };
 
-export interface LogRecord {
-  level: 'debug' | 'info' | 'warn' | 'error';
-  msg: string;
-  [field: string]: unknown;
-}
-export type LogSink = (record: LogRecord) => void;
-
-/** Default log: JSON lines on stderr. */
-export const jsonLinesToStderr: LogSink = (record) => {
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`);
-};
-
 const optionsSchema = z.object({
+  // cacheDir, hostname, nodePath, mirror, log: see driver-options.ts.
+  ...sharedOptionFields,
   /** Per-sandbox bundles and agent sockets, crun's state and the uid-range locks. A tmpfs is best: a reboot empties it, as it kills every sandbox. */
-  stateDir: z.string().startsWith('/', 'must be an absolute path').default('/run/cours-linux'),
-  /** Built root filesystems (rootfs-<recipe hash>, ≈ 410 MB each) and compiled helpers. Survives reboots. */
-  cacheDir: z.string().startsWith('/', 'must be an absolute path').default('/var/cache/cours-linux'),
-  /** Host name of every sandbox, as the course's VM had. */
-  hostname: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/, 'must be a valid host name')
-    .default('tp-docker'),
+  stateDir: absolutePath().default('/run/cours-linux'),
   /** Per-sandbox Docker disks (sparse ext4 images, see docker-disk.ts): on a real disk, not a tmpfs. */
-  dockerDiskDir: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/cours-linux/docker-disks'),
+  dockerDiskDir: absolutePath().default('/var/lib/cours-linux/docker-disks'),
   /** Size of each sandbox's /var/lib/docker: its quota for images, containers and volumes. Sparse: the host's disk only pays what is written. */
   dockerDiskBytes: z
     .number()
@@ -80,12 +74,6 @@ const optionsSchema = z.object({
   startTimeoutMs: z.number().int().min(1000).default(30_000),
   /** The OCI runtime. */
   crun: z.string().default('crun'),
-  /** Node binary mounted (read-only) into sandboxes to run the agent; same glibc as the rootfs (Debian 12). */
-  nodePath: z.string().startsWith('/', 'must be an absolute path').default(process.execPath),
-  /** Debian mirror for building the root filesystem; default: the one the host's apt sources name. */
-  mirror: z.url().optional(),
-  /** Where structured log records go. */
-  log: z.custom<LogSink>((value) => typeof value === 'function', 'must be a function').default(() => jsonLinesToStderr),
 });
 
 export type NamespaceDriverOptions = z.input<typeof optionsSchema>;
@@ -96,12 +84,7 @@ export class InvalidOptionsError extends Error {
 }
 
 export function resolveOptions(options: NamespaceDriverOptions = {}): ResolvedOptions {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(options)'}: ${issue.message}`);
-    throw new InvalidOptionsError(`invalid namespace driver options — ${problems.join('; ')}`);
-  }
-  const resolved = parsed.data;
+  const resolved = parseDriverOptions(optionsSchema, options, 'namespace driver', InvalidOptionsError);
   if (resolved.uidRangeStart + resolved.maxSandboxes * 65536 > 2 ** 32 - 1) {
     throw new InvalidOptionsError(`invalid namespace driver options — uidRangeStart + maxSandboxes × 65536 must stay below 2^32; lower maxSandboxes`);
   }
@@ -110,15 +93,10 @@ export function resolveOptions(options: NamespaceDriverOptions = {}): ResolvedOp
 
 /** What a spec's limits must satisfy on top of the contract's types. */
 export function checkLimits(limits: SandboxLimits, options: ResolvedOptions): string | undefined {
-  const minPids = options.holdPids + options.reservedPids + 16;
-  if (!(limits.memoryBytes >= 64 * 1024 * 1024)) return `limits.memoryBytes must be at least 64 MiB, got ${limits.memoryBytes}`;
-  if (!(limits.diskBytes >= 8 * 1024 * 1024)) return `limits.diskBytes must be at least 8 MiB, got ${limits.diskBytes}`;
+  const shared = sharedLimitsProblem(limits, options.holdPids + options.reservedPids + 16, 'holdPids + reservedPids + 16');
+  if (shared) return shared;
   if (!(limits.diskBytes <= limits.memoryBytes * 0.75)) {
     return `limits.diskBytes (${limits.diskBytes}) must stay well below limits.memoryBytes (${limits.memoryBytes}): the writable layer lives in memory`;
   }
-  if (!(Number.isInteger(limits.pids) && limits.pids >= minPids)) {
-    return `limits.pids must be an integer ≥ ${minPids} (holdPids + reservedPids + 16), got ${limits.pids}`;
-  }
-  if (!(limits.cpus >= 0.01 && limits.cpus <= 64)) return `limits.cpus must be in 0.01..64, got ${limits.cpus}`;
   return undefined;
 }

@@ -11,11 +11,12 @@
 // The owner in state.json is the server process running the sandbox; a
 // server that adopts a sandbox after a restart writes itself in.
 import { processStartTime } from '../../process-start.ts';
-import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ownerIsAlive, readRecordFile, type OwnedRecord } from '../owner-record.ts';
 import { mountSmallTmpfs, removeHostTree } from './host-tree.ts';
 
-export interface SandboxRecord {
+export interface SandboxRecord extends OwnedRecord {
   id: string;
   containerId: string;
   uidIndex: number;
@@ -27,8 +28,6 @@ export interface SandboxRecord {
    * restarts, older servers' clean-ups included.
    */
   ownerPid: number;
-  /** Start time of the owner process (clock ticks since boot): tells a live owner from a reused pid. */
-  ownerStart: number;
   /** The server process running the sandbox, once it runs (then the owner is its init). */
   serverPid?: number | undefined;
   serverStart?: number | undefined;
@@ -85,33 +84,18 @@ export async function listRecords(stateDir: string): Promise<{ id: string; recor
   const found: { id: string; record: SandboxRecord | undefined; sinceMs: number }[] = [];
   for (const id of await readdir(dir).catch(() => [] as string[])) {
     const sinceMs = (await stat(join(dir, id)).catch(() => undefined))?.mtimeMs ?? 0;
-    const text = await readFile(join(dir, id, 'state.json'), 'utf8').catch(() => undefined);
-    let record: SandboxRecord | undefined;
-    try {
-      record = text ? (JSON.parse(text) as SandboxRecord) : undefined;
-    } catch {
-      record = undefined;
-    }
+    const record = await readRecordFile<SandboxRecord>(join(dir, id, 'state.json'));
     found.push({ id, record, sinceMs });
   }
   return found;
 }
 
 /** The record of one sandbox, or undefined when it is missing or unreadable. */
-export async function readRecord(dirs: SandboxDirs): Promise<SandboxRecord | undefined> {
-  const text = await readFile(dirs.record, 'utf8').catch(() => undefined);
-  try {
-    return text ? (JSON.parse(text) as SandboxRecord) : undefined;
-  } catch {
-    return undefined;
-  }
+export function readRecord(dirs: SandboxDirs): Promise<SandboxRecord | undefined> {
+  return readRecordFile<SandboxRecord>(dirs.record);
 }
 
-export { processStartTime };
-
-export function ownerIsAlive(record: SandboxRecord): boolean {
-  return processStartTime(record.ownerPid) === record.ownerStart;
-}
+export { ownerIsAlive, processStartTime };
 
 /** A server process runs the sandbox (for a sandbox still being made: its owner is that server). */
 export function serverIsAlive(record: SandboxRecord): boolean {

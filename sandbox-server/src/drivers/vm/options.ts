@@ -2,24 +2,19 @@
 // Every field is optional; the defaults suit one host serving one class.
 import { z } from 'zod';
 import type { SandboxLimits } from '../driver.ts';
-import { jsonLinesToStderr, type LogRecord, type LogSink } from '../namespace/options.ts';
+import { absolutePath, parseDriverOptions, sharedLimitsProblem, sharedOptionFields, type LogRecord, type LogSink } from '../driver-options.ts';
 
 export type { LogRecord, LogSink };
 
 const optionsSchema = z.object({
-  /** Shared with the namespace driver: the root filesystem, compiled helpers; the VM's kernel, initramfs and disk go under vm/. */
-  cacheDir: z.string().startsWith('/', 'must be an absolute path').default('/var/cache/cours-linux'),
+  // cacheDir (shared with the namespace driver; the VM's files go under vm/), hostname, nodePath, mirror, log: see driver-options.ts.
+  ...sharedOptionFields,
   /**
    * One directory per VM: the agent's socket, the console log and the disk's
    * copy-on-write layer (grows with what the reader writes). On disk, not a
    * tmpfs, so that writes inside a VM do not take host memory.
    */
-  stateDir: z.string().startsWith('/', 'must be an absolute path').default('/var/tmp/cours-linux-vm'),
-  /** Host name of every VM, as the course's VM had. */
-  hostname: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/, 'must be a valid host name')
-    .default('tp-docker'),
+  stateDir: absolutePath().default('/var/tmp/cours-linux-vm'),
   /** Allow a Docker daemon in VMs. When false, dockerd is left out whatever SandboxSpec.docker says. */
   docker: z.boolean().default(true),
   /** Prefix of every VM's directory and QEMU process name (how a later run recognises leftovers). */
@@ -55,12 +50,6 @@ const optionsSchema = z.object({
     .string()
     .regex(/^([a-z_][a-z0-9_-]*)?$/, 'a user name, or empty')
     .default('nobody'),
-  /** Node binary copied into the disk image to run the agent; same glibc as the rootfs (Debian 12). */
-  nodePath: z.string().startsWith('/', 'must be an absolute path').default(process.execPath),
-  /** Debian mirror for building the root filesystem; default: the one the host's apt sources name. */
-  mirror: z.url().optional(),
-  /** Where structured log records go. */
-  log: z.custom<LogSink>((value) => typeof value === 'function', 'must be a function').default(() => jsonLinesToStderr),
 });
 
 export type VmDriverOptions = z.input<typeof optionsSchema>;
@@ -71,24 +60,12 @@ export class InvalidVmOptionsError extends Error {
 }
 
 export function resolveVmOptions(options: VmDriverOptions = {}): ResolvedVmOptions {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(options)'}: ${issue.message}`);
-    throw new InvalidVmOptionsError(`invalid VM driver options — ${problems.join('; ')}`);
-  }
-  return parsed.data;
+  return parseDriverOptions(optionsSchema, options, 'VM driver', InvalidVmOptionsError);
 }
 
 /** What a spec's limits must satisfy for a VM; undefined when they do. */
 export function checkVmLimits(limits: SandboxLimits, options: ResolvedVmOptions): string | undefined {
-  if (!(limits.memoryBytes >= 64 * 1024 * 1024)) return `limits.memoryBytes must be at least 64 MiB, got ${limits.memoryBytes}`;
-  if (!(limits.diskBytes >= 8 * 1024 * 1024)) return `limits.diskBytes must be at least 8 MiB, got ${limits.diskBytes}`;
-  const minPids = options.reservedPids + 16;
-  if (!(Number.isInteger(limits.pids) && limits.pids >= minPids)) {
-    return `limits.pids must be an integer ≥ ${minPids} (reservedPids + 16), got ${limits.pids}`;
-  }
-  if (!(limits.cpus >= 0.01 && limits.cpus <= 64)) return `limits.cpus must be in 0.01..64, got ${limits.cpus}`;
-  return undefined;
+  return sharedLimitsProblem(limits, options.reservedPids + 16, 'reservedPids + 16');
 }
 
 /** Guest RAM in MiB: the sandbox's memory limit, raised to the floor a Debian guest needs. */

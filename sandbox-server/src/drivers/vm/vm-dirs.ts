@@ -9,15 +9,13 @@
 // The directory is root's alone (0700): nobody else on the host may talk to
 // a guest's agent.
 import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { processStartTime } from '../namespace/sandbox-state.ts';
+import { processStartTime } from '../../process-start.ts';
+import { ownerIsAlive, readRecordFile, type OwnedRecord } from '../owner-record.ts';
 
-export interface VmRecord {
+export interface VmRecord extends OwnedRecord {
   id: string;
-  ownerPid: number;
-  /** Start time of the owner process (clock ticks since boot): tells a live owner from a reused pid. */
-  ownerStart: number;
   qemuPid?: number;
   qemuStart?: number;
   createdAt: string;
@@ -81,22 +79,12 @@ export async function listVmDirs(stateDir: string, prefix: string): Promise<{ id
     if (!name.startsWith(`${prefix}-`)) continue;
     const id = name.slice(prefix.length + 1);
     const dirs = new VmDirs(stateDir, prefix, id);
-    let record: VmRecord | undefined;
-    try {
-      record = JSON.parse(await readFile(dirs.record, 'utf8')) as VmRecord;
-    } catch {
-      record = undefined;
-    }
-    found.push({ id, dirs, record });
+    found.push({ id, dirs, record: await readRecordFile<VmRecord>(dirs.record) });
   }
   return found;
 }
 
-export function ownerIsAlive(record: VmRecord): boolean {
-  return processStartTime(record.ownerPid) === record.ownerStart;
-}
-
-export { processStartTime };
+export { ownerIsAlive, processStartTime };
 
 /** The last `bytes` of a file, however big it grew. */
 function readTail(path: string, bytes: number): string {
