@@ -31,11 +31,15 @@ function freePort(): Promise<number> {
   });
 }
 
+// The dev server writes the project's .astro/ folder as a build does: no build of another test file meanwhile.
+// A hook of its own: waiting for another file's build is not part of the dev server's start.
+beforeAll(async () => {
+  releaseBuildLock = await holdBuildLock();
+});
+
 beforeAll(async () => {
   workDir = await makeTempDir('course-dev');
   cpSync(join(PROJECT_ROOT, 'tests/fixtures/cours-hugo'), join(workDir, 'site'), { recursive: true });
-  // The dev server writes the project's .astro/ folder as a build does: no build of another test file meanwhile.
-  releaseBuildLock = await holdBuildLock();
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
   // As an author's shell has it: without the variables vitest sets (NODE_ENV=test, VITEST*), which change how Vite serves.
@@ -49,7 +53,8 @@ beforeAll(async () => {
   dev.stdout!.on('data', (c: Buffer) => (devOutput += c.toString()));
   dev.stderr!.on('data', (c: Buffer) => (devOutput += c.toString()));
   await new Promise<void>((ready, failed) => {
-    const timer = setTimeout(() => failed(new Error(`the dev server did not start in 60 s:\n${devOutput}`)), 60_000);
+    // A safety net, not a speed check (two test files run at once on a host that may be loaded).
+    const timer = setTimeout(() => failed(new Error(`the dev server did not start in 120 s:\n${devOutput}`)), 120_000);
     const check = () => {
       if (/ready in/.test(devOutput)) {
         clearTimeout(timer);
@@ -62,7 +67,7 @@ beforeAll(async () => {
     check();
   });
   browser = await launchBrowser();
-}, 90_000);
+}, 180_000);
 
 afterAll(async () => {
   await browser?.close();
