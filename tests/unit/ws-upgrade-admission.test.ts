@@ -49,10 +49,12 @@ const refusalOf = (admission: ReturnType<typeof admitSandboxUpgrade>) => (admiss
 describe('admitSandboxUpgrade', () => {
   it('admits the right token from the query, a cookie or a bearer header, from this origin or an allowed one', () => {
     const { options, managed } = fixture();
-    for (const headers of [{}, { cookie: `${TOKEN_COOKIE}=${TOKEN}` }, { authorization: `Bearer ${TOKEN}` }]) {
-      const path = 'cookie' in headers || 'authorization' in headers ? '/x' : `/x?token=${TOKEN}`;
-      expect(admitSandboxUpgrade(options, upgrade(path, headers))).toEqual({ admitted: true, managed });
-    }
+    const ways: [string, Record<string, string>][] = [
+      [`/x?token=${TOKEN}`, {}],
+      ['/x', { cookie: `${TOKEN_COOKIE}=${TOKEN}` }],
+      ['/x', { authorization: `Bearer ${TOKEN}` }],
+    ];
+    for (const [path, headers] of ways) expect(admitSandboxUpgrade(options, upgrade(path, headers))).toEqual({ admitted: true, managed });
     expect(admitSandboxUpgrade(options, upgrade(`/x?token=${TOKEN}`, { origin: 'http://127.0.0.1:4000' })).admitted).toBe(true);
     expect(admitSandboxUpgrade(options, upgrade(`/x?token=${TOKEN}`, { origin: 'http://allowed.test' })).admitted).toBe(true);
   });
