@@ -17,9 +17,10 @@
 //   POST api/class/classes/:id/students/:sid/link       → CreatedLink
 //   POST api/class/classes/:id/students/:sid/revoke     → RevokeReply
 //   POST api/class/classes/:id/students/:sid/viewers ViewerRequest → ViewerTicket
+//   POST api/class/classes/:id/students/:sid/machines/:machine/reset → ResetMachinesResponse (protocol.ts)
 // Errors on every route: ApiErrorBody (protocol.ts).
 import { z } from 'zod';
-import { TerminalName } from './protocol.ts';
+import { LAB_MACHINES_CEILING, LabMachine, TerminalName } from './protocol.ts';
 
 const isoTime = z.iso.datetime();
 const isoTimeOrNull = isoTime.nullable();
@@ -60,6 +61,13 @@ export const CreateClassRequest = z.strictObject({
     .string()
     .regex(/^(?:[a-z0-9_-]+\/)*$/i, 'startPage: a page path relative to the site, ending with "/", e.g. "docker_linux/namespaces/"')
     .optional(),
+  /** Each student's lab: these machines (names as terminal names, all different); absent: one machine each. */
+  machines: z
+    .array(TerminalName, { error: 'machines: a list of machine names, e.g. ["node1","node2","node3"]' })
+    .min(1, 'machines: at least one machine')
+    .max(LAB_MACHINES_CEILING, `machines: at most ${LAB_MACHINES_CEILING}`)
+    .refine((names) => new Set(names).size === names.length, 'machines: the names must all differ')
+    .optional(),
 });
 export type CreateClassRequest = z.input<typeof CreateClassRequest>;
 
@@ -78,7 +86,8 @@ export type ProgressRequest = z.infer<typeof ProgressRequest>;
 export const StudentsRequest = z.strictObject({ students: z.array(z.string().max(64)).max(1000).optional() });
 export type StudentsRequest = z.infer<typeof StudentsRequest>;
 
-export const ViewerRequest = z.strictObject({ terminal: TerminalName });
+/** The terminal to watch; `machine` picks a machine of the student's lab (absent: the first). */
+export const ViewerRequest = z.strictObject({ terminal: TerminalName, machine: TerminalName.optional() });
 export type ViewerRequest = z.infer<typeof ViewerRequest>;
 
 // ───────────────────────── replies ─────────────────────────
@@ -116,6 +125,8 @@ export const ClassSummary = z.object({
   limits: z.object({ memoryBytes: z.number(), cpus: z.number(), pids: z.int() }),
   docker: z.boolean(),
   startPage: z.string(),
+  /** Each student's lab (absent: one machine each). */
+  machines: z.array(z.string()).optional(),
   createdAt: isoTime,
   expiresAt: isoTime,
 });
@@ -145,6 +156,20 @@ export type LinkState = z.infer<typeof LinkState>;
 export const StudentStatus = z.enum(['online', 'idle', 'none']);
 export type StudentStatus = z.infer<typeof StudentStatus>;
 
+const MachineTerminal = z.object({ name: z.string(), attached: z.boolean(), cols: z.int(), rows: z.int() });
+
+/** One machine of a student's lab, for the dashboard: its state and its own figures. */
+export const LabMachineView = LabMachine.extend({
+  /** "resetting" while it is being made anew. */
+  state: z.enum(['running', 'resetting']),
+  /** Its terminals by their own names ("1", "2"…). */
+  terminals: z.array(MachineTerminal),
+  cpuPercent: z.number().nullable(),
+  memoryBytes: z.number().nullable(),
+  pids: z.int().nullable(),
+});
+export type LabMachineView = z.infer<typeof LabMachineView>;
+
 export const StudentMachine = z.object({
   id: z.string(),
   createdAt: isoTime,
@@ -154,6 +179,8 @@ export const StudentMachine = z.object({
   cpuPercent: z.number().nullable(),
   memoryBytes: z.number().nullable(),
   pids: z.int().nullable(),
+  /** A lab: each machine (the figures above are the whole lab's; `terminals` lists other machines' as "node2/1"). */
+  machines: z.array(LabMachineView).optional(),
 });
 export type StudentMachine = z.infer<typeof StudentMachine>;
 

@@ -4,7 +4,7 @@
 // resets and revocations within two seconds.
 //
 //   create --name NAME (--roster FILE | --seats N) [--capacity N] [--lifetime 8h]
-//          [--memory 256MiB] [--cpus 0.5] [--pids 512] [--docker true|false] [--page PATH]
+//          [--memory 256MiB] [--cpus 0.5] [--pids 512] [--docker true|false] [--page PATH] [--machines node1,node2,node3]
 //                       a class and one personal link per student (shown once)
 //   list                the classes
 //   links  --class NAME [--student NAME]   new links (the old ones stop working)
@@ -27,7 +27,7 @@ import { progressCsv } from './classroom/progress-csv.ts';
 import { ClassroomInputError, ClassroomStore, type ClassRecord, type StudentRecord } from './classroom/store.ts';
 
 const USAGE = `usage: npm run class -- <command> [options]
-  create --name NAME (--roster FILE | --seats N) [--capacity N] [--lifetime 8h] [--memory 256MiB] [--cpus 0.5] [--pids 512] [--docker true|false] [--page PATH]
+  create --name NAME (--roster FILE | --seats N) [--capacity N] [--lifetime 8h] [--memory 256MiB] [--cpus 0.5] [--pids 512] [--docker true|false] [--page PATH] [--machines node1,node2,node3]
   list
   links  --class NAME [--student NAME]
   revoke --class NAME [--student NAME]
@@ -50,6 +50,7 @@ const OPTIONS = {
   cpus: { type: 'string' },
   pids: { type: 'string' },
   docker: { type: 'string' },
+  machines: { type: 'string' },
   page: { type: 'string' },
   class: { type: 'string' },
   student: { type: 'string' },
@@ -128,6 +129,7 @@ async function create(store: ClassroomStore, config: Config, options: Options, s
       pids: options.pids,
       docker: options.docker,
       startPage: options.page,
+      machines: options.machines?.split(',').map((name) => name.trim()),
     },
     classDefaults(config, exercises[0]?.page ?? ''),
   );
@@ -136,7 +138,7 @@ async function create(store: ClassroomStore, config: Config, options: Options, s
     `Class "${classRecord.name}" created: ${issued.length} students (capacity ${classRecord.capacity}), links valid until ${frenchDateTime(classRecord.expiresAt)}.`,
   );
   console.log(
-    `Machines: ${classRecord.driver}, ${Math.round(classRecord.limits.memoryBytes / 2 ** 20)} MiB, ${classRecord.limits.cpus} CPU, ${classRecord.limits.pids} tasks, Docker ${classRecord.docker ? 'on' : 'off'}.`,
+    `Machines: ${classRecord.driver}, ${Math.round(classRecord.limits.memoryBytes / 2 ** 20)} MiB, ${classRecord.limits.cpus} CPU, ${classRecord.limits.pids} tasks, Docker ${classRecord.docker ? 'on' : 'off'}${classRecord.machines ? `; a lab of ${classRecord.machines.join(', ')} per student` : ''}.`,
   );
   console.log('Personal links (shown only now: keep them; `links` makes new ones):\n');
   printLinks(classRecord, issued, site);

@@ -8,6 +8,7 @@ const defaults: ClassDefaults = {
   limits: { memoryBytes: 256 * 2 ** 20, cpus: 0.5, pids: 512 },
   docker: true,
   startPage: 'docker_linux/namespaces/',
+  maxMachinesPerLab: 3,
 };
 const NOW = Date.parse('2026-03-12T08:00:00Z');
 
@@ -62,6 +63,17 @@ describe('a class request', () => {
     ).toThrowErrorMatchingInlineSnapshot(
       `[ClassSettingsError: 3 students for a capacity of 2: raise the capacity or shorten the list; lifetime: expected a duration from 10m to 8784h, e.g. "4h" (got "forever"); memory: expected a size from 128MiB to 64GiB, e.g. "256MiB" (got "1MiB"); pids: expected a whole number from 300 to 65536, e.g. 512 (got 10)]`,
     );
+  });
+
+  it("gives each student a lab of the class's machines, within MAX_MACHINES_PER_LAB, names checked", () => {
+    const { newClass } = resolveClassRequest({ name: 'Swarm', seats: 2, machines: ['node1', 'node2', 'node3'] }, defaults, NOW);
+    expect(newClass.machines).toEqual(['node1', 'node2', 'node3']);
+    expect(resolveClassRequest({ name: 'Seule', seats: 2 }, defaults, NOW).newClass).not.toHaveProperty('machines');
+    expect(() => resolveClassRequest({ name: 'Trop', seats: 1, machines: ['a', 'b', 'c', 'd'] }, defaults, NOW)).toThrow(
+      /machines: 4 machines per student, this server allows at most 3 \(MAX_MACHINES_PER_LAB\)/,
+    );
+    expect(() => resolveClassRequest({ name: 'Double', seats: 1, machines: ['a', 'a'] }, defaults, NOW)).toThrow(/machines: the names must all differ/);
+    expect(() => resolveClassRequest({ name: 'Vide', seats: 1, machines: [] }, defaults, NOW)).toThrow(/machines: at least one machine/);
   });
 
   it('wants students, as a roster or seats but not both', () => {

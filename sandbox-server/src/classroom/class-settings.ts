@@ -45,6 +45,8 @@ export interface ClassDefaults {
   limits: ClassLimits;
   docker: boolean;
   startPage: string;
+  /** Most machines a student's lab may hold (MAX_MACHINES_PER_LAB). */
+  maxMachinesPerLab: number;
 }
 
 export function classDefaults(config: Config, startPage: string): ClassDefaults {
@@ -53,6 +55,7 @@ export function classDefaults(config: Config, startPage: string): ClassDefaults 
     limits: { memoryBytes: config.sandboxMemory, cpus: config.sandboxCpus, pids: config.sandboxPids },
     docker: config.sandboxDocker,
     startPage,
+    maxMachinesPerLab: config.maxMachinesPerLab,
   };
 }
 
@@ -83,6 +86,8 @@ export function resolveClassRequest(request: unknown, defaults: ClassDefaults, n
   const pids = input.pids === undefined ? defaults.limits.pids : Number(input.pids);
   if (!(Number.isInteger(pids) && pids >= 300 && pids <= 65_536))
     problems.push(`pids: expected a whole number from 300 to 65536, e.g. 512 (got ${JSON.stringify(input.pids)})`);
+  if (input.machines && input.machines.length > defaults.maxMachinesPerLab)
+    problems.push(`machines: ${input.machines.length} machines per student, this server allows at most ${defaults.maxMachinesPerLab} (MAX_MACHINES_PER_LAB)`);
   if (problems.length > 0) throw new ClassSettingsError(problems.join('; '));
 
   return {
@@ -94,6 +99,7 @@ export function resolveClassRequest(request: unknown, defaults: ClassDefaults, n
       limits: { memoryBytes: memoryBytes!, cpus, pids },
       docker: input.docker ?? defaults.docker,
       startPage: input.startPage ?? defaults.startPage,
+      ...(input.machines ? { machines: input.machines } : {}),
       expiresAt: now + lifetimeMs!,
     },
   };

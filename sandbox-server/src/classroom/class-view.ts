@@ -16,6 +16,7 @@ export function describeClass(classRecord: ClassRecord, students: number): Class
     limits: classRecord.limits,
     docker: classRecord.docker,
     startPage: classRecord.startPage,
+    ...(classRecord.machines ? { machines: [...classRecord.machines] } : {}),
     createdAt: iso(classRecord.createdAt)!,
     expiresAt: iso(classRecord.expiresAt)!,
   };

@@ -9,7 +9,7 @@ import type { ManagedSandbox } from '../manager/managed-sandbox.ts';
 import type { SandboxManager } from '../manager/sandbox-manager.ts';
 import type { TerminalSession } from '../manager/terminal-session.ts';
 import type { ExerciseState, StudentMachine, StudentStatus } from '../../../contracts/class-api.ts';
-import type { ErrorInfo } from '../../../contracts/protocol.ts';
+import type { ErrorInfo, LabMachine } from '../../../contracts/protocol.ts';
 import type { ClassAuth } from './class-auth.ts';
 import { ExerciseChecker } from './exercise-checker.ts';
 import type { Exercise } from './exercises.ts';
@@ -109,8 +109,13 @@ export class Classroom implements TerminalObserver {
     return this.#watch.machineOf(studentId, now);
   }
 
-  viewerTarget(studentId: string, terminal: string): { sandboxId: string; session: TerminalSession; stream: ObservedTerminal } | undefined {
-    return this.#watch.viewerTarget(studentId, terminal);
+  viewerTarget(studentId: string, terminal: string, machine?: string): { sandboxId: string; session: TerminalSession; stream: ObservedTerminal } | undefined {
+    return this.#watch.viewerTarget(studentId, terminal, machine);
+  }
+
+  /** Makes one machine of the student's lab anew (the others run on); rejects with a RangeError when the student has no such machine. */
+  resetLabMachine(classRecord: ClassRecord, student: StudentRecord, machine: string): Promise<LabMachine[]> {
+    return this.#machines.resetLabMachine(classRecord, student, machine);
   }
 
   /** Stops the timers; the machines are ended by the manager's own shutdown. */

@@ -18,6 +18,7 @@ import type { Metrics } from '../metrics.ts';
 import type { SandboxManager } from '../manager/sandbox-manager.ts';
 import { clientKey } from '../http/client-key.ts';
 import { sendError } from '../http/respond.ts';
+import { ResetMachinesResponse } from '../../../contracts/protocol.ts';
 import {
   ClassListReply,
   ClassView,
@@ -153,6 +154,11 @@ export class InstructorApi {
       sendReply(res, 200, MachinesReply, { machines: count }, headers);
       return;
     }
+    const machineReset = /^\/students\/([0-9a-f]{16})\/machines\/([^/]+)\/reset$/.exec(sub);
+    if (machineReset) {
+      await this.#resetLabMachine(req, res, classRecord, machineReset[1]!, decodeURIComponent(machineReset[2]!), headers);
+      return;
+    }
     const studentMatch = /^\/students\/([0-9a-f]{16})\/(link|revoke|viewers)$/.exec(sub);
     const student = studentMatch ? store.student(studentMatch[1]!) : undefined;
     if (!studentMatch || !student || student.classId !== classRecord.id) {
@@ -175,23 +181,72 @@ export class InstructorApi {
         sendReply(res, 200, RevokeReply, { revoked: true }, headers);
         return;
       default: {
-        const { terminal } = await readJson(req, ViewerRequest);
-        if (!classroom.viewerTarget(student.id, terminal)) {
+        const { terminal, machine } = await readJson(req, ViewerRequest);
+        if (!classroom.viewerTarget(student.id, terminal, machine)) {
           sendError(
             res,
             404,
             {
               code: 'not-found',
               lang: 'fr',
-              message: `Le terminal ${terminal} de ${student.name} n'est pas ouvert.`,
+              message: `Le terminal ${terminal}${machine === undefined ? '' : ` de la machine ${machine}`} de ${student.name} n'est pas ouvert.`,
               hint: 'Actualisez : la liste des terminaux ouverts y est à jour.',
             },
             headers,
           );
           return;
         }
-        sendReply(res, 200, ViewerTicket, this.#options.viewers.issue(student.id, terminal), headers);
+        sendReply(res, 200, ViewerTicket, this.#options.viewers.issue(student.id, terminal, machine), headers);
       }
+    }
+  }
+
+  /** POST …/students/:sid/machines/:machine/reset: one machine of the student's lab made anew, the others untouched. */
+  async #resetLabMachine(
+    req: IncomingMessage,
+    res: ServerResponse,
+    classRecord: ClassRecord,
+    studentId: string,
+    machine: string,
+    headers: Record<string, string>,
+  ): Promise<void> {
+    req.resume();
+    if (req.method !== 'POST') return methodNotAllowed(res, 'POST', headers);
+    const student = this.#options.classroom.store.student(studentId);
+    if (!student || student.classId !== classRecord.id) {
+      sendError(res, 404, { code: 'not-found', lang: 'fr', message: "Pas d'élève à cette adresse dans cette classe." }, headers);
+      return;
+    }
+    try {
+      const machines = await this.#options.classroom.resetLabMachine(classRecord, student, machine);
+      sendReply(res, 200, ResetMachinesResponse, { machines }, headers);
+    } catch (error) {
+      if (error instanceof RangeError) {
+        sendError(
+          res,
+          404,
+          {
+            code: 'not-found',
+            lang: 'fr',
+            message: `${student.name} n'a pas de machine ${machine.slice(0, 40)} en marche.`,
+            hint: 'Actualisez : le tableau de bord montre les machines de chaque lab.',
+          },
+          headers,
+        );
+        return;
+      }
+      this.#options.log.error({ err: error, student: student.id, machine }, 'lab machine reset failed');
+      sendError(
+        res,
+        500,
+        {
+          code: 'sandbox-failed',
+          lang: 'fr',
+          message: `La machine ${machine.slice(0, 40)} de ${student.name} n'a pas pu être refaite : son lab a été arrêté.`,
+          hint: "L'élève en obtient un nouveau en cliquant sur Exécuter ; le journal du serveur dit pourquoi.",
+        },
+        headers,
+      );
     }
   }
 

@@ -9,7 +9,7 @@ import type { SandboxLimits } from '../drivers/driver.ts';
 import type { Logger } from '../log.ts';
 import type { ManagedSandbox } from '../manager/managed-sandbox.ts';
 import { CapacityError, ShuttingDownError, type SandboxManager } from '../manager/sandbox-manager.ts';
-import type { ErrorInfo } from '../../../contracts/protocol.ts';
+import type { ErrorInfo, LabMachine } from '../../../contracts/protocol.ts';
 import type { ClassAuth } from './class-auth.ts';
 import { instructorEvents, studentErrors } from './messages.ts';
 import type { ClassRecord, ClassroomStore, CredentialRecord, StudentRecord } from './store.ts';
@@ -156,6 +156,8 @@ export class MachineAllocator {
         docker: classRecord.docker,
         maxAgeMs: Math.max(1000, Math.min(config.maxAge, classRecord.expiresAt - Date.now())),
         tags: this.#tags({ studentId: student.id, classId: classRecord.id, credentialHash, generation }),
+        // The class's lab, the same on every page (pages do not choose: the instructor sized the server for it).
+        ...(classRecord.machines ? { machines: classRecord.machines } : {}),
       });
       const allocation: Allocation = {
         studentId: student.id,
@@ -239,6 +241,21 @@ export class MachineAllocator {
       }),
     );
     return count;
+  }
+
+  /**
+   * Makes machine `machine` of the student's lab anew, in place (same lab,
+   * same address; the other machines and their terminals run on). Rejects
+   * with a RangeError when the student has no lab with that machine.
+   */
+  async resetLabMachine(classRecord: ClassRecord, student: StudentRecord, machine: string): Promise<LabMachine[]> {
+    const current = this.#live(student.id);
+    if (!current?.managed.sandbox.machines?.some(({ name }) => name === machine)) {
+      throw new RangeError(`${student.name} has no machine ${JSON.stringify(machine.slice(0, 40))} running.`);
+    }
+    const machines = await this.#options.manager.resetMachines(current.allocation.sandboxId, [machine]);
+    this.#store.addEvent(classRecord.id, student.id, 'reset', instructorEvents.labMachineReset(student.name, machine));
+    return machines;
   }
 
   /** Revokes the students' links and ends their machines. */

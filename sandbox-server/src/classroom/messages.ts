@@ -127,6 +127,9 @@ export const instructorEvents = {
   reset(student: string): string {
     return `Machine de ${student} réinitialisée.`;
   },
+  labMachineReset(student: string, machine: string): string {
+    return `Machine ${machine} de ${student} réinitialisée (les autres machines de son lab continuent).`;
+  },
   destroyed(student: string): string {
     return `Machine de ${student} détruite.`;
   },

@@ -90,4 +90,12 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX events_by_class ON events (class_id, at);
     `,
   },
+  {
+    version: 2,
+    name: "a class's lab: the machines each student gets (NULL: one machine)",
+    sql: `
+      -- JSON array of machine names, e.g. ["node1","node2","node3"].
+      ALTER TABLE classes ADD COLUMN machines TEXT;
+    `,
+  },
 ];

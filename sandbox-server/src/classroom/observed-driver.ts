@@ -9,6 +9,7 @@ import type { ProcessSnapshot } from '../../../contracts/process-snapshot.ts';
 import type {
   Disposable,
   ExecResult,
+  LabMachine,
   LeftoverOptions,
   PrepareProgress,
   RestoredTerminal,
@@ -79,20 +80,53 @@ export class ObservedSandbox implements Sandbox {
   readonly #terminals = new Map<string, ObservedTerminal>();
   readonly #forget: () => void;
 
+  /** A lab's reset of one machine, when the driver has it. */
+  readonly resetMachine?: (name: string) => Promise<LabMachine>;
+
   constructor(inner: Sandbox, observer: TerminalObserver, forget: () => void) {
     this.id = inner.id;
     this.#inner = inner;
     this.#observer = observer;
     this.#forget = forget;
     inner.onExit(() => forget());
+    if (inner.resetMachine) this.resetMachine = (name) => inner.resetMachine!(name);
+  }
+
+  get machines(): readonly LabMachine[] | undefined {
+    return this.#inner.machines;
+  }
+
+  /**
+   * A lab's machine, its terminals observed too, under the keys the manager
+   * gives them ("node2/1"; the first machine's by their plain names), which
+   * are the names terminal() and the viewer look them up by.
+   */
+  machine(name: string): Sandbox | undefined {
+    const inner = this.#inner.machine?.(name);
+    if (!inner) return undefined;
+    const key = (terminal: string) => (this.#inner.machines?.[0]?.name === name ? terminal : `${name}/${terminal}`);
+    return {
+      id: inner.id,
+      restoredTerminals: () => inner.restoredTerminals(),
+      openTerminal: (terminal, size) => this.#observe(key(terminal), () => inner.openTerminal(terminal, size)),
+      usage: () => inner.usage(),
+      exec: (argv, options) => inner.exec(argv, options),
+      onExit: (listener) => inner.onExit(listener),
+      destroy: () => inner.destroy(),
+      detach: () => inner.detach(),
+    };
   }
 
   restoredTerminals(): RestoredTerminal[] {
     return this.#inner.restoredTerminals();
   }
 
-  async openTerminal(name: string, size: TerminalSize): Promise<TerminalStream> {
-    const stream = await this.#inner.openTerminal(name, size);
+  openTerminal(name: string, size: TerminalSize): Promise<TerminalStream> {
+    return this.#observe(name, () => this.#inner.openTerminal(name, size));
+  }
+
+  async #observe(name: string, open: () => Promise<TerminalStream>): Promise<TerminalStream> {
+    const stream = await open();
     const known = this.#terminals.get(name);
     if (known?.wraps(stream)) return known;
     const terminal = new ObservedTerminal(stream, {

@@ -22,6 +22,8 @@ export interface ClassRecord {
   docker: boolean;
   /** Page the student links open, relative to the site's base ("docker_linux/namespaces/"). */
   startPage: string;
+  /** Each student's lab: these machines on a network of their own (absent: one machine each). */
+  machines?: readonly string[] | undefined;
   createdAt: number;
   /** Links stop working then; machines end then at the latest. */
   expiresAt: number;
@@ -54,6 +56,7 @@ export interface NewClass {
   limits: ClassLimits;
   docker: boolean;
   startPage: string;
+  machines?: readonly string[] | undefined;
   expiresAt: number;
 }
 
@@ -145,8 +148,8 @@ export class ClassroomStore {
     const classRecord: ClassRecord = { id: randomBytes(6).toString('hex'), createdAt: now, ...input };
     const links = inTransaction(this.db, () => {
       this.#sql(
-        `INSERT INTO classes (id, name, capacity, driver, memory_bytes, cpus, pids, docker, start_page, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO classes (id, name, capacity, driver, memory_bytes, cpus, pids, docker, start_page, machines, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         classRecord.id,
         classRecord.name,
@@ -157,6 +160,7 @@ export class ClassroomStore {
         classRecord.limits.pids,
         classRecord.docker ? 1 : 0,
         classRecord.startPage,
+        classRecord.machines ? JSON.stringify(classRecord.machines) : null,
         now,
         classRecord.expiresAt,
       );
@@ -391,6 +395,7 @@ function classFromRow(row: Row): ClassRecord {
     limits: { memoryBytes: Number(row.memory_bytes), cpus: Number(row.cpus), pids: Number(row.pids) },
     docker: Number(row.docker) === 1,
     startPage: String(row.start_page),
+    ...(row.machines === null || row.machines === undefined ? {} : { machines: JSON.parse(String(row.machines)) as string[] }),
     createdAt: Number(row.created_at),
     expiresAt: Number(row.expires_at),
   };

@@ -47,7 +47,14 @@ export class StudentApi {
     }
     try {
       const { managed, token } = await this.#options.classroom.machineFor(verdict.student, verdict.classRecord, verdict.credential);
-      const body = { id: managed.id, token, expiresAt: managed.expiresAt.toISOString() };
+      const machines = managed.sandbox.machines;
+      // A lab's machines, as POST api/sandboxes answers them outside class mode: the page routes its snippets by name.
+      const body = {
+        id: managed.id,
+        token,
+        expiresAt: managed.expiresAt.toISOString(),
+        ...(machines ? { machines: machines.map(({ name, address }) => ({ name, address })) } : {}),
+      };
       const maxAgeSeconds = (managed.expiresAt.getTime() - Date.now()) / 1000;
       sendReply(res, 201, CreateSandboxResponse, body, {
         ...headers,

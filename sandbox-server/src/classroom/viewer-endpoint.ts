@@ -28,6 +28,8 @@ const PATH = /^api\/class\/viewers\/([A-Za-z0-9_-]{43})$/;
 interface Ticket {
   studentId: string;
   terminal: string;
+  /** A machine of the student's lab (absent: the first). */
+  machine?: string | undefined;
   expiresAt: number;
 }
 
@@ -50,12 +52,12 @@ export class ViewerEndpoint {
   }
 
   /** A single-use ticket to watch `terminal` of a student; the path to open it (relative to the base). */
-  issue(studentId: string, terminal: string): { ticket: string; path: string; expiresAt: string } {
+  issue(studentId: string, terminal: string, machine?: string): { ticket: string; path: string; expiresAt: string } {
     const now = Date.now();
     for (const [key, ticket] of this.#tickets) if (ticket.expiresAt <= now) this.#tickets.delete(key);
     if (this.#tickets.size >= TICKETS_KEPT) this.#tickets.delete(this.#tickets.keys().next().value!);
     const ticket = randomBytes(32).toString('base64url');
-    this.#tickets.set(ticket, { studentId, terminal, expiresAt: now + TICKET_TTL_MS });
+    this.#tickets.set(ticket, { studentId, terminal, machine, expiresAt: now + TICKET_TTL_MS });
     return { ticket, path: `api/class/viewers/${ticket}`, expiresAt: new Date(now + TICKET_TTL_MS).toISOString() };
   }
 
@@ -101,7 +103,7 @@ export class ViewerEndpoint {
         hint: 'Cliquez de nouveau sur « Voir » dans le tableau de bord.',
       });
     }
-    const target = this.#options.classroom.viewerTarget(ticket.studentId, ticket.terminal);
+    const target = this.#options.classroom.viewerTarget(ticket.studentId, ticket.terminal, ticket.machine);
     if (!target) {
       return refuse(ws, CloseCode.notFound, {
         code: 'not-found',

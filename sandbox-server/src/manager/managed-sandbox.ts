@@ -257,6 +257,11 @@ export class ManagedSandbox {
     });
   }
 
+  /** Whether machine `name` of this lab is being made anew. */
+  isResetting(name: string): boolean {
+    return this.resetting.has(name);
+  }
+
   get attachedCount(): number {
     let count = 0;
     for (const session of this.terminals.values()) if (session.attached) count++;
@@ -339,7 +344,7 @@ function openOnMachine(sandbox: Sandbox, key: string, size: TerminalSize) {
 }
 
 /** The machine a terminal key is on: its prefix, or the lab's first machine for a plain name (undefined for a lone machine). */
-function machineOfKey(sandbox: Sandbox, key: string): string | undefined {
+export function machineOfKey(sandbox: Sandbox, key: string): string | undefined {
   const slash = key.indexOf('/');
   return slash < 0 ? sandbox.machines?.[0]?.name : key.slice(0, slash);
 }

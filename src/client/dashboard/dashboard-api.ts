@@ -15,10 +15,10 @@ import {
   ViewerTicket,
 } from '../../../contracts/class-api.ts';
 import { HintedError } from '../../../contracts/errors.ts';
-import { ApiErrorBody } from '../../../contracts/protocol.ts';
+import { ApiErrorBody, ResetMachinesResponse } from '../../../contracts/protocol.ts';
 import { apiUrl, type SandboxEndpoint } from '../sandbox-endpoint.ts';
 
-export type { ClassSummary, ClassView, CreatedLink, StudentView } from '../../../contracts/class-api.ts';
+export type { ClassSummary, ClassView, CreatedLink, LabMachineView, StudentView } from '../../../contracts/class-api.ts';
 export type NewClassForm = CreateClassRequest;
 
 export class DashboardApiError extends HintedError<string | undefined> {
@@ -66,9 +66,17 @@ export class DashboardApi {
     await this.#call(RevokeReply, 'POST', `api/class/classes/${classId}/students/${studentId}/revoke`);
   }
 
-  /** A single-use ticket and the WebSocket URL to watch a student's terminal. */
-  async viewer(classId: string, studentId: string, terminal: string): Promise<string> {
-    const { path } = await this.#call(ViewerTicket, 'POST', `api/class/classes/${classId}/students/${studentId}/viewers`, { terminal });
+  /** One machine of a student's lab made anew, the others untouched. */
+  async resetLabMachine(classId: string, studentId: string, machine: string): Promise<void> {
+    await this.#call(ResetMachinesResponse, 'POST', `api/class/classes/${classId}/students/${studentId}/machines/${encodeURIComponent(machine)}/reset`);
+  }
+
+  /** A single-use ticket and the WebSocket URL to watch a student's terminal (`machine`: of their lab). */
+  async viewer(classId: string, studentId: string, terminal: string, machine?: string): Promise<string> {
+    const { path } = await this.#call(ViewerTicket, 'POST', `api/class/classes/${classId}/students/${studentId}/viewers`, {
+      terminal,
+      ...(machine === undefined ? {} : { machine }),
+    });
     const url = new URL(apiUrl(this.endpoint, path));
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     return url.href;

@@ -220,9 +220,17 @@ export class DashboardApp {
       switch (target.dataset.action) {
         case 'view': {
           const terminal = target.dataset.terminal ?? '1';
-          const url = await this.#api.viewer(classId, student.id, terminal);
-          await this.#viewer.open(`Terminal ${terminal} de ${student.name}`, url);
+          const machine = target.dataset.machine;
+          const url = await this.#api.viewer(classId, student.id, terminal, machine);
+          await this.#viewer.open(machine === undefined ? `Terminal ${terminal} de ${student.name}` : `${machine} · ${terminal} de ${student.name}`, url);
           return;
+        }
+        case 'reset-machine': {
+          const machine = target.dataset.machine;
+          if (machine === undefined) return;
+          await this.#api.resetLabMachine(classId, student.id, machine);
+          this.#say(`Machine ${machine} de ${student.name} réinitialisée ; les autres machines de son lab continuent.`);
+          break;
         }
         case 'reset':
           await this.#api.machines(classId, 'reset', [student.id]);

@@ -1,7 +1,7 @@
 // Turns the class's JSON (class-view.ts on the server) into the dashboard's
 // table and journal. Pure DOM building; the buttons carry data-action and
 // data-student attributes that dashboard-app.ts listens to.
-import type { ClassView, StudentView } from './dashboard-api.ts';
+import type { ClassView, LabMachineView, StudentView } from './dashboard-api.ts';
 import { LINK_LABELS, STATUS_LABELS, clock, dateTime, duration, mebibytes, percent } from './format.ts';
 
 function element<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, attributes: Record<string, string> = {}): HTMLElementTagNameMap[K] {
@@ -41,7 +41,11 @@ export function renderStudent(view: ClassView, student: StudentView, now = new D
   row.append(status);
 
   const machine = element('td', undefined, { 'data-cell': 'machine' });
-  if (student.machine) {
+  if (student.machine?.machines) {
+    // A lab: one line per machine, its state and figures, its terminals to watch, its own reset.
+    machine.append(`Lab · ${duration(student.machine.ageSeconds)}`);
+    for (const lab of student.machine.machines) machine.append(renderLabMachine(student, lab));
+  } else if (student.machine) {
     machine.append(`${duration(student.machine.ageSeconds)}`);
     const terminals = student.machine.terminals;
     if (terminals.length > 0) machine.append(element('br'));
@@ -84,11 +88,32 @@ export function renderStudent(view: ClassView, student: StudentView, now = new D
   );
 
   const actions = element('td', undefined, { 'data-cell': 'actions' });
-  if (student.machine) actions.append(button('Réinitialiser', 'reset', student), button('Détruire', 'destroy', student));
+  if (student.machine) {
+    const lab = student.machine.machines !== undefined;
+    actions.append(button(lab ? 'Réinitialiser le lab' : 'Réinitialiser', 'reset', student), button('Détruire', 'destroy', student));
+  }
   actions.append(button('Nouveau lien', 'link', student));
   if (student.link.state === 'active') actions.append(button('Révoquer', 'revoke', student));
   row.append(actions);
   return row;
+}
+
+/** One machine of a student's lab: « node2 · 192.168.4.12 · 3 % · 42 Mio », « Voir node2 · 1 », « Réinitialiser node2 ». */
+function renderLabMachine(student: StudentView, lab: LabMachineView): HTMLElement {
+  const line = element('div', undefined, { 'data-machine': lab.name, 'data-state': lab.state });
+  const figures = lab.state === 'resetting' ? 'réinitialisation…' : `${percent(lab.cpuPercent)} · ${mebibytes(lab.memoryBytes)}`;
+  line.append(element('strong', lab.name), ` · ${lab.address} · ${figures} `);
+  for (const terminal of lab.terminals) {
+    line.append(
+      button(`Voir ${lab.name} · ${terminal.name}`, 'view', student, {
+        'data-terminal': terminal.name,
+        'data-machine': lab.name,
+        title: terminal.attached ? "Terminal affiché chez l'élève" : 'Terminal ouvert, pas affiché en ce moment',
+      }),
+    );
+  }
+  if (lab.state === 'running') line.append(button(`Réinitialiser ${lab.name}`, 'reset-machine', student, { 'data-machine': lab.name }));
+  return line;
 }
 
 export function renderEvents(view: ClassView, list: HTMLElement, now = new Date()): void {
