@@ -1,5 +1,5 @@
 // Bad content and bad configuration stop `astro build` with a message that
-// names the file (or variable), the line and the fix. Each case builds a
+// names the file (or variable), the line and the fix. Each build is of a
 // small content tree of its own in a temporary folder.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSite, makeTempDir, removeTempDir, writeContentTree, type BuildResult } from '../support/site.ts';
@@ -26,50 +26,58 @@ async function buildTree(files: Record<string, string>): Promise<{ result: Build
   return { result, contentDir };
 }
 
+// Mistakes in Markdown pages are all found before the build proper and reported together ("N content
+// problem(s) — fix them all"): one build of a tree holding the five of them serves the five tests below,
+// and the count proves that each one, not just one of them, stopped the build.
+const MARKDOWN_MISTAKES = {
+  'docker_linux/namespaces.md': '---\ntitle: "Les Namespaces"\ndraft: false\nweight: "abc"\n---\nTexte.\n',
+  'docker_linux/_index.md': '+++\ntitle = "Docker et Linux"\nweight = "abc"\n+++\n',
+  'docker_linux/sans-titre.md': '---\nweight: 2\n---\nTexte.\n',
+  'docker_linux/notice.md': '---\ntitle: "Notice"\n---\n\nIntro.\n\n{{% notice danger %}}\nAttention.\n{{% /notice %}}\n',
+  'docker_linux/ouvert.md': '---\ntitle: "Ouvert"\n---\n\n{{% notice tip %}}\nJamais fermé.\n\nFin.\n',
+};
+
 describe('a content mistake fails the build with file, line and fix', () => {
-  it('weight "abc" in YAML front matter', async () => {
-    const { result, contentDir } = await buildTree({
-      'docker_linux/namespaces.md': '---\ntitle: "Les Namespaces"\ndraft: false\nweight: "abc"\n---\nTexte.\n',
-    });
-    expect(result.ok).toBe(false);
-    expect(result.output).toContain(`${contentDir}/docker_linux/namespaces.md:4: weight must be a whole number, got "abc". Fix: write weight: 3`);
+  let markdown: { result: BuildResult; contentDir: string };
+  beforeAll(async () => {
+    markdown = await buildTree(MARKDOWN_MISTAKES);
   });
 
-  it('weight "abc" in TOML front matter gets a fix in TOML syntax', async () => {
-    const { result, contentDir } = await buildTree({
-      'docker_linux/_index.md': '+++\ntitle = "Docker et Linux"\nweight = "abc"\n+++\n',
-    });
-    expect(result.ok).toBe(false);
-    expect(result.output).toContain(`${contentDir}/docker_linux/_index.md:3: weight must be a whole number, got "abc". Fix: write weight = 3`);
+  it('every Markdown mistake at once, each counted', () => {
+    expect(markdown.result.ok).toBe(false);
+    expect(markdown.result.output).toMatch(new RegExp(`\\b${Object.keys(MARKDOWN_MISTAKES).length} content problem\\(s\\)`));
   });
 
-  it('a missing title', async () => {
-    const { result, contentDir } = await buildTree({
-      'docker_linux/sans-titre.md': '---\nweight: 2\n---\nTexte.\n',
-    });
-    expect(result.ok).toBe(false);
-    expect(result.output).toMatch(new RegExp(`${contentDir}/docker_linux/sans-titre\\.md:1: title is required.*Fix: add a line title: "Les Namespaces"`));
+  it('weight "abc" in YAML front matter', () => {
+    expect(markdown.result.output).toContain(
+      `${markdown.contentDir}/docker_linux/namespaces.md:4: weight must be a whole number, got "abc". Fix: write weight: 3`,
+    );
   });
 
-  it('an unknown notice kind in a Markdown shortcode', async () => {
-    const { result, contentDir } = await buildTree({
-      'docker_linux/notice.md': '---\ntitle: "Notice"\n---\n\nIntro.\n\n{{% notice danger %}}\nAttention.\n{{% /notice %}}\n',
-    });
-    expect(result.ok).toBe(false);
-    expect(result.output).toContain(`${contentDir}/docker_linux/notice.md:7: unknown notice kind "danger"`);
-    expect(result.output).toMatch(/allowed kinds: note, info, tip, warning, caution, important/);
-    expect(result.output).toMatch(/Fix: write e\.g\. \{\{% notice warning %\}\}/);
+  it('weight "abc" in TOML front matter gets a fix in TOML syntax', () => {
+    expect(markdown.result.output).toContain(
+      `${markdown.contentDir}/docker_linux/_index.md:3: weight must be a whole number, got "abc". Fix: write weight = 3`,
+    );
   });
 
-  it('an unclosed notice shortcode', async () => {
-    const { result, contentDir } = await buildTree({
-      'docker_linux/ouvert.md': '---\ntitle: "Ouvert"\n---\n\n{{% notice tip %}}\nJamais fermé.\n\nFin.\n',
-    });
-    expect(result.ok).toBe(false);
-    expect(result.output).toContain(`${contentDir}/docker_linux/ouvert.md:5: the notice "tip" opened here is never closed`);
-    expect(result.output).toContain('Fix: add {{% /notice %}} on its own line');
+  it('a missing title', () => {
+    expect(markdown.result.output).toMatch(
+      new RegExp(`${markdown.contentDir}/docker_linux/sans-titre\\.md:1: title is required.*Fix: add a line title: "Les Namespaces"`),
+    );
   });
 
+  it('an unknown notice kind in a Markdown shortcode', () => {
+    expect(markdown.result.output).toContain(`${markdown.contentDir}/docker_linux/notice.md:7: unknown notice kind "danger"`);
+    expect(markdown.result.output).toMatch(/allowed kinds: note, info, tip, warning, caution, important/);
+    expect(markdown.result.output).toMatch(/Fix: write e\.g\. \{\{% notice warning %\}\}/);
+  });
+
+  it('an unclosed notice shortcode', () => {
+    expect(markdown.result.output).toContain(`${markdown.contentDir}/docker_linux/ouvert.md:5: the notice "tip" opened here is never closed`);
+    expect(markdown.result.output).toContain('Fix: add {{% /notice %}} on its own line');
+  });
+
+  // MDX pages are compiled by the build itself, which stops at the first: one build each.
   it('an unknown <Notice type> in an MDX page', async () => {
     const { result, contentDir } = await buildTree({
       'docker_linux/lecon.mdx': '---\ntitle: "Leçon"\n---\n\nTexte.\n\n<Notice type="Warning">\nAttention.\n</Notice>\n',
