@@ -3,12 +3,16 @@
 // built site: create a class from the dashboard, open a student's link in
 // another tab, run the UTS exercise there (✓ on the lesson page), and follow
 // it on the dashboard: status, ✓, the read-only terminal view, the CSV
-// export, a reset and a revocation the student sees in French.
+// export, a reset and a revocation the student sees in French; then a class
+// of labs: each machine of a student's lab on its own line, its terminal
+// watched, one machine reset while the other keeps its shell.
 // Screenshots go to test-results/dashboard-*.png.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type LaunchedBrowser, type Page } from '../support/browser.ts';
-import { classCli, classFiles, parseInstructorKey, type ClassFiles } from '../support/classroom.ts';
+import { CloseCode, CreateSandboxResponse } from '../../contracts/protocol.ts';
+import { bearerRequest, classCli, classFiles, parseInstructorKey, parseLinks, type ClassFiles } from '../support/classroom.ts';
+import { attachTerminal } from '../support/server-client.ts';
 import { serverLeftovers } from '../support/server.ts';
 import { runSnippet, screenshot, snippets, startCourse, terminalText, typeInTerminal, waitForTerminalText, type Course } from '../support/terminal-page.ts';
 
@@ -154,5 +158,55 @@ describe('the instructor dashboard', () => {
     const events = await dashboard.locator('[data-events]').innerText();
     expect(events).toMatch(/Lien de Alice révoqué/);
     expect(events).toMatch(/Machine de Alice réinitialisée/);
+  });
+
+  it("shows a student's lab machine by machine: watches node2's terminal, resets node2 alone", async () => {
+    const server = course!.server;
+    const created = await classCli(files.db, [
+      'create',
+      '--name',
+      'Swarm e2e',
+      '--seats',
+      '1',
+      '--docker',
+      'false',
+      '--machines',
+      'node1,node2',
+      '--url',
+      server.url,
+    ]);
+    const link = parseLinks(created)[0]!;
+    // The student's lab through the API (the lesson page's dock for labs has tests of its own).
+    const lab = CreateSandboxResponse.parse((await bearerRequest(server, 'POST', 'api/sandboxes', link.token)).body);
+    const node1 = await attachTerminal(server, lab, '1');
+    const node2 = await attachTerminal(server, lab, '1', { machine: 'node2' });
+    await node2.reader.run('echo SUR-$(hostname)');
+
+    // The class list is read when the dashboard opens (the key stays in the tab).
+    await dashboard.reload();
+    await dashboard.locator('[data-class-select]').selectOption({ label: 'Swarm e2e (1 élèves)' });
+    const seat = row('Élève 1');
+    for (const machine of ['node1', 'node2']) await seat.locator(`[data-machine="${machine}"][data-state="running"]`).waitFor({ timeout: 30_000 });
+    expect(await seat.locator('div[data-machine="node2"]').innerText()).toContain(lab.machines![1]!.address);
+    await screenshot(dashboard, 'dashboard-7-lab');
+
+    await seat.getByRole('button', { name: 'Voir node2 · 1 (Élève 1)' }).click();
+    const viewer = dashboard.locator('[data-viewer]');
+    await viewer.getByRole('heading', { name: 'node2 · 1 de Élève 1' }).waitFor();
+    await dashboard.waitForFunction(
+      () => /SUR-node2/.test((document.querySelector('[data-viewer-screen] .xterm-rows') as HTMLElement | null)?.innerText ?? ''),
+      undefined,
+      { timeout: 30_000 },
+    );
+    await viewer.getByRole('button', { name: 'Fermer' }).click();
+
+    await seat.getByRole('button', { name: 'Réinitialiser node2 (Élève 1)' }).click();
+    expect((await node2.client.closed).code).toBe(CloseCode.machineReset);
+    expect((await node1.reader.run('echo encore-$(hostname)')).output.trim()).toBe('encore-node1');
+    await dashboard
+      .locator('[data-events]')
+      .filter({ hasText: /Machine node2 de Élève 1 réinitialisée/ })
+      .waitFor({ timeout: 30_000 });
+    await node1.client.close();
   });
 });
