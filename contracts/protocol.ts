@@ -156,7 +156,7 @@ export function parseServerMessage(text: string): ParseResult<ServerMessage> {
 const SnapshotProcessSchema = z.custom<SnapshotProcess>((value) => checkSnapshotProcess(value) === undefined, 'not a process of a snapshot');
 const OmittedSchema = z.custom<OmittedProcesses>((value) => checkOmitted(value) === undefined, 'not a count of omitted processes');
 const NamespaceViewBase = {
-  /** The machine this picture is of (its sandbox id; a lab with several machines has one picture per machine). */
+  /** The machine this picture is of (its sandbox id, "<lab id>/<machine>" for a lab's other machines: one picture per machine). */
   machine: z.string(),
   /** 1 for the first message of a connection, +1 for each next one: a gap means a lost message (resync by reconnecting). */
   seq: z.int().min(1),
@@ -288,6 +288,8 @@ export const apiPath = {
   /** Terminal `name` of a lab's machine `machine` (`terminal()` is the first machine's). */
   machineTerminal: (id: string, machine: string, name: string) => `api/sandboxes/${id}/machines/${machine}/terminals/${name}`,
   namespaces: (id: string) => `api/sandboxes/${id}/namespaces`,
+  /** The namespace view of a lab's machine `machine` (`namespaces()` is the first machine's). */
+  machineNamespaces: (id: string, machine: string) => `api/sandboxes/${id}/machines/${machine}/namespaces`,
   /** POST: make machine `machine` of a lab anew (the others keep running). */
   machineReset: (id: string, machine: string) => `api/sandboxes/${id}/machines/${machine}/reset`,
   /** POST: make every machine of a lab anew, keeping its id, token and network. */

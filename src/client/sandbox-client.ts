@@ -32,9 +32,9 @@ export function terminalSocketUrl(endpoint: SandboxEndpoint, id: string, name: s
   return url.href;
 }
 
-/** ws(s)://…/api/sandboxes/:id/namespaces[?token]: the « Vue des namespaces » of that machine. */
-export function namespaceSocketUrl(endpoint: SandboxEndpoint, id: string, token: string): string {
-  const url = new URL(apiPath.namespaces(id), endpoint.base);
+/** ws(s)://…/api/sandboxes/:id[/machines/:machine]/namespaces[?token]: the « Vue des namespaces » of that machine. */
+export function namespaceSocketUrl(endpoint: SandboxEndpoint, id: string, token: string, machine?: string): string {
+  const url = new URL(machine === undefined ? apiPath.namespaces(id) : apiPath.machineNamespaces(id, machine), endpoint.base);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   if (endpoint.crossOrigin) url.searchParams.set(TOKEN_QUERY_PARAM, token);
   return url.href;
@@ -152,8 +152,9 @@ export class SandboxClient {
     return terminalSocketUrl(this.endpoint, sandbox.id, name, size, sandbox.token, machine);
   }
 
-  namespacesUrl(sandbox: RememberedSandbox): string {
-    return namespaceSocketUrl(this.endpoint, sandbox.id, sandbox.token);
+  /** The namespace view of the sandbox, of lab machine `machine` if given. */
+  namespacesUrl(sandbox: RememberedSandbox, machine?: string): string {
+    return namespaceSocketUrl(this.endpoint, sandbox.id, sandbox.token, machine);
   }
 
   /**

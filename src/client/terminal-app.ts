@@ -81,6 +81,8 @@ export class TerminalApp {
   /** « Vue des namespaces »: its own chunk, loaded when first opened. */
   private namespacePanel: Promise<NamespacePanel> | undefined;
   private namespacesOpen = false;
+  /** In a lab: the machine the namespace view shows (undefined: the lab's first). */
+  private namespaceMachine: string | undefined;
 
   constructor(options: TerminalAppOptions) {
     this.sandbox = new SandboxClient({ endpoint: sandboxEndpoint(options.server, location.href), store: sessionStore(), machines: options.lab });
@@ -223,7 +225,14 @@ export class TerminalApp {
     let panel: NamespacePanel;
     try {
       this.namespacePanel ??= import('./namespace-view/namespace-panel.ts').then(
-        ({ NamespacePanel }) => new NamespacePanel({ close: () => void this.setNamespacesOpen(false) }),
+        ({ NamespacePanel }) =>
+          new NamespacePanel({
+            close: () => void this.setNamespacesOpen(false),
+            pick: (labMachine) => {
+              this.namespaceMachine = labMachine;
+              this.showNamespacesOf(this.attachedTo);
+            },
+          }),
       );
       panel = await this.namespacePanel;
       await panel.ready;
@@ -249,7 +258,14 @@ export class TerminalApp {
       return;
     }
     void this.namespacePanel?.then((panel) => {
-      if (this.namespacesOpen && this.attachedTo?.id === machine.id) panel.show({ id: machine.id, url: this.sandbox.namespacesUrl(machine) });
+      if (!this.namespacesOpen || this.attachedTo?.id !== machine.id) return;
+      const lab = this.lab;
+      const chosen = lab === undefined ? undefined : (lab.find((name) => name === this.namespaceMachine) ?? lab[0]);
+      panel.setMachines(lab, chosen);
+      panel.show({
+        id: chosen === undefined ? machine.id : `${machine.id}/${chosen}`,
+        url: this.sandbox.namespacesUrl(machine, chosen),
+      });
     });
   }
 

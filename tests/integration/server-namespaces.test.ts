@@ -1,14 +1,15 @@
 // The namespace view's socket against the real server and a real sandbox:
 // what the panel receives while the lesson's unshare commands run in two
 // terminals, that it is refused without the sandbox's token, and that the
-// socket closes when the sandbox goes. (The cap on processes is the agent's:
+// socket closes when the sandbox goes; in a lab, each machine has its own
+// view (…/machines/:machine/namespaces), which follows a machine reset alone. (The cap on processes is the agent's:
 // tests/unit/agent-process-snapshot.test.ts; a terminal cannot even start
 // 300 processes, its pids limit stops it first.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CloseCode } from '../../contracts/protocol.ts';
+import { CloseCode, apiPath } from '../../contracts/protocol.ts';
 import { NamespaceClient } from '../support/namespace-client.ts';
 import { shutDown, startServer, type RunningServer } from '../support/server.ts';
-import { attachTerminal, createSandbox, deleteSandbox, type AttachedTerminal, type CreatedSandbox } from '../support/server-client.ts';
+import { apiRequest, attachTerminal, createSandbox, deleteSandbox, type AttachedTerminal, type CreatedSandbox } from '../support/server-client.ts';
 
 let server: RunningServer;
 let sandbox: CreatedSandbox;
@@ -93,4 +94,63 @@ describe('the namespace view of a machine', () => {
     await expect(panel.closed).resolves.toMatchObject({ code: CloseCode.gone });
     expect(panel.messages.at(-1)).toMatchObject({ type: 'error', code: 'gone' });
   });
+});
+
+describe('the namespace view of a lab', () => {
+  it("shows each machine's own processes on …/machines/:machine/namespaces, the first machine on the old route, and follows node2 through its reset", async () => {
+    const lab = await createSandbox(server, { body: JSON.stringify({ machines: ['node1', 'node2'] }) });
+    const views: NamespaceClient[] = [];
+    const open = async (machine?: string) => {
+      const client = await NamespaceClient.connect(server, lab, machine);
+      views.push(client);
+      return client;
+    };
+    try {
+      const onNode2 = await attachTerminal(server, lab, '1', { machine: 'node2' });
+      await onNode2.reader.waitForPrompt();
+      const first = await open();
+      const node1 = await open('node1');
+      const node2 = await open('node2');
+      await node2.waitFor((client) => shellOf(client, '1') !== undefined, "node2's terminal 1");
+      await first.waitFor((client) => client.picture !== undefined, "node1's first snapshot");
+      await node1.waitFor((client) => client.picture !== undefined, "node1's first snapshot by name");
+      // …/namespaces and …/machines/node1/namespaces are one machine, node2 another.
+      expect(first.messages[0]).toMatchObject({ type: 'snapshot', machine: lab.id });
+      expect(node1.messages[0]).toMatchObject({ type: 'snapshot', machine: lab.id });
+      expect(node2.messages[0]).toMatchObject({ type: 'snapshot', machine: `${lab.id}/node2` });
+      expect(shellOf(first, '1'), "node2's terminal is not on node1").toBeUndefined();
+      const node1Uts = first.band('uts').groups[0]!.label;
+      const node2Uts = node2.band('uts').groups[0]!.label;
+      expect(node2Uts).not.toBe(node1Uts);
+
+      // A command on node2 shows in node2's view only.
+      await onNode2.reader.run('sudo unshare --uts /bin/bash', { timeoutMs: 30_000 });
+      await node2.waitFor((client) => client.band('uts').groups.length === 2, "node2's second UTS namespace");
+      expect(first.band('uts').groups.map((group) => group.label)).toEqual([node1Uts]);
+
+      // node2 made anew alone: its view stays open and shows the new machine.
+      const reset = await apiRequest(server, 'POST', apiPath.machineReset(lab.id, 'node2'), { token: lab.token });
+      expect(reset.status).toBe(200);
+      await node2.waitFor(
+        (client) => client.band('uts').groups.length === 1 && client.band('uts').groups[0]!.label !== node2Uts,
+        "the new node2's one UTS namespace",
+        60_000,
+      );
+      expect(first.band('uts').groups.map((group) => group.label)).toEqual([node1Uts]);
+
+      // A machine the lab lacks, and …/machines/… of a lone machine: 4404 with the names to use.
+      const unknown = await open('node9');
+      await expect(unknown.closed).resolves.toMatchObject({ code: CloseCode.notFound });
+      expect(unknown.messages[0]).toMatchObject({ type: 'error', code: 'not-found', hint: 'Its machines are node1, node2.' });
+      const lone = await NamespaceClient.connect(server, sandbox, 'node1');
+      views.push(lone);
+      await expect(lone.closed).resolves.toMatchObject({ code: CloseCode.notFound });
+
+      await deleteSandbox(server, lab);
+      for (const view of [first, node1, node2]) await expect(view.closed).resolves.toMatchObject({ code: CloseCode.gone });
+    } finally {
+      for (const view of views) await view.close();
+      await deleteSandbox(server, lab);
+    }
+  }, 180_000);
 });

@@ -30,15 +30,16 @@ export class NamespaceClient {
     });
   }
 
-  static url(server: ServerAddress, sandbox: { id: string; token: string }): string {
-    const url = new URL(apiPath.namespaces(sandbox.id), server.url);
+  /** `machine`: a lab's machine, by the …/machines/:machine/namespaces route. */
+  static url(server: ServerAddress, sandbox: { id: string; token: string }, machine?: string): string {
+    const url = new URL(machine === undefined ? apiPath.namespaces(sandbox.id) : apiPath.machineNamespaces(sandbox.id, machine), server.url);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     url.searchParams.set(TOKEN_QUERY_PARAM, sandbox.token);
     return url.href;
   }
 
-  static async connect(server: ServerAddress, sandbox: { id: string; token: string }): Promise<NamespaceClient> {
-    const ws = new WebSocket(NamespaceClient.url(server, sandbox));
+  static async connect(server: ServerAddress, sandbox: { id: string; token: string }, machine?: string): Promise<NamespaceClient> {
+    const ws = new WebSocket(NamespaceClient.url(server, sandbox, machine));
     const client = new NamespaceClient(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());

@@ -76,6 +76,13 @@ describe('a lab from the page', () => {
     expect(client.terminalUrl(sandbox, '2', { cols: 80, rows: 24 })).toBe(`ws://localhost:4321/api/sandboxes/${ID1}/terminals/2?cols=80&rows=24`);
   });
 
+  it("opens each machine's namespace view by its own route (the old one is the first machine's)", () => {
+    const client = new SandboxClient({ endpoint, machines: LAB });
+    const sandbox = { ...lab(ID1), terminals: [] };
+    expect(client.namespacesUrl(sandbox, 'node3')).toBe(`ws://localhost:4321/api/sandboxes/${ID1}/machines/node3/namespaces`);
+    expect(client.namespacesUrl(sandbox)).toBe(`ws://localhost:4321/api/sandboxes/${ID1}/namespaces`);
+  });
+
   it('the next page of the chapter finds the same lab: it checks it, it does not make another', async () => {
     const store = memoryStore();
     const first = new SandboxClient({ endpoint, store, machines: LAB, fetch: fakeServer(() => ({ status: 201, body: lab(ID1) })).fetch });

@@ -1,5 +1,6 @@
 // WS <base>api/sandboxes/:id/namespaces[?token=…]: the « Vue des namespaces »
-// panel of one machine. The same checks as a terminal (admitSandboxUpgrade:
+// panel of one machine (a lab's first); …/machines/:machine/namespaces is the
+// panel of that machine of a lab. The same checks as a terminal (admitSandboxUpgrade:
 // origin, sandbox, token, class link), refused the same way. Once open,
 // the server pushes messages (protocol.ts: snapshot, diff, error) and the
 // client sends nothing; closing the socket closes the panel, and a sandbox
@@ -17,7 +18,7 @@ import { CloseCode, MAX_NAMESPACE_PANELS_PER_SANDBOX, type ErrorInfo } from '../
 import type { ProcessSnapshot } from '../../../contracts/process-snapshot.ts';
 import { admitSandboxUpgrade, refuseSocket as refuse, type SandboxAdmissionOptions } from './upgrade-admission.ts';
 
-const PATH_PATTERN = /^api\/sandboxes\/([^/]+)\/namespaces$/;
+const PATH_PATTERN = /^api\/sandboxes\/([^/]+)\/(?:machines\/([^/]+)\/)?namespaces$/;
 /** A panel whose socket holds more than this unsent is skipped until it catches up. */
 const CONGESTED_BYTES = 256 * 1024;
 /** The client sends nothing: anything bigger than this is not worth reading. */
@@ -59,17 +60,17 @@ export class NamespaceEndpoint {
 
   /** Whether `req` is for this endpoint (else the terminals' endpoint answers it). */
   matches(req: IncomingMessage): boolean {
-    return this.sandboxIdOf(req) !== undefined;
+    return this.targetOf(req) !== undefined;
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const id = this.sandboxIdOf(req)!;
+    const { id, machine } = this.targetOf(req)!;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       this.alive.add(ws);
       ws.on('pong', () => this.alive.add(ws));
       ws.on('error', (error) => this.options.log.debug({ err: error }, 'namespace websocket error'));
       try {
-        this.open(ws, req, id);
+        this.open(ws, req, id, machine);
       } catch (error) {
         this.options.log.error({ err: error, sandbox: id }, 'namespace panel failed to open');
         refuse(ws, CloseCode.internalError, {
@@ -93,14 +94,15 @@ export class NamespaceEndpoint {
     this.wss.close();
   }
 
-  private sandboxIdOf(req: IncomingMessage): string | undefined {
+  private targetOf(req: IncomingMessage): { id: string; machine: string | undefined } | undefined {
     const url = new URL(req.url ?? '/', 'http://server.invalid');
     const { basePath } = this.options;
     if (!url.pathname.startsWith(basePath)) return undefined;
-    return PATH_PATTERN.exec(url.pathname.slice(basePath.length))?.[1];
+    const match = PATH_PATTERN.exec(url.pathname.slice(basePath.length));
+    return match ? { id: match[1]!, machine: match[2] === undefined ? undefined : decodeURIComponent(match[2]) } : undefined;
   }
 
-  private open(ws: WebSocket, req: IncomingMessage, id: string): void {
+  private open(ws: WebSocket, req: IncomingMessage, id: string, machine: string | undefined): void {
     const { metrics } = this.options;
     const url = new URL(req.url ?? '/', 'http://server.invalid');
     const log = this.options.log.child({ client: clientKey(req, this.options.clientIpHeader), sandbox: id, panel: 'namespaces' });
@@ -112,15 +114,32 @@ export class NamespaceEndpoint {
     const admission = admitSandboxUpgrade(this.options, { req, url, id, purpose: 'open the namespace view', mustBeRunning: true });
     if (!admission.admitted) return reject(admission.refusal.reason, admission.refusal.code, admission.refusal.error);
     const { managed } = admission;
-    const take = managed.sandbox.processSnapshot?.bind(managed.sandbox);
-    if (!take) {
+    const { sandbox } = managed;
+    if (machine !== undefined && !sandbox.machines?.some((known) => known.name === machine)) {
+      return reject('not-found', CloseCode.notFound, {
+        code: 'not-found',
+        message: `This sandbox has no machine ${JSON.stringify(machine.slice(0, 40))}.`,
+        hint: sandbox.machines ? `Its machines are ${sandbox.machines.map((known) => known.name).join(', ')}.` : 'It is a single machine: use …/namespaces.',
+      });
+    }
+    // A lab's first machine is the lab itself (the old route): one watch for both paths.
+    const other = machine !== undefined && machine !== sandbox.machines?.[0]?.name ? machine : undefined;
+    // Looked up at each snapshot: a machine reset alone is a new one under the same name.
+    const target = () => (other === undefined ? sandbox : sandbox.machine?.(other));
+    if (!target()?.processSnapshot) {
       return reject('bad-request', CloseCode.badRequest, {
         code: 'namespaces-failed',
         message: 'This kind of machine cannot describe its processes.',
         hint: "The namespace view needs a machine with the course's agent.",
       });
     }
-    const watch = this.watchOf(managed, take, log);
+    const take = (maxProcesses: number): Promise<ProcessSnapshot> => {
+      const current = target();
+      if (!current?.processSnapshot) return Promise.reject(new Error(`machine ${other ?? id} is gone`));
+      return current.processSnapshot(maxProcesses);
+    };
+    const key = other === undefined ? id : `${id}/${other}`;
+    const watch = this.watchOf(managed, key, take, log);
     if (watch.panels >= MAX_NAMESPACE_PANELS_PER_SANDBOX) {
       return reject('terminal-capacity', CloseCode.tooManyTerminals, {
         code: 'too-many-panels',
@@ -150,28 +169,29 @@ export class NamespaceEndpoint {
     });
     ws.on('close', () => {
       subscription.dispose();
-      if (watch.panels === 0 && this.watches.get(id) === watch) {
+      if (watch.panels === 0 && this.watches.get(key) === watch) {
         watch.stop();
-        this.watches.delete(id);
+        this.watches.delete(key);
       }
       log.info('namespace panel closed');
     });
   }
 
-  private watchOf(managed: ManagedSandbox, take: (maxProcesses: number) => Promise<ProcessSnapshot>, log: Logger): NamespaceWatch {
-    const existing = this.watches.get(managed.id);
+  /** The watch of one machine (`key`: the sandbox's id, or "<lab id>/<machine>" for a lab's other machines). */
+  private watchOf(managed: ManagedSandbox, key: string, take: (maxProcesses: number) => Promise<ProcessSnapshot>, log: Logger): NamespaceWatch {
+    const existing = this.watches.get(key);
     if (existing) return existing;
     const watch = new NamespaceWatch({
-      machine: managed.id,
+      machine: key,
       take,
       activity: managed.activity,
       log,
       ...(this.options.timing ? { timing: this.options.timing } : {}),
     });
-    this.watches.set(managed.id, watch);
+    this.watches.set(key, watch);
     managed.onRetire(() => {
       watch.stop();
-      if (this.watches.get(managed.id) === watch) this.watches.delete(managed.id);
+      if (this.watches.get(key) === watch) this.watches.delete(key);
       // The manager records why just after retiring: read it once it has.
       queueMicrotask(() => {
         const tombstone = this.options.manager.tombstone(managed.id);

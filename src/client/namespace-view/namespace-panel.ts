@@ -11,8 +11,9 @@ import { namespaceBands, namespaceChanges, type NamespaceBand } from './namespac
 import { omittedText, renderBands, renderTable } from './namespace-render.ts';
 import { NamespaceSocket, type NamespaceSocketState } from './namespace-socket.ts';
 
-/** The machine a panel shows: a lab would have several, one panel each. */
+/** The machine a panel shows (in a lab, the one picked in its « Machine » list). */
 export interface NamespaceMachine {
+  /** The sandbox id, or "<lab id>/<machine>" for a lab's machine. */
   id: string;
   /** WS URL of its namespace view, with its credentials. */
   url: string;
@@ -43,6 +44,9 @@ export class NamespacePanel {
   private readonly omitted: HTMLElement;
   private readonly changes: HTMLUListElement;
   private readonly tableButton: HTMLButtonElement;
+  /** « Machine : node2 » — shown only on a page with a lab. */
+  private readonly picker: HTMLLabelElement;
+  private readonly machineSelect: HTMLSelectElement;
   private socket: NamespaceSocket | undefined;
   private machine: NamespaceMachine | undefined;
   private bands: NamespaceBand[] | undefined;
@@ -50,7 +54,8 @@ export class NamespacePanel {
   private tableShown = false;
   readonly ready: Promise<void>;
 
-  constructor(options: { close(): void }) {
+  /** `pick`: the reader chose another machine of the lab in the list. */
+  constructor(options: { close(): void; pick?(machine: string): void }) {
     this.ready = loadStyles().catch(() => undefined);
     const panel = document.createElement('section');
     panel.className = 'nsv-panel';
@@ -79,7 +84,14 @@ export class NamespacePanel {
     close.textContent = 'Fermer';
     close.setAttribute('aria-label', 'Fermer la vue des namespaces');
     close.addEventListener('click', () => options.close());
-    head.append(title, this.status, this.tableButton, close);
+    this.picker = document.createElement('label');
+    this.picker.className = 'nsv-picker';
+    this.picker.hidden = true;
+    this.machineSelect = document.createElement('select');
+    this.machineSelect.dataset.namespaceMachine = '';
+    this.machineSelect.addEventListener('change', () => options.pick?.(this.machineSelect.value));
+    this.picker.append('Machine ', this.machineSelect);
+    head.append(title, this.picker, this.status, this.tableButton, close);
 
     this.changes = document.createElement('ul');
     this.changes.className = 'nsv-changes';
@@ -119,6 +131,16 @@ export class NamespacePanel {
       state: (state, error) => this.setStatus(state, error === undefined ? undefined : inFrench(error).message),
     });
     this.socket.connect();
+  }
+
+  /** The lab's machines to pick from, `current` selected; undefined (no lab): no list. */
+  setMachines(machines: readonly string[] | undefined, current: string | undefined): void {
+    this.picker.hidden = machines === undefined || machines.length < 2;
+    const names = machines ?? [];
+    if ([...this.machineSelect.options].map((option) => option.value).join(' ') !== names.join(' ')) {
+      this.machineSelect.replaceChildren(...names.map((name) => new Option(name, name)));
+    }
+    if (current !== undefined) this.machineSelect.value = current;
   }
 
   /** The panel was closed: no more snapshots are asked for this reader. */
