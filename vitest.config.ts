@@ -13,8 +13,16 @@ import LongestFirstSequencer from './tests/support/longest-first-sequencer.ts';
 // is spent waiting (a machine starting, a timeout running out, a page loading), and a second file fills it. The VM
 // files run alone afterwards (group 1): an emulated guest wants a whole core, and its boot is the longest wait.
 // Timeouts are generous because the machines are shared and noisy; speed is measured by `npm run bench`.
-const TWO_AT_A_TIME = { maxWorkers: 2, sequence: { groupOrder: 0 } };
+// TEST_WORKERS=1 runs them one at a time again, as before (to compare, or on a host with one core to spare).
+const TWO_AT_A_TIME = { maxWorkers: workers(process.env.TEST_WORKERS), sequence: { groupOrder: 0 } };
 const MACHINE_TIMEOUTS = { testTimeout: 120_000, hookTimeout: 300_000 };
+
+function workers(value: string | undefined): number {
+  if (value === undefined || value === '') return 2;
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1) throw new Error(`TEST_WORKERS=${JSON.stringify(value)}: expected a whole number ≥ 1 (default 2)`);
+  return count;
+}
 
 export default defineConfig({
   test: {
