@@ -48,7 +48,8 @@ describe('a lab through the API', () => {
     const unknown = await TerminalClient.connect(server, lab.id, '1', { token: lab.token, machine: 'node9' });
     expect((await unknown.closed).code).toBe(CloseCode.notFound);
 
-    // Capacity counts machines: 3 of MAX_SANDBOXES=4 are taken, a second lab of 2 does not fit.
+    // Capacity counts machines: 3 of MAX_SANDBOXES=4 are taken (healthz says so), a second lab of 2 does not fit.
+    expect((await (await fetch(new URL('healthz', server.url))).json()).sandboxes.assigned).toBe(3);
     const refused = await post(JSON.stringify({ machines: ['a', 'b'] }));
     expect(refused.status).toBe(503);
     expect(ApiErrorBody.parse(await refused.json()).error.code).toBe('server-at-capacity');

@@ -548,8 +548,11 @@ export class SandboxManager implements MetricsState {
   }
 
   // ── MetricsState ──
+  /** In machines, as MAX_SANDBOXES counts them: a lab of three is three (as `creating` already was). */
   sandboxes(): { assigned: number; pool: number; creating: number } {
-    return { assigned: this.assigned.size, pool: this.pool.ready, creating: this.pool.creating + this.creatingForReaders };
+    let assigned = 0;
+    for (const managed of this.assigned.values()) assigned += machineCount(managed.sandbox);
+    return { assigned, pool: this.pool.ready, creating: this.pool.creating + this.creatingForReaders };
   }
 
   terminals(): { open: number; attached: number; paused: number; unackedBytes: number; bufferedBytes: number } {
