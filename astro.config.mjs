@@ -9,9 +9,11 @@ import { mdxComponentChecks } from './src/components/mdx-component-checks.ts';
 import { SHIKI_THEMES } from './src/components/shiki-themes.ts';
 import { pagefindIndex } from './src/components/pagefind-integration.ts';
 import { buildSummary } from './src/lib/authoring/build-summary.ts';
+import { devSandboxProxy } from './src/lib/authoring/dev-sandbox-proxy.ts';
 import { devWatch } from './src/lib/authoring/dev-watch.ts';
 import { hugoMarkdownOptions } from './src/lib/authoring/markdown-options.ts';
 import { dropHeadInjectDirective } from './src/lib/authoring/head-inject-directive.ts';
+import { v86NodeOnlyImports } from './src/lib/authoring/v86-node-imports.ts';
 import { createHugoMarkdownPlugin } from './src/lib/hugo/markdown-plugin.ts';
 import { hugoSiteIntegration } from './src/lib/hugo/site-integration.ts';
 import { browserMachineAssets } from './scripts/browser-machine/astro-integration.ts';
@@ -45,14 +47,15 @@ export default defineConfig({
   },
   vite: {
     // The browser machine's worker is an ES module (libv86.mjs is one); Vite's default for workers is iife.
-    worker: { format: 'es' },
+    // Its v86 library names Node modules it only loads under Node: answered with nothing, silently.
+    worker: { format: 'es', plugins: () => [v86NodeOnlyImports()] },
     // Bundled pages read the configuration through currentSiteConfig().
     define: {
       __COURSE_SITE_CONFIG__: JSON.stringify(site),
       // What the page's terminal code needs of it (never the whole configuration: it holds build paths).
       __COURSE_MACHINE__: JSON.stringify({ machine: site.machine, basePath: site.basePath }),
     },
-    plugins: [dropHeadInjectDirective()],
+    plugins: [dropHeadInjectDirective(), v86NodeOnlyImports()],
   },
   integrations: [
     mdx({ processor: satteri({ mdastPlugins: [mdxComponentChecks, hugoMarkdown] }) }),
@@ -60,6 +63,8 @@ export default defineConfig({
     pagefindIndex(),
     browserMachineAssets(site.machine, site.outDir === defaultOutDir),
     devWatch(site),
+    // npm run dev: « Exécuter » forwarded to a sandbox server started alongside.
+    devSandboxProxy(site),
     // Last: its line closes the build output.
     buildSummary(site),
   ],

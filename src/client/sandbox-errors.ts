@@ -6,16 +6,30 @@ import { HintedError, type ErrorInfo } from '../../contracts/errors.ts';
 /** The command that starts the course's server, shown wherever it is missing. */
 export const START_COMMAND = 'bash scripts/start.sh';
 
+/**
+ * Set by `npm run dev` only (src/lib/authoring/dev-sandbox-proxy.ts): the sandbox server the preview
+ * forwards « Exécuter » to, and the command that starts it. Undefined in a built site.
+ */
+declare const __COURSE_DEV_SANDBOX__: { url: string; start: string } | undefined;
+
+function devSandbox(): { url: string; start: string } | undefined {
+  return typeof __COURSE_DEV_SANDBOX__ === 'object' && __COURSE_DEV_SANDBOX__ !== null ? __COURSE_DEV_SANDBOX__ : undefined;
+}
+
 /** No sandbox server answers at the configured address (static hosting, server stopped, network). */
 export class SandboxServerMissingError extends HintedError {
   override name = 'SandboxServerMissingError';
   readonly serverUrl: string;
-  constructor(serverUrl: string, why: string) {
+  constructor(serverUrl: string, why: string, dev = devSandbox()) {
     super(
-      `Aucun serveur de machines ne répond à ${serverUrl} (${why}) : les commandes ne peuvent pas être exécutées depuis cette page.`,
-      `Pour les exécuter, démarrez le serveur du cours à la racine du dépôt avec ${START_COMMAND}, puis rechargez la page. En attendant, « Copier » copie les commandes pour les taper dans votre propre VM.`,
+      dev === undefined
+        ? `Aucun serveur de machines ne répond à ${serverUrl} (${why}) : les commandes ne peuvent pas être exécutées depuis cette page.`
+        : `Aucun serveur de machines ne répond à ${dev.url}, où l'aperçu de npm run dev transmet « Exécuter » (${why}).`,
+      dev === undefined
+        ? `Pour les exécuter, démarrez le serveur du cours à la racine du dépôt avec ${START_COMMAND}, puis rechargez la page. En attendant, « Copier » copie les commandes pour les taper dans votre propre VM.`
+        : `Démarrez-le dans un second terminal, en root, à la racine du dépôt : ${dev.start}, puis cliquez de nouveau sur « Exécuter » (inutile de relancer npm run dev). En attendant, « Copier » copie les commandes.`,
     );
-    this.serverUrl = serverUrl;
+    this.serverUrl = dev?.url ?? serverUrl;
   }
 }
 

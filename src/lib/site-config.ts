@@ -31,6 +31,8 @@ export const SITE_ENV_VARS = {
   COURSE_BUILD_DRAFTS: 'true to publish pages whose front matter says draft = true (default: false)',
   COURSE_SANDBOX_URL:
     'http(s) URL of the sandbox server the runnable snippets talk to, when it is on another origin than the site (default: the server that serves the page, under the base path)',
+  COURSE_DEV_SANDBOX_URL:
+    "in `npm run dev` only: http(s) URL of the sandbox server the preview forwards « Exécuter » to, under the page's own origin (default: http://127.0.0.1:8080)",
   COURSE_OUT_DIR: 'folder the built site is written to (default: dist/)',
   COURSE_MACHINE:
     "which machines Exécuter uses: auto (the sandbox server; a machine in the reader's browser when none answers), browser (static hosting: only the browser machine, no server asked), server (never a browser machine, none shipped) (default: auto)",
@@ -82,25 +84,29 @@ const buildDrafts = z
   })
   .transform((value) => (value === undefined ? false : BOOLEAN_WORDS[value.trim().toLowerCase()] === true));
 
-const sandboxUrl = z
-  .string()
-  .optional()
-  .superRefine((value, ctx) => {
-    if (value === undefined || value === '') return;
-    let url: URL | undefined;
-    try {
-      url = new URL(value);
-    } catch {
-      url = undefined;
-    }
-    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `COURSE_SANDBOX_URL=${JSON.stringify(value)}: expected an http:// or https:// URL such as http://127.0.0.1:8080, or unset it to use the server that serves the page.`,
-      });
-    }
-  })
-  .transform((value) => (value === undefined || value === '' ? undefined : value.replace(/\/+$/, '')));
+const httpUrl = (variable: SiteEnvVar, unset: string) =>
+  z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      if (value === undefined || value === '') return;
+      let url: URL | undefined;
+      try {
+        url = new URL(value);
+      } catch {
+        url = undefined;
+      }
+      if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${variable}=${JSON.stringify(value)}: expected an http:// or https:// URL such as http://127.0.0.1:8080, or unset it ${unset}.`,
+        });
+      }
+    })
+    .transform((value) => (value === undefined || value === '' ? undefined : value.replace(/\/+$/, '')));
+
+const sandboxUrl = httpUrl('COURSE_SANDBOX_URL', 'to use the server that serves the page');
+const devSandboxUrl = httpUrl('COURSE_DEV_SANDBOX_URL', 'to use http://127.0.0.1:8080');
 
 const outDir = z
   .string()
@@ -145,6 +151,7 @@ const siteEnvSchema = z.object({
   COURSE_BASE_PATH: basePath,
   COURSE_BUILD_DRAFTS: buildDrafts,
   COURSE_SANDBOX_URL: sandboxUrl,
+  COURSE_DEV_SANDBOX_URL: devSandboxUrl,
   COURSE_OUT_DIR: outDir,
   COURSE_MACHINE: machine,
 });
@@ -167,6 +174,8 @@ export interface SiteConfig {
   buildDrafts: boolean;
   /** Without trailing slash; undefined: the sandbox server is the one serving the page (same origin). */
   sandboxUrl: string | undefined;
+  /** `npm run dev`: the sandbox server the preview forwards its API requests to (dev-sandbox-proxy.ts); without trailing slash. */
+  devSandboxUrl: string;
   /** Absolute path of the build output. */
   outDir: string;
   /** Which machines Exécuter uses (COURSE_MACHINE). */
@@ -216,6 +225,7 @@ export function loadSiteConfig(env: Record<string, string | undefined> = process
     basePath: value.COURSE_BASE_PATH ?? hugo.baseURLPath,
     buildDrafts: value.COURSE_BUILD_DRAFTS,
     sandboxUrl: value.COURSE_SANDBOX_URL,
+    devSandboxUrl: value.COURSE_DEV_SANDBOX_URL ?? 'http://127.0.0.1:8080',
     outDir: value.COURSE_OUT_DIR,
     machine: value.COURSE_MACHINE,
   };

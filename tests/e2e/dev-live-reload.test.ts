@@ -1,14 +1,20 @@
 // `npm run dev` as an author uses it: the dev server serves a Hugo course
 // (COURSE_SITE_DIR, a copy of the fixture course), the page open in Chromium
 // follows the edits of its Markdown file without a reload by hand, a broken
-// shortcode shows its error in the page, and the page recovers after the fix.
+// shortcode shows its error in the page, and the page recovers after the fix;
+// edits of a section's _index.md, of the site configuration and of a file in
+// static/ reach the open page too. « Exécuter » in the preview says in French
+// that no sandbox server answers, then runs for real once one is started
+// alongside (the dev server forwards the page's API to it).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LaunchedBrowser, launchBrowser } from '../support/browser.ts';
+import { type LaunchedBrowser, launchBrowser, type Page } from '../support/browser.ts';
+import { startServer, type RunningServer } from '../support/server.ts';
 import { holdBuildLock, makeTempDir, PROJECT_ROOT, removeTempDir } from '../support/site.ts';
+import { deletePageMachine, runSnippet, snippets, terminalText } from '../support/terminal-page.ts';
 
 const ASTRO_BIN = join(PROJECT_ROOT, 'node_modules', 'astro', 'bin', 'astro.mjs');
 const PAGE = '/linux-pratique/01-fichiers/droits/';
@@ -19,6 +25,10 @@ let devOutput = '';
 let browser: LaunchedBrowser | undefined;
 let baseUrl: string;
 let releaseBuildLock: (() => void) | undefined;
+/** Where the dev server forwards « Exécuter » (COURSE_DEV_SANDBOX_URL); the sandbox server starts there later. */
+let sandboxPort: number;
+let sandbox: RunningServer | undefined;
+let runPage: Page | undefined;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -41,12 +51,20 @@ beforeAll(async () => {
   workDir = await makeTempDir('course-dev');
   cpSync(join(PROJECT_ROOT, 'tests/fixtures/cours-hugo'), join(workDir, 'site'), { recursive: true });
   const port = await freePort();
+  sandboxPort = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
   // As an author's shell has it: without the variables vitest sets (NODE_ENV=test, VITEST*), which change how Vite serves.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'NODE_ENV' && !name.startsWith('VITEST')));
   dev = spawn(process.execPath, [ASTRO_BIN, 'dev', '--host', '127.0.0.1', '--port', String(port)], {
     cwd: PROJECT_ROOT,
-    env: { ...env, COURSE_SITE_DIR: join(workDir, 'site'), FORCE_COLOR: '0', NO_COLOR: '1', ASTRO_TELEMETRY_DISABLED: '1' },
+    env: {
+      ...env,
+      COURSE_SITE_DIR: join(workDir, 'site'),
+      COURSE_DEV_SANDBOX_URL: `http://127.0.0.1:${sandboxPort}`,
+      FORCE_COLOR: '0',
+      NO_COLOR: '1',
+      ASTRO_TELEMETRY_DISABLED: '1',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -70,7 +88,9 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  if (sandbox) await deletePageMachine(runPage, sandbox).catch(() => undefined);
   await browser?.close();
+  await sandbox?.stop();
   // The dev server and the processes it started (its own group).
   if (dev?.pid && dev.exitCode === null) {
     process.kill(-dev.pid, 'SIGTERM');
@@ -80,8 +100,8 @@ afterAll(async () => {
   removeTempDir(workDir);
 });
 
-function edit(from: string, to: string): void {
-  const file = join(workDir, 'site', 'content', '01-fichiers', 'droits.md');
+function edit(from: string, to: string, path = 'content/01-fichiers/droits.md'): void {
+  const file = join(workDir, 'site', path);
   const text = readFileSync(file, 'utf8');
   expect(text).toContain(from);
   writeFileSync(file, text.replace(from, to));
@@ -113,5 +133,56 @@ describe('npm run dev on a Hugo course', () => {
     edit('séries de droits {{% notice danger %}}', 'séries de droits');
     await expect.poll(() => overlay.count(), { timeout: 30_000 }).toBe(0);
     await expect.poll(() => text(), { timeout: 30_000 }).toContain('appartient à une utilisatrice');
-  }, 180_000);
+
+    // A file in static/: the page is reloaded (a marker set in this window is gone) and the new file is served.
+    const reloaded = () => page.evaluate(() => !(window as { beforeEdit?: boolean }).beforeEdit).catch(() => false);
+    await page.evaluate(() => ((window as { beforeEdit?: boolean }).beforeEdit = true));
+    appendFileSync(join(workDir, 'site', 'static', 'images', 'droits.svg'), '\n<!-- édité -->\n');
+    await expect.poll(reloaded, { timeout: 30_000 }).toBe(true);
+    const svg = await page.evaluate(() => fetch('/linux-pratique/images/droits.svg', { cache: 'no-store' }).then((r) => r.text()));
+    expect(svg).toContain('édité');
+
+    // The section's _index.md: its page, open, follows the edit.
+    await page.goto(`${baseUrl}/linux-pratique/01-fichiers/`);
+    await expect.poll(text, { timeout: 30_000 }).toContain('On commence par');
+    edit('On commence par', 'Nous commençons par', 'content/01-fichiers/_index.md');
+    await expect.poll(text, { timeout: 30_000 }).toContain('Nous commençons par');
+
+    // The site configuration: the server restarts, reads it again, and the open page shows the new title.
+    const title = () =>
+      page
+        .locator('.site-title')
+        .innerText({ timeout: 2_000 })
+        .catch(() => '');
+    await expect.poll(title, { timeout: 10_000 }).toBe('Linux pratique');
+    edit('title = "Linux pratique"', 'title = "Linux pratique, édition 2"', 'config.toml');
+    await expect.poll(title, { timeout: 60_000 }).toBe('Linux pratique, édition 2');
+    await expect.poll(text, { timeout: 30_000 }).toContain('Nous commençons par');
+    // After that restart, page edits still reach the open page (Astro's content layer kept the old watcher).
+    edit('Nous commençons par', 'On repart de', 'content/01-fichiers/_index.md');
+    await expect.poll(text, { timeout: 30_000 }).toContain('On repart de');
+  }, 240_000);
+
+  it('« Exécuter » says no sandbox server answers, then runs against one started alongside', async () => {
+    runPage = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
+    await runPage.goto(baseUrl + PAGE);
+    const runnable = snippets(runPage).and(runPage.locator(':not([data-copy-only])')).first();
+    await runnable.waitFor({ timeout: 60_000 });
+
+    // Nothing listens where the dev server forwards: the page says so in French, with the command to start it.
+    const missing = await runSnippet(runPage, runnable, 'error').catch(async (error: unknown) => {
+      if (String(error).includes('"offer"')) return { state: 'offer', status: String(error) };
+      throw error;
+    });
+    expect(missing.status).toContain(`Aucun serveur de machines ne répond à http://127.0.0.1:${sandboxPort}/`);
+    expect(missing.status).toContain(`PORT=${sandboxPort} npm run server`);
+    expect(devOutput).toContain(`no sandbox server answers at http://127.0.0.1:${sandboxPort}/`);
+
+    // The author starts one where the dev server forwards; the same button now runs the block for real.
+    sandbox = await startServer({ env: { PORT: String(sandboxPort), MAX_SANDBOXES_PER_CLIENT: '20' } });
+    await runSnippet(runPage, runnable);
+    const outputs = (await runnable.locator('.tl-output').allInnerTexts()).map((t) => t.trimEnd()).filter((t) => t.trim() !== '');
+    const shown = await terminalText(runPage, (await runnable.getAttribute('data-terminal')) ?? '1');
+    for (const line of outputs) expect(shown).toContain(line);
+  }, 240_000);
 });

@@ -61,7 +61,7 @@ function bodyAtItsLines(source: string, bodyStartLine: number): string {
  * transformation (counts and front matter only, for a quick summary).
  */
 export function surveyContent(site: SiteConfig, options: { transform?: boolean } = {}): ContentSurvey {
-  const transformPage = options.transform === false ? undefined : createHugoPageTransform(hugoMarkdownOptions(site));
+  const transformPage = options.transform === false ? undefined : createHugoPageTransform(hugoMarkdownOptions(site), { render: false });
   const files = readdirSync(site.contentDir, { recursive: true, encoding: 'utf8' })
     .filter((f) => /\.mdx?$/.test(f))
     .map((f) => f.split('\\').join('/'))

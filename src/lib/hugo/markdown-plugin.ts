@@ -67,8 +67,11 @@ function planOf(node: Pick<Code, 'lang' | 'meta' | 'value' | 'position'>, file: 
   }
 }
 
-/** Replaces the shell fences of a plain tree by snippet HTML, and mermaid and math fences by their rendering. */
-function replaceFences(parent: { children: RootContent[] }, file: string, sandboxUrl: string, basePath: string, plan: PlanOptions): void {
+/**
+ * Replaces the shell fences of a plain tree by snippet HTML, and mermaid and math fences by their rendering.
+ * `render: false` (the content survey) only checks them: the snippet's HTML, highlighted by Shiki, is left out.
+ */
+function replaceFences(parent: { children: RootContent[] }, file: string, sandboxUrl: string, basePath: string, plan: PlanOptions, render: boolean): void {
   parent.children = parent.children.map((node) => {
     if (node.type === 'code') {
       const diagram = diagramHtml(node.lang, node.value, basePath, (reason, hint) => {
@@ -77,9 +80,9 @@ function replaceFences(parent: { children: RootContent[] }, file: string, sandbo
       if (diagram !== undefined) return { type: 'html', value: diagram, position: node.position } as RootContent;
       const planned = planOf(node, file, plan);
       if (planned.kind === 'skip') return node;
-      return { type: 'html', value: snippetHtml(planned, sandboxUrl), position: node.position } as RootContent;
+      return { type: 'html', value: render ? snippetHtml(planned, sandboxUrl) : '', position: node.position } as RootContent;
     }
-    if ('children' in node && Array.isArray(node.children)) replaceFences(node as { children: RootContent[] }, file, sandboxUrl, basePath, plan);
+    if ('children' in node && Array.isArray(node.children)) replaceFences(node as { children: RootContent[] }, file, sandboxUrl, basePath, plan, render);
     return node;
   });
 }
@@ -108,9 +111,14 @@ const PARSE_OPTIONS = { features: { gfm: true, smartPunctuation: true }, positio
  * source and, when the caller already parsed it, its tree. Throws the page's
  * ContentError (file, line, fix). The build runs it through the plugin below;
  * the content survey runs it on every page before the build, so that one build
- * reports the problems of all pages at once.
+ * reports the problems of all pages at once. The survey passes `render: false`:
+ * the same checks, without highlighting the snippets' commands (the build does
+ * that once, for the page it publishes; highlighting finds no content error).
  */
-export function createHugoPageTransform(options: HugoMarkdownOptions): (source: string, fileURL: URL | undefined, parsed?: unknown) => Root {
+export function createHugoPageTransform(
+  options: HugoMarkdownOptions,
+  { render = true }: { render?: boolean } = {},
+): (source: string, fileURL: URL | undefined, parsed?: unknown) => Root {
   const { basePath, sandboxUrl, externalLinkTarget, projectRoot } = options;
   const fileOf = (url: URL | undefined) => displayPath(url, projectRoot);
   const labOf = (url: URL | undefined) => (url === undefined ? undefined : labOfFile(fileURLToPath(url), options.contentDir, projectRoot));
@@ -153,7 +161,7 @@ export function createHugoPageTransform(options: HugoMarkdownOptions): (source: 
     // Re-parsed when pass 1 changed the source (a ref inside a link's parentheses is a link only then).
     const tree = plainTree(changed === undefined ? (parsed ?? markdownToMdast(source, PARSE_OPTIONS)) : markdownToMdast(changed, PARSE_OPTIONS));
     transformHugoShortcodes(tree, { file });
-    replaceFences(tree, file, sandboxUrl, basePath, { lab: labOf(fileURL) });
+    replaceFences(tree, file, sandboxUrl, basePath, { lab: labOf(fileURL) }, render);
     rewriteLinksAndImages(tree, { basePath, externalLinkTarget });
     return tree;
   };
