@@ -4,10 +4,14 @@
 //   CSS it links and the JavaScript it runs (inline and linked), raw and gzip.
 // - the fixture Hugo course (tests/fixtures/cours-hugo, built as it is with
 //   COURSE_SITE_DIR under its baseURL's path): build time, and the weight of its
-//   heaviest page (HTML + CSS + JavaScript it loads before any interaction).
+//   heaviest page (HTML + CSS + JavaScript it loads before any interaction);
+// - the same course in `npm run dev`: how long from saving a one-page edit
+//   until the dev server serves the page with it (what an author waits for,
+//   the browser's own update aside), and how long one request of the page takes.
 // Prints `name: value unit` lines (bench/stats.ts).
-import { spawnSync } from 'node:child_process';
-import { cpSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
@@ -31,6 +35,71 @@ function pageWeight(outDir: string, page: string, basePath = '/'): { html: strin
   const inlineScripts = [...html.matchAll(/<script(?![^>]*\ssrc=)[^>]*>([\s\S]*?)<\/script>/g)].map((m) => m[1]!);
   const linkedScripts = [...html.matchAll(/<script[^>]*\ssrc="([^"]+)"/g)].map((m) => asset(m[1]!));
   return { html, css, js: [...inlineScripts, ...linkedScripts].join('\n'), scripts: inlineScripts.length + linkedScripts.length };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** `astro dev` on a copy of the fixture course: edit → served page, several times. */
+async function devEditTimings(workDir: string, edits: number): Promise<{ ready: number; edits: number[]; requests: number[] }> {
+  const site = join(workDir, 'cours-hugo-dev');
+  cpSync(join(PROJECT_ROOT, 'tests/fixtures/cours-hugo'), site, { recursive: true });
+  const port = await freePort();
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'NODE_ENV' && !name.startsWith('VITEST')));
+  const started = performance.now();
+  const dev = spawn(process.execPath, [join(PROJECT_ROOT, 'node_modules/astro/bin/astro.mjs'), 'dev', '--host', '127.0.0.1', '--port', String(port)], {
+    cwd: PROJECT_ROOT,
+    env: { ...env, COURSE_SITE_DIR: site, FORCE_COLOR: '0', NO_COLOR: '1', ASTRO_TELEMETRY_DISABLED: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  dev.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  dev.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  try {
+    while (!/ready in/.test(output)) {
+      if (dev.exitCode !== null || performance.now() - started > 120_000) throw new Error(`the dev server did not start:\n${output}`);
+      await new Promise((done) => setTimeout(done, 50));
+    }
+    const ready = performance.now() - started;
+    const url = `http://127.0.0.1:${port}/linux-pratique/01-fichiers/droits/`;
+    const file = join(site, 'content/01-fichiers/droits.md');
+    const original = readFileSync(file, 'utf8');
+    const page = async () => (await fetch(url)).text();
+    for (let warm = 0; warm < 3; warm++) await page(); // the first request optimises dependencies and compiles the page
+    const requests: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t = performance.now();
+      await page();
+      requests.push(performance.now() - t);
+    }
+    const timings: number[] = [];
+    for (let i = 0; i < edits; i++) {
+      const word = `mesure${i}t${Date.now()}`;
+      const t = performance.now();
+      writeFileSync(file, original.replace('appartient à un utilisateur', `appartient à ${word}`));
+      while (!(await page()).includes(word)) {
+        if (performance.now() - t > 30_000) throw new Error(`the edit did not show in 30 s:\n${output}`);
+        await new Promise((done) => setTimeout(done, 5));
+      }
+      timings.push(performance.now() - t);
+      await new Promise((done) => setTimeout(done, 300)); // the watcher settles before the next edit
+    }
+    return { ready, edits: timings, requests };
+  } finally {
+    if (dev.pid !== undefined && dev.exitCode === null) {
+      process.kill(-dev.pid, 'SIGTERM');
+      await new Promise((done) => dev.once('exit', done));
+    }
+  }
 }
 
 const workDir = await makeTempDir('course-site-bench');
@@ -101,6 +170,11 @@ try {
   sizes('hugo course heaviest page js', heaviest.w.js);
   // Fetched after load, and only by a page that has a diagram.
   sizes('hugo course mermaid script (diagram pages only)', readFileSync(join(courseOut, '_course', 'mermaid.min.js'), 'utf8'));
+
+  const dev = await devEditTimings(workDir, 7);
+  report('dev server ready (fixture course)', dev.ready, 'ms');
+  reportTimings('dev one page request', dev.requests);
+  reportTimings('dev one-page edit until served', dev.edits);
 } finally {
   removeTempDir(workDir);
 }
