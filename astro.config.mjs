@@ -56,6 +56,9 @@ export default defineConfig({
       __COURSE_MACHINE__: JSON.stringify({ machine: site.machine, basePath: site.basePath }),
     },
     plugins: [dropHeadInjectDirective(), v86NodeOnlyImports()],
+    // npm run dev: the terminal's libraries are imported only on the first « Exécuter »; found then,
+    // Vite would optimise them and reload the page in the middle of the run. Optimised at start instead.
+    optimizeDeps: { include: ['@xterm/xterm', '@xterm/addon-fit', '@xterm/addon-web-links', 'zod'] },
   },
   integrations: [
     mdx({ processor: satteri({ mdastPlugins: [mdxComponentChecks, hugoMarkdown] }) }),

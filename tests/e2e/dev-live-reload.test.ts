@@ -156,7 +156,12 @@ describe('npm run dev on a Hugo course', () => {
         .catch(() => '');
     await expect.poll(title, { timeout: 10_000 }).toBe('Linux pratique');
     edit('title = "Linux pratique"', 'title = "Linux pratique, édition 2"', 'config.toml');
-    await expect.poll(title, { timeout: 90_000 }).toBe('Linux pratique, édition 2');
+    await expect
+      .poll(title, { timeout: 90_000 })
+      .toBe('Linux pratique, édition 2')
+      .catch((error: unknown) => {
+        throw new Error(`${String(error)}\ndev server:\n${devOutput.slice(-4000)}`);
+      });
     await expect.poll(text, { timeout: 30_000 }).toContain('Nous commençons par');
     // After that restart, page edits still reach the open page (Astro's content layer kept the old watcher).
     edit('Nous commençons par', 'On repart de', 'content/01-fichiers/_index.md');

@@ -28,7 +28,10 @@ function styleOf(token: ThemedToken): string {
 export function highlightCommandsSync(commands: readonly string[]): StyledToken[][][] {
   if (commands.length === 0) return [];
   highlighter ??= createHighlighterCoreSync({ themes: [githubLight, githubDark], langs: [bash], engine: createJavaScriptRegexEngine() });
-  const { tokens } = highlighter.codeToTokens(commands.join('\n'), { lang: 'bash', themes: SHIKI_THEMES, defaultColor: false });
+  // No time limit per line: Shiki's default (500 ms) counts the grammar's lazy regex compilation of
+  // the first line, so on a loaded host a build published some commands half coloured, differently
+  // from one build to the next (measured: three runs, three outputs; with no limit, one).
+  const { tokens } = highlighter.codeToTokens(commands.join('\n'), { lang: 'bash', themes: SHIKI_THEMES, defaultColor: false, tokenizeTimeLimit: 0 });
   const styled = tokens.map((line) => line.map((token) => ({ content: token.content, style: styleOf(token) })));
   const perCommand: StyledToken[][][] = [];
   let next = 0;
