@@ -1,7 +1,7 @@
 // How things fail, in one place for every runtime: the error base that
 // carries a hint (what to do), the WebSocket close codes, and the error codes
-// of REST bodies and `error` frames. No Node imports: the browser loads it.
-import { z } from 'zod';
+// of REST bodies and `error` frames. No Node imports and no zod: the
+// browser's terminal code loads it.
 
 /**
  * An error that says what happened (message) and what to do about it (hint).
@@ -93,18 +93,21 @@ export const ERROR_CODES = [
   // Said by the browser itself: a reply it could not read (its schema refused it).
   'bad-reply',
 ] as const;
-export const ErrorCode = z.enum(ERROR_CODES);
-export type ErrorCode = z.infer<typeof ErrorCode>;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
-export const ErrorInfo = z.object({
-  code: ErrorCode,
-  message: z.string(),
-  hint: z.string().optional(),
+/**
+ * The error body of REST answers and `error` frames. Its zod schema is
+ * protocol.ts's ErrorInfo (this module stays zod-free: the page's terminal
+ * code loads it without zod).
+ */
+export interface ErrorInfo {
+  code: ErrorCode;
+  message: string;
+  hint?: string | undefined;
   /**
    * "fr" when message and hint are already the reader's words (the classroom
    * writes its own, with dates and names); otherwise they are English for
    * developers, and the page shows contracts/messages.fr.ts for the code.
    */
-  lang: z.literal('fr').optional(),
-});
-export type ErrorInfo = z.infer<typeof ErrorInfo>;
+  lang?: 'fr' | undefined;
+}

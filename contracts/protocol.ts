@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { MAX_SNAPSHOT_PROCESSES, checkOmitted, checkSnapshotProcess, type OmittedProcesses, type SnapshotProcess } from './process-snapshot.ts';
 import { SANDBOX_ID_PATTERN, SANDBOX_ID_RULE, TERMINAL_NAME_PATTERN, TERMINAL_NAME_RULE } from './names.ts';
 import { TERMINAL_SIZE_LIMITS, terminalSizeProblem, type TerminalSize } from './sizes.ts';
-import { ErrorInfo } from './errors.ts';
+import { ERROR_CODES } from './errors.ts';
+import type { ParseResult } from './wire.ts';
 
 // ───────────────────────── identifiers and sizes ─────────────────────────
 // The rules live in names.ts and sizes.ts (plain modules the agent loads too);
@@ -15,25 +16,39 @@ export const SandboxId = z.string().regex(SANDBOX_ID_PATTERN, `a sandbox id is $
 export const TerminalName = z.string().regex(TERMINAL_NAME_PATTERN, `a terminal name is ${TERMINAL_NAME_RULE}`);
 
 // ───────────────────────── flow control and framing ─────────────────────────
-// Both sides count the same unit: bytes of binary frames (terminal output).
-
-/** Unacknowledged output bytes above which the server pauses the terminal. */
-export const FLOW_HIGH_WATERMARK = 128 * 1024;
-/** Unacknowledged output bytes below which a paused terminal resumes. */
-export const FLOW_LOW_WATERMARK = 16 * 1024;
-/** The client should acknowledge at least this often (bytes written into xterm since its last ack). */
-export const FLOW_ACK_EVERY_BYTES = 16 * 1024;
-/** Largest frame a client may send (terminal input or control message); larger ones are refused with an error frame. */
-export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
-/** Output the server keeps per terminal to replay on reattach; equal to the agent's TERMINAL_REPLAY_BYTES (agent-protocol.ts, which this browser module cannot import). */
-export const REPLAY_BUFFER_BYTES = 64 * 1024;
-/** Longest the server holds terminal output to send it in fewer frames (never after input: echo is immediate). */
-export const OUTPUT_COALESCE_MS = 4;
-/** Largest binary frame the server sends. */
-export const MAX_SERVER_FRAME_BYTES = 32 * 1024;
+// The numbers and paths live in wire.ts (no zod: the page's terminal code loads it alone).
+export {
+  FLOW_ACK_EVERY_BYTES,
+  FLOW_HIGH_WATERMARK,
+  FLOW_LOW_WATERMARK,
+  MAX_CLIENT_FRAME_BYTES,
+  MAX_SERVER_FRAME_BYTES,
+  OUTPUT_COALESCE_MS,
+  READER_COOKIE,
+  REPLAY_BUFFER_BYTES,
+  TOKEN_COOKIE,
+  TOKEN_QUERY_PARAM,
+  apiPath,
+  type ParseResult,
+} from './wire.ts';
 
 // Close codes, error codes and the error body: contracts/errors.ts (re-exported here for the wire's users).
-export { CloseCode, ERROR_CODES, ErrorCode, ErrorInfo } from './errors.ts';
+export { CloseCode, ERROR_CODES } from './errors.ts';
+export const ErrorCode = z.enum(ERROR_CODES);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+/** The error body of REST answers and `error` frames (its type, zod-free: errors.ts). */
+export const ErrorInfo = z.object({
+  code: ErrorCode,
+  message: z.string(),
+  hint: z.string().optional(),
+  /**
+   * "fr" when message and hint are already the reader's words (the classroom
+   * writes its own, with dates and names); otherwise they are English for
+   * developers, and the page shows contracts/messages.fr.ts for the code.
+   */
+  lang: z.literal('fr').optional(),
+});
+export type ErrorInfo = z.infer<typeof ErrorInfo>;
 
 // ───────────────────────── WebSocket control messages (text frames) ─────────────────────────
 
@@ -65,8 +80,6 @@ export type ReadyMessage = z.infer<typeof ReadyMessage>;
 export type ExitMessage = z.infer<typeof ExitMessage>;
 export type ErrorMessage = z.infer<typeof ErrorMessage>;
 export type ServerMessage = z.infer<typeof ServerMessage>;
-
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
 
 /** Parse a text frame from the client; never throws. */
 /** An ack exactly as the page writes it (JSON.stringify of {type, bytes}): most control frames, read without JSON or zod. */
@@ -272,26 +285,3 @@ export type SandboxStatus = z.infer<typeof SandboxStatus>;
 
 export const ApiErrorBody = z.object({ error: ErrorInfo });
 export type ApiErrorBody = z.infer<typeof ApiErrorBody>;
-
-/** Name of the HttpOnly cookie that carries a sandbox's token (scoped to that sandbox's API path). */
-export const TOKEN_COOKIE = 'sandbox_token';
-/** Name of the HttpOnly cookie that says which reader (browser) asks, so every tab gets the same machine (scoped to the base path). */
-export const READER_COOKIE = 'reader';
-/** Query parameter that carries the token on the WebSocket URL (for pages on another origin). */
-export const TOKEN_QUERY_PARAM = 'token';
-
-/** API paths, relative to the server's base path (which ends with "/"). */
-export const apiPath = {
-  sandboxes: () => 'api/sandboxes',
-  sandbox: (id: string) => `api/sandboxes/${id}`,
-  terminal: (id: string, name: string) => `api/sandboxes/${id}/terminals/${name}`,
-  /** Terminal `name` of a lab's machine `machine` (`terminal()` is the first machine's). */
-  machineTerminal: (id: string, machine: string, name: string) => `api/sandboxes/${id}/machines/${machine}/terminals/${name}`,
-  namespaces: (id: string) => `api/sandboxes/${id}/namespaces`,
-  /** The namespace view of a lab's machine `machine` (`namespaces()` is the first machine's). */
-  machineNamespaces: (id: string, machine: string) => `api/sandboxes/${id}/machines/${machine}/namespaces`,
-  /** POST: make machine `machine` of a lab anew (the others keep running). */
-  machineReset: (id: string, machine: string) => `api/sandboxes/${id}/machines/${machine}/reset`,
-  /** POST: make every machine of a lab anew, keeping its id, token and network. */
-  labReset: (id: string) => `api/sandboxes/${id}/reset`,
-} as const;

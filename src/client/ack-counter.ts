@@ -5,7 +5,7 @@
 // draw and Ctrl-C is never stuck behind megabytes of queued output.
 //
 // Both sides count the same unit: bytes of binary frames.
-import { FLOW_ACK_EVERY_BYTES } from '../../contracts/protocol.ts';
+import { FLOW_ACK_EVERY_BYTES } from '../../contracts/wire.ts';
 
 export class AckCounter {
   private readonly sendAck: (bytes: number) => void;

@@ -1,6 +1,6 @@
 // What a closed terminal connection means for the page, from its close code
 // (protocol.ts): try again, or stop and tell the reader why.
-import { CloseCode, type ErrorCode } from '../../contracts/protocol.ts';
+import { CloseCode, type ErrorCode } from '../../contracts/errors.ts';
 
 export type CloseOutcome =
   /** The network or the server went away for a while: reconnect with backoff. */

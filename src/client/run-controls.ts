@@ -1,7 +1,9 @@
 // The page's only eager terminal code: it makes the Exécuter, Copier and
 // « Ouvrir un nouveau terminal » buttons work, and loads the terminal app
-// (xterm included) on the first click, or at once after a reload when the
-// reader had terminals open. Keep it small: every lesson page ships it.
+// (xterm included) once the page is read and the browser idle, or as soon as
+// a reader points at or tabs to a button, so that the first click finds it
+// there; at once after a reload when the reader had terminals open. Keep it
+// small: every lesson page ships it.
 import { textToCopy, writeClipboard } from '../components/copy-client.ts';
 import { sandboxEndpoint } from './sandbox-endpoint.ts';
 import { recall, sessionStore } from './sandbox-memory.ts';
@@ -18,14 +20,43 @@ function appOptions(element: HTMLElement): TerminalAppOptions {
   return { server: element.dataset.sandboxUrl ?? '/', lab };
 }
 
+/** The terminal code (one import site: the click and the prefetch share one download). */
+const appModule = () => import('./terminal-app.ts');
+
 function loadApp(options: TerminalAppOptions): Promise<TerminalApp> {
   if (app === undefined) {
-    app = import('./terminal-app.ts').then(({ TerminalApp }) => new TerminalApp(options));
+    app = appModule().then(({ TerminalApp }) => new TerminalApp(options));
     app.catch(() => {
       app = undefined; // A failed download (network) may succeed on the next click.
     });
   }
   return app;
+}
+
+/**
+ * Downloads the terminal code and styles without making a terminal (the
+ * module runs, nothing else): the click then costs only the machine and its
+ * socket. A failed download is simply tried again by the click.
+ */
+function prefetchApp(): void {
+  appModule()
+    .then(({ prefetchTerminalStyles }) => prefetchTerminalStyles())
+    .catch(() => undefined);
+}
+
+/** A reader pointing at, or tabbing to, a button is about to click it. */
+function prefetchOnApproach(element: Element | null): void {
+  element?.addEventListener('pointerenter', prefetchApp, { once: true });
+  element?.addEventListener('focus', prefetchApp, { once: true });
+}
+
+/** After the page is readable (load) and when the browser has nothing better to do; not on a metered connection that asks to save data. */
+function prefetchWhenIdle(): void {
+  const saveData = (navigator as Navigator & { connection?: { saveData?: boolean } }).connection?.saveData === true;
+  if (saveData) return;
+  const idle = () => (typeof requestIdleCallback === 'function' ? requestIdleCallback(prefetchApp, { timeout: 3000 }) : setTimeout(prefetchApp, 200));
+  if (document.readyState === 'complete') idle();
+  else addEventListener('load', idle, { once: true });
 }
 
 /** The command to start the server, shown as code inside the hint. */
@@ -86,7 +117,9 @@ function setUpSnippet(controls: HTMLElement): void {
   const report = reporter(controls);
   const lines = () => figure.querySelectorAll<HTMLElement>('[data-command-index]');
 
-  controls.querySelector('[data-run]')?.addEventListener('click', () => {
+  const run = controls.querySelector('[data-run]');
+  prefetchOnApproach(run);
+  run?.addEventListener('click', () => {
     // A click while the machine starts would only start it twice; later clicks re-run (with Ctrl-C first).
     if (controls.dataset.runState === 'starting') return;
     for (const line of lines()) line.classList.remove('is-running', 'is-done', 'is-failed');
@@ -138,6 +171,7 @@ function setUpOpenButton(button: HTMLElement): void {
   const options = appOptions(button);
   const holder = button.closest<HTMLElement>('[data-terminal-open]') ?? button;
   const report = reporter(holder);
+  prefetchOnApproach(button);
   button.addEventListener('click', () => {
     report('starting', 'Chargement du terminal…');
     loadApp(options)
@@ -148,6 +182,7 @@ function setUpOpenButton(button: HTMLElement): void {
 
 const snippets = [...document.querySelectorAll<HTMLElement>('[data-run-controls]')];
 snippets.forEach(setUpSnippet);
+if (snippets.length > 0) prefetchWhenIdle();
 document.querySelectorAll<HTMLElement>('[data-open-terminal]').forEach(setUpOpenButton);
 
 // After a reload, reattach to the terminals the reader had open (if the machine still exists).

@@ -4,7 +4,8 @@
 // On a page with `machines:` it is a lab: the same calls with the machines in
 // the body of POST, a terminal URL per machine, and resets of one machine or
 // of the whole lab that keep its id.
-import { ApiErrorBody, CreateSandboxResponse, ResetMachinesResponse, TOKEN_QUERY_PARAM, apiPath, type ErrorInfo } from '../../contracts/protocol.ts';
+import { TOKEN_QUERY_PARAM, apiPath } from '../../contracts/wire.ts';
+import { readApiError, readCreateSandboxResponse, readResetMachinesResponse } from '../../contracts/wire-readers.ts';
 import type { TerminalSize } from '../../contracts/sizes.ts';
 import { HintedError } from '../../contracts/errors.ts';
 import { SandboxRefusedError, SandboxServerMissingError } from './sandbox-errors.ts';
@@ -101,7 +102,7 @@ export class SandboxClient {
     const sandbox = this.sandbox;
     if (sandbox !== undefined && this.machines !== undefined) {
       const response = await this.request(apiPath.labReset(sandbox.id), { method: 'POST', headers: this.authorization(sandbox) });
-      if (response.ok && ResetMachinesResponse.safeParse(await response.json().catch(() => undefined)).success) return this.keep(sandbox);
+      if (response.ok && readResetMachinesResponse(await response.json().catch(() => undefined)) !== undefined) return this.keep(sandbox);
       if (!response.ok && !NO_RESET_IN_PLACE.has(response.status) && !LOST.has(response.status)) throw await this.refusal(response);
     }
     await this.destroy();
@@ -189,9 +190,9 @@ export class SandboxClient {
     const response = await this.request(apiPath.sandboxes(), { method: 'POST', headers, ...(body === undefined ? {} : { body }) });
     // 201: a new machine; 200: the one this browser already has (its reader cookie; another tab or page made it).
     if (response.status !== 201 && response.status !== 200) throw await this.refusal(response);
-    const answer = CreateSandboxResponse.safeParse(await response.json().catch(() => undefined));
-    if (!answer.success) throw new SandboxServerMissingError(this.endpoint.base, "la réponse n'est pas celle d'un serveur de machines");
-    const { machines, ...sandbox } = answer.data;
+    const answer = readCreateSandboxResponse(await response.json().catch(() => undefined));
+    if (answer === undefined) throw new SandboxServerMissingError(this.endpoint.base, "la réponse n'est pas celle d'un serveur de machines");
+    const { machines, ...sandbox } = answer;
     this.sandbox = { ...sandbox, terminals: [], ...(machines === undefined ? {} : { machines }) };
     this.confirmed = true;
     remember(this.store, this.endpoint.base, this.sandbox, this.machines);
@@ -212,12 +213,12 @@ export class SandboxClient {
 
   /** An error for a response that is not what we asked for. */
   private async refusal(response: Response): Promise<Error> {
-    const body = ApiErrorBody.safeParse(await response.json().catch(() => undefined));
+    const error = readApiError(await response.json().catch(() => undefined));
     // A static host answers 404 or 405 with a page of its own: there is no sandbox server here.
-    if (!body.success) {
+    if (error === undefined) {
       return new SandboxServerMissingError(this.endpoint.base, `HTTP ${response.status} sans réponse d'API`);
     }
     const retryAfter = Number(response.headers.get('retry-after'));
-    return new SandboxRefusedError(response.status, body.data.error as ErrorInfo, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined);
+    return new SandboxRefusedError(response.status, error, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined);
   }
 }

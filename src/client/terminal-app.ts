@@ -10,10 +10,14 @@ import { sandboxEndpoint } from './sandbox-endpoint.ts';
 import { parseTerminalKey, sessionStore, type RememberedSandbox } from './sandbox-memory.ts';
 import { TerminalConnectError, type LessonTerminal, type TerminalStateEventDetail } from './lesson-terminal.ts';
 import { browserMachines, serverMachines, type MachineSource } from './machine-source.ts';
-import { BrowserMachineOffer, NoMachineChosenError, type MachineMode } from './browser-machine/browser-machine-offer.ts';
+import type { BrowserMachineOffer } from './browser-machine/browser-machine-offer.ts';
+import { NoMachineChosenError, acceptedInThisTab, type MachineMode } from './browser-machine/machine-choice.ts';
 import { siteMachine } from './browser-machine/site-machine.ts';
 import { TerminalDock } from './terminal-dock.ts';
 import { loadTerminalStyles } from './terminal-styles.ts';
+
+// For run-controls.ts, which fetches this chunk ahead of the first click (and the styles with it).
+export { prefetchTerminalStyles } from './terminal-styles.ts';
 import { SNIPPET_RUN_EVENT, type SnippetRunDetail } from './classroom/class-credential.ts';
 import type { NamespacePanel } from './namespace-view/namespace-panel.ts';
 
@@ -70,7 +74,10 @@ export class TerminalApp {
   private readonly sandbox: SandboxClient;
   /** Where machines come from now; undefined until the reader accepts a browser machine (machine: 'browser'). */
   private source: MachineSource | undefined;
-  private readonly offer: BrowserMachineOffer;
+  /** The browser machine's offer: its code is fetched only when it is offered or was accepted (machine-choice.ts). */
+  private offer: Promise<BrowserMachineOffer> | undefined;
+  private readonly machineMode: MachineMode;
+  private readonly basePath: string;
   private readonly dock: TerminalDock;
   /** The machine the terminals are connected to. */
   private attachedTo: RememberedSandbox | undefined;
@@ -88,7 +95,8 @@ export class TerminalApp {
     this.sandbox = new SandboxClient({ endpoint: sandboxEndpoint(options.server, location.href), store: sessionStore(), machines: options.lab });
     const { machine = siteMachine().machine, basePath = siteMachine().basePath } = options;
     this.source = machine === 'browser' ? undefined : serverMachines(this.sandbox);
-    this.offer = new BrowserMachineOffer(machine, basePath, location.href);
+    this.machineMode = machine;
+    this.basePath = basePath;
     this.dock = new TerminalDock({
       newTerminal: (machine) => void this.openTerminal(this.dock.nextName(machine), undefined, machine),
       reset: () => void this.resetMachine(),
@@ -363,7 +371,7 @@ export class TerminalApp {
   private async machine(starting: (message: string) => void): Promise<RememberedSandbox> {
     // A reader who accepted a browser machine in this tab gets it again without being asked (after a reload too).
     if (this.source === undefined || this.source.kind === 'server') {
-      const accepted = await this.offer.acceptedBefore();
+      const accepted = acceptedInThisTab(this.machineMode) ? await (await this.browserOffer().catch(() => undefined))?.acceptedBefore() : undefined;
       if (accepted !== undefined) {
         this.source = browserMachines(accepted);
         this.dock.setLab(this.lab);
@@ -429,17 +437,31 @@ export class TerminalApp {
    */
   private async offerBrowserMachine(error: unknown, report: Report, retry: () => void): Promise<boolean> {
     if (!(error instanceof SandboxServerMissingError) && !(error instanceof NoMachineChosenError)) return false;
-    const offered = await this.offer.describe(error instanceof SandboxServerMissingError);
+    if (this.machineMode === 'server') return false;
+    // Its code comes from where the page came from: a server that stopped cannot send it either (nothing to offer then).
+    const offer = await this.browserOffer().catch(() => undefined);
+    if (offer === undefined) return false;
+    const offered = await offer.describe(error instanceof SandboxServerMissingError);
     if (offered === undefined) return false;
     report('offer', offered.message, offered.hint, {
       label: offered.label,
       run: () => {
-        this.source = browserMachines(this.offer.accept());
+        this.source = browserMachines(offer.accept());
         this.dock.setLab(this.lab);
         retry();
       },
     });
     return true;
+  }
+
+  private browserOffer(): Promise<BrowserMachineOffer> {
+    this.offer ??= import('./browser-machine/browser-machine-offer.ts').then(
+      ({ BrowserMachineOffer }) => new BrowserMachineOffer(this.machineMode, this.basePath, location.href),
+    );
+    this.offer.catch(() => {
+      this.offer = undefined; // A failed download is tried again next time.
+    });
+    return this.offer;
   }
 
   private showMachineError(message: string, hint: string): void {

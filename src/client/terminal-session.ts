@@ -7,7 +7,9 @@
 // No DOM here: the page gives it a sink for output (xterm) and a WebSocket
 // constructor, so it runs the same in a browser and in Node.
 import { inFrench } from '../../contracts/messages.fr.ts';
-import { MAX_CLIENT_FRAME_BYTES, parseServerMessage, type ErrorCode, type ErrorInfo, type ExitMessage, type ReadyMessage } from '../../contracts/protocol.ts';
+import type { ErrorCode, ErrorInfo, ExitMessage, ReadyMessage } from '../../contracts/protocol.ts';
+import { MAX_CLIENT_FRAME_BYTES } from '../../contracts/wire.ts';
+import { readServerMessage } from '../../contracts/wire-readers.ts';
 import { isTerminalSize, type TerminalSize } from '../../contracts/sizes.ts';
 import { AckCounter } from './ack-counter.ts';
 import { Backoff } from './backoff.ts';
@@ -196,7 +198,7 @@ export class TerminalSession {
   }
 
   private onControl(text: string): void {
-    const parsed = parseServerMessage(text);
+    const parsed = readServerMessage(text);
     if (!parsed.ok) {
       this.events.error?.(parsed.error);
       return;

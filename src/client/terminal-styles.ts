@@ -23,3 +23,16 @@ export function loadTerminalStyles(): Promise<void> {
   loaded ??= Promise.all([link(xtermCss), link(terminalCss)]).then(() => undefined);
   return loaded;
 }
+
+/** Fetches both stylesheets into the cache without applying them (the page is idle, or a reader points at « Exécuter »). */
+export function prefetchTerminalStyles(): void {
+  if (loaded !== undefined) return;
+  for (const href of [xtermCss, terminalCss]) {
+    if (document.head.querySelector(`link[href="${href}"]`) !== null) continue;
+    const element = document.createElement('link');
+    element.rel = 'preload';
+    element.as = 'style';
+    element.href = href;
+    document.head.append(element);
+  }
+}

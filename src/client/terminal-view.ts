@@ -1,10 +1,9 @@
 // What one terminal looks like on the page: a head (title, status line, an
-// action button), the xterm.js screen (DOM renderer, fit and web-links
-// addons, GitHub's dark palette), and the row of keys phones lack. It knows
+// action button), the xterm.js screen (DOM renderer, fit addon, and the
+// web-links addon once a pointer comes over it, GitHub's dark palette), and the row of keys phones lack. It knows
 // nothing of connections: it reports what the reader types and the sizes
 // the screen takes, and shows what it is given.
 import { FitAddon } from '@xterm/addon-fit';
-import { WebLinksAddon } from '@xterm/addon-web-links';
 import { Terminal, type ITheme } from '@xterm/xterm';
 import { writeClipboard } from '../components/copy-client.ts';
 import { ScreenKeysRow } from './screen-keys-row.ts';
@@ -97,8 +96,15 @@ export class TerminalView {
       screenReaderMode: false,
     });
     term.loadAddon(this.fit);
-    term.loadAddon(new WebLinksAddon());
     term.open(this.screen);
+    // Links are hovered and clicked: their addon comes with the first pointer over the screen, not with the first prompt.
+    this.screen.addEventListener(
+      'pointerover',
+      () => {
+        import('@xterm/addon-web-links').then(({ WebLinksAddon }) => term.loadAddon(new WebLinksAddon())).catch(() => undefined);
+      },
+      { once: true },
+    );
     // Several terminals on one page: say which one the keyboard is in.
     term.textarea?.setAttribute('aria-label', `Saisie du terminal ${name}`);
     term.attachCustomKeyEventHandler((event) => this.onKey(event, events));

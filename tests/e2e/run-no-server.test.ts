@@ -1,7 +1,8 @@
 // The lesson page without a working sandbox server: hosted statically, or
 // served by a sandbox server that then stops. The page still reads, Copier
 // still copies, and Exécuter says what is missing and how to start it. Also:
-// before any click the page ships no xterm code; the first click loads it.
+// until the page has loaded it ships no xterm code; it fetches it once the
+// browser is idle (before any click), so that the first click finds it there.
 import { describe, expect, it } from 'vitest';
 import type { Page } from '../support/browser.ts';
 import { staticSiteInChromium } from '../support/e2e-fixtures.ts';
@@ -12,30 +13,43 @@ const XTERM_CODE = /xterm-helper-textarea|registerOscHandler/;
 
 const web = staticSiteInChromium();
 
-/** Every JavaScript body the page downloads, as it downloads them. */
-function collectScripts(page: Page): string[] {
-  const bodies: string[] = [];
+interface Script {
+  /** It came before the page's load event. */
+  atLoad: boolean;
+  text: Promise<string>;
+}
+
+/** Every JavaScript response the page gets, in order, each marked with whether the page had loaded yet. */
+function collectScripts(page: Page): { scripts: Script[]; loaded(): void; xtermAmong(scripts: Script[]): Promise<boolean> } {
+  const scripts: Script[] = [];
+  let loaded = false;
   page.on('response', (response) => {
     const type = response.headers()['content-type'] ?? '';
     if (response.request().resourceType() === 'script' || type.includes('javascript')) {
-      response.text().then(
-        (text) => bodies.push(text),
-        () => undefined,
-      );
+      scripts.push({ atLoad: !loaded, text: response.text().catch(() => '') });
     }
   });
-  return bodies;
+  return {
+    scripts,
+    loaded: () => {
+      loaded = true;
+    },
+    xtermAmong: async (some) => (await Promise.all(some.map((script) => script.text))).some((text) => XTERM_CODE.test(text)),
+  };
 }
 
 describe('the lesson hosted statically (no sandbox server)', () => {
   it('reads without terminals, copies with Copier, and on Exécuter explains how to start the server and offers a browser machine', async () => {
     await web.browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(web.site.url).origin });
     const page = await web.browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const scripts = collectScripts(page);
-    await page.goto(web.site.url + LESSON_PATH);
-    await page.waitForLoadState('networkidle');
-    expect(scripts.length).toBeGreaterThan(0);
-    expect(scripts.filter((text) => XTERM_CODE.test(text))).toEqual([]);
+    const seen = collectScripts(page);
+    await page.goto(web.site.url + LESSON_PATH, { waitUntil: 'load' });
+    seen.loaded();
+    const atLoad = seen.scripts.filter((script) => script.atLoad);
+    expect(atLoad.length).toBeGreaterThan(0);
+    expect(await seen.xtermAmong(atLoad)).toBe(false);
+    // Idle, and no click yet: the terminal code comes ahead of the first Exécuter.
+    await expect.poll(() => seen.xtermAmong(seen.scripts.filter((script) => !script.atLoad)), { timeout: 20_000 }).toBe(true);
 
     const uts = snippets(page).nth(1);
     await uts.getByRole('button', { name: 'Copier', exact: true }).click();
@@ -57,18 +71,21 @@ describe('the lesson hosted statically (no sandbox server)', () => {
 });
 
 describe('the lesson served by the sandbox server', () => {
-  it('ships no xterm code before the first click, and loads it on Exécuter', async () => {
+  it('ships no xterm code until the page has loaded, fetches it when idle, and runs Exécuter with it', async () => {
     const course = await startCourse();
     const page = await web.browser.newPage({ viewport: { width: 1280, height: 900 } });
     try {
-      const scripts = collectScripts(page);
-      await page.goto(course.lessonUrl);
-      await page.waitForLoadState('networkidle');
-      const before = scripts.length;
-      expect(before).toBeGreaterThan(0);
-      expect(scripts.some((text) => XTERM_CODE.test(text))).toBe(false);
+      const seen = collectScripts(page);
+      await page.goto(course.lessonUrl, { waitUntil: 'load' });
+      seen.loaded();
+      const atLoad = seen.scripts.filter((script) => script.atLoad);
+      expect(atLoad.length).toBeGreaterThan(0);
+      expect(await seen.xtermAmong(atLoad)).toBe(false);
+      await expect.poll(() => seen.xtermAmong(seen.scripts.filter((script) => !script.atLoad)), { timeout: 20_000 }).toBe(true);
+      const fetched = seen.scripts.length;
       await runSnippet(page, snippets(page).nth(1));
-      await expect.poll(() => scripts.slice(before).some((text) => XTERM_CODE.test(text))).toBe(true);
+      // The click found the code there: it downloaded no more xterm.
+      expect(await seen.xtermAmong(seen.scripts.slice(fetched))).toBe(false);
     } finally {
       await deletePageMachine(page, course.server).catch(() => undefined);
       await page.close();

@@ -6,33 +6,14 @@
 import { START_COMMAND } from '../sandbox-errors.ts';
 import { BrowserMachine, browserMachineBase, downloadBytes, fetchManifest, megabytes } from './browser-machine.ts';
 import type { BrowserMachineManifest } from './guest-layout.ts';
+import { ACCEPTED_KEY, NoMachineChosenError, acceptedInThisTab, storage, type MachineMode } from './machine-choice.ts';
 
-/** COURSE_MACHINE: which machines the page uses (see src/lib/site-config.ts). */
-export type MachineMode = 'auto' | 'browser' | 'server';
-
-const ACCEPTED_KEY = 'course-browser-machine';
-
-/** The site is built for browser machines only and the reader has not started one yet. */
-export class NoMachineChosenError extends Error {
-  override name = 'NoMachineChosenError';
-  readonly hint = 'Cliquez sur « Démarrer une machine dans votre navigateur ».';
-  constructor() {
-    super("Aucune machine n'est démarrée pour cette page.");
-  }
-}
+export { NoMachineChosenError, type MachineMode };
 
 export interface OfferText {
   message: string;
   hint: string;
   label: string;
-}
-
-function storage(): Storage | undefined {
-  try {
-    return globalThis.sessionStorage ?? undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 export class BrowserMachineOffer {
@@ -77,7 +58,7 @@ export class BrowserMachineOffer {
   /** The machine, when the reader already accepted one in this tab (and this site still ships it). */
   async acceptedBefore(): Promise<BrowserMachine | undefined> {
     if (this.machine !== undefined) return this.machine;
-    if (this.mode === 'server' || storage()?.getItem(ACCEPTED_KEY) !== 'accepted') return undefined;
+    if (!acceptedInThisTab(this.mode)) return undefined;
     return (await this.load()) === undefined ? undefined : this.accept();
   }
 

@@ -4,7 +4,8 @@
 // through PortSocket with the server's own protocol. It lives as long as the
 // tab: nothing is kept across reloads, nothing leaves the reader's computer.
 import type { TerminalSize } from '../../../contracts/sizes.ts';
-import { CloseCode, REPLAY_BUFFER_BYTES } from '../../../contracts/protocol.ts';
+import { CloseCode } from '../../../contracts/errors.ts';
+import { REPLAY_BUFFER_BYTES } from '../../../contracts/wire.ts';
 import type { TerminalConnection } from '../lesson-terminal.ts';
 import type { SocketLike } from '../terminal-session.ts';
 import { BROWSER_MACHINE_DIR, terminalPort, type BrowserMachineManifest } from './guest-layout.ts';

@@ -5,7 +5,8 @@
 // frames; input as binary frames, `resize` and `ack` as text frames. So the
 // terminal, its status line and the Exécuter queue are the server machines'
 // own code, unchanged.
-import { CloseCode, ClientMessage, type ReadyMessage } from '../../../contracts/protocol.ts';
+import { CloseCode } from '../../../contracts/errors.ts';
+import type { ReadyMessage } from '../../../contracts/protocol.ts';
 import type { TerminalSize } from '../../../contracts/sizes.ts';
 import type { SocketLike } from '../terminal-session.ts';
 
@@ -66,9 +67,11 @@ export class PortSocket implements SocketLike {
       } catch {
         return;
       }
-      const message = ClientMessage.safeParse(parsed);
-      // Acks pace a network connection; a port in the same tab has nothing to pace.
-      if (message.success && message.data.type === 'resize') this.host.resize(this.port, { cols: message.data.cols, rows: message.data.rows });
+      // Acks pace a network connection; a port in the same tab has nothing to pace. A resize passes on as before: two numbers.
+      const message = typeof parsed === 'object' && parsed !== null ? (parsed as { type?: unknown; cols?: unknown; rows?: unknown }) : {};
+      if (message.type === 'resize' && typeof message.cols === 'number' && typeof message.rows === 'number') {
+        this.host.resize(this.port, { cols: message.cols, rows: message.rows });
+      }
       return;
     }
     const bytes = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
