@@ -15,6 +15,7 @@ import { CloseCode } from '../../../contracts/protocol.ts';
 import { NamespaceEndpoint } from '../ws/namespace-endpoint.ts';
 import { TerminalEndpoint } from '../ws/terminal-endpoint.ts';
 import { reportFailure } from '../contain.ts';
+import { answerClientError } from './client-error.ts';
 import { ConnectionGuard } from './connection-guard.ts';
 import { hostAllowed, hostRefusal } from './host-policy.ts';
 import { createRequestHandler } from './request-handler.ts';
@@ -145,9 +146,9 @@ export async function startSandboxServer(config: Config, driver: SandboxDriver, 
       else socket.destroy();
     }
   });
-  http.on('clientError', (error, socket) => {
-    log.debug({ err: error }, 'malformed HTTP request');
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  http.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    log.debug({ err: error }, 'HTTP connection given up by the parser');
+    answerClientError(error, socket);
   });
 
   await new Promise<void>((resolve, reject) => {
