@@ -3,7 +3,8 @@
 // and every machine, with their shells and recent output) before it answers
 // anyone. A machine of the lab that died while the server was down is made
 // anew at its place, the others kept; a lab with no machine left is told
-// lost, in French, and leaves nothing behind.
+// lost, in French, and leaves nothing behind. In class mode the student
+// gets the same lab again.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { SandboxCgroups } from '../../sandbox-server/src/drivers/namespace/cgrou
 import { labMachineId } from '../../sandbox-server/src/drivers/namespace/lab.ts';
 import { resolveOptions } from '../../sandbox-server/src/drivers/namespace/options.ts';
 import { namespaceLeftovers } from '../support/namespace-leftovers.ts';
+import { bearerRequest, createClass } from '../support/classroom.ts';
 import { createdSandboxIds, startServer, type RunningServer } from '../support/server.ts';
 import { apiRequest, attachTerminal, createSandbox, type CreatedSandbox } from '../support/server-client.ts';
 
@@ -48,12 +50,14 @@ afterAll(async () => {
 /** A lab whose every machine has a shell as a reader leaves it: a variable, a file, a job, some output. */
 async function busyLab(server: RunningServer, marker: string): Promise<CreatedSandbox> {
   const lab = await createSandbox(server, { body: JSON.stringify({ machines: MACHINES }) });
-  for (const machine of MACHINES) {
-    const { reader, client } = await attachTerminal(server, lab, '1', { machine });
-    await reader.run(`export KEPT=${marker}-${machine}; echo ${marker} > ~/kept.txt; sleep 900 & echo before-${marker}`);
-    await client.close();
-  }
+  for (const machine of MACHINES) await busyShell(server, lab, machine, marker);
   return lab;
+}
+
+async function busyShell(server: RunningServer, lab: { id: string; token: string }, machine: string, marker: string): Promise<void> {
+  const { reader, client } = await attachTerminal(server, lab, '1', { machine });
+  await reader.run(`export KEPT=${marker}-${machine}; echo ${marker} > ~/kept.txt; sleep 900 & echo before-${marker}`);
+  await client.close();
 }
 
 async function expectSameShell(server: RunningServer, lab: { id: string; token: string }, machine: string, marker: string): Promise<void> {
@@ -133,6 +137,28 @@ describe('a lab across a restart', () => {
     expect(gone.status).toBe(410);
     expect((await gone.json()).error.message).toMatch(/^Votre machine s'est arrêtée pendant le redémarrage du serveur/);
     expect(leftovers([lab.id])).toEqual([]);
+    await second.stop();
+  }, 300_000);
+});
+
+describe('a class of labs across a restart', () => {
+  it("gives the student the same lab again after SIGKILL, each machine's shell kept", async () => {
+    const db = join(dbDir, 'classroom.sqlite');
+    const { links } = await createClass(db, ['--name', 'Swarm qui redémarre', '--seats', '1', '--lifetime', '2h', '--machines', MACHINES.join(',')]);
+    const classEnv = { CLASS_MODE: 'true', CLASS_DB: db };
+    const first = await start(classEnv);
+    const given = await bearerRequest(first, 'POST', 'api/sandboxes', links[0]!.token);
+    expect(given.status).toBe(201);
+    await busyShell(first, given.body, 'node2', 'classe');
+    first.process.kill('SIGKILL');
+    await first.stop();
+
+    const second = await start(classEnv);
+    await second.waitForLog((line) => line.msg === 'machine of a student found again after a restart' && line.sandbox === given.body.id);
+    const again = await bearerRequest(second, 'POST', 'api/sandboxes', links[0]!.token);
+    expect(again.body.id).toBe(given.body.id);
+    expect(again.body.machines).toEqual(given.body.machines);
+    await expectSameShell(second, { id: given.body.id, token: again.body.token }, 'node2', 'classe');
     await second.stop();
   }, 300_000);
 });
