@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from '../support/browser.ts';
 import { courseInChromium } from '../support/e2e-fixtures.ts';
-import { afterLast, commandOutput, runSnippet, screenshot, snippets, terminalText } from '../support/terminal-page.ts';
+import { afterLast, commandOutput, runSnippet, screenshot, snippets, terminalText, waitForTerminalText } from '../support/terminal-page.ts';
 
 const LESSON = 'docker_linux/premiers-conteneurs/';
 const web = courseInChromium();
@@ -29,8 +29,8 @@ async function snippet(index: number, firstCommand: string) {
 }
 
 describe('running the Docker lesson', () => {
-  it('has seven snippets, each with Exécuter', async () => {
-    await expect(snippets(page!).count()).resolves.toBe(7);
+  it('has eight snippets, each with Exécuter', async () => {
+    await expect(snippets(page!).count()).resolves.toBe(8);
   });
 
   it('runs a first container, pulling busybox from the class store', async () => {
@@ -59,13 +59,27 @@ describe('running the Docker lesson', () => {
     await screenshot(page!, 'run-docker-lesson-2-build');
   });
 
+  it("pushes that image to the reader's own space of the class registry ($DEPOT), removes it, and runs it back from there", async () => {
+    await runSnippet(page!, await snippet(3, 'echo "$DEPOT"'), 'done', SLOW);
+    // The last rows: the image is gone from the machine, so it comes back from the reader's space, busybox's layer kept.
+    const text = await waitForTerminalText(page!, '1', /\nImage construite dans ma machine\n/);
+    expect(text).not.toMatch(/denied|unauthorized|not found/i);
+    const back = afterLast(text, 'docker run --rm "$DEPOT/bonjour"');
+    const depot = await commandOutput(page!, '1', 'echo "$DEPOT"');
+    expect(depot).toMatch(/^localhost:5000\/lecteur-[0-9a-f]{10}$/);
+    expect(back).toContain(`Unable to find image '${depot}/bonjour:latest' locally`);
+    expect(back).toMatch(/Already exists[\s\S]*Pull complete[\s\S]*\nImage construite dans ma machine/);
+    expect(await commandOutput(page!, '1', 'docker image ls "$DEPOT/bonjour" --format "{{.Repository}}"')).toBe(`${depot}/bonjour`);
+    await screenshot(page!, 'run-docker-lesson-2b-push');
+  });
+
   it('reaches a container by its name on a network of two', async () => {
-    await runSnippet(page!, await snippet(3, 'docker network create mon-reseau'), 'done', SLOW);
+    await runSnippet(page!, await snippet(4, 'docker network create mon-reseau'), 'done', SLOW);
     expect(afterLast(await terminalText(page!, '1'), 'wget -qO- http://web/')).toMatch(/\nBonjour du serveur web/);
   });
 
   it('publishes a port that curl reaches on 127.0.0.1', async () => {
-    await runSnippet(page!, await snippet(4, 'docker run -d --name web-public -p 8080:80 -v ~/site:/www:ro busybox httpd -f -p 80 -h /www'), 'done', SLOW);
+    await runSnippet(page!, await snippet(5, 'docker run -d --name web-public -p 8080:80 -v ~/site:/www:ro busybox httpd -f -p 80 -h /www'), 'done', SLOW);
     const text = await terminalText(page!, '1');
     expect(afterLast(text, 'curl 127.0.0.1:8080')).toMatch(/\nBonjour du serveur web/);
     expect(text).toMatch(/80\/tcp -> 0\.0\.0\.0:8080/);
@@ -73,14 +87,14 @@ describe('running the Docker lesson', () => {
   });
 
   it('keeps notes in a volume across containers', async () => {
-    await runSnippet(page!, await snippet(5, 'docker volume create carnet'), 'done', SLOW);
+    await runSnippet(page!, await snippet(6, 'docker volume create carnet'), 'done', SLOW);
     const text = await terminalText(page!, '1');
     expect(afterLast(text, 'cat /data/notes.txt')).toMatch(/première note\s+deuxième note/);
     expect(text).toMatch(/local\s+carnet/);
   });
 
   it('starts and removes a two-service application with docker compose', async () => {
-    await runSnippet(page!, await snippet(6, 'mkdir -p ~/pile && cd ~/pile'), 'done', SLOW);
+    await runSnippet(page!, await snippet(7, 'mkdir -p ~/pile && cd ~/pile'), 'done', SLOW);
     const text = await terminalText(page!, '1');
     expect(afterLast(text, 'curl 127.0.0.1:8081')).toMatch(/\nBonjour du serveur web/);
     expect(afterLast(text, 'docker compose logs client')).toMatch(/client_1\s+\| Bonjour du serveur web/);
