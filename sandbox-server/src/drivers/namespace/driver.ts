@@ -210,6 +210,11 @@ export class NamespaceDriver implements SandboxDriver {
       !leftovers.all && record.recordedIn !== undefined && record.recordedIn !== leftovers.recordsPath && existsSync(record.recordedIn);
     const spared = (record: SandboxRecord) => serverIsAlive(record) || (ownerIsAlive(record) && keptElsewhere(record));
     const alive = new Set(records.filter(({ record }) => record && spared(record)).map(({ id }) => id));
+    // A sandbox being made (by this process or another) has its directory a moment before its
+    // record, and its uid range a moment before that: a fresh directory without a readable record
+    // is such a sandbox, and what it holds is not a leftover — least of all its uid range, which
+    // would otherwise go to the next sandbox while this one uses it.
+    const beingMade = new Set(records.filter(({ record, sinceMs }) => !record && Date.now() - sinceMs < 60_000).map(({ id }) => id));
 
     // One leftover's failure is logged and the next is tried: whatever a machine left, the server still starts.
     const each = async (what: string, id: string, action: () => Promise<unknown>) => {
@@ -239,16 +244,14 @@ export class NamespaceDriver implements SandboxDriver {
         await cgroups.remove();
       });
     }
-    for (const { id, record, sinceMs } of records) {
-      if (alive.has(id)) continue;
-      // A directory is made a moment before its record is written: spare fresh ones.
-      if (!record && Date.now() - sinceMs < 60_000) continue;
+    for (const { id, record } of records) {
+      if (alive.has(id) || beingMade.has(id)) continue;
       // Its gate directory, and its reader's pushed images when no live machine of that reader is left.
       await each('registry gate', id, async () => this.options.registry?.close(id, { destroyed: true, reader: record?.reader ?? id }));
       await each('state directory', id, () => new SandboxDirs(stateDir, id).remove());
     }
     for (const [index, { holder, sinceMs }] of await this.#uidRanges.held()) {
-      if (!holder || alive.has(holder)) continue;
+      if (!holder || alive.has(holder) || beingMade.has(holder)) continue;
       // A range is taken a moment before its sandbox's record is written: spare fresh ones.
       if (!records.some(({ id }) => id === holder) && Date.now() - sinceMs < 60_000) continue;
       await each('uid range', holder, () => this.#uidRanges.release(index, holder));

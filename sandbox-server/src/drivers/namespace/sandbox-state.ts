@@ -55,7 +55,8 @@ export class SandboxDirs {
 
   async create(record: SandboxRecord): Promise<void> {
     await mkdir(this.root, { recursive: true, mode: 0o700 });
-    await writeFile(this.record, JSON.stringify(record, null, 2));
+    // Whole or not at all: a clean-up elsewhere may read it at any moment.
+    await this.writeRecord(record);
     for (const dir of ['rootfs', 'lower', 'layer']) await mkdir(join(this.bundle, dir), { recursive: true });
     await mkdir(this.run, { recursive: true, mode: 0o700 });
   }

@@ -1,0 +1,45 @@
+// A clean-up by another process (a second server starting, `npm run
+// sandbox:cleanup`) while a sandbox is being made: its directory exists but
+// its record is not written yet (or half written). The clean-up must spare
+// what that sandbox already holds — its uid range above all, or a second
+// sandbox could be given the same host uids. The driver here has a state
+// directory and a prefix of its own: it touches nothing of anyone else.
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNamespaceDriver } from '../../sandbox-server/src/drivers/namespace/index.ts';
+import { UidRanges } from '../../sandbox-server/src/drivers/namespace/uid-ranges.ts';
+
+let stateDir: string;
+
+beforeAll(async () => {
+  stateDir = await mkdtemp(join(tmpdir(), 'leftovers-race-'));
+});
+
+afterAll(async () => {
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+describe('leftover clean-up while a sandbox is being made', () => {
+  it.each([
+    ['no record yet', undefined],
+    ['an empty record (being written)', ''],
+    ['half a record', '{"id": "test-making-'],
+  ])('spares the uid range and the directory of a sandbox with %s', async (_, record) => {
+    const id = `test-making-${Math.random().toString(16).slice(2, 8)}`;
+    const driver = createNamespaceDriver({ stateDir, prefix: `lrace${process.pid}`, uidRangeStart: 3_000_000_000, maxSandboxes: 4, log: () => {} });
+    const ranges = new UidRanges(join(stateDir, 'uid-ranges'), 3_000_000_000, 4);
+    const range = await ranges.allocate(id);
+    const dir = join(stateDir, 'sandboxes', id);
+    await mkdir(dir, { recursive: true });
+    if (record !== undefined) await writeFile(join(dir, 'state.json'), record);
+
+    await driver.cleanupLeftovers();
+
+    expect((await ranges.held()).get(range.index)?.holder, 'the uid range was released under the sandbox being made').toBe(id);
+    expect(await readdir(join(stateDir, 'sandboxes'))).toContain(id);
+    await ranges.release(range.index, id);
+    await rm(dir, { recursive: true, force: true });
+  });
+});
