@@ -237,13 +237,18 @@ export class LessonTerminal extends HTMLElement {
     } else if (this.hasOutput) {
       term.write('\r\n\x1b[2m— nouveau shell —\x1b[0m\r\n');
     }
-    this.feed.attached(message);
+    // The shell feed learns of output in the order xterm parses it, once it
+    // is parsed: a run is over when its last line is on the terminal (drawn
+    // at the next frame), not while it still waits in xterm's write queue.
+    term.write('', () => this.feed.attached(message));
   }
 
   private onOutput(bytes: Uint8Array, replay: boolean, written: () => void): void {
     this.hasOutput = true;
-    this.requireView().term.write(bytes, written);
-    this.feed.output(bytes, replay);
+    this.requireView().term.write(bytes, () => {
+      written();
+      this.feed.output(bytes, replay);
+    });
   }
 
   private requireView(): TerminalView {

@@ -51,6 +51,10 @@ export async function runSnippet(page: Page, snippet: Locator, expected = 'done'
   await controls
     .and(page.locator('[data-run-state="done"], [data-run-state="stopped"], [data-run-state="error"], [data-run-state="offer"]'))
     .waitFor({ timeout: timeoutMs });
+  // A run ends at the shell's mark, which xterm parses in the same write as
+  // the output before it; the screen is drawn at the next animation frame.
+  // Two frames later every row the run printed is on screen to be read.
+  await page.evaluate(() => new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve()))));
   const outcome = {
     state: (await controls.getAttribute('data-run-state')) ?? '',
     status: (await controls.locator('[data-run-status]').innerText()).trim(),
