@@ -3,7 +3,7 @@
 // _index.md: both pages of the chapter get the same two machines. Each block
 // runs on the machine its prompt names; what page 1 leaves on node2, page 2
 // reads there after « Suivant », with the same lab and its terminals
-// reattached. Machines without Docker: the chapter does not need it, and the
+// reattached; the namespace view's « Machine » list shows node2's. Machines without Docker: the chapter does not need it, and the
 // lab starts faster.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -77,5 +77,19 @@ describe("a chapter's lab, declared in its _index.md", () => {
     expect((await rememberedMachine(page!))?.id).toBe(labId);
     // One lab made for the whole chapter (no warm pool here: nothing else is made).
     expect(server!.logs.filter((line) => line.msg === 'sandbox created').length).toBe(1);
+  });
+
+  it("shows the namespace view of the machine picked in the panel's « Machine » list", async () => {
+    const firstFrame = new Promise<string>((resolve) =>
+      page!.on('websocket', (socket) => {
+        if (socket.url().includes('/machines/node2/namespaces')) socket.once('framereceived', (frame) => resolve(String(frame.payload)));
+      }),
+    );
+    await page!.getByRole('button', { name: 'Vue des namespaces', exact: true }).click();
+    const picker = page!.locator('[data-namespace-machine]');
+    await expect(picker.evaluate((select: HTMLSelectElement) => [...select.options].map((option) => option.value))).resolves.toEqual(['node1', 'node2']);
+    await expect(picker.inputValue()).resolves.toBe('node1');
+    await picker.selectOption('node2');
+    expect(JSON.parse(await firstFrame)).toMatchObject({ type: 'snapshot', machine: `${labId}/node2` });
   });
 });
