@@ -47,6 +47,13 @@ describe('a lab through the API', () => {
 
     const unknown = await TerminalClient.connect(server, lab.id, '1', { token: lab.token, machine: 'node9' });
     expect((await unknown.closed).code).toBe(CloseCode.notFound);
+    // In the reader's words, with the machines the lab has and who chooses them (reloading would not help).
+    expect(await unknown.waitForMessage('error')).toMatchObject({
+      code: 'not-found',
+      lang: 'fr',
+      message: "Votre lab n'a pas de machine « node9 » (il a : node1, node2, node3).",
+      hint: expect.stringContaining('--machines'),
+    });
 
     // Capacity counts machines: 3 of MAX_SANDBOXES=4 are taken (healthz says so), a second lab of 2 does not fit.
     expect((await (await fetch(new URL('healthz', server.url))).json()).sandboxes.assigned).toBe(3);

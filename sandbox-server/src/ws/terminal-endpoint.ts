@@ -117,12 +117,17 @@ export class TerminalEndpoint {
     }
 
     if (machine !== undefined && !managed.sandbox.machines?.some((known) => known.name === machine)) {
+      // Said in the reader's words (lang fr): the catalogue's "reload the
+      // page" would not help — a page asking for a lab the server does not
+      // give (a class made without --machines, say) gets the same answer again.
+      const known = managed.sandbox.machines?.map((each) => each.name) ?? [];
       return reject('bad-request', CloseCode.notFound, {
         code: 'not-found',
-        message: `This sandbox has no machine ${JSON.stringify(machine.slice(0, 40))}.`,
-        hint: managed.sandbox.machines
-          ? `Its machines are ${managed.sandbox.machines.map((known) => known.name).join(', ')}.`
-          : 'It is a single machine: use …/terminals/:name.',
+        lang: 'fr',
+        message: `Votre ${known.length > 0 ? 'lab' : 'machine'} n'a pas de machine « ${machine.slice(0, 40)} »${known.length > 0 ? ` (il a : ${known.join(', ')})` : ''}.`,
+        hint:
+          "Cette page demande un lab que ce serveur ne vous donne pas. En classe, c'est le formateur qui choisit les machines de chacun " +
+          '(npm run class -- create … --machines node1,node2,node3) ; ailleurs, les blocs de cette page qui nomment cette machine ne peuvent pas être exécutés ici.',
       });
     }
     const socket = new TerminalSocket(ws, log, metrics);
