@@ -41,10 +41,15 @@ try {
       element.addEventListener('click', () => ((window as unknown as { clickedAt: number }).clickedAt = performance.now()), { capture: true, once: true });
     });
     await button.click();
-    await page.waitForFunction(() => /[$#][\s\u00a0]/.test(document.querySelector('lesson-terminal[name="1"] .xterm-rows')?.textContent ?? ''), null, { timeout: 60_000 });
+    await page.waitForFunction(() => /[$#][\s\u00a0]/.test(document.querySelector('lesson-terminal[name="1"] .xterm-rows')?.textContent ?? ''), null, {
+      timeout: 60_000,
+    });
     const events = await page.evaluate(() => {
       const w = window as unknown as { events: [string, number][]; clickedAt: number };
-      return [...w.events.filter(([, t]) => t >= w.clickedAt).map(([what, t]) => `${(t - w.clickedAt).toFixed(1)} ${what}`), `${(performance.now() - w.clickedAt).toFixed(1)} prompt seen`];
+      return [
+        ...w.events.filter(([, t]) => t >= w.clickedAt).map(([what, t]) => `${(t - w.clickedAt).toFixed(1)} ${what}`),
+        `${(performance.now() - w.clickedAt).toFixed(1)} prompt seen`,
+      ];
     });
     console.log(events.join('\n'));
     console.log('--');
