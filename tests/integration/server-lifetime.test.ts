@@ -90,6 +90,8 @@ describe('graceful shutdown', () => {
     const sandbox = await createSandbox(server);
     const terminal = await attachTerminal(server, sandbox, '1');
     await terminal.reader.waitForPrompt();
+    // The pool refills a moment after a reader took its machine (REFILL_DELAY_MS): let it, so it has one to destroy too.
+    await expect.poll(() => server.metric('sandboxes_active', { kind: 'pool' }), { timeout: 120_000, interval: 200 }).toBe(1);
     const exit = await server.stop();
     expect(exit).toEqual({ code: 0, signal: null });
     expect((await terminal.client.closed).code).toBe(CloseCode.goingAway);

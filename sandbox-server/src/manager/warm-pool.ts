@@ -27,6 +27,12 @@ export interface WarmPoolOptions {
 }
 
 const FIRST_BACKOFF_MS = 2_000;
+/**
+ * After a reader takes a machine, the pool waits this long before making the
+ * next one: making a machine takes a core for a while (crun, dockerd), and the
+ * reader's first seconds (attach, first prompt, first keys) should not share it.
+ */
+export const REFILL_DELAY_MS = 2_000;
 const MAX_BACKOFF_MS = 60_000;
 
 interface Pooled extends PooledSandbox {
@@ -56,9 +62,23 @@ export class WarmPool {
   /** A ready sandbox, or undefined; starts a refill. */
   take(): PooledSandbox | undefined {
     const entry = this.pooled.shift();
-    entry?.exitSubscription.dispose();
-    this.wake();
-    return entry && { sandbox: entry.sandbox, shell: entry.shell };
+    if (!entry) {
+      this.wake();
+      return undefined;
+    }
+    entry.exitSubscription.dispose();
+    this.holdRefill(REFILL_DELAY_MS);
+    return { sandbox: entry.sandbox, shell: entry.shell };
+  }
+
+  /** No refill for `ms` (the retry timer doubles as the hold: wake() waits for it). */
+  private holdRefill(ms: number): void {
+    if (this.stopped || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.wake();
+    }, ms);
+    this.retryTimer.unref();
   }
 
   /** Resolves when the sandbox being made now (if any) is ready or failed. */
