@@ -134,11 +134,12 @@ describe('npm run dev on a Hugo course', () => {
     await expect.poll(() => overlay.count(), { timeout: 30_000 }).toBe(0);
     await expect.poll(() => text(), { timeout: 30_000 }).toContain('appartient à une utilisatrice');
 
-    // A file in static/: the page is reloaded (a marker set in this window is gone) and the new file is served.
-    const reloaded = () => page.evaluate(() => !(window as { beforeEdit?: boolean }).beforeEdit).catch(() => false);
-    await page.evaluate(() => ((window as { beforeEdit?: boolean }).beforeEdit = true));
+    // A file in static/: the open page is loaded again after the edit (its document starts after it: a reload
+    // still pending from the fix above would start before), and the new file is served.
+    const loadedAt = () => page.evaluate(() => performance.timeOrigin).catch(() => 0);
+    const editedAt = Date.now();
     appendFileSync(join(workDir, 'site', 'static', 'images', 'droits.svg'), '\n<!-- édité -->\n');
-    await expect.poll(reloaded, { timeout: 30_000 }).toBe(true);
+    await expect.poll(loadedAt, { timeout: 30_000 }).toBeGreaterThan(editedAt);
     const svg = await page.evaluate(() => fetch('/linux-pratique/images/droits.svg', { cache: 'no-store' }).then((r) => r.text()));
     expect(svg).toContain('édité');
 
