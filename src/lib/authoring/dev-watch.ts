@@ -69,9 +69,10 @@ function keepContentWatched(watcher: Watcher, hot: ViteDevServer['environments']
     return;
   }
   watcher.add(contentDir);
-  // And the open pages are told to load again: Vite's client reloads by itself only when it saw its
-  // socket close, which an in-place restart does not always do (measured: the title stayed old 1 time in 3).
-  setTimeout(() => hot.send({ type: 'full-reload', path: '*' }), 1_000).unref();
+  // And the open pages are told to load again: Vite's client reloads by itself when its socket closes,
+  // but a page may reload while the restart is under way, get the old page and connect again late
+  // (measured: the title stayed old 1 time in 3). Twice: once the new server is up, then for late sockets.
+  for (const delay of [1_000, 4_000]) setTimeout(() => hot.send({ type: 'full-reload', path: '*' }), delay).unref();
   for (const event of ['add', 'change', 'unlink'] as const) {
     watcher.on(event, (file: string) => {
       if (isInside(file, contentDir)) first.emit(event, file);
