@@ -59,9 +59,10 @@ const CONTAINERD_WAIT_MS = 5 * 60_000;
 
 /**
  * A VM guest (vm driver): containerd as its own service first, waited for as
- * long as an emulated CPU needs, then dockerd pointed at it. No bridge and no
- * iptables there yet: the guest kernel's netfilter and bridge modules are not
- * in its initramfs (see docs/notes: Docker in the VM driver is dockerd only).
+ * long as an emulated CPU needs, then dockerd pointed at it. dockerd makes its
+ * bridge and iptables-nft rules as on any Debian machine: the guest's disk
+ * carries its kernel's netfilter, bridge and veth modules, which kmod's
+ * modprobe loads on demand (src/drivers/vm/kernel-modules.ts).
  */
 async function startInVirtualMachine(log: Log): Promise<string[]> {
   const output = openSync('/var/log/containerd.log', 'a');
@@ -72,7 +73,7 @@ async function startInVirtualMachine(log: Log): Promise<string[]> {
   const deadline = Date.now() + CONTAINERD_WAIT_MS;
   while (!existsSync(CONTAINERD_SOCKET) && Date.now() < deadline && containerd.exitCode === null) await sleep(200);
   if (!existsSync(CONTAINERD_SOCKET)) log('warn', 'containerd did not open its socket; dockerd starts anyway');
-  return ['--containerd', CONTAINERD_SOCKET, '--iptables=false', '--ip-masq=false', '--ip-forward=false', '--bridge=none'];
+  return ['--containerd', CONTAINERD_SOCKET];
 }
 
 const DAEMON_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

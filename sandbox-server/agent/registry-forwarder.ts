@@ -6,10 +6,14 @@
 // the host exists. The socket is this machine's own: the gate knows who asks
 // from it, and lets through pulls, and pushes inside the reader's namespace
 // (src/images/gate-rules.ts). That namespace is told to the shells as $DEPOT.
+// In a VM there is no socket to mount: each connection becomes a stream over
+// a virtio-serial port that the host connects to the machine's gate socket
+// (registry-channel.ts).
 // Same values as SANDBOX_REGISTRY in src/images/paths.ts (a unit test checks).
 import { existsSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import type { Log } from './log.ts';
+import { openRegistryChannel } from './registry-channel.ts';
 
 export const REGISTRY_GATE_SOCKET = '/.sandbox/registry/gate.sock';
 export const REGISTRY_MIRROR_PORT = 5000;
@@ -32,8 +36,13 @@ export function writeDepotProfile(namespace: string, log: Log): void {
 }
 
 export function startRegistryForwarder(log: Log): void {
-  if (!existsSync('/.sandbox/registry')) return; // no store on this host: pulls fail as they would offline
-  const server = net.createServer((client) => {
+  const channel = existsSync('/.sandbox/registry') ? undefined : openRegistryChannel(log);
+  if (!existsSync('/.sandbox/registry') && !channel) return; // no store on this host: pulls fail as they would offline
+  const server = net.createServer({ allowHalfOpen: Boolean(channel) }, (client) => {
+    if (channel) {
+      channel.carry(client);
+      return;
+    }
     const upstream = net.connect(REGISTRY_GATE_SOCKET);
     client.pipe(upstream);
     upstream.pipe(client);

@@ -320,7 +320,7 @@ export const ConfigSchema = z
     sandboxDockerDisk: size(256 * 1024 ** 2)
       .default(1536 * 1024 ** 2)
       .describe(
-        "Size of each sandbox's Docker disk (/var/lib/docker: images, containers, volumes), a sparse ext4 image on the host's disk removed with the sandbox; the host pays only what is written. Namespace driver; at most 64GiB.",
+        "Size of each sandbox's Docker disk (/var/lib/docker: images, containers, volumes), a sparse ext4 image on the host's disk removed with the sandbox; the host pays only what is written. Both drivers (a VM gets it as a second disk); at most 64GiB.",
       ),
     imageStoreReaderQuota: size(16 * 1024 ** 2)
       .default(512 * 1024 ** 2)

@@ -47,7 +47,12 @@ async function main(): Promise<void> {
     driverLog[level](renameReserved(fields), msg);
   const driver =
     config.driver === 'vm'
-      ? createDriver('vm', { log: driverLogSink, accelerator: config.vmAccelerator })
+      ? createDriver('vm', {
+          log: driverLogSink,
+          accelerator: config.vmAccelerator,
+          dockerDiskBytes: config.sandboxDockerDisk,
+          registry: images?.access,
+        })
       : createDriver('namespace', { log: driverLogSink, dockerDiskBytes: config.sandboxDockerDisk, registry: images?.access });
 
   try {

@@ -29,6 +29,29 @@ ln -sf /proc/self/fd/0 /dev/stdin
 ln -sf /proc/self/fd/1 /dev/stdout
 ln -sf /proc/self/fd/2 /dev/stderr
 ip link set lo up
+# Docker routes between its bridges and the containers (dockerd would set it too, later).
+echo 1 > /proc/sys/net/ipv4/ip_forward
+
+cmdline_value() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p"; }
+
+# The Docker disk (src/drivers/vm/vm-sandbox.ts): a second virtio disk whose
+# size is the machine's quota for images, containers and volumes. `discard`
+# gives freed blocks back to the host's sparse file.
+if [ "$(cmdline_value cours_linux.docker_disk)" = vdb ]; then
+  tries=0
+  while [ ! -b /dev/vdb ] && [ $tries -lt 100 ]; do tries=$((tries + 1)); sleep 0.05; done
+  mkdir -p /var/lib/docker
+  mount -t ext4 -o noatime,discard /dev/vdb /var/lib/docker || say "cannot mount the Docker disk /dev/vdb: Docker uses the root disk"
+fi
+
+# A lab's machine (src/drivers/vm/vm-lab.ts): its NIC on the lab's own
+# network, with the address the host chose; no route (nothing beyond the lab).
+address=$(cmdline_value cours_linux.address)
+if [ -n "$address" ]; then
+  tries=0
+  while [ ! -e /sys/class/net/eth0 ] && [ $tries -lt 200 ]; do tries=$((tries + 1)); sleep 0.05; done
+  ip addr add "$address" dev eth0 && ip link set eth0 up || say "cannot set the lab address $address on eth0"
+fi
 
 # udev would make /dev/virtio-ports/<name>; there is no udev here.
 mkdir -p /dev/virtio-ports
@@ -41,7 +64,7 @@ channel=/dev/virtio-ports/cours-linux.agent
 # Where the disk's builder put Node and the agent (src/drivers/vm/disk-image.ts).
 . /.sandbox/vm/agent.env
 
-config=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^cours_linux\.agent=//p' | base64 -d) \
+config=$(cmdline_value 'cours_linux\.agent' | base64 -d) \
   || { say "FATAL: no valid cours_linux.agent= on the kernel command line"; halt_now; }
 
 # A virtio port may be opened once: one read-write descriptor serves both

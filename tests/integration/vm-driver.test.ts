@@ -3,7 +3,11 @@
 // "Les Namespaces" typed in it through the driver API, the same outputs as
 // with the namespace driver (tests/support/lesson-exercises.ts), plus what only a
 // VM shows: its own kernel, no network at all, and a disk image that never
-// changes. Then destroyed, and the host searched for anything left.
+// changes. Then Docker as the course uses it, in the same VM (one boot for
+// all: under TCG each container costs seconds): images pulled offline from
+// the class store over the VM's own channel, a build, a user network with
+// names, a published port, a volume, the Docker disk and its quota. Then
+// destroyed, and the host searched for anything left.
 import { NAMESPACE_TYPES } from '../../contracts/process-snapshot.ts';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -22,6 +26,7 @@ import { findQemuProcesses } from '../../sandbox-server/src/drivers/vm/qemu-proc
 import { VmDirs } from '../../sandbox-server/src/drivers/vm/vm-dirs.ts';
 import type { VmSandbox } from '../../sandbox-server/src/drivers/vm/vm-sandbox.ts';
 import { describeLessonExercises, waitForDockerd } from '../support/lesson-exercises.ts';
+import { ImageStoreFixture } from '../support/image-store-fixture.ts';
 import { openTerminal, type OpenedTerminal } from '../support/terminal-reader.ts';
 
 const LIMITS: SandboxLimits = { memoryBytes: 256 * 1024 * 1024, pids: 512, cpus: 1, diskBytes: 128 * 1024 * 1024 };
@@ -29,7 +34,10 @@ const LIMITS: SandboxLimits = { memoryBytes: 256 * 1024 * 1024, pids: 512, cpus:
 const SLOW = { timeoutMs: 120_000 };
 
 const logs: LogRecord[] = [];
+// The class image store, on sockets of this run: the VM's channel leads to its gate.
+const store = new ImageStoreFixture();
 const driver: VmDriver = createVmDriver({
+  registryGateDir: store.paths.gateDir,
   log: (record) => {
     logs.push(record);
     if (record.level === 'error') process.stderr.write(`${JSON.stringify(record)}\n`);
@@ -46,6 +54,7 @@ let dockerdPid: string;
 beforeAll(async () => {
   await driver.checkHost();
   await driver.cleanupLeftovers();
+  await store.start();
   // The first run on a machine builds the root filesystem, the kernel and the disk: minutes.
   await driver.prepare(() => {});
   const path = await driver.diskImage(LIMITS.diskBytes);
@@ -61,6 +70,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sandbox?.destroy();
+  expect(await store.stop()).toEqual([]);
 });
 
 describe('the VM the student finds', () => {
@@ -171,11 +181,16 @@ describe('the namespace view of a VM', () => {
 });
 
 describe('network', () => {
-  it('has only a loopback interface and no route at all', async () => {
-    expect((await one.reader.run('ip route')).output.trim()).toBe('');
+  it("has no NIC and no route beyond Docker's own bridges", async () => {
+    // dockerd's docker0 (and any br-*/veth of the Docker tests) are inside the guest; nothing leads out of it.
+    const routes = (await one.reader.run('ip route')).output.trim().split('\n').filter(Boolean);
+    for (const route of routes) expect(route).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+ dev (docker0|br-[0-9a-f]+) /);
     expect((await one.reader.run('ip -6 route')).output.trim()).toMatch(/^(::1 dev lo[^\n]*)?$/);
     const links = (await one.reader.run('ip -o link')).output.trim().split('\n');
-    expect(links.map((line) => line.split(': ')[1])).toEqual(['lo']);
+    const names = links.map((line) => line.split(': ')[1]!.split('@')[0]!);
+    expect(names[0]).toBe('lo');
+    for (const name of names.slice(1)) expect(name).toMatch(/^(docker0|br-[0-9a-f]+|veth[0-9a-f]+)$/);
+    expect((await one.reader.run('ls /sys/class/net')).output).not.toMatch(/\beth\d/);
   });
 
   it("cannot reach a port listening on the host's loopback", async () => {
@@ -195,6 +210,54 @@ describe('network', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('Docker as the student, offline', () => {
+  const DOCKER = { timeoutMs: 600_000 };
+  /** Runs `command` in terminal one; fails the test with its output unless it exits 0. */
+  const ok = async (command: string) => {
+    const result = await one.reader.run(command, DOCKER);
+    expect(result.exitCode, `${command}\n${result.output}`).toBe(0);
+    return result.output;
+  };
+
+  it('keeps /var/lib/docker on a Docker disk of its own, whose size is the quota', async () => {
+    const [source, sizeKiB] = (await ok('df -k --output=source,size /var/lib/docker | tail -1')).trim().split(/\s+/);
+    expect(source).toBe('/dev/vdb');
+    const quotaKiB = driver.options.dockerDiskBytes / 1024;
+    expect(Number(sizeKiB)).toBeGreaterThan(quotaKiB * 0.9);
+    expect(Number(sizeKiB)).toBeLessThanOrEqual(quotaKiB);
+    expect((await ok("docker info --format '{{.Driver}} {{.DockerRootDir}}'")).trim()).toBe('overlay2 /var/lib/docker');
+    // On the host: the VM's own sparse file, not the shared image.
+    const file = new VmDirs(driver.options.stateDir, driver.options.prefix, id).dockerDisk;
+    expect(statSync(file).size).toBe(driver.options.dockerDiskBytes);
+    expect(statSync(file).blocks * 512).toBeLessThan(driver.options.dockerDiskBytes / 2);
+  });
+
+  it('pulls busybox from the class store over the VM channel and runs it, without sudo', async () => {
+    expect(await ok('docker pull busybox')).toMatch(/Downloaded newer image for busybox:latest|Image is up to date/);
+    expect((await ok('docker run --rm busybox echo bonjour')).trim()).toBe('bonjour');
+    // The kernel modules came from the guest's disk, loaded on demand.
+    expect(await ok('cat /proc/modules')).toMatch(/^(bridge|nf_tables|veth|overlay) /m);
+    expect((await ok('cat /proc/sys/net/ipv4/ip_forward')).trim()).toBe('1');
+  });
+
+  it('builds an image, resolves names on a user network, publishes a port and keeps a volume', async () => {
+    await ok("mkdir -p ~/site && printf 'FROM busybox\\nRUN echo page du serveur > /index.html\\nCMD httpd -f -p 80 -h /\\n' > ~/site/Dockerfile");
+    await ok('docker build -q -t site ~/site');
+    await ok('docker network create reseau && docker run -d --name serveur --network reseau -p 8080:80 site');
+    expect(await ok('docker run --rm --network reseau busybox wget -qO- http://serveur/index.html')).toMatch(/page du serveur/);
+    expect(await ok('for i in $(seq 60); do curl -sf 127.0.0.1:8080/index.html && break; sleep 1; done')).toMatch(/page du serveur/);
+    await ok('docker volume create donnees && docker run --rm -v donnees:/data busybox sh -c "echo garde > /data/f"');
+    expect((await ok('docker run --rm -v donnees:/data busybox cat /data/f')).trim()).toBe('garde');
+    await ok('docker rm -f serveur && docker network rm reseau');
+  });
+
+  it('cannot push into the class store: the gate is read-only', async () => {
+    const push = await one.reader.run('docker tag busybox 127.0.0.1:5000/eleve/app && docker push 127.0.0.1:5000/eleve/app', DOCKER);
+    expect(push.exitCode).not.toBe(0);
+    expect(store.refused.some((request) => /^(POST|PUT|HEAD) /.test(request) || /uploads/.test(request))).toBe(true);
   });
 });
 
@@ -286,6 +349,7 @@ describe('destroy', () => {
     // The socket's file went when the host accepted QEMU's connection; the directory holds the rest.
     expect(existsSync(dirs.console)).toBe(true);
     expect(existsSync(dirs.tmp)).toBe(true);
+    expect(existsSync(dirs.dockerDisk)).toBe(true);
     const exits: string[] = [];
     sandbox!.onExit((reason) => exits.push(reason));
 
@@ -295,6 +359,7 @@ describe('destroy', () => {
     expect(existsSync(`/proc/${qemuPid}`)).toBe(false);
     expect(findQemuProcesses(driver.options.prefix).filter((process) => process.id === id)).toEqual([]);
     expect(existsSync(dirs.root)).toBe(false);
+    expect(existsSync(dirs.dockerDisk)).toBe(false);
     for (const file of QemuCgroup.for(driver.options.prefix, id)?.procsFiles() ?? []) expect(existsSync(file)).toBe(false);
     expect(exits).toEqual([]); // a destroy is not a death
     await expect(sandbox!.openTerminal('1', { cols: 80, rows: 24 })).rejects.toThrow(/not running/);

@@ -1,6 +1,8 @@
 // The guest's disk: the very root filesystem the namespace driver uses (same
 // recipe, same build), plus the agent's files at the paths the namespace
-// driver bind-mounts them to, plus the guest's boot script; as one ext4
+// driver bind-mounts them to, plus the guest's boot script, plus the guest
+// kernel's modules Docker needs (guest-boot.ts) with their modules.dep and
+// modules.alias made by the root filesystem's own depmod; as one ext4
 // image (`mkfs.ext4 -d`), read-only in the cache. Each VM opens it
 // copy-on-write (see qemu-args.ts), so the image never changes.
 //
@@ -16,7 +18,7 @@ import { GUEST_FILES_DIR } from './guest-boot.ts';
 import { runCommand } from './run-command.ts';
 
 /** Bump when this file's procedure changes in a way its inputs do not show. */
-const BUILD_FORMAT = 2;
+const BUILD_FORMAT = 3;
 const BOOT_SCRIPT = join(GUEST_FILES_DIR, 'boot.sh');
 /** Where boot.sh lives in the guest (initramfs-init.sh starts it). */
 export const GUEST_BOOT_SCRIPT = '/.sandbox/vm/boot.sh';
@@ -34,6 +36,8 @@ export interface DiskImageInputs {
   agentDir: string;
   /** Free space the reader gets inside the VM. */
   freeBytes: number;
+  /** The guest's boot build (kernel release, modules tree, hash): the modules on the disk must be that kernel's. */
+  boot: { release: string; modules: string; hash: string };
 }
 
 export function diskImagePath(inputs: DiskImageInputs): string {
@@ -45,6 +49,7 @@ export function diskImagePath(inputs: DiskImageInputs): string {
     readFileSync(BOOT_SCRIPT),
     SANDBOX_PATHS,
     inputs.freeBytes,
+    inputs.boot.hash,
   );
   return join(vmCacheDir(inputs.cacheDir), `disk-${hash}.ext4`);
 }
@@ -79,6 +84,11 @@ export async function ensureDiskImage(inputs: DiskImageInputs, progress: Prepare
         await copyInto(file.source, target);
       }
     }
+    progress('vm-disk', `adding the kernel modules of ${inputs.boot.release}`);
+    await mkdir(join(tree, 'lib', 'modules'), { recursive: true });
+    await runCommand('cp', ['-a', join(inputs.boot.modules, 'lib', 'modules', inputs.boot.release), join(tree, 'lib', 'modules')]);
+    // kmod's depmod, from the guest's own root: the binary indexes (modules.alias.bin…) its modprobe reads.
+    await runCommand('chroot', [tree, '/sbin/depmod', '-a', inputs.boot.release]);
     await mkdir(join(tree, '.sandbox', 'vm'), { recursive: true });
     await writeFile(join(tree, GUEST_BOOT_SCRIPT), readFileSync(BOOT_SCRIPT), { mode: 0o755 });
     // boot.sh learns from here where the agent lives, as the namespace driver mounts it.

@@ -5,7 +5,9 @@
 //   the real-mode setup and the XZ decompression, ≈ 3 s under emulation;
 //   a ≈ 2 MB initramfs: busybox (from busybox-static, unpacked the same way),
 //   the few modules the guest needs to reach its disk and the host
-//   (kernel-modules.ts), and sandbox-server/vm/initramfs-init.sh as /init.
+//   (kernel-modules.ts), and sandbox-server/vm/initramfs-init.sh as /init;
+//   the modules Docker loads later (netfilter, bridge, veth, vxlan, …), as a
+//   lib/modules/<release>/ tree that disk-image.ts puts on the guest's disk.
 import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { spawnSync } from 'node:child_process';
@@ -15,11 +17,11 @@ import { fileURLToPath } from 'node:url';
 import type { PrepareProgress } from '../driver.ts';
 import { hashOf, pruneOldBuilds, removeStaleTemporaries, vmCacheDir } from './cache.ts';
 import { candidate, downloadAndUnpack, type DebianPackage } from './debian-packages.ts';
-import { GUEST_MODULES, loadOrder, parseBuiltin, parseModulesDep } from './kernel-modules.ts';
+import { GUEST_DISK_MODULE_DIRS, GUEST_MODULES, loadOrder, modulesUnder, parseBuiltin, parseModulesDep } from './kernel-modules.ts';
 import { runCommand } from './run-command.ts';
 
 /** Bump when this file's procedure changes in a way its inputs do not show. */
-const BUILD_FORMAT = 2;
+const BUILD_FORMAT = 3;
 export const GUEST_FILES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../vm');
 const INIT_SCRIPT = join(GUEST_FILES_DIR, 'initramfs-init.sh');
 
@@ -29,6 +31,8 @@ export interface GuestBoot {
   initrd: string;
   /** The guest kernel's release, e.g. 6.1.0-56-amd64 (what `uname -r` says inside). */
   release: string;
+  /** A tree holding lib/modules/<release>/ with the modules Docker needs (no modules.dep: the disk's depmod makes it). */
+  modules: string;
   /** Names the build: part of the accelerator probe's cache key. */
   hash: string;
 }
@@ -38,12 +42,13 @@ export async function ensureGuestBoot(cacheDir: string, progress: PrepareProgres
   const kernelPackage = await candidate('linux-image-amd64', 'linux-image-');
   const busyboxPackage = await candidate('busybox-static');
   const initScript = readFileSync(INIT_SCRIPT);
-  const hash = hashOf(BUILD_FORMAT, kernelPackage, busyboxPackage, initScript, GUEST_MODULES);
+  const hash = hashOf(BUILD_FORMAT, kernelPackage, busyboxPackage, initScript, GUEST_MODULES, GUEST_DISK_MODULE_DIRS);
   const final = join(dir, `boot-${hash}`);
   const result = (): GuestBoot => ({
     kernel: existsSync(join(final, 'vmlinux')) ? join(final, 'vmlinux') : join(final, 'vmlinuz'),
     initrd: join(final, 'initrd.img'),
     release: readFileSync(join(final, 'release'), 'utf8').trim(),
+    modules: join(final, 'modules'),
     hash,
   });
   if (existsSync(final)) {
@@ -91,6 +96,17 @@ export async function ensureGuestBoot(cacheDir: string, progress: PrepareProgres
       busybox,
       join(out, 'initrd.img'),
     ]);
+    const diskModules = modulesUnder(GUEST_DISK_MODULE_DIRS, modules);
+    progress('vm-boot', `${diskModules.length} modules for the guest's disk (netfilter, bridge, veth, vxlan, overlay…)`);
+    const diskModulesDir = join(out, 'modules', 'lib', 'modules', release);
+    for (const path of diskModules) {
+      await mkdir(dirname(join(diskModulesDir, path)), { recursive: true });
+      await copyFile(join(modulesDir, path), join(diskModulesDir, path));
+    }
+    // What depmod reads besides the modules: which ones are built in, and their order.
+    for (const file of ['modules.builtin', 'modules.builtin.modinfo', 'modules.order']) {
+      if (existsSync(join(modulesDir, file))) await copyFile(join(modulesDir, file), join(diskModulesDir, file));
+    }
     const bzImage = join(kernelTree, 'boot', `vmlinuz-${release}`);
     const kernelConfig = readFileSync(join(kernelTree, 'boot', `config-${release}`), 'utf8');
     const vmlinux = /^CONFIG_PVH=y$/m.test(kernelConfig) ? extractVmlinux(readFileSync(bzImage)) : undefined;

@@ -12,7 +12,58 @@ export const GUEST_MODULES = [
   'crc32c_generic', // ext4's metadata checksums
   'ext4',
   'overlay', // dockerd's overlay2 storage driver
+  'virtio_net', // a lab's NIC: no udev in the guest loads it when the PCI device appears
 ] as const;
+
+/**
+ * The parts of the kernel's module tree the guest's disk carries, for the
+ * guest's own modprobe (kmod, in the root filesystem) to load on demand: the
+ * kernel asks for "nft-expr-…", "rtnl-link-veth", "xt_…" as dockerd,
+ * iptables-nft and `ip link` need them, and dockerd modprobes bridge,
+ * br_netfilter and overlay itself. Whole directories rather than a list:
+ * which netfilter matches a Docker or Swarm version uses changes, and a
+ * missing one only shows as a rule that fails to load. ≈ 20 MB.
+ */
+export const GUEST_DISK_MODULE_DIRS = [
+  'kernel/net/netfilter/', // nf_tables, nft_*, xt_*, conntrack, NAT, IPVS (Swarm's routing mesh)
+  'kernel/net/ipv4/',
+  'kernel/net/ipv6/',
+  'kernel/net/bridge/', // docker0, br-*, br_netfilter
+  'kernel/net/802/',
+  'kernel/net/llc/',
+  'kernel/net/8021q/',
+  'kernel/net/sched/', // tc, which Swarm's overlay does not need but `docker network` tooling may
+  'kernel/net/core/',
+  'kernel/net/xfrm/', // encrypted overlays (--opt encrypted)
+  'kernel/net/key/',
+  'kernel/drivers/net/veth.ko',
+  'kernel/drivers/net/vxlan/', // Swarm's overlay networks
+  'kernel/drivers/net/dummy.ko',
+  'kernel/drivers/net/macvlan.ko',
+  'kernel/drivers/net/ipvlan/',
+  'kernel/drivers/net/tun.ko',
+  'kernel/drivers/net/virtio_net.ko',
+  'kernel/drivers/net/net_failover.ko',
+  'kernel/fs/overlayfs/',
+] as const;
+
+/**
+ * Module paths (relative to lib/modules/<release>/) under `dirs`, with every
+ * module they depend on wherever it lives (crypto, lib, …).
+ */
+export function modulesUnder(dirs: readonly string[], modules: ModuleDeps): string[] {
+  const chosen = new Set<string>();
+  const visit = (name: string) => {
+    const path = modules.paths.get(name);
+    if (!path || chosen.has(path)) return;
+    chosen.add(path);
+    for (const dep of modules.deps.get(name) ?? []) visit(dep);
+  };
+  for (const [name, path] of modules.paths) {
+    if (dirs.some((dir) => (dir.endsWith('/') ? path.startsWith(dir) : path === dir))) visit(name);
+  }
+  return [...chosen].sort();
+}
 
 export interface ModuleDeps {
   /** Module name (file name without .ko) → its path relative to lib/modules/<release>/. */

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { SandboxLimits } from '../driver.ts';
 import { absolutePath, parseDriverOptions, sharedLimitsProblem, sharedOptionFields, type LogRecord, type LogSink } from '../driver-options.ts';
+import type { RegistryAccess } from '../../images/machine-gates.ts';
 
 export type { LogRecord, LogSink };
 
@@ -17,6 +18,25 @@ const optionsSchema = z.object({
   stateDir: absolutePath().default('/var/tmp/cours-linux-vm'),
   /** Allow a Docker daemon in VMs. When false, dockerd is left out whatever SandboxSpec.docker says. */
   docker: z.boolean().default(true),
+  /**
+   * Size of each VM's Docker disk (/var/lib/docker: images, containers,
+   * volumes), a second virtio disk: a sparse ext4 file in the VM's directory,
+   * removed with it. The guest's filesystem cannot grow past it, so its size
+   * is the quota; the host pays only what is written (the guest discards freed blocks).
+   */
+  dockerDiskBytes: z
+    .number()
+    .int()
+    .min(256 * 1024 ** 2, 'must be at least 256 MiB (one Debian image and a build)')
+    .max(64 * 1024 ** 3, 'must be at most 64 GiB')
+    .default(1536 * 1024 ** 2),
+  /** The class registry (src/images/machine-gates.ts): each VM with Docker gets a gate socket of its own, which its image channel connects to. */
+  registry: z.custom<RegistryAccess>((value) => typeof value === 'object' && value !== null && 'open' in value, 'must be a RegistryAccess').optional(),
+  /** First two octets of the private /16 from which each lab gets its own /24 (machines at .11, .12, …). */
+  labAddressPrefix: z
+    .string()
+    .regex(/^(10\.\d{1,3}|172\.(1[6-9]|2\d|3[01])|192\.168)$/, 'the first two octets of a private /16, e.g. "192.168"')
+    .default('192.168'),
   /** Prefix of every VM's directory and QEMU process name (how a later run recognises leftovers). */
   prefix: z
     .string()

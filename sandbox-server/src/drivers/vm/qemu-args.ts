@@ -5,6 +5,16 @@ import type { Accelerator } from './accelerator.ts';
 
 /** Name of the virtio-serial port the agent talks on (/dev/virtio-ports/<name> in the guest, see vm/boot.sh). */
 export const AGENT_PORT_NAME = 'cours-linux.agent';
+/** Name of the virtio-serial port of the class image store's channel (agent/registry-channel.ts). */
+export const REGISTRY_PORT_NAME = 'cours-linux.registry';
+
+export interface LabNic {
+  /** The tap device, in the lab's network namespace. */
+  tap: string;
+  mac: string;
+  /** The guest's address with its prefix length, e.g. 192.168.3.11/24 (vm/boot.sh sets it on eth0). */
+  address: string;
+}
 
 export interface VmLaunch {
   /** Shown by QEMU as the guest's name; `<prefix>-<id>`, how leftovers are recognised. */
@@ -20,6 +30,12 @@ export interface VmLaunch {
   disk: string;
   /** Unix socket the host listens on; QEMU connects to it at start. */
   agentSocket: string;
+  /** The VM's Docker disk (raw, sparse; /dev/vdb in the guest), when it runs Docker. */
+  dockerDisk?: string;
+  /** Unix socket of the image store's channel (host listens, QEMU connects), when it runs Docker. */
+  registrySocket?: string;
+  /** A lab machine's NIC: a tap on its lab's bridge (QEMU runs in the lab's network namespace), and its address there. */
+  labNic?: LabNic;
   consoleLog: string;
   agent: AgentConfig;
   /** User QEMU becomes once its files are open; empty: stays root. */
@@ -39,6 +55,8 @@ export function qemuArgs(launch: VmLaunch): string[] {
     // Nothing inside is protected from anything else inside by these: one
     // reader, one machine. Under TCG they cost boot time for nothing.
     'mitigations=off',
+    ...(launch.dockerDisk ? ['cours_linux.docker_disk=vdb'] : []),
+    ...(launch.labNic ? [`cours_linux.address=${launch.labNic.address}`] : []),
     `cours_linux.agent=${agentConfig}`,
   ].join(' ');
   return [
@@ -55,13 +73,15 @@ export function qemuArgs(launch: VmLaunch): string[] {
     '-smp',
     String(launch.cpus),
     // Only the devices listed here: no NIC (the guest has no network at all,
-    // only lo), no VGA, no USB, no floppy, no CD.
+    // only lo) unless it is a lab's machine, no VGA, no USB, no floppy, no CD.
     '-nodefaults',
     '-no-user-config',
     '-display',
     'none',
-    '-nic',
-    'none',
+    ...(launch.labNic
+      ? // The tap sits on the lab's bridge, in the lab's own network namespace: the other machines and nothing else.
+        ['-netdev', `tap,id=lab,ifname=${launch.labNic.tap},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=lab,mac=${launch.labNic.mac}`]
+      : ['-nic', 'none']),
     '-no-reboot',
     '-kernel',
     launch.kernel,
@@ -73,12 +93,19 @@ export function qemuArgs(launch: VmLaunch): string[] {
     // directory), never to the shared image; cache=unsafe: nothing to keep.
     '-drive',
     `file=${launch.disk},format=raw,if=virtio,snapshot=on,cache=unsafe`,
+    // The Docker disk: the VM's own file, written in place; discard=unmap
+    // turns the guest's discards into holes, so the host keeps paying only for what is used.
+    ...(launch.dockerDisk ? ['-drive', `file=${launch.dockerDisk},format=raw,if=virtio,cache=unsafe,discard=unmap`] : []),
     '-device',
     'virtio-serial-pci,id=serial0',
     '-chardev',
     `socket,id=agent,path=${launch.agentSocket}`,
     '-device',
     `virtserialport,bus=serial0.0,chardev=agent,name=${AGENT_PORT_NAME}`,
+    // Pulls from the class image store, multiplexed on one port: no NIC, no route.
+    ...(launch.registrySocket
+      ? ['-chardev', `socket,id=registry,path=${launch.registrySocket}`, '-device', `virtserialport,bus=serial0.0,chardev=registry,name=${REGISTRY_PORT_NAME}`]
+      : []),
     '-device',
     'virtio-rng-pci',
     '-serial',

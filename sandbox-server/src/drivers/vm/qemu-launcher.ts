@@ -16,6 +16,8 @@ export interface QemuLaunchOptions {
   cgroup: QemuCgroup | undefined;
   /** QEMU's $TMPDIR: where snapshot=on puts the disk's copy-on-write layer. */
   tmpDir: string;
+  /** A named network namespace (/run/netns/<name>) to start QEMU in: a lab's, where its tap is. */
+  netns?: string;
   onStderrLine: (line: string) => void;
 }
 
@@ -27,9 +29,11 @@ export class QemuProcess {
   #child: ChildProcess;
 
   constructor(options: QemuLaunchOptions) {
-    const [command, args] = options.cgroup
+    const [qemu, qemuArgs] = options.cgroup
       ? ['/bin/sh', ['-c', JOIN_CGROUP_THEN_EXEC, 'qemu-launch', ...options.cgroup.procsFiles(), '--', options.qemu, ...options.args]]
       : [options.qemu, options.args];
+    // nsenter execs what follows: QEMU keeps the pid spawn() saw.
+    const [command, args] = options.netns ? ['nsenter', [`--net=/run/netns/${options.netns}`, '--', qemu, ...qemuArgs]] : [qemu, qemuArgs];
     const child = spawn(command, args, {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', TMPDIR: options.tmpDir, LANG: 'C' },

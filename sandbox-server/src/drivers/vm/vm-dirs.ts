@@ -5,6 +5,8 @@
 //   <stateDir>/<prefix>-<id>/agent.sock    the host listens, QEMU connects (virtio-serial ⇄ socket)
 //   <stateDir>/<prefix>-<id>/console.log   the guest's serial console (boot errors end up here)
 //   <stateDir>/<prefix>-<id>/tmp/          QEMU's TMPDIR: the disk's copy-on-write layer
+//   <stateDir>/<prefix>-<id>/docker.ext4   the guest's /var/lib/docker: sparse, its size the quota
+//   <stateDir>/<prefix>-<id>/registry.sock the class image store's channel (registry-channel.ts)
 //
 // The directory is root's alone (0700): nobody else on the host may talk to
 // a guest's agent.
@@ -27,6 +29,8 @@ export class VmDirs {
   readonly console: string;
   readonly tmp: string;
   readonly record: string;
+  readonly dockerDisk: string;
+  readonly registrySocket: string;
 
   constructor(stateDir: string, prefix: string, id: string) {
     this.root = join(stateDir, `${prefix}-${id}`);
@@ -34,6 +38,8 @@ export class VmDirs {
     this.console = join(this.root, 'console.log');
     this.tmp = join(this.root, 'tmp');
     this.record = join(this.root, 'state.json');
+    this.dockerDisk = join(this.root, 'docker.ext4');
+    this.registrySocket = join(this.root, 'registry.sock');
   }
 
   async create(record: VmRecord): Promise<void> {

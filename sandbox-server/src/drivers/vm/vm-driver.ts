@@ -7,10 +7,9 @@
 //   await driver.checkHost(); await driver.cleanupLeftovers(); await driver.prepare(progress);
 //   const sandbox = await driver.create({ id, limits, docker: true });
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import {
   HostNotSupportedError,
-  LabsNotSupportedError,
   SandboxLostError,
   type PrepareProgress,
   type Sandbox,
@@ -28,6 +27,9 @@ import { checkVmLimits, resolveVmOptions, type ResolvedVmOptions, type VmDriverO
 import { machineIdProblem } from '../../../../contracts/names.ts';
 import { commandExists } from './run-command.ts';
 import { VmSandbox, type VmHost } from './vm-sandbox.ts';
+import { VmLab, vmLabMachineId } from './vm-lab.ts';
+import { labMachinesProblem } from '../namespace/driver.ts';
+import { listLabNetns, removeLabNetns } from '../namespace/lab-network.ts';
 
 /** Free space of the disk image prepare() builds: the server's default SANDBOX_DISK. Other sizes are built on first use. */
 const PREPARED_DISK_FREE_BYTES = 128 * 1024 * 1024;
@@ -46,6 +48,8 @@ export class VmDriver implements SandboxDriver {
   #prepared: Prepared | undefined;
   #disks = new Map<number, Promise<string>>();
   #sandboxes = new Map<string, VmSandbox>();
+  /** Live labs, by id (their machines are in #sandboxes too). */
+  #labs = new Map<string, VmLab>();
   /** Ids being booted: a second create() with one of them is refused at once. */
   #starting = new Set<string>();
 
@@ -110,13 +114,13 @@ export class VmDriver implements SandboxDriver {
   async create(spec: SandboxSpec): Promise<Sandbox> {
     const prepared = this.#prepared;
     if (!prepared) throw new Error('the VM driver is not prepared: call prepare() before create()');
-    const idProblem = machineIdProblem(spec.id);
+    // A lab's machines are named <lab id>-<index>: the longest of them must be a valid machine id.
+    const idProblem = machineIdProblem(spec.machines ? vmLabMachineId(spec.id, spec.machines.length - 1) : spec.id);
     if (idProblem) throw new RangeError(idProblem);
     if (spec.machines) {
-      throw new LabsNotSupportedError(
-        'the VM driver makes one machine per reader: labs of several machines are not built for it yet',
-        'use the namespace driver for pages that declare machines',
-      );
+      const machinesProblem = labMachinesProblem(spec.machines);
+      if (machinesProblem) throw new RangeError(machinesProblem);
+      if (this.#labs.has(spec.id)) throw new Error(`sandbox ${spec.id} already exists`);
     }
     if (this.#sandboxes.has(spec.id) || this.#starting.has(spec.id)) throw new Error(`sandbox ${spec.id} already exists`);
     const problem = checkVmLimits(spec.limits, this.options);
@@ -135,6 +139,13 @@ export class VmDriver implements SandboxDriver {
     };
     this.#starting.add(spec.id);
     try {
+      if (spec.machines) {
+        const lab = await VmLab.start(host, { ...spec, machines: spec.machines }, this.#freeLabSubnet());
+        for (const member of lab.members) this.#sandboxes.set(member.id, member);
+        this.#labs.set(spec.id, lab);
+        void lab.onExit(() => this.#labs.delete(spec.id));
+        return lab;
+      }
       const sandbox = await VmSandbox.start(host, spec);
       this.#sandboxes.set(spec.id, sandbox);
       return sandbox;
@@ -148,8 +159,37 @@ export class VmDriver implements SandboxDriver {
     throw new SandboxLostError(`the vm driver cannot take over VM ${spec.id} from an earlier server process: its VMs end with the server`);
   }
 
-  cleanupLeftovers(): Promise<number> {
-    return removeLeftoverVms(this.options.stateDir, this.options.prefix, this.options.log);
+  /** Live labs of this driver instance. */
+  get labs(): ReadonlyMap<string, VmLab> {
+    return this.#labs;
+  }
+
+  /** A /24 that no live lab of this instance uses (labs of other servers may share one: their networks never meet). */
+  #freeLabSubnet(): string {
+    const used = new Set<string>();
+    for (const [id, lab] of this.#labs) {
+      if (lab.members.some((member) => this.#sandboxes.get(member.id) === member)) used.add(lab.machines[0]!.address.split('.').slice(0, 3).join('.'));
+      else this.#labs.delete(id);
+    }
+    for (let third = 1; third < 255; third++) {
+      const subnet = `${this.options.labAddressPrefix}.${third}`;
+      if (!used.has(subnet)) return subnet;
+    }
+    return `${this.options.labAddressPrefix}.1`; // more than 254 labs: two isolated networks sharing a subnet never meet
+  }
+
+  async cleanupLeftovers(): Promise<number> {
+    const { stateDir, prefix, log } = this.options;
+    let removed = await removeLeftoverVms(stateDir, prefix, log);
+    // A lab's network outlives none of its VMs: spared while one of them has a directory, or while it is fresh (being made).
+    const vmDirs = await readdir(stateDir).catch(() => [] as string[]);
+    for (const { labId, sinceMs } of await listLabNetns(prefix)) {
+      if (vmDirs.some((name) => name.startsWith(`${prefix}-${labId}-`)) || Date.now() - sinceMs < 60_000) continue;
+      await removeLabNetns(`${prefix}-lab-${labId}`)
+        .then(() => removed++)
+        .catch((error: Error) => log({ level: 'warn', msg: 'leftover VM lab network not removed', error: error.message }));
+    }
+    return removed;
   }
 
   /** The guest disk image with `freeBytes` of free space (built on first use, then cached); after prepare(). */
@@ -173,6 +213,7 @@ export class VmDriver implements SandboxDriver {
         initPath: prepared.initPath,
         agentDir: prepared.agentDir,
         freeBytes,
+        boot: prepared.boot,
       },
       progress,
     );

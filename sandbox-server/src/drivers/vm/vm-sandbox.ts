@@ -2,7 +2,11 @@
 // copy-on-write view of the shared disk image, its agent reached over a
 // virtio-serial port that QEMU bridges to a unix socket the host listens on.
 // The agent session is the namespace driver's: same protocol, other pipe.
+// With Docker, two more things of its own: a Docker disk (a second virtio
+// disk, sparse, its size the quota) and a channel to the class image store
+// (a second virtio-serial port, registry-channel.ts).
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import net from 'node:net';
 import { isMisbehaviour, type Disposable, type RestoredTerminal, type Sandbox, type SandboxSpec, type SandboxUsage } from '../driver.ts';
 import { AgentSession } from '../agent-session.ts';
@@ -11,10 +15,14 @@ import { Lifecycle } from '../lifecycle.ts';
 import type { Accelerator } from './accelerator.ts';
 import type { GuestBoot } from './guest-boot.ts';
 import { guestCpus, guestMemoryMiB, type ResolvedVmOptions } from './options.ts';
-import { qemuArgs } from './qemu-args.ts';
+import { qemuArgs, type LabNic } from './qemu-args.ts';
+import type { LabHost } from '../../../../contracts/agent-protocol.ts';
 import { QEMU_OVERHEAD_BYTES, QemuCgroup } from './qemu-cgroup.ts';
 import { QemuProcess } from './qemu-launcher.ts';
 import { VmDirs, processStartTime, type VmRecord } from './vm-dirs.ts';
+import { createDockerDisk } from '../namespace/docker-disk.ts';
+import { GATE_SOCKET_NAME } from '../../images/paths.ts';
+import { RegistryChannel } from './registry-channel.ts';
 
 export interface VmHost {
   options: ResolvedVmOptions;
@@ -24,6 +32,18 @@ export interface VmHost {
   diskImage(freeBytes: number): Promise<string>;
   /** Called once the VM is gone for good (destroyed, or dead and cleaned). */
   forget(id: string): void;
+}
+
+/** What makes a VM one machine of a lab (vm-lab.ts). */
+export interface LabMember {
+  hostname: string;
+  /** Every machine of the lab, itself included: the guest's /etc/hosts. */
+  hosts: LabHost[];
+  /** The lab's network namespace, where QEMU starts (its tap is there). */
+  netns: string;
+  /** Whose machine it is for the class registry: the lab's id (one reader, one namespace). */
+  reader: string;
+  nic: LabNic;
 }
 
 /** The user every terminal runs as; the root filesystem's recipe creates it. */
@@ -40,6 +60,9 @@ export class VmSandbox extends AgentBackedSandbox implements Sandbox {
   #session: AgentSession | undefined;
   #cgroup: QemuCgroup | undefined;
   #listener: net.Server | undefined;
+  #registry: RegistryChannel | undefined;
+  /** Whether the class registry serves this VM (a gate socket of its own: closed at teardown). */
+  #registryOpen = false;
   #exitListeners = new Set<(reason: string) => void>();
   #teardown: Promise<void> | undefined;
   /** starting → ready → closing → done (drivers/lifecycle.ts), instead of flags. */
@@ -55,10 +78,10 @@ export class VmSandbox extends AgentBackedSandbox implements Sandbox {
   }
 
   /** Boots a VM; resolves once its agent is ready for terminals. Leaves nothing behind on failure. */
-  static async start(host: VmHost, spec: SandboxSpec): Promise<VmSandbox> {
+  static async start(host: VmHost, spec: SandboxSpec, member?: LabMember): Promise<VmSandbox> {
     const sandbox = new VmSandbox(host, spec.id);
     try {
-      await sandbox.#start(spec);
+      await sandbox.#start(spec, member);
       return sandbox;
     } catch (error) {
       await sandbox
@@ -73,7 +96,7 @@ export class VmSandbox extends AgentBackedSandbox implements Sandbox {
     return this.#qemu?.pid;
   }
 
-  async #start(spec: SandboxSpec): Promise<void> {
+  async #start(spec: SandboxSpec, member: LabMember | undefined): Promise<void> {
     const { options, boot, accelerator } = this.#host;
     const started = Date.now();
     const disk = await this.#host.diskImage(spec.limits.diskBytes);
@@ -88,6 +111,15 @@ export class VmSandbox extends AgentBackedSandbox implements Sandbox {
     connection.catch(() => {}); // awaited below, unless the start fails earlier
 
     const docker = options.docker && spec.docker;
+    let registry: { dir: string; namespace: string } | undefined;
+    if (docker) {
+      // Made before QEMU starts: it opens both at once, then drops root.
+      await createDockerDisk(this.dirs.dockerDisk, options.dockerDiskBytes, 0);
+      registry = await this.#openRegistry(member?.reader ?? this.id);
+      // Without a class registry the channel still exists: its streams then fail, as pulls do offline.
+      const gate = registry ? join(registry.dir, GATE_SOCKET_NAME) : '/nonexistent/gate.sock';
+      this.#registry = await RegistryChannel.listen(this.dirs.registrySocket, gate, this.#log);
+    }
     const memoryMiB = guestMemoryMiB(spec.limits, options);
     const cpus = guestCpus(spec.limits);
     if (memoryMiB * 1024 * 1024 > spec.limits.memoryBytes) {
@@ -108,12 +140,16 @@ export class VmSandbox extends AgentBackedSandbox implements Sandbox {
       initrd: boot.initrd,
       disk,
       agentSocket: this.dirs.socket,
+      ...(member ? { labNic: member.nic } : {}),
+      ...(docker ? { dockerDisk: this.dirs.dockerDisk, registrySocket: this.dirs.registrySocket } : {}),
       consoleLog: this.dirs.console,
       runAs: options.runAs,
       bios: options.bios && existsSync(options.bios) ? options.bios : undefined,
       agent: {
         transport: 'stdio',
-        hostname: options.hostname,
+        hostname: member?.hostname ?? options.hostname,
+        ...(member ? { hosts: member.hosts } : {}),
+        ...(registry ? { registryNamespace: registry.namespace } : {}),
         docker,
         user: COURSE_USER,
         terminalPidsMax: spec.limits.pids - options.reservedPids,
@@ -133,6 +169,7 @@ export class VmSandbox extends AgentBackedSandbox implements Sandbox {
       args,
       cgroup,
       tmpDir: this.dirs.tmp,
+      ...(member ? { netns: member.netns } : {}),
       onStderrLine: (line) => this.#log('warn', 'qemu', { line }),
     });
     this.#qemu = qemu;
@@ -159,6 +196,15 @@ export class VmSandbox extends AgentBackedSandbox implements Sandbox {
     void qemu.exit.then((reason) => this.#died(reason));
     session.onClose((reason) => void this.#died(`agent gone: ${reason}`));
     this.#log('info', 'sandbox ready', { accelerator, memoryMiB, cpus, docker, qemuPid: qemu.pid, cgroup: cgroup?.group, startMs: Date.now() - started });
+  }
+
+  /** Asks the class registry for this VM's gate socket; undefined when the server runs none. */
+  async #openRegistry(reader: string): Promise<{ dir: string; namespace: string } | undefined> {
+    const access = this.#host.options.registry;
+    if (!access) return undefined;
+    const opened = await access.open({ id: this.id, reader });
+    this.#registryOpen = true;
+    return opened;
   }
 
   /** Listens on the socket QEMU connects to; resolves with that (only) connection. */
@@ -252,6 +298,7 @@ export class VmSandbox extends AgentBackedSandbox implements Sandbox {
     const problems: string[] = [];
     this.#session?.close('sandbox destroyed');
     this.#listener?.close();
+    this.#registry?.close();
     const qemuPid = this.#qemu?.pid;
     if (this.#qemu && !(await this.#qemu.kill())) problems.push(`QEMU (pid ${qemuPid}) survived SIGKILL`);
     if (this.#cgroup) {
@@ -260,6 +307,11 @@ export class VmSandbox extends AgentBackedSandbox implements Sandbox {
       } catch (error) {
         problems.push((error as Error).message);
       }
+    }
+    if (this.#registryOpen) {
+      this.#registryOpen = false;
+      // A VM never outlives its server: its gate goes for good, and its reader's pushes with their last machine.
+      await this.#host.options.registry?.close(this.id, { destroyed: true }).catch((error: Error) => problems.push(`registry gate: ${error.message}`));
     }
     try {
       await this.dirs.remove();
