@@ -37,7 +37,7 @@ const logs: LogRecord[] = [];
 // The class image store, on sockets of this run: the VM's channel leads to its gate.
 const store = new ImageStoreFixture();
 const driver: VmDriver = createVmDriver({
-  registryGateDir: store.paths.gateDir,
+  registry: store.gates,
   log: (record) => {
     logs.push(record);
     if (record.level === 'error') process.stderr.write(`${JSON.stringify(record)}\n`);
@@ -65,7 +65,8 @@ beforeAll(async () => {
   qemuPid = sandbox.qemuPid!;
   one = await openTerminal(sandbox, '1', undefined, SLOW);
   two = await openTerminal(sandbox, '2', undefined, SLOW);
-  dockerdPid = await waitForDockerd(one.reader, SLOW);
+  // dockerd under TCG on a loaded host: containerd, then dockerd and its iptables rules, each Go binary emulated: minutes.
+  dockerdPid = await waitForDockerd(one.reader, { timeoutMs: 600_000 });
 }, 900_000);
 
 afterAll(async () => {
@@ -215,6 +216,8 @@ describe('network', () => {
 
 describe('Docker as the student, offline', () => {
   const DOCKER = { timeoutMs: 600_000 };
+  // A test's own budget: several docker commands, each up to DOCKER's wait.
+  const DOCKER_TEST_MS = 1_800_000;
   /** Runs `command` in terminal one; fails the test with its output unless it exits 0. */
   const ok = async (command: string) => {
     const result = await one.reader.run(command, DOCKER);
@@ -223,6 +226,7 @@ describe('Docker as the student, offline', () => {
   };
 
   it('keeps /var/lib/docker on a Docker disk of its own, whose size is the quota', async () => {
+    await ok('for i in $(seq 600); do docker info >/dev/null 2>&1 && break; sleep 1; done; docker info --format "{{.ServerVersion}}"');
     const [source, sizeKiB] = (await ok('df -k --output=source,size /var/lib/docker | tail -1')).trim().split(/\s+/);
     expect(source).toBe('/dev/vdb');
     const quotaKiB = driver.options.dockerDiskBytes / 1024;
@@ -233,7 +237,7 @@ describe('Docker as the student, offline', () => {
     const file = new VmDirs(driver.options.stateDir, driver.options.prefix, id).dockerDisk;
     expect(statSync(file).size).toBe(driver.options.dockerDiskBytes);
     expect(statSync(file).blocks * 512).toBeLessThan(driver.options.dockerDiskBytes / 2);
-  });
+  }, DOCKER_TEST_MS);
 
   it('pulls busybox from the class store over the VM channel and runs it, without sudo', async () => {
     expect(await ok('docker pull busybox')).toMatch(/Downloaded newer image for busybox:latest|Image is up to date/);
@@ -241,7 +245,7 @@ describe('Docker as the student, offline', () => {
     // The kernel modules came from the guest's disk, loaded on demand.
     expect(await ok('cat /proc/modules')).toMatch(/^(bridge|nf_tables|veth|overlay) /m);
     expect((await ok('cat /proc/sys/net/ipv4/ip_forward')).trim()).toBe('1');
-  });
+  }, DOCKER_TEST_MS);
 
   it('builds an image, resolves names on a user network, publishes a port and keeps a volume', async () => {
     await ok("mkdir -p ~/site && printf 'FROM busybox\\nRUN echo page du serveur > /index.html\\nCMD httpd -f -p 80 -h /\\n' > ~/site/Dockerfile");
@@ -252,13 +256,13 @@ describe('Docker as the student, offline', () => {
     await ok('docker volume create donnees && docker run --rm -v donnees:/data busybox sh -c "echo garde > /data/f"');
     expect((await ok('docker run --rm -v donnees:/data busybox cat /data/f')).trim()).toBe('garde');
     await ok('docker rm -f serveur && docker network rm reseau');
-  });
+  }, DOCKER_TEST_MS);
 
   it('cannot push into the class store: the gate is read-only', async () => {
     const push = await one.reader.run('docker tag busybox 127.0.0.1:5000/eleve/app && docker push 127.0.0.1:5000/eleve/app', DOCKER);
     expect(push.exitCode).not.toBe(0);
     expect(store.refused.some((request) => /^(POST|PUT|HEAD) /.test(request) || /uploads/.test(request))).toBe(true);
-  });
+  }, DOCKER_TEST_MS);
 });
 
 describe('bad input', () => {

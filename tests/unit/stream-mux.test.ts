@@ -80,7 +80,7 @@ describe('the stream multiplexer of the image store channel', () => {
         return answer;
       }),
     );
-    answers.forEach((answer, index) => expect(answer.equals(Buffer.from(payloads[index]!).reverse())).toBe(true));
+    for (const [index, answer] of answers.entries()) expect(answer.equals(Buffer.from(payloads[index]!).reverse())).toBe(true);
     await until(() => guest.size === 0 && host.size === 0);
   });
 

@@ -8,14 +8,7 @@
 //   const sandbox = await driver.create({ id, limits, docker: true });
 import { existsSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
-import {
-  HostNotSupportedError,
-  SandboxLostError,
-  type PrepareProgress,
-  type Sandbox,
-  type SandboxDriver,
-  type SandboxSpec,
-} from '../driver.ts';
+import { HostNotSupportedError, SandboxLostError, type PrepareProgress, type Sandbox, type SandboxDriver, type SandboxSpec } from '../driver.ts';
 import { ensureRootfs } from '../../rootfs/build.ts';
 import { ensureHelpers } from '../../rootfs/native.ts';
 import { chooseAccelerator, type Accelerator } from './accelerator.ts';

@@ -99,7 +99,9 @@ export class VmLab implements Sandbox {
       await Promise.allSettled(members.map((member) => member.destroy()));
       await network
         .remove()
-        .catch((removeError: Error) => log({ level: 'error', msg: 'VM lab network not removed after a failed start', sandbox: spec.id, error: removeError.message }));
+        .catch((removeError: Error) =>
+          log({ level: 'error', msg: 'VM lab network not removed after a failed start', sandbox: spec.id, error: removeError.message }),
+        );
       throw error;
     }
     log({ level: 'info', msg: 'lab ready', sandbox: spec.id, machines: hosts, startMs: Date.now() - started });
