@@ -225,44 +225,60 @@ describe('Docker as the student, offline', () => {
     return result.output;
   };
 
-  it('keeps /var/lib/docker on a Docker disk of its own, whose size is the quota', async () => {
-    await ok('for i in $(seq 600); do docker info >/dev/null 2>&1 && break; sleep 1; done; docker info --format "{{.ServerVersion}}"');
-    const [source, sizeKiB] = (await ok('df -k --output=source,size /var/lib/docker | tail -1')).trim().split(/\s+/);
-    expect(source).toBe('/dev/vdb');
-    const quotaKiB = driver.options.dockerDiskBytes / 1024;
-    expect(Number(sizeKiB)).toBeGreaterThan(quotaKiB * 0.9);
-    expect(Number(sizeKiB)).toBeLessThanOrEqual(quotaKiB);
-    expect((await ok("docker info --format '{{.Driver}} {{.DockerRootDir}}'")).trim()).toBe('overlay2 /var/lib/docker');
-    // On the host: the VM's own sparse file, not the shared image.
-    const file = new VmDirs(driver.options.stateDir, driver.options.prefix, id).dockerDisk;
-    expect(statSync(file).size).toBe(driver.options.dockerDiskBytes);
-    expect(statSync(file).blocks * 512).toBeLessThan(driver.options.dockerDiskBytes / 2);
-  }, DOCKER_TEST_MS);
+  it(
+    'keeps /var/lib/docker on a Docker disk of its own, whose size is the quota',
+    async () => {
+      await ok('for i in $(seq 600); do docker info >/dev/null 2>&1 && break; sleep 1; done; docker info --format "{{.ServerVersion}}"');
+      const [source, sizeKiB] = (await ok('df -k --output=source,size /var/lib/docker | tail -1')).trim().split(/\s+/);
+      expect(source).toBe('/dev/vdb');
+      const quotaKiB = driver.options.dockerDiskBytes / 1024;
+      expect(Number(sizeKiB)).toBeGreaterThan(quotaKiB * 0.9);
+      expect(Number(sizeKiB)).toBeLessThanOrEqual(quotaKiB);
+      expect((await ok("docker info --format '{{.Driver}} {{.DockerRootDir}}'")).trim()).toBe('overlay2 /var/lib/docker');
+      // On the host: the VM's own sparse file, not the shared image.
+      const file = new VmDirs(driver.options.stateDir, driver.options.prefix, id).dockerDisk;
+      expect(statSync(file).size).toBe(driver.options.dockerDiskBytes);
+      expect(statSync(file).blocks * 512).toBeLessThan(driver.options.dockerDiskBytes / 2);
+    },
+    DOCKER_TEST_MS,
+  );
 
-  it('pulls busybox from the class store over the VM channel and runs it, without sudo', async () => {
-    expect(await ok('docker pull busybox')).toMatch(/Downloaded newer image for busybox:latest|Image is up to date/);
-    expect((await ok('docker run --rm busybox echo bonjour')).trim()).toBe('bonjour');
-    // The kernel modules came from the guest's disk, loaded on demand.
-    expect(await ok('cat /proc/modules')).toMatch(/^(bridge|nf_tables|veth|overlay) /m);
-    expect((await ok('cat /proc/sys/net/ipv4/ip_forward')).trim()).toBe('1');
-  }, DOCKER_TEST_MS);
+  it(
+    'pulls busybox from the class store over the VM channel and runs it, without sudo',
+    async () => {
+      expect(await ok('docker pull busybox')).toMatch(/Downloaded newer image for busybox:latest|Image is up to date/);
+      expect((await ok('docker run --rm busybox echo bonjour')).trim()).toBe('bonjour');
+      // The kernel modules came from the guest's disk, loaded on demand.
+      expect(await ok('cat /proc/modules')).toMatch(/^(bridge|nf_tables|veth|overlay) /m);
+      expect((await ok('cat /proc/sys/net/ipv4/ip_forward')).trim()).toBe('1');
+    },
+    DOCKER_TEST_MS,
+  );
 
-  it('builds an image, resolves names on a user network, publishes a port and keeps a volume', async () => {
-    await ok("mkdir -p ~/site && printf 'FROM busybox\\nRUN echo page du serveur > /index.html\\nCMD httpd -f -p 80 -h /\\n' > ~/site/Dockerfile");
-    await ok('docker build -q -t site ~/site');
-    await ok('docker network create reseau && docker run -d --name serveur --network reseau -p 8080:80 site');
-    expect(await ok('docker run --rm --network reseau busybox wget -qO- http://serveur/index.html')).toMatch(/page du serveur/);
-    expect(await ok('for i in $(seq 60); do curl -sf 127.0.0.1:8080/index.html && break; sleep 1; done')).toMatch(/page du serveur/);
-    await ok('docker volume create donnees && docker run --rm -v donnees:/data busybox sh -c "echo garde > /data/f"');
-    expect((await ok('docker run --rm -v donnees:/data busybox cat /data/f')).trim()).toBe('garde');
-    await ok('docker rm -f serveur && docker network rm reseau');
-  }, DOCKER_TEST_MS);
+  it(
+    'builds an image, resolves names on a user network, publishes a port and keeps a volume',
+    async () => {
+      await ok("mkdir -p ~/site && printf 'FROM busybox\\nRUN echo page du serveur > /index.html\\nCMD httpd -f -p 80 -h /\\n' > ~/site/Dockerfile");
+      await ok('docker build -q -t site ~/site');
+      await ok('docker network create reseau && docker run -d --name serveur --network reseau -p 8080:80 site');
+      expect(await ok('docker run --rm --network reseau busybox wget -qO- http://serveur/index.html')).toMatch(/page du serveur/);
+      expect(await ok('for i in $(seq 60); do curl -sf 127.0.0.1:8080/index.html && break; sleep 1; done')).toMatch(/page du serveur/);
+      await ok('docker volume create donnees && docker run --rm -v donnees:/data busybox sh -c "echo garde > /data/f"');
+      expect((await ok('docker run --rm -v donnees:/data busybox cat /data/f')).trim()).toBe('garde');
+      await ok('docker rm -f serveur && docker network rm reseau');
+    },
+    DOCKER_TEST_MS,
+  );
 
-  it('cannot push into the class store: the gate is read-only', async () => {
-    const push = await one.reader.run('docker tag busybox 127.0.0.1:5000/eleve/app && docker push 127.0.0.1:5000/eleve/app', DOCKER);
-    expect(push.exitCode).not.toBe(0);
-    expect(store.refused.some((request) => /^(POST|PUT|HEAD) /.test(request) || /uploads/.test(request))).toBe(true);
-  }, DOCKER_TEST_MS);
+  it(
+    'cannot push into the class store: the gate is read-only',
+    async () => {
+      const push = await one.reader.run('docker tag busybox 127.0.0.1:5000/eleve/app && docker push 127.0.0.1:5000/eleve/app', DOCKER);
+      expect(push.exitCode).not.toBe(0);
+      expect(store.refused.some((request) => /^(POST|PUT|HEAD) /.test(request) || /uploads/.test(request))).toBe(true);
+    },
+    DOCKER_TEST_MS,
+  );
 });
 
 describe('bad input', () => {

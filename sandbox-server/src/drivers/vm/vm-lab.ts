@@ -88,7 +88,13 @@ export class VmLab implements Sandbox {
           VmSandbox.start(
             host,
             { id: vmLabMachineId(spec.id, index), limits: spec.limits, docker: spec.docker },
-            { hostname: name, hosts, netns: network.netns, reader: spec.id, nic: { tap: `tap${index}`, mac: macOf(subnet, index), address: `${hosts[index]!.address}/24` } },
+            {
+              hostname: name,
+              hosts,
+              netns: network.netns,
+              reader: spec.id,
+              nic: { tap: `tap${index}`, mac: macOf(subnet, index), address: `${hosts[index]!.address}/24` },
+            },
           ),
         ),
       );
