@@ -271,7 +271,7 @@ describe('Docker as the student, offline', () => {
   );
 
   it(
-    'cannot push into the class store: the gate is read-only',
+    "cannot push outside the reader's own namespace of the class registry",
     async () => {
       const push = await one.reader.run('docker tag busybox 127.0.0.1:5000/eleve/app && docker push 127.0.0.1:5000/eleve/app', DOCKER);
       expect(push.exitCode).not.toBe(0);

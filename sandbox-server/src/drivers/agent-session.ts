@@ -55,9 +55,14 @@ export class AgentSession {
   #machineLog: MachineLog;
   #strayDataBytes = 0;
   #outbox: AgentOutbox;
+  readonly #answerMs: number;
 
-  /** `machineLog`: the machine's log budget, when the driver shares one between its output and its agent. */
-  constructor(stream: Duplex, log: LogSink, fields: Record<string, unknown> = {}, machineLog?: MachineLog) {
+  /**
+   * `machineLog`: the machine's log budget, when the driver shares one between its output and its agent.
+   * `answerMs`: how long an open or a snapshot may wait for the agent (an emulated VM on a loaded host needs more than AGENT_ANSWER_MS).
+   */
+  constructor(stream: Duplex, log: LogSink, fields: Record<string, unknown> = {}, machineLog?: MachineLog, answerMs = AGENT_ANSWER_MS) {
+    this.#answerMs = answerMs;
     this.#stream = stream;
     this.#log = log;
     this.#fields = fields;
@@ -122,7 +127,7 @@ export class AgentSession {
     const channel = this.#nextChannel++;
     const done = new Promise<ExecDone>((resolve, reject) => this.#pending.execs.set(channel, { resolve, reject }));
     this.#send(encodeControl(FrameKind.Exec, channel, { argv: [...argv], timeoutMs }));
-    return this.#answerWithin(done, timeoutMs + AGENT_ANSWER_MS, `an exec (${timeoutMs} ms of its own)`);
+    return this.#answerWithin(done, timeoutMs + this.#answerMs, `an exec (${timeoutMs} ms of its own)`);
   }
 
   /** The machine's processes and their namespaces, as its root sees them; see agent/process-snapshot.ts. */
@@ -131,7 +136,7 @@ export class AgentSession {
     const channel = this.#nextChannel++;
     const done = new Promise<ProcessSnapshot>((resolve, reject) => this.#pending.snapshots.set(channel, { resolve, reject }));
     this.#send(encodeControl(FrameKind.Snapshot, channel, { maxProcesses }));
-    return this.#answerWithin(done, AGENT_ANSWER_MS, 'a process snapshot');
+    return this.#answerWithin(done, this.#answerMs, 'a process snapshot');
   }
 
   /** Terminals the agent still had open from an earlier session, then any opened since. */
@@ -152,7 +157,7 @@ export class AgentSession {
     const channel = this.#nextChannel++;
     const opened = new Promise<HostTerminal>((resolve, reject) => this.#pending.opens.set(channel, { name, size, resolve, reject }));
     this.#send(encodeControl(FrameKind.Open, channel, { name, cols: size.cols, rows: size.rows }));
-    return this.#answerWithin(opened, AGENT_ANSWER_MS, 'a terminal open');
+    return this.#answerWithin(opened, this.#answerMs, 'a terminal open');
   }
 
   #restore({ channel, name, pid, tty, cols, rows }: OpenTerminal): void {

@@ -49,6 +49,8 @@ export interface LabMember {
 /** The user every terminal runs as; the root filesystem's recipe creates it. */
 const COURSE_USER = 'student';
 const CLOCK_TICKS_PER_SECOND = 100;
+/** How long a VM's agent under emulation may take to open a terminal or describe its processes before the VM is taken for broken. */
+const TCG_AGENT_ANSWER_MS = 180_000;
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -178,7 +180,8 @@ export class VmSandbox extends AgentBackedSandbox implements Sandbox {
     const failed = qemu.exit.then((reason) => Promise.reject(new Error(this.#describeFailure(reason))));
     failed.catch(() => {});
     const socket = await withTimeout(Promise.race([connection, failed]), 30_000, () => 'QEMU did not connect to the agent socket within 30 s');
-    const session = new AgentSession(socket, options.log, { sandbox: this.id });
+    // Under TCG on a busy host the guest's agent answers in tens of seconds: the namespace driver's 20 s bound would end healthy VMs.
+    const session = new AgentSession(socket, options.log, { sandbox: this.id }, undefined, accelerator === 'tcg' ? TCG_AGENT_ANSWER_MS : undefined);
     this.#session = session;
     try {
       await withTimeout(Promise.race([session.hello, failed]), options.bootTimeoutMs, () =>
