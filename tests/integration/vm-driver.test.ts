@@ -26,6 +26,7 @@ import { findQemuProcesses } from '../../sandbox-server/src/drivers/vm/qemu-proc
 import { VmDirs } from '../../sandbox-server/src/drivers/vm/vm-dirs.ts';
 import type { VmSandbox } from '../../sandbox-server/src/drivers/vm/vm-sandbox.ts';
 import { describeLessonExercises, waitForDockerd } from '../support/lesson-exercises.ts';
+import { VM_DOCKER_TESTS } from '../support/vm-docker-tests.ts';
 import { ImageStoreFixture } from '../support/image-store-fixture.ts';
 import { openTerminal, type OpenedTerminal } from '../support/terminal-reader.ts';
 
@@ -214,7 +215,7 @@ describe('network', () => {
   });
 });
 
-describe('Docker as the student, offline', () => {
+describe.runIf(VM_DOCKER_TESTS)('Docker as the student, offline (TEST_VM_DOCKER=1)', () => {
   const DOCKER = { timeoutMs: 600_000 };
   // A test's own budget: several docker commands, each up to DOCKER's wait.
   const DOCKER_TEST_MS = 1_800_000;
