@@ -131,10 +131,13 @@ describe('the namespace view of a lab', () => {
       // node2 made anew alone: its view stays open and shows the new machine.
       const reset = await apiRequest(server, 'POST', apiPath.machineReset(lab.id, 'node2'), { token: lab.token });
       expect(reset.status).toBe(200);
+      // The new node2: one UTS namespace and no shell of terminal 1 (the reset closed it). Not its namespace's label:
+      // the kernel hands a freed namespace number out again (lowest free first), so the new machine's UTS namespace
+      // often has the old one's number (this check failed in a whole-suite run, waiting 60 s for a label to change).
       await node2.waitFor(
-        (client) => client.band('uts').groups.length === 1 && client.band('uts').groups[0]!.label !== node2Uts,
-        "the new node2's one UTS namespace",
-        60_000,
+        (client) => client.band('uts').groups.length === 1 && shellOf(client, '1') === undefined,
+        "the new node2's one UTS namespace, without the old machine's shell",
+        90_000,
       );
       expect(first.band('uts').groups.map((group) => group.label)).toEqual([node1Uts]);
 
