@@ -7,7 +7,7 @@
 //   node sandbox-server/src/cli.ts cleanup   stop for good every machine no live server runs: those
 //                                            a stopped server kept for its next start (and their
 //                                            records in SANDBOX_DB), what crashed runs left (cgroups,
-//                                            uid ranges), and old root filesystem builds when no
+//                                            uid ranges, image registries), and old root filesystem builds when no
 //                                            sandbox is alive                     (npm run sandbox:cleanup)
 //   node sandbox-server/src/cli.ts shell     a sandbox with your terminal attached to it, destroyed
 //                                            when its shell exits (for trying things by hand)
@@ -22,7 +22,8 @@ import { HintedError } from '../../contracts/errors.ts';
 import { DEFAULT_LIMITS, createNamespaceDriver, type NamespaceDriver } from './drivers/namespace/index.ts';
 import { ensureDefaultImages } from './images/default-images.ts';
 import { ClassImageStore, listImages } from './images/image-store.ts';
-import { DEFAULT_IMAGE_STORE_PATHS } from './images/paths.ts';
+import { DEFAULT_IMAGE_STORE_PATHS, removeStaleServerStores } from './images/paths.ts';
+import { stopOrphanedRegistries } from './images/registry-owner.ts';
 import { loadConfig, sandboxRecordsPath } from './config.ts';
 import { SandboxRecords } from './manager/sandbox-records.ts';
 import { rootfsPath } from './rootfs/build.ts';
@@ -94,6 +95,11 @@ async function cleanup(driver: NamespaceDriver): Promise<number> {
   records.close();
   if (forgotten.length > 0) console.error(`✓ forgot ${forgotten.length} machine record(s) of stopped servers in ${records.path}`);
   const removed = await driver.cleanupLeftovers({ all: true });
+  // The class store's registries a killed server or `npm run images` left running, and their sockets' directories.
+  const registries = await stopOrphanedRegistries();
+  removeStaleServerStores();
+  if (registries.length > 0)
+    console.error(`✓ stopped ${registries.length} image registr${registries.length === 1 ? 'y' : 'ies'} whose server was gone (pids ${registries.join(', ')})`);
   console.error(`✓ removed ${removed} leftover sandbox${removed === 1 ? '' : 'es'}`);
   const { cacheDir, stateDir } = driver.options;
   const alive = await readdir(join(stateDir, 'sandboxes')).catch(() => []);

@@ -11,7 +11,7 @@ import { createLogger, type Logger, type LogLevel } from './log.ts';
 import { startSandboxServer, type SandboxServer } from './http/server.ts';
 import { installLastResort } from './last-resort.ts';
 import { serverStorePaths } from './images/paths.ts';
-import { createImageStore, startImageStore } from './images/server-store.ts';
+import { createImageStore, startImageStore, stopRegistriesOfDeadServers } from './images/server-store.ts';
 
 /** Exit statuses, so scripts can tell a bad configuration from an unfit host. */
 const EXIT_CONFIG = 2;
@@ -74,7 +74,9 @@ async function main(): Promise<void> {
   }
   await driver.prepare((step: string, detail?: string) => log.info({ step, detail }, 'preparing sandboxes'));
 
-  // The class image store (machines' Docker Hub mirror) before the first machine asks for an image.
+  // A dead server's registries first (they outlive a SIGKILL); then the class image store
+  // (machines' Docker Hub mirror) before the first machine asks for an image.
+  await stopRegistriesOfDeadServers(log.child({ component: 'images' }));
   if (images) await startImageStore(images, log.child({ component: 'images' }));
   const server = await startSandboxServer(config, driver, log, { records });
   // Before the "listening" line: whoever reads it may signal at once (a signal with no handler yet kills outright).

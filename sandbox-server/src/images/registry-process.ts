@@ -11,8 +11,10 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { registryOwnerEnv } from './registry-owner.ts';
 
 export const REGISTRY_BINARY = '/usr/bin/docker-registry';
+const SETPRIV = '/usr/bin/setpriv';
 
 export type RegistryListen = { unixSocket: string } | { tcpPort: number };
 
@@ -74,7 +76,14 @@ export class RegistryProcess {
     const configPath = join(this.options.configDir, `${this.options.name}.yml`);
     await writeFile(configPath, registryConfig(this.options), { mode: 0o600 });
     if ('unixSocket' in this.options.listen) await rm(this.options.listen.unixSocket, { force: true });
-    const child = spawn(REGISTRY_BINARY, ['serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its owner written into it (registry-owner.ts), and told to end with it: Node has no
+    // PR_SET_PDEATHSIG of its own, util-linux's setpriv sets it and execs the registry in place
+    // (same process, no wrapper left). A registry whose owner died before that, or without
+    // setpriv, is stopped by the next server start or `npm run sandbox:cleanup`.
+    const [command, args] = existsSync(SETPRIV)
+      ? [SETPRIV, ['--pdeathsig', 'SIGTERM', '--', REGISTRY_BINARY, 'serve', configPath]]
+      : [REGISTRY_BINARY, ['serve', configPath]];
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...registryOwnerEnv() } });
     this.#child = child;
     const keep = (chunk: Buffer) => {
       this.#output.push(chunk.toString('utf8'));

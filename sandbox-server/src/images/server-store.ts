@@ -7,9 +7,22 @@ import type { Logger } from '../log.ts';
 import { ensureDefaultImages } from './default-images.ts';
 import { ClassImageStore, type StoreOptions } from './image-store.ts';
 import { removeStaleServerStores, type ImageStorePaths } from './paths.ts';
+import { stopOrphanedRegistries } from './registry-owner.ts';
 
 export function createImageStore(paths: ImageStorePaths, log: Logger, options: StoreOptions): ClassImageStore {
   return new ClassImageStore(paths, (level, msg, fields) => log[level](fields ?? {}, msg), options);
+}
+
+/**
+ * Stops the registries of server processes that died without stopping them (a SIGKILL, an OOM
+ * kill): called at every start, with or without a store of its own, before anything is served.
+ */
+export async function stopRegistriesOfDeadServers(log: Logger): Promise<void> {
+  const stopped = await stopOrphanedRegistries().catch((error: unknown) => {
+    log.warn({ err: error }, 'orphaned image registries not looked for');
+    return [];
+  });
+  if (stopped.length > 0) log.info({ pids: stopped }, 'stopped image registries left running by a server that died');
 }
 
 /** Starts the store's registries; false when this host cannot (the machines' gates then answer "unavailable"). */
