@@ -28,10 +28,11 @@ async function start(extra: Record<string, string> = {}): Promise<RunningServer>
 }
 
 afterAll(async () => {
-  // The last server stops for good and removes every machine.
+  // Any server a failed test left running first (it would hold its machines), then the last
+  // server stops for good and removes every machine.
+  for (const server of servers) await server.stop();
   const last = await start({ SANDBOXES_ON_EXIT: 'destroy' });
   const lastExit = await last.stop();
-  for (const server of servers) await server.stop();
   rmSync(dbDir, { recursive: true, force: true });
   const ids = servers.flatMap((server) => createdSandboxIds(server));
   const left = namespaceLeftovers({ prefix, stateDir, ids });
@@ -157,6 +158,26 @@ describe('an agent that crashes inside one machine', () => {
     expect((await fine.reader.run('echo still-here')).output.trim()).toBe('still-here');
     await fine.client.close();
     await server.stop();
+  });
+});
+
+describe('a restart right after a machine died', () => {
+  it('waits for that machine to be removed: nothing of it is left, its uid range included', async () => {
+    const server = await start();
+    const victim = await createSandbox(server);
+    const hurt = await attachTerminal(server, victim, '1');
+    await hurt.reader.waitForPrompt();
+    process.kill(agentPid(victim.id), 'SIGKILL');
+    // The reader hears of the death at once; the removal goes on in the background, and the restart comes now.
+    expect((await hurt.client.closed).code).toBe(CloseCode.gone);
+    expect(await server.stop()).toEqual({ code: 0, signal: null });
+    expect(namespaceLeftovers({ prefix, stateDir, ids: [victim.id] })).toEqual([]);
+    // Removed before the server let go of the rest, not by luck within the shutdown's last 200 ms
+    // (on a loaded host it was not, and its uid range stayed held).
+    const removedAt = server.logs.findIndex((line) => line.msg === 'sandbox destroyed' && line.sandbox === victim.id);
+    const detachedAt = server.logs.findIndex((line) => line.msg === 'sandboxes detached for the next server process');
+    expect(removedAt).toBeGreaterThanOrEqual(0);
+    expect(removedAt).toBeLessThan(detachedAt);
   });
 });
 

@@ -486,6 +486,9 @@ export class SandboxManager implements MetricsState {
     let kept = 0;
     let destroyed = 0;
     await Promise.all([
+      // Machines already on their way out (one that just died, a reader's DELETE) are finished
+      // first: a process that exits mid-removal leaves a uid range held, or cgroups, behind.
+      ...this.destroying.values(),
       this.pool.stop(),
       ...[...this.assigned.values()].map(async (managed) => {
         if (managed.state !== 'running') return;

@@ -250,10 +250,12 @@ export class NamespaceDriver implements SandboxDriver {
       await each('registry gate', id, async () => this.options.registry?.close(id, { destroyed: true, reader: record?.reader ?? id }));
       await each('state directory', id, () => new SandboxDirs(stateDir, id).remove());
     }
-    for (const [index, { holder, sinceMs }] of await this.#uidRanges.held()) {
+    for (const [index, { holder, sinceMs, takerAlive }] of await this.#uidRanges.held()) {
       if (!holder || alive.has(holder) || beingMade.has(holder)) continue;
-      // A range is taken a moment before its sandbox's record is written: spare fresh ones.
-      if (!records.some(({ id }) => id === holder) && Date.now() - sinceMs < 60_000) continue;
+      // A range is taken a moment before its sandbox's record is written: spare fresh ones while
+      // their taker runs. One whose taker died (a server killed between the removal of a record and
+      // the release of its range, or before the record was written) is a leftover at once.
+      if (!records.some(({ id }) => id === holder) && Date.now() - sinceMs < 60_000 && takerAlive !== false) continue;
       await each('uid range', holder, () => this.#uidRanges.release(index, holder));
     }
     for (const id of dockerDisks) {

@@ -5,10 +5,13 @@
 // A range is taken by renaming a ready lock directory (naming the sandbox that
 // holds it) to the range's number: rename onto an existing non-empty directory
 // fails, so this is atomic, also between processes (the server and a test run
-// may share a host). Freed ranges are reused, live ones never.
+// may share a host). Freed ranges are reused, live ones never. The lock also
+// names the process that took it (pid + start time): a range whose sandbox has
+// no record and whose taker is gone is a leftover however fresh it is.
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { processIsAlive, processStartTime } from '../../process-start.ts';
 
 export const IDS_PER_SANDBOX = 65536;
 
@@ -17,6 +20,12 @@ export interface UidRange {
   /** Host id that is root inside the sandbox. */
   base: number;
   count: number;
+}
+
+export interface HeldRange {
+  holder: string | undefined;
+  sinceMs: number;
+  takerAlive: boolean | undefined;
 }
 
 export class UidRanges {
@@ -36,6 +45,7 @@ export class UidRanges {
     const ready = join(this.#dir, `.lock-${process.pid}-${randomBytes(4).toString('hex')}`);
     await mkdir(ready);
     await writeFile(join(ready, 'sandbox'), sandboxId);
+    await writeFile(join(ready, 'taker'), `${process.pid} ${processStartTime(process.pid) ?? 0}`);
     try {
       for (let index = 0; index < this.#slots; index++) {
         if (taken.has(index)) continue;
@@ -64,14 +74,19 @@ export class UidRanges {
     if (holder === sandboxId) await rm(lock, { recursive: true, force: true });
   }
 
-  /** Ranges held, by index: the sandbox holding each and since when (ms since the epoch). */
-  async held(): Promise<Map<number, { holder: string | undefined; sinceMs: number }>> {
-    const held = new Map<number, { holder: string | undefined; sinceMs: number }>();
+  /**
+   * Ranges held, by index: the sandbox holding each, since when (ms since the
+   * epoch), and whether the process that took it still runs (undefined: a lock
+   * of an older server, which did not say).
+   */
+  async held(): Promise<Map<number, HeldRange>> {
+    const held = new Map<number, HeldRange>();
     for (const name of (await readdir(this.#dir).catch(() => [])).filter(isIndex)) {
       const lock = join(this.#dir, name);
       const holder = await readFile(join(lock, 'sandbox'), 'utf8').catch(() => undefined);
       const sinceMs = (await stat(lock).catch(() => undefined))?.mtimeMs ?? 0;
-      held.set(Number(name), { holder, sinceMs });
+      const taker = /^(\d+) (\d+)$/.exec((await readFile(join(lock, 'taker'), 'utf8').catch(() => '')).trim());
+      held.set(Number(name), { holder, sinceMs, takerAlive: taker ? processIsAlive(Number(taker[1]), Number(taker[2])) : undefined });
     }
     return held;
   }
