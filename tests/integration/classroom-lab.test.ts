@@ -67,6 +67,25 @@ async function watch(studentId: string, machine: string, terminal: string, until
   return seen;
 }
 
+/** A viewer left open: its text frames (parsed) and how it closed. */
+async function openViewer(studentId: string, machine: string, terminal: string): Promise<{ frames: Record<string, unknown>[]; closed: Promise<number> }> {
+  const ticket = await bearerRequest(server, 'POST', `api/class/classes/${classId}/students/${studentId}/viewers`, key, { terminal, machine });
+  expect(ticket.status, JSON.stringify(ticket.body)).toBe(200);
+  const url = new URL(ViewerTicket.parse(ticket.body).path, server.url);
+  url.protocol = 'ws:';
+  const viewer = new WebSocket(url, { origin: server.origin });
+  const frames: Record<string, unknown>[] = [];
+  viewer.on('message', (data, binary) => {
+    if (!binary) frames.push(JSON.parse(data.toString()) as Record<string, unknown>);
+  });
+  const closed = new Promise<number>((resolve) => viewer.once('close', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    viewer.once('open', () => resolve());
+    viewer.once('error', reject);
+  });
+  return { frames, closed };
+}
+
 describe('a class of labs', () => {
   it("gives the student the class's lab, shown machine by machine; the viewer picks a machine; one machine or the lab is reset; one CSV row", async () => {
     const given = await bearerRequest(server, 'POST', 'api/sandboxes', link.token);
@@ -101,11 +120,22 @@ describe('a class of labs', () => {
     });
     expect(missing.status).toBe(404);
 
-    // One machine: node2 anew, node1's shell carries on.
+    // One machine: node2 anew, node1's shell carries on. The instructor watching node2 hears it was reset, as the student does.
+    const watching = await openViewer(student.id, 'node2', '1');
     const reset = await bearerRequest(server, 'POST', `api/class/classes/${classId}/students/${student.id}/machines/node2/reset`, key);
     expect(reset.status, JSON.stringify(reset.body)).toBe(200);
     expect(ResetMachinesResponse.parse(reset.body).machines).toEqual([lab.machines![1]]);
     expect((await node2.client.closed).code).toBe(CloseCode.machineReset);
+    expect(await watching.closed).toBe(CloseCode.machineReset);
+    expect(watching.frames.filter((frame) => frame.type !== 'ready')).toEqual([
+      expect.objectContaining({
+        type: 'error',
+        code: 'machine-reset',
+        lang: 'fr',
+        message: expect.stringMatching(/^La machine node2 de l'élève a été réinitialisée/),
+      }),
+    ]);
+    const watchingNode1 = await openViewer(student.id, 'node1', '1');
     expect((await node1.reader.run('echo toujours-$(hostname)')).output.trim()).toBe('toujours-node1');
     expect((await dashboard()).events.some((event) => event.kind === 'reset' && event.message.includes('node2'))).toBe(true);
     const unknown = await bearerRequest(server, 'POST', `api/class/classes/${classId}/students/${student.id}/machines/node9/reset`, key);
@@ -116,6 +146,8 @@ describe('a class of labs', () => {
     const whole = await bearerRequest(server, 'POST', `api/class/classes/${classId}/machines/reset`, key, { students: [student.id] });
     expect(MachinesReply.parse(whole.body)).toEqual({ machines: 1 });
     expect((await node1.client.closed).code).toBe(CloseCode.gone);
+    expect(await watchingNode1.closed).toBe(CloseCode.gone);
+    expect(watchingNode1.frames.at(-1)).toMatchObject({ type: 'error', code: 'gone', lang: 'fr' });
     const again = CreateSandboxResponse.parse((await bearerRequest(server, 'POST', 'api/sandboxes', link.token)).body);
     expect(again.id).not.toBe(lab.id);
     expect(again.machines?.map(({ name }) => name)).toEqual(['node1', 'node2']);

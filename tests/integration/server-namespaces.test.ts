@@ -6,7 +6,8 @@
 // tests/unit/agent-process-snapshot.test.ts; a terminal cannot even start
 // 300 processes, its pids limit stops it first.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CloseCode, apiPath } from '../../contracts/protocol.ts';
+import { inFrench } from '../../contracts/messages.fr.ts';
+import { CloseCode, apiPath, type ErrorInfo } from '../../contracts/protocol.ts';
 import { NamespaceClient } from '../support/namespace-client.ts';
 import { shutDown, startServer, type RunningServer } from '../support/server.ts';
 import { apiRequest, attachTerminal, createSandbox, deleteSandbox, type AttachedTerminal, type CreatedSandbox } from '../support/server-client.ts';
@@ -144,10 +145,18 @@ describe('the namespace view of a lab', () => {
       // A machine the lab lacks, and …/machines/… of a lone machine: 4404 with the names to use.
       const unknown = await open('node9');
       await expect(unknown.closed).resolves.toMatchObject({ code: CloseCode.notFound });
-      expect(unknown.messages[0]).toMatchObject({ type: 'error', code: 'not-found', hint: 'Its machines are node1, node2.' });
+      // Said in French, as the panel shows it (the message alone): what happened and which machines to pick.
+      expect(unknown.messages[0]).toMatchObject({
+        type: 'error',
+        code: 'not-found',
+        lang: 'fr',
+        message: "Votre lab n'a pas de machine « node9 » : choisissez l'une des siennes (node1, node2) dans la liste « Machine » de la vue.",
+      });
       const lone = await NamespaceClient.connect(server, sandbox, 'node1');
       views.push(lone);
       await expect(lone.closed).resolves.toMatchObject({ code: CloseCode.notFound });
+      expect(lone.messages[0]).toMatchObject({ code: 'not-found', lang: 'fr', message: expect.stringMatching(/^Votre machine est seule, sans lab/) });
+      expect(inFrench(lone.messages[0] as ErrorInfo).message).toBe((lone.messages[0] as ErrorInfo).message);
 
       await deleteSandbox(server, lab);
       for (const view of [first, node1, node2]) await expect(view.closed).resolves.toMatchObject({ code: CloseCode.gone });

@@ -7,15 +7,14 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { ManagedSandbox } from '../manager/managed-sandbox.ts';
 import type { SandboxManager } from '../manager/sandbox-manager.ts';
-import type { TerminalSession } from '../manager/terminal-session.ts';
 import type { ExerciseState, StudentMachine, StudentStatus } from '../../../contracts/class-api.ts';
 import type { ErrorInfo, LabMachine } from '../../../contracts/protocol.ts';
 import type { ClassAuth } from './class-auth.ts';
 import { ExerciseChecker } from './exercise-checker.ts';
 import type { Exercise } from './exercises.ts';
 import { MachineAllocator } from './machine-allocator.ts';
-import { MachineWatch } from './machine-watch.ts';
-import type { ObservedDriver, ObservedTerminal, TerminalObserver } from './observed-driver.ts';
+import { MachineWatch, type ViewerTarget } from './machine-watch.ts';
+import type { ObservedDriver, TerminalObserver } from './observed-driver.ts';
 import type { ClassRecord, ClassroomStore, CredentialRecord, StudentRecord } from './store.ts';
 
 export { MachineRefusedError } from './machine-allocator.ts';
@@ -109,7 +108,7 @@ export class Classroom implements TerminalObserver {
     return this.#watch.machineOf(studentId, now);
   }
 
-  viewerTarget(studentId: string, terminal: string, machine?: string): { sandboxId: string; session: TerminalSession; stream: ObservedTerminal } | undefined {
+  viewerTarget(studentId: string, terminal: string, machine?: string): ViewerTarget | undefined {
     return this.#watch.viewerTarget(studentId, terminal, machine);
   }
 

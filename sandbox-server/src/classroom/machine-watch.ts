@@ -7,6 +7,16 @@ import type { LabMachineView, StudentMachine, StudentStatus } from '../../../con
 import type { MachineAllocator } from './machine-allocator.ts';
 import type { ObservedDriver, ObservedTerminal } from './observed-driver.ts';
 
+/** Why a viewed shell ended, when it did not just exit: its machine reset (a lab's named one), or the student's machine gone. */
+export type ViewerEnding = { kind: 'reset'; machine: string | undefined } | { kind: 'gone' };
+
+export interface ViewerTarget {
+  sandboxId: string;
+  session: TerminalSession;
+  stream: ObservedTerminal;
+  ending(): ViewerEnding | undefined;
+}
+
 /** A student with a machine but no keystroke nor command for this long is "idle". */
 export const IDLE_AFTER_MS = 5 * 60_000;
 
@@ -88,14 +98,20 @@ export class MachineWatch {
    * What a read-only viewer follows: the terminal's recent output and its
    * live stream. `machine` picks a machine of the student's lab (absent: the first).
    */
-  viewerTarget(studentId: string, terminal: string, machine?: string): { sandboxId: string; session: TerminalSession; stream: ObservedTerminal } | undefined {
+  viewerTarget(studentId: string, terminal: string, machine?: string): ViewerTarget | undefined {
     const managed = this.#machines.machine(studentId);
     if (!managed) return undefined;
     if (machine !== undefined && !managed.sandbox.machines?.some(({ name }) => name === machine)) return undefined;
     const key = labTerminalKey(managed.sandbox, machine, terminal);
     const session = [...managed.terminalSessions].find((candidate) => candidate.name === key);
     const stream = this.#driver.sandbox(managed.id)?.terminal(key);
-    return session && stream ? { sandboxId: managed.id, session, stream } : undefined;
+    const onMachine = machineOfKey(managed.sandbox, key);
+    // Asked when the shell ends: the machine under it being made anew, or gone with its sandbox, is not a shell that exited.
+    const ending = (): ViewerEnding | undefined => {
+      if (managed.isResetting(onMachine ?? '')) return { kind: 'reset', machine: onMachine };
+      return managed.state === 'running' ? undefined : { kind: 'gone' };
+    };
+    return session && stream ? { sandboxId: managed.id, session, stream, ending } : undefined;
   }
 
   /** The machine was let go: its CPU sample is of no more use. */

@@ -5,7 +5,8 @@
 //
 // Frames follow the terminal protocol (protocol.ts): a `ready` message, the
 // recent output, then live output as binary frames; `exit` when the shell
-// ends; an `error` frame and 4410 when the machine is gone. Nothing the
+// ends; an `error` frame and 4411 when its machine is being reset, 4410 when
+// the student's machine is gone. Nothing the
 // viewer sends ever reaches the terminal: incoming frames are dropped, and
 // the first one is answered with an error frame saying so.
 import { randomBytes } from 'node:crypto';
@@ -142,6 +143,23 @@ export class ViewerEndpoint {
     });
     const exited = stream.onExit((exit) => {
       if (ws.readyState !== ws.OPEN) return;
+      // The student's page hears 4411 or 4410 for these: so does the instructor, not a shell's plain exit.
+      const ending = target.ending();
+      if (ending?.kind === 'reset') {
+        const which = ending.machine === undefined ? "La machine de l'élève" : `La machine ${ending.machine} de l'élève`;
+        return refuse(ws, CloseCode.machineReset, {
+          code: 'machine-reset',
+          message: `${which} a été réinitialisée : ce terminal a été fermé.`,
+          hint: "Cliquez de nouveau sur « Voir » quand l'élève aura rouvert ce terminal sur la machine neuve (le tableau de bord le montre).",
+        });
+      }
+      if (ending?.kind === 'gone') {
+        return refuse(ws, CloseCode.gone, {
+          code: 'gone',
+          message: "La machine de l'élève a été arrêtée : ce terminal n'existe plus.",
+          hint: "Actualisez le tableau de bord : il montre la machine de l'élève quand il en a une nouvelle.",
+        });
+      }
       ws.send(JSON.stringify({ type: 'exit', code: exit.code, signal: exit.signal } satisfies ServerMessage));
       ws.close(CloseCode.normal, 'shell exited');
     });

@@ -230,9 +230,13 @@ export class ManagedSandbox {
         this.terminals.delete(key);
         close(session, name);
       }
-      const reset = sandbox.resetMachine!(name).finally(() => {
-        if (this.resetting.get(name) === reset) this.resetting.delete(name);
-      });
+      // Known as resetting before the driver starts: stopping the old machine may end its
+      // terminals' streams at once, and whoever hears that asks isResetting() to tell why.
+      const reset = Promise.resolve()
+        .then(() => sandbox.resetMachine!(name))
+        .finally(() => {
+          if (this.resetting.get(name) === reset) this.resetting.delete(name);
+        });
       this.resetting.set(name, reset);
       return reset;
     });

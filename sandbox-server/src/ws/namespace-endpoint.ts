@@ -116,10 +116,20 @@ export class NamespaceEndpoint {
     const { managed } = admission;
     const { sandbox } = managed;
     if (machine !== undefined && !sandbox.machines?.some((known) => known.name === machine)) {
+      // In the reader's words (lang fr): the catalogue's "the server does not know this machine,
+      // reload for a new one" is wrong here — the machine is there and running, the page asked
+      // for one it does not have, and the panel (which shows the message alone) says which it has.
+      const shown = machine.slice(0, 40);
+      const known = sandbox.machines?.map((each) => each.name);
       return reject('not-found', CloseCode.notFound, {
         code: 'not-found',
-        message: `This sandbox has no machine ${JSON.stringify(machine.slice(0, 40))}.`,
-        hint: sandbox.machines ? `Its machines are ${sandbox.machines.map((known) => known.name).join(', ')}.` : 'It is a single machine: use …/namespaces.',
+        lang: 'fr',
+        message: known
+          ? `Votre lab n'a pas de machine « ${shown} » : choisissez l'une des siennes (${known.join(', ')}) dans la liste « Machine » de la vue.`
+          : `Votre machine est seule, sans lab : la vue des namespaces ne peut pas montrer une machine « ${shown} ». Fermez la vue puis rouvrez-la : elle montre votre machine.`,
+        hint: known
+          ? `Vos machines et vos terminaux continuent : seule cette vue n'a rien à montrer. Le chemin d'une machine du lab est …/machines/${known[0]}/namespaces.`
+          : "Vos terminaux continuent : seule cette vue n'a rien à montrer. Le chemin de la vue d'une machine seule est …/namespaces.",
       });
     }
     // A lab's first machine is the lab itself (the old route): one watch for both paths.
