@@ -6,8 +6,8 @@
 // Run with `npm run bench -- click`.
 import type { Page } from 'playwright-core';
 import { launchBrowser, type LaunchedBrowser } from '../tests/support/browser.ts';
-import type { RunningServer } from '../tests/support/server.ts';
-import { deletePageMachine, snippets, startCourse, type Course } from '../tests/support/terminal-page.ts';
+import { deletePageMachine, startCourse, type Course } from '../tests/support/terminal-page.ts';
+import { clickAndTime, waitForPool } from './perf/page-clicks.ts';
 import { report, reportTimings } from './stats.ts';
 
 const SAMPLES = Number(process.env.CLICK_BENCH_SAMPLES ?? 8);
@@ -30,46 +30,13 @@ function countBytes(page: Page): { total: number; script: number; css: number } 
   return totals;
 }
 
-/** Clicks the UTS snippet's Exécuter and measures, in the page's own clock, until the terminal shows text. */
-async function clickToFirstOutput(page: Page): Promise<number> {
-  const button = snippets(page).nth(1).getByRole('button', { name: 'Exécuter', exact: true });
-  await button.evaluate((element) => {
-    element.addEventListener('click', () => ((window as unknown as { clickedAt: number }).clickedAt = performance.now()), { capture: true, once: true });
-  });
-  await button.click();
-  return page.evaluate(
-    () =>
-      new Promise<number>((resolve, reject) => {
-        const started = (window as unknown as { clickedAt: number }).clickedAt;
-        const deadline = started + 120_000;
-        const look = () => {
-          const rows = document.querySelector('lesson-terminal[name="1"] .xterm-rows');
-          if (rows !== null && (rows.textContent ?? '').trim() !== '') resolve(performance.now() - started);
-          else if (performance.now() > deadline) reject(new Error('no output within 120 s'));
-          else requestAnimationFrame(look);
-        };
-        look();
-      }),
-  );
-}
-
-async function waitForPool(server: RunningServer, size: number): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const health = (await (await fetch(new URL('healthz', server.url))).json()) as { sandboxes?: { pool?: number } };
-    if ((health.sandboxes?.pool ?? 0) >= size) return;
-    if (Date.now() > deadline) throw new Error(`the warm pool did not reach ${size} sandboxes in 120 s`);
-    await new Promise((done) => setTimeout(done, 200));
-  }
-}
-
 async function sample(browser: LaunchedBrowser, course: Course, beforeClick?: () => Promise<void>): Promise<number> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   try {
     await page.goto(course.lessonUrl);
     await page.waitForLoadState('networkidle');
     await beforeClick?.();
-    return await clickToFirstOutput(page);
+    return await clickAndTime(page, 'output');
   } catch (error) {
     const shown = await page.evaluate(() => ({
       terminal: document.querySelector('lesson-terminal')?.getAttribute('data-state') ?? 'absent',
@@ -92,7 +59,7 @@ async function weighPage(browser: LaunchedBrowser, course: Course): Promise<void
     report('lesson page bytes before interaction', snapshot.total, 'B');
     report('lesson page JS before interaction', snapshot.script, 'B');
     report('lesson page CSS before interaction', snapshot.css, 'B');
-    await clickToFirstOutput(page);
+    await clickAndTime(page, 'output');
     await page.waitForLoadState('networkidle');
     report('terminal chunk JS (lazy)', before.script - snapshot.script, 'B');
     report('terminal chunk CSS (lazy)', before.css - snapshot.css, 'B');

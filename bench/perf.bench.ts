@@ -17,10 +17,12 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { percentile, report, reportTimings } from './stats.ts';
 import { BareClient, spawnBareShell, startBareServer } from './perf/bare-terminal.ts';
 import { echoSamples } from './perf/echo.ts';
+import { createToPrompt, poolReady, type CreateTimings } from './perf/create-to-prompt.ts';
 import { startServer, type RunningServer } from '../tests/support/server.ts';
 import { attachTerminal, createSandbox, deleteSandbox } from '../tests/support/server-client.ts';
 import { launchBrowser, type LaunchedBrowser } from '../tests/support/browser.ts';
-import { deletePageMachine, snippets, startCourse, type Course } from '../tests/support/terminal-page.ts';
+import { deletePageMachine, startCourse, type Course } from '../tests/support/terminal-page.ts';
+import { clickAndTime, waitForPool } from './perf/page-clicks.ts';
 
 const KEYS = Number(process.env.PERF_KEYS ?? 600);
 const CREATE_RUNS = Number(process.env.PERF_CREATE_RUNS ?? 10);
@@ -111,29 +113,10 @@ async function bare(): Promise<void> {
 
 // ── the project, through its public API ─────────────────────────────────────
 
-async function poolReady(server: RunningServer): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  while ((await server.metric('sandboxes_active', { kind: 'pool' })) < 1) {
-    if (Date.now() > deadline) throw new Error('the warm pool made no sandbox within 120 s');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  // Its shell, when the pool starts one, is ready a moment after the machine.
-  await new Promise((resolve) => setTimeout(resolve, 300));
-}
-
-async function createToPrompt(server: RunningServer, label: string, beforeEach: () => Promise<void>): Promise<void> {
-  const samples: number[] = [];
-  for (let run = 0; run < CREATE_RUNS; run++) {
-    await beforeEach();
-    const started = performance.now();
-    const sandbox = await createSandbox(server);
-    const { client, reader } = await attachTerminal(server, sandbox, '1');
-    await reader.waitForPrompt();
-    samples.push(performance.now() - started);
-    await client.close();
-    await deleteSandbox(server, sandbox);
-  }
-  keep(`project: create to first prompt (${label})`, samples);
+/** The prompt (from the POST's answer when the pool's shell comes with it), and the socket attached with its replay. */
+function keepCreate(label: string, timings: CreateTimings): void {
+  keep(`project: create to first prompt (${label})`, timings.prompt);
+  keep(`project: create to terminal attached (${label})`, timings.attached);
 }
 
 async function projectEcho(server: RunningServer): Promise<void> {
@@ -151,13 +134,13 @@ async function projectEcho(server: RunningServer): Promise<void> {
 async function project(): Promise<void> {
   const cold = await startServer({ env: { WARM_POOL_SIZE: '0', LOG_LEVEL: 'info' } });
   try {
-    await createToPrompt(cold, 'cold', async () => {});
+    keepCreate('cold', await createToPrompt(cold, CREATE_RUNS, async () => {}));
   } finally {
     await cold.stop();
   }
   const warm = await startServer({ env: { WARM_POOL_SIZE: '1', LOG_LEVEL: 'info' } });
   try {
-    await createToPrompt(warm, 'warm pool', () => poolReady(warm));
+    keepCreate('warm pool', await createToPrompt(warm, CREATE_RUNS, () => poolReady(warm)));
     await projectEcho(warm);
   } finally {
     await warm.stop();
@@ -172,29 +155,6 @@ async function forgetEverything(browser: LaunchedBrowser, page: Page): Promise<v
   await cdp.send('Network.clearBrowserCache');
   await cdp.detach();
   await browser.context.clearCookies();
-}
-
-/** Clicks the UTS snippet's Exécuter and measures, in the page's clock, until the terminal shows a prompt. */
-async function clickToPrompt(page: Page): Promise<number> {
-  const button = snippets(page).nth(1).getByRole('button', { name: 'Exécuter', exact: true });
-  await button.evaluate((element) => {
-    element.addEventListener('click', () => ((window as unknown as { clickedAt: number }).clickedAt = performance.now()), { capture: true, once: true });
-  });
-  await button.click();
-  return page.evaluate(
-    () =>
-      new Promise<number>((resolve, reject) => {
-        const started = (window as unknown as { clickedAt: number }).clickedAt;
-        const deadline = started + 120_000;
-        const look = () => {
-          const rows = document.querySelector('lesson-terminal[name="1"] .xterm-rows');
-          if (rows !== null && /[$#][\s\u00a0]/.test(rows.textContent ?? '')) resolve(performance.now() - started);
-          else if (performance.now() > deadline) reject(new Error('no prompt within 120 s'));
-          else requestAnimationFrame(look);
-        };
-        look();
-      }),
-  );
 }
 
 type Phase = 'load' | 'idle' | 'click';
@@ -242,7 +202,7 @@ async function visit(browser: LaunchedBrowser, course: Course, weigh: boolean): 
     await page.waitForLoadState('networkidle');
     await page.waitForTimeout(300);
     bytes.phase.now = 'click';
-    const elapsed = await clickToPrompt(page);
+    const elapsed = await clickAndTime(page, 'prompt');
     if (weigh) {
       await page.waitForLoadState('networkidle');
       const totals = await bytes.settled();
@@ -262,17 +222,6 @@ async function visit(browser: LaunchedBrowser, course: Course, weigh: boolean): 
     await deletePageMachine(page, course.server).catch(() => undefined);
     await page.close();
   }
-}
-
-async function waitForPool(server: RunningServer, size: number): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const health = (await (await fetch(new URL('healthz', server.url))).json()) as { sandboxes?: { pool?: number } };
-    if ((health.sandboxes?.pool ?? 0) >= size) break;
-    if (Date.now() > deadline) throw new Error(`the warm pool did not reach ${size} sandboxes in 120 s`);
-    await new Promise((done) => setTimeout(done, 100));
-  }
-  await new Promise((resolve) => setTimeout(resolve, 300));
 }
 
 async function chromium(): Promise<void> {
@@ -306,6 +255,7 @@ await bare();
 await project();
 console.log('-- side by side');
 ratio('create → prompt (warm pool) / bare spawn, p50', 'project: create to first prompt (warm pool) p50', 'bare: spawn to first prompt p50');
+ratio('create → terminal attached (warm pool) / bare spawn, p50', 'project: create to terminal attached (warm pool) p50', 'bare: spawn to first prompt p50');
 ratio('create → prompt (cold) / bare spawn, p50', 'project: create to first prompt (cold) p50', 'bare: spawn to first prompt p50');
 ratio('echo p50 / bare', 'project: echo p50', 'bare: echo p50');
 ratio('echo p99 / bare', 'project: echo p99', 'bare: echo p99');

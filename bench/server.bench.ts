@@ -8,6 +8,8 @@ import { performance } from 'node:perf_hooks';
 import { report, reportTimings } from './stats.ts';
 import { startServer, type RunningServer } from '../tests/support/server.ts';
 import { attachTerminal, createSandbox, deleteSandbox } from '../tests/support/server-client.ts';
+import { createToPrompt, poolReady, type CreateTimings } from './perf/create-to-prompt.ts';
+import { echoSamples } from './perf/echo.ts';
 
 const KEYS = 600;
 const FLOOD_BYTES = 32 * 1024 * 1024;
@@ -18,28 +20,7 @@ async function echoLatency(server: RunningServer): Promise<void> {
   const { client: terminal, reader } = await attachTerminal(server, sandbox, '1', { cols: 200, rows: 50 });
   try {
     await reader.waitForPrompt();
-    const samples: number[] = [];
-    for (let i = 0; i < KEYS; i++) {
-      // Letters cycle so each echo is recognisable; Ctrl-U every 60 keys keeps the line short.
-      if (i % 60 === 59) {
-        terminal.type('\x15');
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      const key = String.fromCharCode(97 + (i % 26));
-      const echoed = new Promise<void>((resolve) => {
-        const subscription = terminal.onData((chunk) => {
-          if (chunk.includes(key)) {
-            subscription.dispose();
-            resolve();
-          }
-        });
-      });
-      const started = performance.now();
-      terminal.type(key);
-      await echoed;
-      samples.push(performance.now() - started);
-    }
-    reportTimings('keystroke echo', samples, [50, 99]);
+    reportTimings('keystroke echo', await echoSamples(terminal, KEYS), [50, 99]);
   } finally {
     await terminal.close();
     await deleteSandbox(server, sandbox);
@@ -82,26 +63,9 @@ async function throughput(server: RunningServer): Promise<void> {
   }
 }
 
-async function createToPrompt(server: RunningServer, label: string, beforeEach: () => Promise<void>): Promise<void> {
-  const samples: number[] = [];
-  for (let run = 0; run < CREATE_RUNS; run++) {
-    await beforeEach();
-    const started = performance.now();
-    const sandbox = await createSandbox(server);
-    const { client: terminal, reader } = await attachTerminal(server, sandbox, '1');
-    await reader.waitForPrompt();
-    samples.push(performance.now() - started);
-    await terminal.close();
-    await deleteSandbox(server, sandbox);
-  }
-  reportTimings(`create to first prompt (${label})`, samples);
-}
-
-async function poolReady(server: RunningServer): Promise<void> {
-  for (;;) {
-    if ((await server.metric('sandboxes_active', { kind: 'pool' })) >= 1) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+function reportCreate(label: string, timings: CreateTimings): void {
+  reportTimings(`create to first prompt (${label})`, timings.prompt);
+  reportTimings(`create to terminal attached (${label})`, timings.attached);
 }
 
 async function main(): Promise<void> {
@@ -109,13 +73,13 @@ async function main(): Promise<void> {
   try {
     await echoLatency(cold);
     await throughput(cold);
-    await createToPrompt(cold, 'cold', async () => {});
+    reportCreate('cold', await createToPrompt(cold, CREATE_RUNS, async () => {}));
   } finally {
     await cold.stop();
   }
   const warm = await startServer({ env: { WARM_POOL_SIZE: '1', LOG_LEVEL: 'info' } });
   try {
-    await createToPrompt(warm, 'warm pool', () => poolReady(warm));
+    reportCreate('warm pool', await createToPrompt(warm, CREATE_RUNS, () => poolReady(warm)));
   } finally {
     await warm.stop();
   }

@@ -6,7 +6,7 @@ import { MAX_SNAPSHOT_PROCESSES, checkOmitted, checkSnapshotProcess, type Omitte
 import { SANDBOX_ID_PATTERN, SANDBOX_ID_RULE, TERMINAL_NAME_PATTERN, TERMINAL_NAME_RULE } from './names.ts';
 import { TERMINAL_SIZE_LIMITS, terminalSizeProblem, type TerminalSize } from './sizes.ts';
 import { ERROR_CODES } from './errors.ts';
-import type { ParseResult } from './wire.ts';
+import { BASE64_PATTERN, type ParseResult } from './wire.ts';
 
 // ───────────────────────── identifiers and sizes ─────────────────────────
 // The rules live in names.ts and sizes.ts (plain modules the agent loads too);
@@ -18,6 +18,7 @@ export const TerminalName = z.string().regex(TERMINAL_NAME_PATTERN, `a terminal 
 // ───────────────────────── flow control and framing ─────────────────────────
 // The numbers and paths live in wire.ts (no zod: the page's terminal code loads it alone).
 export {
+  BASE64_PATTERN,
   FLOW_ACK_EVERY_BYTES,
   FLOW_HIGH_WATERMARK,
   FLOW_LOW_WATERMARK,
@@ -244,6 +245,14 @@ export const CreateSandboxResponse = z.object({
   expiresAt: z.iso.datetime(),
   /** A lab's machines, in the order asked (absent for one machine). */
   machines: z.array(LabMachine).optional(),
+  /**
+   * The shell the warm pool started ahead in one terminal of this machine,
+   * shown to no page yet: its name and what it printed so far (its prompt),
+   * base64. The page may show it before the terminal's socket opens; that
+   * socket's replay (ready.replayBytes) then starts with the same bytes.
+   * Absent when the machine was made on the spot, or its shell was shown.
+   */
+  started: z.object({ terminal: TerminalName, output: z.string().regex(BASE64_PATTERN) }).optional(),
 });
 export type CreateSandboxResponse = z.infer<typeof CreateSandboxResponse>;
 

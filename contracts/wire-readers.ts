@@ -8,7 +8,7 @@
 import { ERROR_CODES, type ErrorInfo } from './errors.ts';
 import { SANDBOX_ID_PATTERN, TERMINAL_NAME_PATTERN } from './names.ts';
 import type { CreateSandboxResponse, LabMachine, ResetMachinesResponse, ServerMessage } from './protocol.ts';
-import type { ParseResult } from './wire.ts';
+import { BASE64_PATTERN, type ParseResult } from './wire.ts';
 
 type Fields = Record<string, unknown>;
 
@@ -80,9 +80,15 @@ export function readApiError(value: unknown): ErrorInfo | undefined {
 /** The answer of POST api/sandboxes; undefined if it is not one. */
 export function readCreateSandboxResponse(value: unknown): CreateSandboxResponse | undefined {
   if (!isObject(value)) return undefined;
-  const { id, token, expiresAt, machines } = value;
+  const { id, token, expiresAt, machines, started } = value;
   if (typeof id !== 'string' || !SANDBOX_ID_PATTERN.test(id) || typeof token !== 'string' || !isUtcDatetime(expiresAt)) return undefined;
   const answer: CreateSandboxResponse = { id, token, expiresAt };
+  if (started !== undefined) {
+    if (!isObject(started)) return undefined;
+    const { terminal, output } = started;
+    if (typeof terminal !== 'string' || !TERMINAL_NAME_PATTERN.test(terminal) || typeof output !== 'string' || !BASE64_PATTERN.test(output)) return undefined;
+    answer.started = { terminal, output };
+  }
   if (machines === undefined) return answer;
   const lab = labMachines(machines);
   if (lab === undefined) return undefined;

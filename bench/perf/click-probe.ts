@@ -1,7 +1,9 @@
 // Where the time of one click → prompt goes in Chromium (a probe, not a benchmark): fetches, the
-// socket's open and its first frames, in the page's clock from the click.
+// socket's open and its first frames, long tasks, the dock and xterm's rows appearing and each new
+// text they show, in the page's clock from the click. Run: node bench/perf/click-probe.ts
 import { launchBrowser } from '../../tests/support/browser.ts';
-import { deletePageMachine, snippets, startCourse } from '../../tests/support/terminal-page.ts';
+import { deletePageMachine, startCourse } from '../../tests/support/terminal-page.ts';
+import { clickAndTime } from './page-clicks.ts';
 
 const browser = await launchBrowser();
 const course = await startCourse({ WARM_POOL_SIZE: '2', LOG_LEVEL: 'info' });
@@ -28,26 +30,44 @@ try {
           this.addEventListener('open', () => mark('ws open'));
           let frames = 0;
           this.addEventListener('message', (event) => {
-            if (frames++ < 4) mark(`ws message ${typeof event.data === 'string' ? event.data.slice(0, 40) : 'binary'}`);
+            if (frames++ < 6)
+              mark(
+                `ws message ${typeof event.data === 'string' ? event.data.slice(0, 40) : JSON.stringify(new TextDecoder().decode(event.data as ArrayBuffer).slice(0, 80))}`,
+              );
           });
         }
       } as typeof WebSocket;
+      // Main-thread work over 50 ms, and when the terminal's element and xterm's rows appear.
+      new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) w.events.push([`long task ${entry.duration.toFixed(0)} ms from`, entry.startTime]);
+      }).observe({ type: 'longtask', buffered: true });
+      new MutationObserver(() => {
+        if (!w.events.some(([what]) => what === 'xterm rows') && document.querySelector('lesson-terminal .xterm-rows') !== null) mark('xterm rows');
+        if (!w.events.some(([what]) => what === 'dock shown') && document.querySelector('.terminal-dock:not([hidden])') !== null) mark('dock shown');
+      }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['hidden'] });
+      // Each new text of terminal 1's rows, once per animation frame (what the bench's « prompt seen » reads).
+      let shown = '';
+      const watch = () => {
+        const text = document.querySelector('lesson-terminal[name="1"] .xterm-rows')?.textContent?.trim() ?? '';
+        if (text !== shown) {
+          shown = text;
+          mark(`rows ${JSON.stringify(text.slice(-60))}`);
+        }
+        requestAnimationFrame(watch);
+      };
+      requestAnimationFrame(watch);
     });
     await page.goto(course.lessonUrl);
     await page.waitForLoadState('networkidle');
     await page.waitForTimeout(500);
-    const button = snippets(page).nth(1).getByRole('button', { name: 'Exécuter', exact: true });
-    await button.evaluate((element) => {
-      element.addEventListener('click', () => ((window as unknown as { clickedAt: number }).clickedAt = performance.now()), { capture: true, once: true });
-    });
-    await button.click();
-    await page.waitForFunction(() => /[$#][\s\u00a0]/.test(document.querySelector('lesson-terminal[name="1"] .xterm-rows')?.textContent ?? ''), null, {
-      timeout: 60_000,
-    });
+    await clickAndTime(page, 'prompt');
     const events = await page.evaluate(() => {
       const w = window as unknown as { events: [string, number][]; clickedAt: number };
       return [
-        ...w.events.filter(([, t]) => t >= w.clickedAt).map(([what, t]) => `${(t - w.clickedAt).toFixed(1)} ${what}`),
+        ...w.events
+          .filter(([, t]) => t >= w.clickedAt)
+          .sort((a, b) => a[1] - b[1])
+          .map(([what, t]) => `${(t - w.clickedAt).toFixed(1)} ${what}`),
         `${(performance.now() - w.clickedAt).toFixed(1)} prompt seen`,
       ];
     });

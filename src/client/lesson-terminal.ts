@@ -9,6 +9,7 @@ import type { ReadyMessage } from '../../contracts/protocol.ts';
 import type { TerminalSize } from '../../contracts/sizes.ts';
 import { RunQueue, type RunListener, type RunOutcome } from './run-queue.ts';
 import { ShellFeed } from './shell-feed.ts';
+import { ShownAhead, type Unseen } from './shown-ahead.ts';
 import { sessionStatusText } from './status-text.ts';
 import { TerminalSession, type SessionState, type SocketFactory, type StateDetail } from './terminal-session.ts';
 import { TerminalView } from './terminal-view.ts';
@@ -35,6 +36,8 @@ export interface TerminalConnection {
   url(name: string, size: TerminalSize): string;
   /** What opens that URL; default: the browser's WebSocket (a browser machine gives its own). */
   socket?: SocketFactory;
+  /** What terminal `name`'s shell printed before the page asked (its prompt), known before its socket opens; once. */
+  started?(name: string): Uint8Array | undefined;
 }
 
 /** A connection attempt did not end connected: `state` says how it ended. */
@@ -68,6 +71,8 @@ export class LessonTerminal extends HTMLElement {
   /** Aborted when the element leaves the page: removes its window and document listeners. */
   private pageListeners: AbortController | undefined;
   private hasOutput = false;
+  /** Shown before the socket opened (connection.started): the replay's first bytes, not written twice. */
+  private shownAhead: ShownAhead | undefined;
 
   get name(): string {
     return this.getAttribute('name') ?? '1';
@@ -114,6 +119,7 @@ export class LessonTerminal extends HTMLElement {
       view.term.reset();
       this.hasOutput = false;
     }
+    this.shownAhead = undefined;
     this.session?.close();
     this.session = new TerminalSession({
       url: (size) => this.requireConnection().url(this.name, size),
@@ -128,6 +134,12 @@ export class LessonTerminal extends HTMLElement {
         },
       },
     });
+    // The warm pool's shell printed its prompt long ago: show it now, while the socket opens.
+    const ahead = connection.started?.(this.name);
+    if (ahead !== undefined && ahead.length > 0 && !this.hasOutput) {
+      this.shownAhead = new ShownAhead(ahead);
+      view.term.write(ahead);
+    }
     this.session.connect();
   }
 
@@ -179,6 +191,7 @@ export class LessonTerminal extends HTMLElement {
     this.queue.stop('Le terminal a été fermé.');
     this.session?.close();
     this.session = undefined;
+    this.shownAhead = undefined;
   }
 
   private build(): void {
@@ -231,6 +244,8 @@ export class LessonTerminal extends HTMLElement {
 
   private onReady(message: ReadyMessage): void {
     const term = this.requireView().term;
+    if (message.resumed) this.shownAhead = undefined;
+    else this.redraw(this.shownAhead?.replayAnnounced(message.replayBytes));
     if (message.resumed) {
       // The replay redraws what this shell showed recently; what we show is older or the same.
       term.reset();
@@ -245,10 +260,26 @@ export class LessonTerminal extends HTMLElement {
 
   private onOutput(bytes: Uint8Array, replay: boolean, written: () => void): void {
     this.hasOutput = true;
-    this.requireView().term.write(bytes, () => {
+    let shown = bytes;
+    if (this.shownAhead !== undefined) {
+      const unseen = this.shownAhead.unseen(bytes, replay);
+      this.redraw(unseen);
+      shown = unseen.rest;
+    }
+    // The shell feed reads every byte, shown ahead or not, in xterm's order.
+    this.requireView().term.write(shown, () => {
       written();
       this.feed.output(bytes, replay);
     });
+  }
+
+  /** What was shown ahead is not what the shell printed: the screen shows what it printed instead. */
+  private redraw(unseen: Unseen | undefined): void {
+    if (this.shownAhead?.done) this.shownAhead = undefined;
+    if (unseen?.redraw === undefined) return;
+    const term = this.requireView().term;
+    term.reset();
+    term.write(unseen.redraw);
   }
 
   private requireView(): TerminalView {

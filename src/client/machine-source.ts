@@ -41,7 +41,10 @@ export function serverMachines(client: SandboxClient): MachineSource {
     check: () => client.check(),
     drop: () => client.drop(),
     rememberTerminals: (names) => client.rememberTerminals(names),
-    connection: (machine, labMachine) => ({ url: (name, size) => client.terminalUrl(machine, name, size, labMachine) }),
+    connection: (machine, labMachine) => ({
+      url: (name, size) => client.terminalUrl(machine, name, size, labMachine),
+      started: (name) => client.takeStarted(machine, name, labMachine),
+    }),
   };
 }
 

@@ -66,6 +66,8 @@ export class SandboxClient {
   /** The sandbox was created or checked by this page: no need to ask the server again. */
   private confirmed = false;
   private pending: Promise<RememberedSandbox> | undefined;
+  /** What a terminal's shell printed before this page asked (the warm pool's), from the POST that made the sandbox; taken once. */
+  private started: { id: string; terminal: string; bytes: Uint8Array } | undefined;
 
   constructor(options: SandboxClientOptions) {
     this.endpoint = options.endpoint;
@@ -153,6 +155,18 @@ export class SandboxClient {
     return terminalSocketUrl(this.endpoint, sandbox.id, name, size, sandbox.token, machine);
   }
 
+  /**
+   * What terminal `name` of `sandbox` printed before the page asked for it
+   * (the warm pool's shell, its prompt: the POST's answer carried it), once;
+   * undefined for any other terminal, a lab's machine, or a second time.
+   */
+  takeStarted(sandbox: RememberedSandbox, name: string, machine?: string): Uint8Array | undefined {
+    const started = this.started;
+    if (started === undefined || machine !== undefined || started.id !== sandbox.id || started.terminal !== name) return undefined;
+    this.started = undefined;
+    return started.bytes;
+  }
+
   /** The namespace view of the sandbox, of lab machine `machine` if given. */
   namespacesUrl(sandbox: RememberedSandbox, machine?: string): string {
     return namespaceSocketUrl(this.endpoint, sandbox.id, sandbox.token, machine);
@@ -192,7 +206,8 @@ export class SandboxClient {
     if (response.status !== 201 && response.status !== 200) throw await this.refusal(response);
     const answer = readCreateSandboxResponse(await response.json().catch(() => undefined));
     if (answer === undefined) throw new SandboxServerMissingError(this.endpoint.base, "la réponse n'est pas celle d'un serveur de machines");
-    const { machines, ...sandbox } = answer;
+    const { machines, started, ...sandbox } = answer;
+    this.started = started && { id: sandbox.id, terminal: started.terminal, bytes: fromBase64(started.output) };
     this.sandbox = { ...sandbox, terminals: [], ...(machines === undefined ? {} : { machines }) };
     this.confirmed = true;
     remember(this.store, this.endpoint.base, this.sandbox, this.machines);
@@ -221,4 +236,9 @@ export class SandboxClient {
     const retryAfter = Number(response.headers.get('retry-after'));
     return new SandboxRefusedError(response.status, error, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined);
   }
+}
+
+/** Bytes from standard base64 (the POST's answer checked the alphabet). */
+function fromBase64(text: string): Uint8Array {
+  return Uint8Array.from(atob(text), (char) => char.charCodeAt(0));
 }

@@ -1,9 +1,12 @@
 // The warm pool's machines hold a started shell (terminal 1, its prompt
 // already printed): the first reader's attach adopts it, sees that prompt
-// replayed and types into it; a second terminal is a new shell.
+// replayed and types into it; a second terminal is a new shell. The POST
+// that hands the machine out already carries that prompt (create and first
+// prompt in one round trip), the very bytes the socket then replays first.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { READER_COOKIE, apiPath } from '../../contracts/protocol.ts';
 import { startServer, serverLeftovers, type LogLine, type RunningServer } from '../support/server.ts';
-import { attachTerminal, createSandbox, deleteSandbox } from '../support/server-client.ts';
+import { apiRequest, attachTerminal, createSandbox, deleteSandbox } from '../support/server-client.ts';
 
 let server: RunningServer;
 
@@ -39,6 +42,11 @@ describe('warm shell', () => {
     expect(opened).toBeDefined();
     expect(server.logs.indexOf(opened!.line)).toBeLessThan(handedOut);
 
+    // The answer holds what that shell printed: a whole prompt (mark B).
+    expect(sandbox.started?.terminal).toBe('1');
+    const printed = Buffer.from(sandbox.started!.output, 'base64');
+    expect(printed.toString()).toContain('\x1b]133;B');
+
     const terminal = await attachTerminal(server, sandbox, '1', { cols: 100, rows: 30 });
     try {
       expect(terminal.ready).toMatchObject({ resumed: false, cols: 100, rows: 30 });
@@ -46,6 +54,16 @@ describe('warm shell', () => {
       // The replayed bytes alone hold a whole prompt (mark B): nothing had to be typed or waited for.
       await terminal.client.waitForBytes(terminal.ready.replayBytes);
       expect(terminal.client.text().slice(0, terminal.ready.replayBytes)).toContain('\x1b]133;B');
+      // …and begin with the bytes the POST answered: a page that showed those skips them.
+      expect(terminal.client.text().startsWith(printed.toString())).toBe(true);
+      // Shown now: the same reader asking again (another tab) gets the machine, not that output.
+      const reader = new RegExp(`(?:^|[ ,])(${READER_COOKIE}=[^;]+)`).exec(sandbox.setCookie)?.[1];
+      expect(reader).toBeDefined();
+      const asked = await apiRequest(server, 'POST', apiPath.sandboxes(), { cookie: reader! });
+      expect(asked.status).toBe(200);
+      const answer = (await asked.json()) as { id: string; started?: unknown };
+      expect(answer.id).toBe(sandbox.id);
+      expect(answer.started).toBeUndefined();
       await terminal.reader.waitForPrompt();
       const pid = opened!.pid;
       expect((await terminal.reader.run('echo $$')).output.trim()).toBe(String(pid));

@@ -58,15 +58,15 @@ export interface CourseInChromium {
 }
 
 /**
- * Starts the course (startCourse) and launches Chromium before the file's
+ * Starts the course (startCourse, with the server's `env`) and launches Chromium before the file's
  * tests; closes both after, once the file's own afterAll hooks (registered
  * later, so run earlier) have deleted their pages' machines.
  */
-export function courseInChromium(): CourseInChromium {
+export function courseInChromium(env: Record<string, string> = {}): CourseInChromium {
   let course: Course | undefined;
   let browser: LaunchedBrowser | undefined;
   beforeAll(async () => {
-    course = await startCourse();
+    course = await startCourse(env);
     browser = await launchBrowser();
   });
   afterAll(async () => {

@@ -85,6 +85,20 @@ const createAnswer = fc.record(
       },
       { arbitrary: junk, weight: 1 },
     ),
+    // Terminal 1's shell started ahead (warm pool): its printed bytes in base64.
+    started: fc.oneof(
+      {
+        arbitrary: fc.record(
+          {
+            terminal: fc.oneof(fc.constant('1'), fc.string()),
+            output: fc.oneof({ arbitrary: fc.base64String(), weight: 4 }, { arbitrary: fc.string(), weight: 1 }),
+          },
+          { requiredKeys: [] },
+        ),
+        weight: 4,
+      },
+      { arbitrary: junk, weight: 1 },
+    ),
   },
   { requiredKeys: ['id', 'token', 'expiresAt'] },
 );

@@ -130,7 +130,13 @@ export class SandboxApi {
       if (existing?.state === 'running') {
         existing.claim();
         const token = existing.tokenForOwner();
-        const body: CreateSandboxResponse = { id: existing.id, token, expiresAt: existing.expiresAt.toISOString(), ...machinesOf(existing) };
+        const body: CreateSandboxResponse = {
+          id: existing.id,
+          token,
+          expiresAt: existing.expiresAt.toISOString(),
+          ...machinesOf(existing),
+          ...startedOf(existing),
+        };
         sendJson(res, 200, body, {
           ...headers,
           location: this.options.cookie.basePath + apiPath.sandbox(existing.id),
@@ -147,7 +153,7 @@ export class SandboxApi {
         if (this.creating.get(client) === creation) this.creating.delete(client);
       }
       const { sandbox, token } = created;
-      const body: CreateSandboxResponse = { id: sandbox.id, token, expiresAt: sandbox.expiresAt.toISOString(), ...machinesOf(sandbox) };
+      const body: CreateSandboxResponse = { id: sandbox.id, token, expiresAt: sandbox.expiresAt.toISOString(), ...machinesOf(sandbox), ...startedOf(sandbox) };
       sendJson(res, 201, body, {
         ...headers,
         location: this.options.cookie.basePath + apiPath.sandbox(sandbox.id),
@@ -315,4 +321,10 @@ function sameMachines(held: readonly string[] | undefined, asked: readonly strin
 function machinesOf(managed: ManagedSandbox): Pick<CreateSandboxResponse, 'machines'> {
   const machines = managed.sandbox.machines;
   return machines ? { machines: machines.map(({ name, address }) => ({ name, address })) } : {};
+}
+
+/** The warm pool's shell, prompt printed, that no page has shown yet: the page shows it at once (create and first prompt in one round trip). */
+function startedOf(managed: ManagedSandbox): Pick<CreateSandboxResponse, 'started'> {
+  const started = managed.startedAhead();
+  return started ? { started: { terminal: started.terminal, output: started.output.toString('base64') } } : {};
 }

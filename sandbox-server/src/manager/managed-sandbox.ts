@@ -166,6 +166,19 @@ export class ManagedSandbox {
     return this.tokenHashes.some((hash) => tokenMatchesHash(hash, presented));
   }
 
+  /**
+   * A terminal whose shell the warm pool started and no page has shown yet:
+   * its name and what it printed (its prompt), for the answer of the POST
+   * that hands this machine out, so the page shows that prompt before its
+   * socket opens. The socket's replay starts with the same bytes.
+   */
+  startedAhead(): { terminal: string; output: Buffer } | undefined {
+    for (const session of this.terminals.values()) {
+      if (session.neverShown) return { terminal: session.name, output: session.recentOutput() };
+    }
+    return undefined;
+  }
+
   get terminalSessions(): Iterable<TerminalSession> {
     return this.terminals.values();
   }
