@@ -31,7 +31,7 @@ export const READER_COOKIE = 'reader';
 /** Query parameter that carries the token on the WebSocket URL (for pages on another origin). */
 export const TOKEN_QUERY_PARAM = 'token';
 
-/** Standard base64 (RFC 4648, padded), as Buffer.toString('base64') writes it: how JSON answers carry terminal bytes. */
+/** Standard base64 (RFC 4648, padded), as Node writes it: how JSON answers carry terminal bytes. */
 export const BASE64_PATTERN = /^(?:[0-9a-zA-Z+/]{4})*(?:[0-9a-zA-Z+/]{2}==|[0-9a-zA-Z+/]{3}=)?$/;
 
 /** API paths, relative to the server's base path (which ends with "/"). */
