@@ -9,7 +9,7 @@
 //   driver stream       the same machine through the driver (AgentSession,
 //                       HostTerminal), still in this process;
 //   server              the whole public path (WebSocket → server → agent),
-//                       a server of its own with no warm pool refilling.
+//                       as the perf benchmark takes it (warm pool of one).
 // For the machine stages it also prints, per key, how long the agent, the
 // shell and the server waited on a run queue after being woken
 // (/proc/PID/schedstat), how often they ran, and whether the machine's cpu
@@ -65,18 +65,30 @@ function listenable() {
 
 interface Sched {
   waitNs: number;
+  runNs: number;
   slices: number;
+  /** Times run, by thread name (which of a process's threads wake per key). */
+  byThread: Map<string, number>;
 }
-/** Run-queue wait and times run, summed over the process's threads. */
+/** Run-queue wait, CPU time and times run, summed over the process's threads. */
 function sched(pid: number): Sched {
-  let waitNs = 0;
-  let slices = 0;
+  const total: Sched = { waitNs: 0, runNs: 0, slices: 0, byThread: new Map() };
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    const [, wait, count] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(' ').map(Number);
-    waitNs += wait!;
-    slices += count!;
+    let fields: number[];
+    let name: string;
+    try {
+      fields = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+      name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const [run, wait, count] = fields;
+    total.runNs += run!;
+    total.waitNs += wait!;
+    total.slices += count!;
+    total.byThread.set(name, (total.byThread.get(name) ?? 0) + count!);
   }
-  return { waitNs, slices };
+  return total;
 }
 function throttling(cgroup: string): { throttled: number; throttledNs: number } {
   const text = readFileSync(join('/sys/fs/cgroup/cpu', cgroup, 'cpu.stat'), 'utf8');
@@ -91,9 +103,16 @@ function watch(pids: Record<string, number>, cgroup: string | undefined): { done
     done(keys) {
       const parts = Object.entries(pids).map(([name, pid]) => {
         const after = sched(pid);
-        const waitUs = (after.waitNs - before[name]!.waitNs) / keys / 1000;
-        const runs = (after.slices - before[name]!.slices) / keys;
-        return `${name} waited ${waitUs.toFixed(1)} µs/key over ${runs.toFixed(1)} runs/key`;
+        const then = before[name]!;
+        const waitUs = (after.waitNs - then.waitNs) / keys / 1000;
+        const cpuUs = (after.runNs - then.runNs) / keys / 1000;
+        const runs = (after.slices - then.slices) / keys;
+        const threads = [...after.byThread]
+          .map(([thread, count]) => [thread, (count - (then.byThread.get(thread) ?? 0)) / keys] as const)
+          .filter(([, perKey]) => perKey >= 0.05)
+          .map(([thread, perKey]) => `${thread} ${perKey.toFixed(1)}`)
+          .join(', ');
+        return `${name}: cpu ${cpuUs.toFixed(1)} µs/key, waited ${waitUs.toFixed(1)} µs/key, ran ${runs.toFixed(1)}×/key (${threads})`;
       });
       if (cgroup && throttledBefore) {
         const after = throttling(cgroup);
@@ -101,7 +120,7 @@ function watch(pids: Record<string, number>, cgroup: string | undefined): { done
           `machine throttled ${after.throttled - throttledBefore.throttled}× for ${((after.throttledNs - throttledBefore.throttledNs) / 1e6).toFixed(1)} ms`,
         );
       }
-      return `\n${' '.repeat(17)}${parts.join('; ')}`;
+      return parts.map((part) => `\n${' '.repeat(17)}${part}`).join('');
     },
   };
 }
@@ -212,14 +231,24 @@ async function machineStages(): Promise<void> {
   }
 }
 
+/**
+ * The whole path, as bench/perf.bench.ts measures it: a server with a warm
+ * pool of one, whose machine is taken and typed into at once (its Docker
+ * daemon may still be starting, and the pool refills meanwhile).
+ */
 async function wholePath(): Promise<void> {
   const options = resolveOptions({ log: () => {} });
-  const server = await startServer({ env: { WARM_POOL_SIZE: '0', LOG_LEVEL: 'info' } });
+  const server = await startServer({ env: { WARM_POOL_SIZE: '1', LOG_LEVEL: 'info' } });
   try {
+    const deadline = Date.now() + 120_000;
+    while ((await server.metric('sandboxes_active', { kind: 'pool' })) < 1) {
+      if (Date.now() > deadline) throw new Error('the warm pool made no machine within 120 s');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const sandbox = await createSandbox(server);
     const { client, reader } = await attachTerminal(server, sandbox, '1');
     await reader.waitForPrompt();
-    await new Promise((resolve) => setTimeout(resolve, 3000)); // dockerd settles
     const pids = machinePids(options.prefix, sandbox.id, '1');
     const watching = watch({ ...pids, server: server.process.pid! }, `${options.prefix}/${sandbox.id}`);
     show('server', await echoSamples(client, KEYS), watching.done(KEYS));
