@@ -3,8 +3,8 @@
 // …/machines/:machine/terminals/:name (…/terminals/:name is the first),
 // capacity counts machines, bad requests are refused clearly, one machine
 // or the whole lab is reset in place (same names and addresses, the other
-// machines untouched, terminals closed with 4411), and nothing is left once
-// the lab is deleted.
+// machines untouched, terminals closed with 4411), so is a lone machine (same
+// id and token), and nothing is left once the lab is deleted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiErrorBody, CloseCode, ResetMachinesResponse, apiPath } from '../../contracts/protocol.ts';
 import { shutDown, startServer, type RunningServer } from '../support/server.ts';
@@ -135,6 +135,36 @@ describe('resetting a lab', () => {
     expect((await deleteSandbox(server, lab)).status).toBe(204);
   }, 300_000);
 
+  it('makes a lone machine anew in place: same id, token and end, its terminals closed with 4411, a fresh shell on the same URL', async () => {
+    const single = await createSandbox(server);
+    const before = await apiRequest(server, 'GET', apiPath.sandbox(single.id), { token: single.token });
+    const { expiresAt } = await before.json();
+    const shell = await attachTerminal(server, single, '1');
+    await shell.reader.run('echo perdu > /tmp/mark');
+
+    const resetting = reset(single);
+    expect((await shell.client.closed).code).toBe(CloseCode.machineReset);
+    expect(await shell.client.waitForMessage('error')).toMatchObject({
+      code: 'machine-reset',
+      lang: 'fr',
+      message: 'Votre machine a été réinitialisée : ses terminaux ont été fermés.',
+    });
+    // A page reconnecting at once waits for the new machine.
+    const reopened = await attachTerminal(server, single, '1');
+    const answer = await resetting;
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toMatchObject({ id: single.id, state: 'running', expiresAt });
+    expect(reopened.ready.resumed).toBe(false);
+    expect((await reopened.reader.run('cat /tmp/mark 2>/dev/null || echo neuf')).output.trim()).toBe('neuf');
+    // Another terminal of the new machine: the same machine as the reopened one (not the old one's leftovers).
+    const second = await attachTerminal(server, single, '2');
+    await reopened.reader.run('echo ici > /tmp/here');
+    expect((await second.reader.run('cat /tmp/here')).output.trim()).toBe('ici');
+    reopened.client.close();
+    second.client.close();
+    expect((await deleteSandbox(server, single)).status).toBe(204);
+  }, 120_000);
+
   it('refuses a reset without the token, of a machine the lab lacks, of a single machine, and by GET', async () => {
     const lab = await createSandbox(server, { body: JSON.stringify({ machines: ['node1', 'node2'] }) });
     const single = await createSandbox(server);
@@ -142,7 +172,6 @@ describe('resetting a lab', () => {
       [await reset({ id: lab.id }, 'node1'), 401, 'unauthorized'],
       [await reset({ id: lab.id, token: single.token }, 'node1'), 403, 'forbidden'],
       [await reset(lab, 'node9'), 404, 'not-found'],
-      [await reset(single), 404, 'not-found'],
       [await reset(single, 'node1'), 404, 'not-found'],
       [await reset(lab, 'node1', 'GET'), 405, 'method-not-allowed'],
     ];

@@ -196,19 +196,20 @@ export class SandboxApi {
    */
   private async reset(res: ServerResponse, managed: ManagedSandbox, machine: string | undefined, headers: Record<string, string>): Promise<void> {
     const machines = managed.sandbox.machines;
-    if (!machines) {
+    if (!machines && machine !== undefined) {
       sendError(
         res,
         404,
         {
           code: 'not-found',
-          message: 'This sandbox is a single machine: it has no machines to reset.',
-          hint: 'Replace a single machine with DELETE api/sandboxes/:id then POST api/sandboxes.',
+          message: `This sandbox is a single machine: it has no machine ${JSON.stringify(machine.slice(0, 40))}.`,
+          hint: `POST api/sandboxes/${managed.id}/reset makes the machine itself anew.`,
         },
         headers,
       );
       return;
     }
+    if (!machines) return this.resetLoneMachine(res, managed, headers);
     if (machine !== undefined && !machines.some(({ name }) => name === machine)) {
       sendError(
         res,
@@ -239,6 +240,29 @@ export class SandboxApi {
           code: 'sandbox-failed',
           message: 'The server could not make the machine anew; the lab was ended.',
           hint: 'Ask for a new lab (reload the page); if it keeps failing, the server log (message "lab reset failed") says why.',
+        },
+        headers,
+      );
+    }
+  }
+
+  /** POST …/reset of a lone machine: made anew in place (same id, token, end); answers its status, as GET does. */
+  private async resetLoneMachine(res: ServerResponse, managed: ManagedSandbox, headers: Record<string, string>): Promise<void> {
+    try {
+      sendJson(res, 200, (await this.options.manager.resetSandbox(managed.id)).status(), headers);
+    } catch (error) {
+      if (error instanceof ResetNotSupportedError) {
+        sendError(res, 501, { code: 'sandbox-failed', message: error.message, hint: 'Replace it with DELETE then POST api/sandboxes.' }, headers);
+        return;
+      }
+      this.options.log.error({ sandbox: managed.id, err: error }, 'machine reset failed');
+      sendError(
+        res,
+        500,
+        {
+          code: 'sandbox-failed',
+          message: 'The server could not make the machine anew; it was ended.',
+          hint: 'Ask for a new machine (reload the page); if it keeps failing, the server log (message "machine reset failed") says why.',
         },
         headers,
       );

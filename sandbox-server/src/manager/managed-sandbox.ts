@@ -1,7 +1,7 @@
 // A sandbox handed to a reader: the driver's sandbox plus what the server
 // knows about it — who owns it, its token, its terminals, and the two clocks
 // that end it (idle with no terminal attached, and maximum age).
-import type { LabMachine, RestoredTerminal, Sandbox, TerminalSize, TerminalStream } from '../drivers/driver.ts';
+import type { LabMachine, RestoredTerminal, Sandbox, SandboxLimits, TerminalSize, TerminalStream } from '../drivers/driver.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { CloseCode, type SandboxStatus } from '../../../contracts/protocol.ts';
@@ -42,6 +42,8 @@ export interface ManagedSandboxOptions {
   warmShell?: WarmShell | undefined;
   /** A sandbox taken over after a restart: its clocks as they were. */
   restored?: { createdAt: Date; expiresAt: Date; idleSince: Date | undefined };
+  /** What it was made with: a lone machine made anew in place (resetWhole) is made the same. */
+  spec?: { limits: SandboxLimits; docker: boolean };
 }
 
 export class TooManyTerminalsError extends Error {
@@ -76,6 +78,10 @@ export class ManagedSandbox {
   private readonly opening = new Map<string, Promise<TerminalSession>>();
   /** Machines of a lab being made anew, by name: their terminals open once the new machine is ready. */
   private readonly resetting = new Map<string, Promise<LabMachine>>();
+  /** A lone machine being made anew in place (resetWhole): its terminals open once the new one is ready. */
+  private wholeReset: Promise<Sandbox> | undefined;
+  /** The driver's sandbox; a lone machine made anew in place gets a new one under the same id. */
+  private current: Sandbox;
   private readonly maxAgeTimer: NodeJS.Timeout;
   private idleTimer: NodeJS.Timeout | undefined;
   private idleSince: Date | undefined;
@@ -85,6 +91,7 @@ export class ManagedSandbox {
 
   constructor(options: ManagedSandboxOptions) {
     this.options = options;
+    this.current = options.sandbox;
     this.id = options.sandbox.id;
     this.owner = options.owner;
     this.address = options.address;
@@ -126,7 +133,12 @@ export class ManagedSandbox {
   }
 
   get sandbox(): Sandbox {
-    return this.options.sandbox;
+    return this.current;
+  }
+
+  /** What it was made with (absent for sandboxes managed without it: no reset in place). */
+  get spec(): { limits: SandboxLimits; docker: boolean } | undefined {
+    return this.options.spec;
   }
 
   /**
@@ -185,7 +197,8 @@ export class ManagedSandbox {
 
   /** The session for `name`, opening a shell at `size` on first use. Concurrent first attaches share one shell. */
   async terminal(name: string, size: TerminalSize): Promise<{ session: TerminalSession; resumed: boolean }> {
-    const resetting = this.resetting.get(machineOfKey(this.options.sandbox, name) ?? '');
+    const machine = machineOfKey(this.current, name);
+    const resetting = machine === undefined ? this.wholeReset : this.resetting.get(machine);
     if (resetting) {
       // A page reconnecting at once after a reset: it gets a shell on the new machine, not an error.
       await resetting.catch(() => {});
@@ -210,7 +223,7 @@ export class ManagedSandbox {
   }
 
   private async open(name: string, size: TerminalSize): Promise<TerminalSession> {
-    const stream = await openOnMachine(this.options.sandbox, name, size);
+    const stream = await openOnMachine(this.current, name, size);
     const session = this.newSession(name, size, stream);
     if (this.state !== 'running') {
       session.end(CloseCode.goingAway, 'sandbox going away');
@@ -231,7 +244,7 @@ export class ManagedSandbox {
    * name is not a machine of the lab (RangeError), or a machine fails to start.
    */
   async resetMachines(names: readonly string[], close: (session: TerminalSession, machine: string) => void): Promise<LabMachine[]> {
-    const sandbox = this.options.sandbox;
+    const sandbox = this.current;
     if (!sandbox.resetMachine) throw new ResetNotSupportedError('This driver cannot reset one machine of a lab.');
     const unknown = names.find((name) => !sandbox.machines?.some((machine) => machine.name === name));
     if (unknown !== undefined) throw new RangeError(`This sandbox has no machine ${JSON.stringify(unknown.slice(0, 40))}.`);
@@ -274,9 +287,36 @@ export class ManagedSandbox {
     });
   }
 
-  /** Whether machine `name` of this lab is being made anew. */
+  /**
+   * Makes this lone machine anew in place: same id, token, owner and clocks.
+   * Its terminals are taken off at once and handed to `close`; `remake` ends
+   * the old machine and makes the new one (under the same id); terminals
+   * opened meanwhile wait for it. Two calls share one reset.
+   */
+  resetWhole(remake: (old: Sandbox) => Promise<Sandbox>, close: (session: TerminalSession) => void): Promise<Sandbox> {
+    if (this.wholeReset) return this.wholeReset;
+    const sessions = [...this.terminals.values()];
+    this.terminals.clear();
+    for (const session of sessions) close(session);
+    // Known as resetting before the old machine stops (see resetMachines).
+    const reset = Promise.resolve()
+      .then(() => remake(this.current))
+      .then((next) => {
+        this.current = next;
+        return next;
+      })
+      .finally(() => {
+        if (this.wholeReset === reset) this.wholeReset = undefined;
+        this.updateIdleTimer();
+      });
+    this.wholeReset = reset;
+    this.updateIdleTimer();
+    return reset;
+  }
+
+  /** Whether machine `name` of this lab is being made anew ('' : this lone machine, see resetWhole). */
   isResetting(name: string): boolean {
-    return this.resetting.has(name);
+    return name === '' ? this.wholeReset !== undefined : this.resetting.has(name);
   }
 
   get attachedCount(): number {

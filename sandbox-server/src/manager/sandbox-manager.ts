@@ -12,7 +12,7 @@ import { SandboxLostError, isMisbehaviour, type LabMachine, type Sandbox, type S
 import type { Logger } from '../log.ts';
 import type { DestroyReason, Metrics, MetricsState } from '../metrics.ts';
 import { newSandboxId, newToken, tokenHash } from './credentials.ts';
-import { ManagedSandbox, ResetNotSupportedError, type ExpiryReason } from './managed-sandbox.ts';
+import { ManagedSandbox, ResetNotSupportedError, SandboxRetiredError, type ExpiryReason } from './managed-sandbox.ts';
 import type { SandboxRecord, SandboxRecords } from './sandbox-records.ts';
 import { WarmPool, type PooledSandbox } from './warm-pool.ts';
 import { WarmShell } from './warm-shell.ts';
@@ -84,6 +84,8 @@ interface ManagedBy {
   tags: Record<string, string | number>;
   /** The shell the warm pool started in it, for its first terminal. */
   warmShell?: WarmShell | undefined;
+  /** What it was made with (a lone machine is made the same again by resetSandbox). */
+  spec: { limits: SandboxLimits; docker: boolean };
 }
 
 export class ShuttingDownError extends Error {
@@ -196,6 +198,7 @@ export class SandboxManager implements MetricsState {
         maxAgeMs: request.maxAgeMs ?? this.options.maxAgeMs,
         tags: request.tags ?? {},
         warmShell: shell,
+        spec: { limits: request.limits ?? this.options.limits, docker: request.docker ?? this.options.docker },
       });
       this.persist({
         id: sandbox.id,
@@ -245,14 +248,57 @@ export class SandboxManager implements MetricsState {
       ...(restored ? { restored: { createdAt: restored.createdAt, expiresAt: restored.expiresAt, idleSince: restored.idleSince } } : {}),
     });
     this.assigned.set(sandbox.id, managed);
+    this.watchDeath(managed, sandbox);
+    return managed;
+  }
+
+  /** A machine that dies on its own ends its managed sandbox (not one it was replaced by: resetSandbox). */
+  private watchDeath(managed: ManagedSandbox, sandbox: Sandbox): void {
     sandbox.onExit((reason) => {
-      if (this.assigned.get(sandbox.id) !== managed) return;
+      if (this.assigned.get(sandbox.id) !== managed || managed.sandbox !== sandbox) return;
       managed.log.warn({ reason }, 'sandbox died');
       void this.destroy(sandbox.id, isMisbehaviour(reason) ? 'misbehaved' : 'died').catch(
         this.failed({ sandbox: sandbox.id, during: 'clean-up after its death' }),
       );
     });
-    return managed;
+  }
+
+  /**
+   * Makes lone machine `id` anew in place (ManagedSandbox.resetWhole): the old
+   * machine is destroyed and a new one made under the same id, with the same
+   * limits; id, token, owner, expiry and records stay. Its terminals close
+   * with 4411 and a French `machine-reset` error. A new machine that fails to
+   * start ends the sandbox (`create-failed`), and the error is rethrown.
+   */
+  async resetSandbox(id: string): Promise<ManagedSandbox> {
+    const managed = this.get(id);
+    if (!managed) throw new RangeError(`No sandbox ${JSON.stringify(id)}.`);
+    const spec = managed.spec;
+    if (managed.sandbox.machines || !spec) throw new ResetNotSupportedError('Only a lone machine made by this manager is made anew in place.');
+    const started = performance.now();
+    const error = loneMachineResetError();
+    try {
+      await managed.resetWhole(
+        async (old) => {
+          await old.destroy();
+          const next = await this.options.driver.create({ id, ...spec, recordedIn: this.options.records?.path });
+          // Deleted (or the server stopped) while the new one was being made: it is nobody's.
+          if (managed.state !== 'running') {
+            await next.destroy();
+            throw new SandboxRetiredError('The sandbox was destroyed while it was being made anew.');
+          }
+          this.watchDeath(managed, next);
+          return next;
+        },
+        (session) => session.end(CloseCode.machineReset, error.message.slice(0, 100), error),
+      );
+      managed.log.info({ ms: Math.round(performance.now() - started) }, 'sandbox made anew in place');
+      return managed;
+    } catch (resetError) {
+      managed.log.error({ err: resetError }, 'sandbox reset failed: the sandbox is ended');
+      await this.destroy(id, 'create-failed');
+      throw resetError;
+    }
   }
 
   private persist(record: SandboxRecord): void {
@@ -305,6 +351,7 @@ export class SandboxManager implements MetricsState {
               tokenHashes: record.tokenHashes,
               maxAgeMs: record.expiresAt.getTime() - record.createdAt.getTime(),
               tags: record.tags,
+              spec: { limits: record.limits, docker: record.docker },
             },
             record,
           );
@@ -633,6 +680,16 @@ export function machineResetError(machine: string): ErrorInfo {
     lang: 'fr',
     message: `La machine ${machine} a été réinitialisée : ses terminaux ont été fermés.`,
     hint: "Rouvrez le terminal : il démarre sur la machine neuve, qui garde son nom et son adresse. Les autres machines n'ont pas bougé.",
+  };
+}
+
+/** What the terminals of a lone machine being made anew are told (French: readers and students read it). */
+export function loneMachineResetError(): ErrorInfo {
+  return {
+    code: 'machine-reset',
+    lang: 'fr',
+    message: 'Votre machine a été réinitialisée : ses terminaux ont été fermés.',
+    hint: "Rouvrez le terminal : il démarre sur la machine neuve, qui repart de zéro (vos fichiers et vos commandes d'avant n'y sont plus).",
   };
 }
 

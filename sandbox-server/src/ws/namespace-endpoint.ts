@@ -135,7 +135,8 @@ export class NamespaceEndpoint {
     // A lab's first machine is the lab itself (the old route): one watch for both paths.
     const other = machine !== undefined && machine !== sandbox.machines?.[0]?.name ? machine : undefined;
     // Looked up at each snapshot: a machine reset alone is a new one under the same name.
-    const target = () => (other === undefined ? sandbox : sandbox.machine?.(other));
+    // managed.sandbox, not `sandbox`: a lone machine made anew in place is a new sandbox object.
+    const target = () => (other === undefined ? managed.sandbox : managed.sandbox.machine?.(other));
     if (!target()?.processSnapshot) {
       return reject('bad-request', CloseCode.badRequest, {
         code: 'namespaces-failed',
