@@ -20,6 +20,7 @@ import { SandboxDirs, listRecords, ownerIsAlive, serverIsAlive, type SandboxReco
 import { NamespaceLab, labMachineId } from './lab.ts';
 import { listLabNetns, removeLabNetns } from './lab-network.ts';
 import { terminalNameProblem } from '../../../../contracts/names.ts';
+import { raiseSharedKernelLimits } from './shared-kernel-limits.ts';
 import { UidRanges } from './uid-ranges.ts';
 
 interface Prepared {
@@ -100,6 +101,28 @@ export class NamespaceDriver implements SandboxDriver {
   }
 
   async #prepare(progress: PrepareProgress): Promise<Prepared> {
+    // Before any machine: what root inside one machine could otherwise take from all the others (shared-kernel-limits.ts).
+    for (const { name, from, to, refused } of await raiseSharedKernelLimits()) {
+      if (refused === undefined) {
+        this.options.log({
+          level: 'info',
+          msg: 'host limit shared by every machine raised: their memory limits bound each one instead',
+          limit: name,
+          from,
+          to,
+        });
+      } else {
+        this.options.log({
+          level: 'warn',
+          msg: 'host limit shared by every machine left as it is: root inside one machine may use it all up',
+          limit: name,
+          value: from,
+          wanted: to,
+          error: refused,
+          hint: `sysctl -w ${name}=${to} as a root that holds CAP_SYS_RESOURCE`,
+        });
+      }
+    }
     const helpers = await ensureHelpers(this.options.cacheDir, progress);
     const rootfs = await ensureRootfs({ cacheDir: this.options.cacheDir, mirror: this.options.mirror, progress });
     return { rootfs, initPath: helpers.init, launchPath: helpers.launch, agentDir: helpers.agent };

@@ -57,6 +57,9 @@ const ALLOWED_DEVICES = [
   [136, undefined],
 ] as const;
 
+/** The most ptys a machine's /dev/pts holds at once (terminals are ≤ MAX_TERMINALS_PER_SANDBOX; the rest for ssh, script, tmux…). */
+export const MACHINE_PTYS = 512;
+
 export interface SandboxConfigInput {
   hostname: string;
   uidBase: number;
@@ -103,7 +106,9 @@ export function sandboxConfig(input: SandboxConfigInput): object {
         destination: '/dev/pts',
         type: 'devpts',
         source: 'devpts',
-        options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
+        // max: the machine's own ptys (its terminals, a loop over /dev/ptmx) stay a small share of the host's
+        // (shared-kernel-limits.ts); a devpts root inside mounts anew (Docker's containers) is bounded by memory.
+        options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5', `max=${MACHINE_PTYS}`],
       },
       { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=16m'] },
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },

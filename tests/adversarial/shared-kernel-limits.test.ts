@@ -1,0 +1,131 @@
+// Root inside one machine against what the kernel counts per host user or for
+// the whole host, not per cgroup (drivers/namespace/shared-kernel-limits.ts):
+// inotify instances, charged to host root through the machine's user
+// namespace, and ptys, one host-wide number. At Debian's defaults a few lines
+// of perl in one machine took them all (125 inotify instances, 3071 ptys), and
+// then no other machine could open a terminal and no root process of the host
+// could watch a file. Each attack here goes past those old limits; the other
+// machine and the host must not notice. Also: a tmpfs root mounts in its own
+// mount namespace, and the machine's Docker disk, filled to the brim.
+import { existsSync, readFileSync, statSync, watch } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NamespaceSandbox } from '../../sandbox-server/src/drivers/namespace/index.ts';
+import { MACHINE_PTYS } from '../../sandbox-server/src/drivers/namespace/oci-config.ts';
+import { SHARED_KERNEL_LIMIT_FLOORS } from '../../sandbox-server/src/drivers/namespace/shared-kernel-limits.ts';
+import { dockerDiskPath } from '../../sandbox-server/src/drivers/namespace/docker-disk.ts';
+import { NamespaceFixture } from '../support/namespace-fixture.ts';
+
+const fixture = new NamespaceFixture({ dockerDiskBytes: 256 * 1024 ** 2 });
+let attacker: NamespaceSandbox;
+let bystander: NamespaceSandbox;
+
+beforeAll(async () => {
+  await fixture.prepare();
+  [attacker, bystander] = await Promise.all([fixture.create('hog'), fixture.create('bystander')]);
+}, 180_000);
+
+afterAll(async () => {
+  expect(await fixture.destroyAll()).toEqual([]);
+}, 120_000);
+
+const root = (sandbox: NamespaceSandbox, command: string, timeoutMs = 60_000) => sandbox.exec(['sh', '-c', command], { timeoutMs });
+
+/** Starts `perl` in the background as root in the attacker, and waits for the file it writes once it holds what it took. */
+async function holdInAttacker(name: string, perl: string): Promise<string> {
+  await root(attacker, `nohup perl -e '${perl}; open(my $o, ">", "/tmp/${name}.held"); print $o $n; close $o; sleep 120' >/tmp/${name}.log 2>&1 &`);
+  for (let attempt = 0; attempt < 600; attempt++) {
+    const { stdout } = await root(attacker, `cat /tmp/${name}.held 2>/dev/null`);
+    if (stdout.trim() !== '') return stdout.trim();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the attacker never held its ${name}: ${(await root(attacker, `cat /tmp/${name}.log`)).stdout}`);
+}
+
+/** What a second machine and the host still can: an inotify instance each, and a new terminal. */
+async function othersStillCan(): Promise<void> {
+  const inotify = await root(bystander, `perl -e 'my $fd = syscall(294, 0); print $fd < 0 ? "refused: $!" : "ok"'`);
+  expect(inotify.stdout, "the other machine's inotify").toBe('ok');
+  const watcher = watch('/tmp');
+  watcher.close();
+  const terminal = await fixture.open(bystander, `t${Math.random().toString(16).slice(2, 6)}`);
+  terminal.terminal.close();
+}
+
+describe('limits the kernel shares between machines', () => {
+  it('are raised at prepare so far that a machine meets its memory limit first', () => {
+    for (const [name, floor] of Object.entries(SHARED_KERNEL_LIMIT_FLOORS)) {
+      if (!existsSync(`/proc/sys/${name}`)) continue;
+      // Or said in the log with the command to run, where this host's root may not (user/* needs CAP_SYS_RESOURCE).
+      const leftAsIs = fixture.logs.some((record) => record.level === 'warn' && record.limit === name.replaceAll('/', '.'));
+      if (!leftAsIs) expect(Number(readFileSync(`/proc/sys/${name}`, 'utf8')), name).toBeGreaterThanOrEqual(floor);
+    }
+    // The two the attacks below go past are raised on any host whose root is root.
+    expect(Number(readFileSync('/proc/sys/fs/inotify/max_user_instances', 'utf8'))).toBeGreaterThanOrEqual(2 ** 31 - 1);
+    expect(Number(readFileSync('/proc/sys/kernel/pty/max', 'utf8'))).toBeGreaterThanOrEqual(1 << 20);
+  });
+
+  it('an inotify flood by root in one machine leaves the other machine and the host theirs', async () => {
+    // 2000: far past the 128 that host root's processes and every machine used to share.
+    const held = await holdInAttacker('inotify', 'our $n = 0; for (1..2000) { last if syscall(294, 0) < 0; $n++ }');
+    expect(Number(held)).toBe(2000);
+    await othersStillCan();
+    await root(attacker, 'pkill -f "syscall\\(294" ; true');
+  }, 120_000);
+
+  it("a pty flood stops at the machine's share of /dev/pts; one through a devpts of its own leaves the others their terminals", async () => {
+    const own = await root(
+      attacker,
+      `perl -e 'our $n = 0; for (1..${MACHINE_PTYS + 100}) { open(my $f, "+<", "/dev/ptmx") or do { print "$n $!"; exit }; push @k, $f; $n++ } print "$n"'`,
+    );
+    const [count, ...why] = own.stdout.split(' ');
+    expect(why.join(' ')).toBe('No space left on device');
+    expect(Number(count)).toBeLessThanOrEqual(MACHINE_PTYS);
+    expect(Number(count)).toBeGreaterThan(MACHINE_PTYS - 16);
+    // A devpts mounted anew (as Docker does for each container) has no share: 4000 is past the 3072 every machine used to share.
+    const held = await holdInAttacker(
+      'ptys',
+      'system("mkdir -p /tmp/pts && mount -t devpts -o newinstance,ptmxmode=0666 none /tmp/pts") == 0 or die "mount: $?"; our $n = 0; for (1..4000) { open(my $f, "+<", "/tmp/pts/ptmx") or last; push @k, $f; $n++ }',
+    );
+    expect(Number(held)).toBe(4000);
+    await othersStillCan();
+    await root(attacker, 'pkill -f /tmp/pts/ptmx; true');
+  }, 120_000);
+});
+
+describe('disks root inside makes or fills', () => {
+  it('a tmpfs of its own, bigger than the machine, costs that machine only: bounded by its memory, the others go on', async () => {
+    // tmpfs pages cannot be reclaimed: the machine's memory cgroup OOM-kills inside until the writer's
+    // mount namespace is gone, or the agent itself (then the machine ends, told as a death, and is removed).
+    const hog = await fixture.create('tmpfs-hog');
+    const filled = await root(
+      hog,
+      'unshare --mount sh -c "mount -t tmpfs -o size=4g none /mnt && dd if=/dev/zero of=/mnt/fill bs=1M count=2048 2>&1 | tail -1"',
+      120_000,
+    ).then(
+      (result) => result.stdout,
+      (error: Error) => error.message,
+    );
+    expect(filled).not.toMatch(/^2147483648 bytes/);
+    const alive = await root(hog, 'echo still-here').then(
+      (result) => result.stdout.trim() === 'still-here',
+      () => false,
+    );
+    // A machine that died is reported with the reason (its removal is under way: wait for the line).
+    for (let attempt = 0; !alive && attempt < 200 && !fixture.logs.some((record) => record.msg === 'sandbox died' && record.sandbox === hog.id); attempt++)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    const died = fixture.logs.find((record) => record.msg === 'sandbox died' && record.sandbox === hog.id);
+    if (!alive) expect(String(died?.reason)).toMatch(/memory limit was hit \(\d+ OOM kills\)/);
+    await othersStillCan();
+  }, 180_000);
+
+  it("its Docker disk, filled past its size, says « No space left » inside and takes no more of the host's disk", async () => {
+    const docker = await fixture.create('docker-fill', { docker: true });
+    const disk = dockerDiskPath(fixture.driver.options.dockerDiskDir, docker.id);
+    const filled = await root(docker, 'dd if=/dev/zero of=/var/lib/docker/fill bs=1M count=400 2>&1 | grep -o "No space left on device"', 120_000);
+    expect(filled.stdout).toMatch(/No space left on device/);
+    // Sparse: the host pays what was written, and never past the disk's size (its own filesystem's metadata included).
+    expect(statSync(disk).blocks * 512).toBeLessThanOrEqual(256 * 1024 ** 2);
+    await othersStillCan();
+    expect((await root(docker, 'rm /var/lib/docker/fill && echo freed')).stdout.trim()).toBe('freed');
+  }, 180_000);
+});
