@@ -71,6 +71,8 @@ export class LessonTerminal extends HTMLElement {
   /** Aborted when the element leaves the page: removes its window and document listeners. */
   private pageListeners: AbortController | undefined;
   private hasOutput = false;
+  /** Its screen holds the glyphs drawn ahead (prepareAhead), to clear before real output. */
+  private glyphsDrawn = false;
   /** Shown before the socket opened (connection.started): the replay's first bytes, not written twice. */
   private shownAhead: ShownAhead | undefined;
 
@@ -113,6 +115,10 @@ export class LessonTerminal extends HTMLElement {
   open(connection: TerminalConnection, fresh: boolean): void {
     this.connection = connection;
     const view = this.requireView();
+    if (this.glyphsDrawn) {
+      this.glyphsDrawn = false;
+      view.term.reset();
+    }
     if (fresh) {
       this.queue.stop('Nouvelle machine.');
       this.queue.resync('starting');
@@ -141,6 +147,13 @@ export class LessonTerminal extends HTMLElement {
       view.term.write(ahead);
     }
     this.session.connect();
+  }
+
+  /** Built ahead, unseen (TerminalDock.prepareTerminal): xterm measures the glyphs the first prompt needs now, not then. */
+  prepareAhead(): void {
+    if (this.session !== undefined || this.hasOutput || this.glyphsDrawn) return;
+    this.glyphsDrawn = true;
+    this.requireView().drawEveryGlyph();
   }
 
   /** Reconnects now if the connection is down for a reason a new attempt can fix. */

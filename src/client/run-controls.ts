@@ -34,27 +34,28 @@ function loadApp(options: TerminalAppOptions): Promise<TerminalApp> {
 }
 
 /**
- * Downloads the terminal code and styles without making a terminal (the
- * module runs, nothing else): the click then costs only the machine and its
- * socket. A failed download is simply tried again by the click.
+ * Downloads the terminal code, makes the app (styles applied, terminal area
+ * built but hidden) and builds terminal `name` ahead, unseen, without asking
+ * for a machine: the click then costs only the machine and showing it. A
+ * failed download is simply tried again by the click.
  */
-function prefetchApp(): void {
-  appModule()
-    .then(({ prefetchTerminalStyles }) => prefetchTerminalStyles())
+function prefetchApp(element: HTMLElement, name: string, machine: string | undefined): void {
+  loadApp(appOptions(element))
+    .then((loaded) => loaded.prepare(name, machine))
     .catch(() => undefined);
 }
 
 /** A reader pointing at, or tabbing to, a button is about to click it. */
-function prefetchOnApproach(element: Element | null): void {
-  element?.addEventListener('pointerenter', prefetchApp, { once: true });
-  element?.addEventListener('focus', prefetchApp, { once: true });
+function prefetchOnApproach(element: HTMLElement | null, prefetch: () => void): void {
+  element?.addEventListener('pointerenter', prefetch, { once: true });
+  element?.addEventListener('focus', prefetch, { once: true });
 }
 
 /** After the page is readable (load) and when the browser has nothing better to do; not on a metered connection that asks to save data. */
-function prefetchWhenIdle(): void {
+function prefetchWhenIdle(prefetch: () => void): void {
   const saveData = (navigator as Navigator & { connection?: { saveData?: boolean } }).connection?.saveData === true;
   if (saveData) return;
-  const idle = () => (typeof requestIdleCallback === 'function' ? requestIdleCallback(prefetchApp, { timeout: 3000 }) : setTimeout(prefetchApp, 200));
+  const idle = () => (typeof requestIdleCallback === 'function' ? requestIdleCallback(prefetch, { timeout: 3000 }) : setTimeout(prefetch, 200));
   if (document.readyState === 'complete') idle();
   else addEventListener('load', idle, { once: true });
 }
@@ -105,9 +106,10 @@ function reporter(controls: HTMLElement): Report {
 const LOAD_FAILED = "Le terminal n'a pas pu être chargé : le serveur qui sert cette page ne répond plus.";
 const LOAD_FAILED_HINT = `Vérifiez votre connexion ; si le serveur du cours est arrêté, relancez-le avec ${START_COMMAND}, puis rechargez la page.`;
 
-function setUpSnippet(controls: HTMLElement): void {
+/** Sets up one snippet's buttons; returns what builds its terminal ahead. */
+function setUpSnippet(controls: HTMLElement): (() => void) | undefined {
   const figure = controls.closest<HTMLElement>('[data-transcript]');
-  if (figure === null) return;
+  if (figure === null) return undefined;
   const commands = JSON.parse(figure.dataset.commands ?? '[]') as string[];
   const terminal = controls.dataset.terminal ?? figure.dataset.terminal ?? '1';
   // On a lab page, say beside « Exécuter » which machine the block runs on (the block's own, else the lab's first).
@@ -117,8 +119,9 @@ function setUpSnippet(controls: HTMLElement): void {
   const report = reporter(controls);
   const lines = () => figure.querySelectorAll<HTMLElement>('[data-command-index]');
 
-  const run = controls.querySelector('[data-run]');
-  prefetchOnApproach(run);
+  const run = controls.querySelector<HTMLElement>('[data-run]');
+  const prefetch = () => prefetchApp(controls, terminal, machine);
+  prefetchOnApproach(run, prefetch);
   run?.addEventListener('click', () => {
     // A click while the machine starts would only start it twice; later clicks re-run (with Ctrl-C first).
     if (controls.dataset.runState === 'starting') return;
@@ -152,6 +155,7 @@ function setUpSnippet(controls: HTMLElement): void {
       .then(() => report('done', commands.length > 1 ? 'Commandes copiées.' : 'Commande copiée.'))
       .catch(() => report('error', 'Copie impossible : sélectionnez le texte à la main.'));
   });
+  return prefetch;
 }
 
 /** « sur node2 » (« sur node2, terminal 2 ») after the buttons, in the place of « dans le terminal 2 ». */
@@ -171,7 +175,7 @@ function setUpOpenButton(button: HTMLElement): void {
   const options = appOptions(button);
   const holder = button.closest<HTMLElement>('[data-terminal-open]') ?? button;
   const report = reporter(holder);
-  prefetchOnApproach(button);
+  prefetchOnApproach(button, () => prefetchApp(button, name, machine));
   button.addEventListener('click', () => {
     report('starting', 'Chargement du terminal…');
     loadApp(options)
@@ -181,8 +185,9 @@ function setUpOpenButton(button: HTMLElement): void {
 }
 
 const snippets = [...document.querySelectorAll<HTMLElement>('[data-run-controls]')];
-snippets.forEach(setUpSnippet);
-if (snippets.length > 0) prefetchWhenIdle();
+// When idle, the first snippet's terminal is built ahead (most first clicks are on it, or use the same terminal).
+const firstPrefetch = snippets.map(setUpSnippet).find((prefetch) => prefetch !== undefined);
+if (firstPrefetch !== undefined) prefetchWhenIdle(firstPrefetch);
 document.querySelectorAll<HTMLElement>('[data-open-terminal]').forEach(setUpOpenButton);
 
 // After a reload, reattach to the terminals the reader had open (if the machine still exists).

@@ -16,8 +16,6 @@ import { siteMachine } from './browser-machine/site-machine.ts';
 import { TerminalDock } from './terminal-dock.ts';
 import { loadTerminalStyles } from './terminal-styles.ts';
 
-// For run-controls.ts, which fetches this chunk ahead of the first click (and the styles with it).
-export { prefetchTerminalStyles } from './terminal-styles.ts';
 import { SNIPPET_RUN_EVENT, type SnippetRunDetail } from './classroom/class-credential.ts';
 import type { NamespacePanel } from './namespace-view/namespace-panel.ts';
 
@@ -192,6 +190,16 @@ export class TerminalApp {
     }
   }
 
+  /**
+   * Builds terminal `name` (of lab machine `machine`) ahead, unseen, while
+   * the page is idle: the first « Exécuter » then only shows it. Nothing is
+   * asked of the server; nothing changes on the page.
+   */
+  async prepare(name: string, machine?: string): Promise<void> {
+    await this.styles;
+    if (!this.dock.open) this.dock.prepareTerminal(name, this.labMachine(machine));
+  }
+
   /** After a reload: reattaches the terminals that were open, if the machine still exists (never creates one). */
   async restore(): Promise<void> {
     const source = this.source;
@@ -335,7 +343,14 @@ export class TerminalApp {
   private async terminalFor(name: string, starting: (message: string) => void, labMachine?: string): Promise<LessonTerminal> {
     // One more try when the machine turns out to be gone (server restarted, idle timeout): a new machine is made.
     for (let attempt = 0; ; attempt++) {
-      const [machine] = await Promise.all([this.machine(starting), this.styles]);
+      const asked = this.machine(starting);
+      // A first terminal is built while its machine is asked for (once the request is out), if the idle page has not built it yet.
+      if (!this.dock.open) {
+        asked.catch(() => undefined);
+        await Promise.all([this.styles, nextTask()]);
+        this.dock.prepareTerminal(name, labMachine);
+      }
+      const [machine] = await Promise.all([asked, this.styles]);
       const terminal = this.dock.addTerminal(name, labMachine);
       if (terminal.state === 'idle' || terminal.state === 'closed') {
         terminal.open(this.requireSource().connection(machine, labMachine), false);
@@ -479,4 +494,9 @@ export class TerminalApp {
 /** « le terminal 1 », or « le terminal 1 de node2 » in a lab. */
 function terminalWords(name: string, machine: string | undefined): string {
   return machine === undefined ? `le terminal ${name}` : `le terminal ${name} de ${machine}`;
+}
+
+/** After the tasks already queued (a request being sent): the next task. */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }

@@ -20,6 +20,8 @@ export interface DockActions {
 }
 
 const SCREEN_READER_KEY = 'course-terminal-screen-reader';
+/** The attribute of a terminal built ahead and not shown yet (prepareTerminal). */
+const PREPARED = 'data-prepared';
 
 function readScreenReaderPreference(): boolean {
   try {
@@ -46,6 +48,8 @@ export class TerminalDock {
   /** Beside the terminals: the namespace view, when open. */
   private readonly side: HTMLElement;
   private screenReader = readScreenReaderPreference();
+  /** The panel's height as last laid out (built ahead, it has one before it shows). */
+  private height = 0;
 
   constructor(actions: DockActions) {
     this.actions = actions;
@@ -115,14 +119,40 @@ export class TerminalDock {
     this.element = dock;
 
     // Keep the end of the lesson readable above the panel.
-    new ResizeObserver(() => {
-      const height = dock.hidden ? 0 : dock.getBoundingClientRect().height;
-      document.documentElement.style.setProperty('--terminal-dock-height', `${Math.ceil(height)}px`);
+    new ResizeObserver(([entry]) => {
+      this.height = Math.ceil(entry?.borderBoxSize[0]?.blockSize ?? 0);
+      this.keepLessonReadable();
     }).observe(dock);
   }
 
   get open(): boolean {
     return !this.element.hidden;
+  }
+
+  /**
+   * The end of the lesson stays readable above the panel: the page's bottom
+   * padding and scroll margin follow its height (none while it is hidden).
+   * Set on those two boxes alone: a custom property on :root would restyle
+   * every element of the lesson each time.
+   */
+  private keepLessonReadable(): void {
+    const height = this.element.hidden ? 0 : this.height;
+    document.body.style.paddingBottom = height === 0 ? '' : `${height}px`;
+    document.documentElement.style.scrollPaddingBottom = height === 0 ? '' : `calc(${height}px + 0.5rem)`;
+  }
+
+  /**
+   * Builds terminal `name` (of lab machine `machine`) ahead of its use, in the
+   * panel still hidden but laid out (terminal.css): xterm measures its cells
+   * and draws its screen now (the page idle, or while the machine is asked
+   * for), and addTerminal() only has to show it. Not a terminal of the page
+   * until then: terminals() leaves it out.
+   */
+  prepareTerminal(name: string, machine?: string): LessonTerminal {
+    if (!this.open) this.element.classList.add('is-pending');
+    const terminal = this.find(name, machine) ?? this.insert(name, machine, true);
+    terminal.prepareAhead();
+    return terminal;
   }
 
   /** The terminals shown, in order, as remembered: "1", or "node2/1" in a lab. */
@@ -131,7 +161,16 @@ export class TerminalDock {
   }
 
   terminals(): LessonTerminal[] {
+    return this.allTerminals().filter((terminal) => !terminal.hasAttribute(PREPARED));
+  }
+
+  /** Shown and prepared ones. */
+  private allTerminals(): LessonTerminal[] {
     return [...this.panes.querySelectorAll<LessonTerminal>(LessonTerminal.tag)];
+  }
+
+  private find(name: string, machine: string | undefined): LessonTerminal | undefined {
+    return this.allTerminals().find((terminal) => terminal.name === name && terminal.machine === machine);
   }
 
   /** The terminals of lab machine `machine`. */
@@ -189,21 +228,34 @@ export class TerminalDock {
     this.showLabTerminals();
   }
 
-  /** The terminal `name` (of lab machine `machine`), added in order if it is not shown yet. */
+  /** The terminal `name` (of lab machine `machine`), added in order (or its prepared one shown) if it is not shown yet. */
   addTerminal(name: string, machine?: string): LessonTerminal {
     this.show();
-    const existing = this.terminal(name, machine);
-    if (existing !== undefined) return existing;
+    const existing = this.find(name, machine);
+    if (existing === undefined) return this.insert(name, machine, false);
+    if (existing.hasAttribute(PREPARED)) {
+      existing.removeAttribute(PREPARED);
+      this.countTerminals();
+    }
+    return existing;
+  }
+
+  private insert(name: string, machine: string | undefined, prepared: boolean): LessonTerminal {
     const terminal = document.createElement(LessonTerminal.tag) as LessonTerminal;
     terminal.setAttribute('name', name);
     if (machine !== undefined) terminal.setAttribute('machine', machine);
+    if (prepared) terminal.setAttribute(PREPARED, '');
     const order = (other: LessonTerminal) => this.compareTerminals(other.machine, other.name, machine, name);
-    const after = this.terminals().find((other) => order(other) > 0);
+    const after = this.allTerminals().find((other) => order(other) > 0);
     this.panes.insertBefore(terminal, after ?? null);
-    this.panes.dataset.count = String(this.terminals().length);
+    this.countTerminals();
     terminal.setScreenReaderMode(this.screenReader);
-    this.showLabTerminals();
     return terminal;
+  }
+
+  private countTerminals(): void {
+    this.panes.dataset.count = String(this.terminals().length);
+    this.showLabTerminals();
   }
 
   /** The smallest terminal number not shown yet (on lab machine `machine`). */
@@ -219,8 +271,13 @@ export class TerminalDock {
   }
 
   show(): void {
+    const wasHidden = this.element.hidden;
     this.element.hidden = false;
+    this.element.classList.remove('is-pending');
     this.setFolded(false);
+    // Laid out while hidden (prepareTerminal): its size will not change, so the observer would not say it.
+    // Two frames later: the page's layout under the panel waits for the terminal's first frame.
+    if (wasHidden) requestAnimationFrame(() => requestAnimationFrame(() => this.keepLessonReadable()));
   }
 
   /** Shows `panel` beside the terminals (undefined: closes the side). */

@@ -1,5 +1,6 @@
 // The terminal's stylesheets (xterm's own and terminal.css), linked into the
-// page only when a terminal is first needed. Imported as URLs rather than as
+// page when the terminal app is made (the page idle, or a first approach of
+// « Exécuter »): they style only the terminal area, hidden until used. Imported as URLs rather than as
 // CSS modules: Astro hoists CSS modules of page scripts into every page's
 // <head>, even when the script imports them lazily.
 import xtermCss from '@xterm/xterm/css/xterm.css?url';
@@ -22,17 +23,4 @@ function link(href: string): Promise<void> {
 export function loadTerminalStyles(): Promise<void> {
   loaded ??= Promise.all([link(xtermCss), link(terminalCss)]).then(() => undefined);
   return loaded;
-}
-
-/** Fetches both stylesheets into the cache without applying them (the page is idle, or a reader points at « Exécuter »). */
-export function prefetchTerminalStyles(): void {
-  if (loaded !== undefined) return;
-  for (const href of [xtermCss, terminalCss]) {
-    if (document.head.querySelector(`link[href="${href}"]`) !== null) continue;
-    const element = document.createElement('link');
-    element.rel = 'preload';
-    element.as = 'style';
-    element.href = href;
-    document.head.append(element);
-  }
 }

@@ -127,6 +127,18 @@ export class TerminalView {
     this.resizeObserver.disconnect();
   }
 
+  /**
+   * Draws every printable ASCII character, plain and bold, for a terminal
+   * built ahead and unseen: xterm measures a glyph's width the first time it
+   * draws it (a page layout each), better then than on the first prompt.
+   * Its caller clears the screen before the first real output.
+   */
+  drawEveryGlyph(): void {
+    let glyphs = '';
+    for (let code = 0x21; code < 0x7f; code++) glyphs += String.fromCharCode(code);
+    this.term.write(`${glyphs}\r\n\x1b[1m${glyphs}\x1b[0m`);
+  }
+
   setStatus(text: string): void {
     this.status.textContent = text;
   }

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Page } from '../support/browser.ts';
 import { staticSiteInChromium } from '../support/e2e-fixtures.ts';
-import { LESSON_PATH, deletePageMachine, runSnippet, screenshot, snippets, startCourse, waitForConnected } from '../support/terminal-page.ts';
+import { LESSON_PATH, deletePageMachine, runSnippet, screenshot, snippets, startCourse, terminalText, waitForConnected } from '../support/terminal-page.ts';
 
 /** Strings found only in xterm.js's own code (its CSS class names and API). */
 const XTERM_CODE = /xterm-helper-textarea|registerOscHandler/;
@@ -71,21 +71,44 @@ describe('the lesson hosted statically (no sandbox server)', () => {
 });
 
 describe('the lesson served by the sandbox server', () => {
-  it('ships no xterm code until the page has loaded, fetches it when idle, and runs Exécuter with it', async () => {
+  it('ships no xterm code until the page has loaded, builds terminal 1 unseen when idle, and runs Exécuter with it', async () => {
     const course = await startCourse();
     const page = await web.browser.newPage({ viewport: { width: 1280, height: 900 } });
     try {
       const seen = collectScripts(page);
+      const api: string[] = [];
+      page.on('request', (request) => {
+        if (new URL(request.url()).pathname.startsWith('/api/')) api.push(request.url());
+      });
       await page.goto(course.lessonUrl, { waitUntil: 'load' });
       seen.loaded();
       const atLoad = seen.scripts.filter((script) => script.atLoad);
       expect(atLoad.length).toBeGreaterThan(0);
       expect(await seen.xtermAmong(atLoad)).toBe(false);
+      const before = await page.evaluate(() => ({ padding: getComputedStyle(document.body).paddingBottom, height: document.documentElement.scrollHeight }));
       await expect.poll(() => seen.xtermAmong(seen.scripts.filter((script) => !script.atLoad)), { timeout: 20_000 }).toBe(true);
+      // Idle: terminal 1 is built ahead (xterm has drawn it), in the terminal area still hidden and unseen; nothing asked of the server.
+      const prepared = page.locator('.terminal-dock[hidden] lesson-terminal[name="1"][data-prepared]');
+      await prepared.locator('.xterm-rows').waitFor({ state: 'attached', timeout: 20_000 });
+      await expect(prepared.evaluate((element) => getComputedStyle(element).visibility)).resolves.toBe('hidden');
+      await expect(
+        page.evaluate(() => ({ padding: getComputedStyle(document.body).paddingBottom, height: document.documentElement.scrollHeight })),
+      ).resolves.toEqual(before);
+      expect(api).toEqual([]);
+      await prepared.evaluate((element) => element.setAttribute('data-built-ahead', ''));
       const fetched = seen.scripts.length;
       await runSnippet(page, snippets(page).nth(1));
       // The click found the code there: it downloaded no more xterm.
       expect(await seen.xtermAmong(seen.scripts.slice(fetched))).toBe(false);
+      // …and the terminal built ahead, now shown, holds the run (no glyphs left from being built ahead).
+      const one = page.locator('.terminal-dock:not([hidden]) lesson-terminal[name="1"]:not([data-prepared])');
+      await expect(one.getAttribute('data-built-ahead')).resolves.toBe('');
+      await expect(one.evaluate((element) => getComputedStyle(element).visibility)).resolves.toBe('visible');
+      expect(await terminalText(page, '1')).not.toContain('!"#$%');
+      // The lesson's end stays readable above the area: the page gained its height as bottom padding.
+      await expect
+        .poll(() => page.evaluate(() => Number.parseFloat(getComputedStyle(document.body).paddingBottom)), { timeout: 5_000 })
+        .toBeGreaterThan(Number.parseFloat(before.padding) + 100);
     } finally {
       await deletePageMachine(page, course.server).catch(() => undefined);
       await page.close();
