@@ -20,6 +20,7 @@ import { echoSamples } from './perf/echo.ts';
 import { createToPrompt, poolReady, type CreateTimings } from './perf/create-to-prompt.ts';
 import { startServer, type RunningServer } from '../tests/support/server.ts';
 import { attachTerminal, createSandbox, deleteSandbox } from '../tests/support/server-client.ts';
+import { FLOW_ACK_EVERY_BYTES } from '../contracts/wire.ts';
 import { launchBrowser, type LaunchedBrowser } from '../tests/support/browser.ts';
 import { deletePageMachine, startCourse, type Course } from '../tests/support/terminal-page.ts';
 import { clickAndTime, waitForPool } from './perf/page-clicks.ts';
@@ -121,7 +122,8 @@ function keepCreate(label: string, timings: CreateTimings): void {
 
 async function projectEcho(server: RunningServer): Promise<void> {
   const sandbox = await createSandbox(server);
-  const { client, reader } = await attachTerminal(server, sandbox, '1');
+  // Acknowledges output as the page does (every FLOW_ACK_EVERY_BYTES), not after every chunk: a real reader's echo costs no ack.
+  const { client, reader } = await attachTerminal(server, sandbox, '1', { ackEveryBytes: FLOW_ACK_EVERY_BYTES });
   try {
     await reader.waitForPrompt();
     keep('project: echo', await echoSamples(client, KEYS), [50, 99]);

@@ -14,12 +14,14 @@
 // shell and the server waited on a run queue after being woken
 // (/proc/PID/schedstat), how often they ran, and whether the machine's cpu
 // group was throttled by its CFS quota meanwhile (cpu.stat).
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { percentile } from '../stats.ts';
 import { echoSamples, type EchoTarget } from './echo.ts';
 import { BareClient, spawnBareShell, startBareServer } from './bare-terminal.ts';
+import { DOCKER_CPU_GROUP } from '../../sandbox-server/agent/docker-cpu.ts';
+import { FLOW_ACK_EVERY_BYTES } from '../../contracts/wire.ts';
 import { FrameDecoder, FrameKind, encodeControl, encodeData } from '../../contracts/agent-protocol.ts';
 import { DEFAULT_LIMITS, createNamespaceDriver } from '../../sandbox-server/src/drivers/namespace/index.ts';
 import { resolveOptions } from '../../sandbox-server/src/drivers/namespace/options.ts';
@@ -67,8 +69,8 @@ interface Sched {
   waitNs: number;
   runNs: number;
   slices: number;
-  /** Times run, by thread name (which of a process's threads wake per key). */
-  byThread: Map<string, number>;
+  /** Times run and CPU time (ns), by thread name (which of a process's threads wake per key, and what they cost). */
+  byThread: Map<string, { runs: number; runNs: number }>;
 }
 /** Run-queue wait, CPU time and times run, summed over the process's threads. */
 function sched(pid: number): Sched {
@@ -86,7 +88,8 @@ function sched(pid: number): Sched {
     total.runNs += run!;
     total.waitNs += wait!;
     total.slices += count!;
-    total.byThread.set(name, (total.byThread.get(name) ?? 0) + count!);
+    const thread = total.byThread.get(name) ?? { runs: 0, runNs: 0 };
+    total.byThread.set(name, { runs: thread.runs + count!, runNs: thread.runNs + run! });
   }
   return total;
 }
@@ -99,6 +102,7 @@ function throttling(cgroup: string): { throttled: number; throttledNs: number } 
 function watch(pids: Record<string, number>, cgroup: string | undefined): { done(keys: number): string } {
   const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, sched(pid)]));
   const throttledBefore = cgroup ? throttling(cgroup) : undefined;
+  const dockerBefore = cgroup && existsSync(join('/sys/fs/cgroup/cpu', cgroup, DOCKER_CPU_GROUP)) ? throttling(`${cgroup}/${DOCKER_CPU_GROUP}`) : undefined;
   return {
     done(keys) {
       const parts = Object.entries(pids).map(([name, pid]) => {
@@ -108,9 +112,12 @@ function watch(pids: Record<string, number>, cgroup: string | undefined): { done
         const cpuUs = (after.runNs - then.runNs) / keys / 1000;
         const runs = (after.slices - then.slices) / keys;
         const threads = [...after.byThread]
-          .map(([thread, count]) => [thread, (count - (then.byThread.get(thread) ?? 0)) / keys] as const)
+          .map(([thread, { runs, runNs }]) => {
+            const earlier = then.byThread.get(thread) ?? { runs: 0, runNs: 0 };
+            return [thread, (runs - earlier.runs) / keys, (runNs - earlier.runNs) / keys / 1000] as const;
+          })
           .filter(([, perKey]) => perKey >= 0.05)
-          .map(([thread, perKey]) => `${thread} ${perKey.toFixed(1)}`)
+          .map(([thread, perKey, cpu]) => `${thread} ${perKey.toFixed(1)}× ${cpu.toFixed(0)} µs`)
           .join(', ');
         return `${name}: cpu ${cpuUs.toFixed(1)} µs/key, waited ${waitUs.toFixed(1)} µs/key, ran ${runs.toFixed(1)}×/key (${threads})`;
       });
@@ -118,6 +125,12 @@ function watch(pids: Record<string, number>, cgroup: string | undefined): { done
         const after = throttling(cgroup);
         parts.push(
           `machine throttled ${after.throttled - throttledBefore.throttled}× for ${((after.throttledNs - throttledBefore.throttledNs) / 1e6).toFixed(1)} ms`,
+        );
+      }
+      if (dockerBefore && cgroup) {
+        const after = throttling(`${cgroup}/${DOCKER_CPU_GROUP}`);
+        parts.push(
+          `its Docker group throttled ${after.throttled - dockerBefore.throttled}× for ${((after.throttledNs - dockerBefore.throttledNs) / 1e6).toFixed(1)} ms`,
         );
       }
       return parts.map((part) => `\n${' '.repeat(17)}${part}`).join('');
@@ -247,7 +260,9 @@ async function wholePath(): Promise<void> {
     }
     await new Promise((resolve) => setTimeout(resolve, 300));
     const sandbox = await createSandbox(server);
-    const { client, reader } = await attachTerminal(server, sandbox, '1');
+    const { client, reader } = await attachTerminal(server, sandbox, '1', {
+      ackEveryBytes: process.env.HOPS_ACK_EVERY_CHUNK === '1' ? 0 : FLOW_ACK_EVERY_BYTES,
+    });
     await reader.waitForPrompt();
     const pids = machinePids(options.prefix, sandbox.id, '1');
     const watching = watch({ ...pids, server: server.process.pid! }, `${options.prefix}/${sandbox.id}`);

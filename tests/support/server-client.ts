@@ -78,6 +78,12 @@ export interface TerminalOptions extends RequestOptions {
   query?: string;
   /** Acknowledge output as it arrives (default true), like xterm's write callback. */
   autoAck?: boolean;
+  /**
+   * With autoAck: acknowledge only once this many bytes are unacknowledged, as
+   * the page does (FLOW_ACK_EVERY_BYTES, src/client/ack-counter.ts); default 0,
+   * every chunk (tests that watch the server's accounting closely).
+   */
+  ackEveryBytes?: number;
   /** A lab's machine: …/machines/:machine/terminals/:name. */
   machine?: string;
 }
@@ -93,6 +99,8 @@ export class TerminalClient {
   readonly messages: ServerMessage[] = [];
   readonly closed: Promise<Closed>;
   autoAck: boolean;
+  /** Unacknowledged bytes that trigger an automatic ack (0: every chunk). */
+  ackEveryBytes = 0;
   /** Keep every output chunk for text() and onDataFromStart (turn off for floods in benchmarks). */
   keepOutput = true;
   receivedBytes = 0;
@@ -112,7 +120,7 @@ export class TerminalClient {
         if (this.keepOutput) this.chunks.push(buffer);
         for (const listener of this.dataListeners) listener(buffer);
         this.unacked += buffer.length;
-        if (this.autoAck) this.ack();
+        if (this.autoAck && this.unacked >= this.ackEveryBytes) this.ack();
         return;
       }
       const parsed = parseServerMessage(buffer.toString());
@@ -142,6 +150,7 @@ export class TerminalClient {
     if (options.forwardedFor !== undefined) headers['x-forwarded-for'] = options.forwardedFor;
     const ws = new WebSocket(TerminalClient.terminalUrl(server, id, name, options), { headers, origin: options.origin ?? new URL(server.url).origin });
     const client = new TerminalClient(ws, options.autoAck ?? true);
+    client.ackEveryBytes = options.ackEveryBytes ?? 0;
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
