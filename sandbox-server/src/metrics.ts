@@ -9,7 +9,18 @@ export interface MetricsState {
   terminals(): { open: number; attached: number; paused: number; unackedBytes: number; bufferedBytes: number };
 }
 
-export type DestroyReason = 'delete' | 'idle' | 'max-age' | 'shutdown' | 'died' | 'lost' | 'misbehaved' | 'create-failed' | 'instructor' | 'revoked';
+export type DestroyReason =
+  | 'delete'
+  | 'idle'
+  | 'max-age'
+  | 'shutdown'
+  | 'died'
+  | 'out-of-memory'
+  | 'lost'
+  | 'misbehaved'
+  | 'create-failed'
+  | 'instructor'
+  | 'revoked';
 export type RejectReason =
   | 'unauthorized'
   | 'forbidden'

@@ -14,6 +14,7 @@ import type { NamespaceSandbox } from '../../sandbox-server/src/drivers/namespac
 import { MACHINE_PTYS } from '../../sandbox-server/src/drivers/namespace/oci-config.ts';
 import { SHARED_KERNEL_LIMIT_FLOORS } from '../../sandbox-server/src/drivers/namespace/shared-kernel-limits.ts';
 import { dockerDiskPath } from '../../sandbox-server/src/drivers/namespace/docker-disk.ts';
+import { closingError } from '../../sandbox-server/src/manager/sandbox-manager.ts';
 import { NamespaceFixture } from '../support/namespace-fixture.ts';
 
 const fixture = new NamespaceFixture({ dockerDiskBytes: 256 * 1024 ** 2 });
@@ -110,6 +111,8 @@ describe('disks root inside makes or fills', () => {
     // tmpfs pages cannot be reclaimed: the machine's memory cgroup OOM-kills inside until the writer's
     // mount namespace is gone, or the agent itself (then the machine ends, told as a death, and is removed).
     const hog = await fixture.create('tmpfs-hog');
+    const ended: string[] = [];
+    hog.onExit((reason) => ended.push(reason));
     const filled = await root(
       hog,
       'unshare --mount sh -c "mount -t tmpfs -o size=4g none /mnt && dd if=/dev/zero of=/mnt/fill bs=1M count=2048 2>&1 | tail -1"',
@@ -127,7 +130,12 @@ describe('disks root inside makes or fills', () => {
     for (let attempt = 0; !alive && attempt < 200 && !fixture.logs.some((record) => record.msg === 'sandbox died' && record.sandbox === hog.id); attempt++)
       await new Promise((resolve) => setTimeout(resolve, 50));
     const died = fixture.logs.find((record) => record.msg === 'sandbox died' && record.sandbox === hog.id);
-    if (!alive) expect(String(died?.reason)).toMatch(/memory limit was hit \(\d+ OOM kills\)/);
+    if (!alive) {
+      expect(String(died?.reason)).toMatch(/memory limit was hit \(\d+ OOM kills\)/);
+      // The server tells its reader the memory was full (manager: 'out-of-memory'), not just that the machine stopped.
+      expect(ended[0]).toMatch(/^the machine ran out of memory \(\d+ OOM kills\)/);
+      expect(closingError('out-of-memory')).toMatchObject({ lang: 'fr', message: expect.stringContaining('sa mémoire était pleine') });
+    }
     await othersStillCan();
   }, 180_000);
 

@@ -96,6 +96,16 @@ export function isMisbehaviour(reason: string): boolean {
   return reason.startsWith(MISBEHAVED);
 }
 
+/**
+ * Start of the reason given to Sandbox.onExit when a machine died with its
+ * memory limit hit (the kernel's OOM killer ended its agent or its init):
+ * the reader is told that its memory was full, not just that it stopped.
+ */
+export const OUT_OF_MEMORY = 'the machine ran out of memory';
+export function isOutOfMemory(reason: string): boolean {
+  return reason.startsWith(OUT_OF_MEMORY);
+}
+
 export interface SandboxUsage {
   memoryBytes: number;
   cpuSeconds: number;

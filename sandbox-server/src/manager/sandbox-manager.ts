@@ -8,7 +8,7 @@ import { reportRejection } from '../contain.ts';
 // outlive the server process: a restart detaches them (detachAll), a crash
 // just leaves them, and the next process takes them over (adoptAll) before it
 // answers anyone, terminals and clocks included.
-import { SandboxLostError, isMisbehaviour, type LabMachine, type Sandbox, type SandboxDriver, type SandboxLimits } from '../drivers/driver.ts';
+import { SandboxLostError, isMisbehaviour, isOutOfMemory, type LabMachine, type Sandbox, type SandboxDriver, type SandboxLimits } from '../drivers/driver.ts';
 import type { Logger } from '../log.ts';
 import type { DestroyReason, Metrics, MetricsState } from '../metrics.ts';
 import { newSandboxId, newToken, tokenHash } from './credentials.ts';
@@ -257,7 +257,7 @@ export class SandboxManager implements MetricsState {
     sandbox.onExit((reason) => {
       if (this.assigned.get(sandbox.id) !== managed || managed.sandbox !== sandbox) return;
       managed.log.warn({ reason }, 'sandbox died');
-      void this.destroy(sandbox.id, isMisbehaviour(reason) ? 'misbehaved' : 'died').catch(
+      void this.destroy(sandbox.id, isMisbehaviour(reason) ? 'misbehaved' : isOutOfMemory(reason) ? 'out-of-memory' : 'died').catch(
         this.failed({ sandbox: sandbox.id, during: 'clean-up after its death' }),
       );
     });
@@ -636,6 +636,14 @@ export function closingError(reason: DestroyReason): ErrorInfo {
         lang: 'fr',
         message: "Votre machine s'est arrêtée : son agent, le programme qui fait vivre vos terminaux, a cessé de fonctionner.",
         hint: "Cliquez sur « Réinitialiser la machine » pour repartir d'une machine neuve.",
+      };
+    case 'out-of-memory':
+      return {
+        code: 'gone',
+        lang: 'fr',
+        message:
+          "Votre machine s'est arrêtée : sa mémoire était pleine, et le noyau a dû arrêter le programme qui fait vivre vos terminaux (un tmpfs rempli, par exemple, ne se vide pas tout seul).",
+        hint: "Cliquez sur « Réinitialiser la machine » pour repartir d'une machine neuve ; ce qui l'a remplie la remplira de nouveau.",
       };
     case 'lost':
       return {

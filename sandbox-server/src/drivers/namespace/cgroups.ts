@@ -139,6 +139,17 @@ export class SandboxCgroups {
     return { memoryBytes, cpuSeconds: cpuNanoseconds / 1e9, pids };
   }
 
+  /** The same, read at once (one small kernel file): a death is told before anything else happens. */
+  oomKillsNow(): number {
+    let text = '';
+    try {
+      text = readFileSync(join(this.dir('memory'), 'memory.oom_control'), 'utf8');
+    } catch {
+      return 0;
+    }
+    return Number(/^oom_kill (\d+)$/m.exec(text)?.[1] ?? 0);
+  }
+
   /** OOM kills so far, from the memory group's oom_control (for death reports). */
   async oomKills(): Promise<number> {
     const text = await readFile(join(this.dir('memory'), 'memory.oom_control'), 'utf8').catch(() => '');

@@ -8,7 +8,16 @@
 // pipes only carry log lines (the agent ignores a pipe whose reader is gone).
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SandboxLostError, isMisbehaviour, type Disposable, type RestoredTerminal, type Sandbox, type SandboxSpec, type SandboxUsage } from '../driver.ts';
+import {
+  OUT_OF_MEMORY,
+  SandboxLostError,
+  isMisbehaviour,
+  type Disposable,
+  type RestoredTerminal,
+  type Sandbox,
+  type SandboxSpec,
+  type SandboxUsage,
+} from '../driver.ts';
 import { SANDBOX_PATHS, agentFiles } from '../../rootfs/agent-files.ts';
 import { AgentSession } from '../agent-session.ts';
 import { SANDBOX_REGISTRY } from '../../images/paths.ts';
@@ -300,8 +309,10 @@ export class NamespaceSandbox extends AgentBackedSandbox implements Sandbox {
   async #died(reason: string): Promise<void> {
     if (!this.#lifecycle.ready) return; // we are the ones ending it
     // Told at once, before any clean-up: readers hear that the machine died (or
-    // was ended for misbehaving), not that each shell exited.
-    for (const listener of this.#exitListeners) listener(reason);
+    // was ended for misbehaving, or ran out of memory), not that each shell exited.
+    const oomKillsAtDeath = isMisbehaviour(reason) ? 0 : this.#cgroups.oomKillsNow();
+    const told = oomKillsAtDeath > 0 ? `${OUT_OF_MEMORY} (${oomKillsAtDeath} OOM kills): ${reason}` : reason;
+    for (const listener of this.#exitListeners) listener(told);
     this.#exitListeners.clear();
     if (isMisbehaviour(reason)) {
       this.#log('warn', 'sandbox ended for misbehaving', { reason });
