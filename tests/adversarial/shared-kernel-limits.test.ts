@@ -74,6 +74,15 @@ describe('limits the kernel shares between machines', () => {
     await root(attacker, 'pkill -f "syscall\\(294" ; true');
   }, 120_000);
 
+  it('a fanotify flood by root in one machine leaves the other machine its fanotify', async () => {
+    // fanotify_init(FAN_CLASS_NOTIF | FAN_REPORT_FID): what a user without CAP_SYS_ADMIN over the host may make; 128 were shared.
+    const held = await holdInAttacker('fanotify', 'our $n = 0; for (1..400) { last if syscall(300, 0x200, 0) < 0; $n++ }');
+    expect(Number(held)).toBe(400);
+    const other = await root(bystander, `perl -e 'my $fd = syscall(300, 0x200, 0); print $fd < 0 ? "refused: $!" : "ok"'`);
+    expect(other.stdout).toBe('ok');
+    await root(attacker, 'pkill -f "syscall\\(300" ; true');
+  }, 120_000);
+
   it("a pty flood stops at the machine's share of /dev/pts; one through a devpts of its own leaves the others their terminals", async () => {
     const own = await root(
       attacker,
@@ -92,6 +101,23 @@ describe('limits the kernel shares between machines', () => {
     await othersStillCan();
     await root(attacker, 'pkill -f /tmp/pts/ptmx; true');
   }, 120_000);
+});
+
+describe('host-wide settings', () => {
+  it('a /proc of its own (unshare --pid --fork --mount-proc, as the lesson does) writes no host-wide sysctl', async () => {
+    const tried = await root(
+      attacker,
+      'unshare --pid --fork --mount-proc sh -c \'for s in vm/drop_caches kernel/pid_max kernel/pty/max fs/inotify/max_user_instances vm/overcommit_memory; do (echo 1 > /proc/sys/$s) 2>/dev/null && echo "$s written" || echo "$s refused"; done\'',
+    );
+    expect(tried.stdout.trim().split('\n')).toEqual([
+      'vm/drop_caches refused',
+      'kernel/pid_max refused',
+      'kernel/pty/max refused',
+      'fs/inotify/max_user_instances refused',
+      'vm/overcommit_memory refused',
+    ]);
+    expect(Number(readFileSync('/proc/sys/kernel/pty/max', 'utf8'))).toBeGreaterThan(1);
+  });
 });
 
 describe('kernel memory no cgroup is charged for', () => {

@@ -22,6 +22,9 @@ const INT_MAX = 2 ** 31 - 1;
 export const SHARED_KERNEL_LIMIT_FLOORS: Readonly<Record<string, number>> = {
   'fs/inotify/max_user_instances': INT_MAX,
   'fs/inotify/max_user_watches': INT_MAX,
+  // fanotify without CAP_SYS_ADMIN over the host (FAN_REPORT_FID) is open to root inside, counted the same way.
+  'fs/fanotify/max_user_groups': INT_MAX,
+  'fs/fanotify/max_user_marks': INT_MAX,
   'user/max_user_namespaces': INT_MAX,
   'user/max_mnt_namespaces': INT_MAX,
   'user/max_pid_namespaces': INT_MAX,
