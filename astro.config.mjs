@@ -10,6 +10,7 @@ import { SHIKI_THEMES } from './src/components/shiki-themes.ts';
 import { pagefindIndex } from './src/components/pagefind-integration.ts';
 import { buildSummary } from './src/lib/authoring/build-summary.ts';
 import { devSandboxProxy } from './src/lib/authoring/dev-sandbox-proxy.ts';
+import { noteConfigLoad } from './src/lib/authoring/dev-config-restart.ts';
 import { devWatch } from './src/lib/authoring/dev-watch.ts';
 import { hugoMarkdownOptions } from './src/lib/authoring/markdown-options.ts';
 import { dropHeadInjectDirective } from './src/lib/authoring/head-inject-directive.ts';
@@ -19,6 +20,8 @@ import { hugoSiteIntegration } from './src/lib/hugo/site-integration.ts';
 import { browserMachineAssets } from './scripts/browser-machine/astro-integration.ts';
 import { loadSiteConfig, PROJECT_ROOT } from './src/lib/site-config.ts';
 
+// Before reading it (which may fail): npm run dev counts the restarts it began (dev-config-restart.ts).
+noteConfigLoad();
 const site = loadSiteConfig();
 const hugoMarkdown = createHugoMarkdownPlugin(hugoMarkdownOptions(site));
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ContentError } from '../../src/lib/hugo/errors.ts';
-import { baseURLPath, findRenderHooks, readHugoSiteConfig } from '../../src/lib/hugo/site-config-file.ts';
+import { baseURLPath, findRenderHooks, readHugoSiteConfig, siteConfigSourcesDigest } from '../../src/lib/hugo/site-config-file.ts';
 
 let dirs: string[] = [];
 function site(files: Record<string, string>): string {
@@ -102,5 +102,23 @@ weight = 10
     expect(baseURLPath('https://a.example')).toBe('/');
     expect(baseURLPath('https://a.example/x/y')).toBe('/x/y/');
     expect(baseURLPath(undefined)).toBe('/');
+  });
+});
+
+describe('siteConfigSourcesDigest', () => {
+  it('is the digest the configuration was read from, and changes with what it would be read from now', () => {
+    const dir = site({ 'config.toml': 'title = "Un"\n', 'config/_default/params.toml': 'author = "A"\n' });
+    const read = readHugoSiteConfig(dir).sourcesDigest;
+    expect(siteConfigSourcesDigest(dir)).toBe(read);
+    writeFileSync(join(dir, 'config.toml'), '');
+    expect(siteConfigSourcesDigest(dir)).not.toBe(read);
+    writeFileSync(join(dir, 'config.toml'), 'title = "Un"\n');
+    expect(siteConfigSourcesDigest(dir)).toBe(read);
+    writeFileSync(join(dir, 'config/_default/params.toml'), 'author = "B"\n');
+    expect(siteConfigSourcesDigest(dir)).not.toBe(read);
+    writeFileSync(join(dir, 'config/_default/params.toml'), 'author = "A"\n');
+    // A hugo.toml added wins over config.toml: another configuration.
+    writeFileSync(join(dir, 'hugo.toml'), 'title = "Un"\n');
+    expect(siteConfigSourcesDigest(dir)).not.toBe(read);
   });
 });

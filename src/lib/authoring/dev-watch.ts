@@ -1,17 +1,20 @@
 // `npm run dev` like `hugo server`: an edit of the Hugo site configuration
 // (hugo.toml, config.toml, config/_default/*) restarts the dev server, which
-// reads the configuration again (title, menus, params, base path) and reloads
-// the open page. Pages and _index.md are watched by Astro (content collection).
+// reads the configuration again (title, menus, params, base path), and the open
+// pages load again (dev-config-restart.ts, dev-generation.ts). Pages and
+// _index.md are watched by Astro (content collection).
 // A file of static/ (Vite's publicDir) is served fresh, but Vite sends the page
 // nothing when one changes (it is no module of the page): here, any change
 // under static/ reloads the open page, as `hugo server` does. A site outside
 // the project (COURSE_SITE_DIR elsewhere) is outside Vite's root, so its
 // configuration files are added to Vite's watcher by hand.
 import { existsSync, readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import type { AstroIntegration } from 'astro';
 import type { Plugin, ViteDevServer } from 'vite';
 import type { SiteConfig } from '../site-config.ts';
+import { keepConfigInStep, restartMarker } from './dev-config-restart.ts';
+import { type DevGeneration, generationEndpoint, generationHeadScript, generationPageScript, newGeneration } from './dev-generation.ts';
 
 const CONFIG_NAMES = ['hugo', 'config'].flatMap((name) => ['toml', 'yaml', 'yml', 'json'].map((ext) => `${name}.${ext}`));
 
@@ -34,20 +37,27 @@ export function isInside(file: string, folder: string): boolean {
   return rel !== '' && !rel.startsWith('..') && !rel.startsWith('/');
 }
 
-function watchSiteFiles(configFiles: string[], staticDir: string): Plugin {
+/** True for a file the site's configuration is read from (existing or not). */
+export function isSiteConfigFile(file: string, siteDir: string): boolean {
+  return (dirname(file) === siteDir && CONFIG_NAMES.includes(basename(file))) || isInside(file, join(siteDir, 'config', '_default'));
+}
+
+function watchSiteFiles(site: SiteConfig, generation: DevGeneration): Plugin {
   return {
     name: 'course:watch-site-files',
     apply: 'serve',
     configureServer(server) {
-      // Astro restarts on a change of a file given to addWatchFile only if Vite's watcher sees it:
-      // a site outside the project (COURSE_SITE_DIR elsewhere) is not under Vite's root.
-      server.watcher.add(configFiles);
-      const reload = (file: string) => {
-        if (isInside(file, staticDir)) server.environments.client.hot.send({ type: 'full-reload', path: '*' });
+      // A site outside the project (COURSE_SITE_DIR elsewhere) is not under Vite's root: its configuration is watched by hand.
+      const defaults = join(site.siteDir, 'config', '_default');
+      server.watcher.add([...siteConfigFiles(site.siteDir), ...(existsSync(defaults) ? [defaults] : [])]);
+      const restarter = keepConfigInStep(server, site.siteDir, site.hugo.sourcesDigest, generation);
+      const changed = (file: string) => {
+        if (isSiteConfigFile(file, site.siteDir)) restarter.changed();
+        else if (isInside(file, site.staticDir)) server.environments.client.hot.send({ type: 'full-reload', path: '*' });
       };
-      server.watcher.on('change', reload);
-      server.watcher.on('add', reload);
-      server.watcher.on('unlink', reload);
+      server.watcher.on('change', changed);
+      server.watcher.on('add', changed);
+      server.watcher.on('unlink', changed);
     },
   };
 }
@@ -61,18 +71,14 @@ const FIRST_WATCHER = Symbol.for('course.dev-watch.first-watcher');
 type Watcher = ViteDevServer['watcher'];
 const processState = globalThis as { [FIRST_WATCHER]?: Watcher };
 
-/** After a restart: the new watcher's events for content files, handed to the first one, which the content layer listens to; the pages reloaded. */
-function keepContentWatched(watcher: Watcher, hot: ViteDevServer['environments']['client']['hot'], contentDir: string): void {
+/** After a restart: the new watcher's events for content files, handed to the first one, which the content layer listens to. */
+function keepContentWatched(watcher: Watcher, contentDir: string): void {
   const first = processState[FIRST_WATCHER];
   if (first === undefined || first === watcher) {
     processState[FIRST_WATCHER] = watcher;
     return;
   }
   watcher.add(contentDir);
-  // And the open pages are told to load again: Vite's client reloads by itself when its socket closes,
-  // but a page may reload while the restart is under way, get the old page and connect again late
-  // (measured: the title stayed old 1 time in 3). Twice: once the new server is up, then for late sockets.
-  for (const delay of [1_000, 4_000]) setTimeout(() => hot.send({ type: 'full-reload', path: '*' }), delay).unref();
   for (const event of ['add', 'change', 'unlink'] as const) {
     watcher.on(event, (file: string) => {
       if (isInside(file, contentDir)) first.emit(event, file);
@@ -84,12 +90,15 @@ export function devWatch(site: SiteConfig): AstroIntegration {
   return {
     name: 'course-dev-watch',
     hooks: {
-      'astro:server:setup': ({ server }) => keepContentWatched(server.watcher, server.environments.client.hot, site.contentDir),
-      'astro:config:setup': ({ command, addWatchFile, updateConfig }) => {
+      'astro:server:setup': ({ server }) => keepContentWatched(server.watcher, site.contentDir),
+      'astro:config:setup': ({ command, addWatchFile, injectScript, updateConfig }) => {
         if (command !== 'dev') return;
-        const configFiles = siteConfigFiles(site.siteDir);
-        for (const file of configFiles) addWatchFile(file);
-        updateConfig({ vite: { plugins: [watchSiteFiles(configFiles, site.staticDir)] } });
+        // Astro restarts on this path's change, which dev-config-restart.ts emits once an edit is complete.
+        addWatchFile(restartMarker(site.siteDir));
+        const generation = newGeneration();
+        injectScript('head-inline', generationHeadScript(generation.id));
+        injectScript('page', generationPageScript(site.basePath));
+        updateConfig({ vite: { plugins: [watchSiteFiles(site, generation), generationEndpoint(site.basePath, generation)] } });
       },
     },
   };

@@ -9,8 +9,9 @@
  * know is ignored. A known key with a wrong value fails the build with the
  * file, the key and the fix.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import YAML from 'yaml';
 import { z } from 'zod';
@@ -51,6 +52,8 @@ export interface HugoSiteConfig {
   defaultContentLanguageInSubdir: boolean;
   params: LearnParams;
   shortcuts: MenuShortcut[];
+  /** What it was read from (files and texts), as siteConfigSourcesDigest() gives it: another value, another configuration. */
+  sourcesDigest: string;
 }
 
 /** Learn and Relearn parameters that change what a reader sees. */
@@ -148,8 +151,48 @@ function lowerKeys(value: unknown): unknown {
   return value;
 }
 
-function parseFile(path: string, shown: string): Record<string, unknown> {
-  const source = readFileSync(path, 'utf8');
+/** One file the configuration is read from, with its text as read. */
+interface ConfigSource {
+  path: string;
+  /** Relative to the site root, for messages. */
+  shown: string;
+  text: string;
+  /** The root file (hugo.toml, config.toml…), not one of config/_default/. */
+  root: boolean;
+}
+
+/** The files the configuration is read from now, in the order they apply (the root file, then config/_default/), each read once. */
+function configSources(siteDir: string): ConfigSource[] {
+  const source = (path: string, root: boolean): ConfigSource => ({ path, shown: relative(siteDir, path) || path, text: readFileSync(path, 'utf8'), root });
+  const rootFile = ROOT_FILES.map((f) => join(siteDir, f)).find((p) => existsSync(p));
+  const sources = rootFile ? [source(rootFile, true)] : [];
+  const defaults = join(siteDir, 'config', '_default');
+  if (existsSync(defaults) && statSync(defaults).isDirectory()) {
+    const files = readdirSync(defaults)
+      .filter((f) => /\.(toml|ya?ml|json)$/.test(f))
+      .sort();
+    // hugo.* / config.* first, then the one-key files over them.
+    files.sort((x, y) => Number(/^(hugo|config)\./.test(y)) - Number(/^(hugo|config)\./.test(x)));
+    for (const f of files) sources.push(source(join(defaults, f), false));
+  }
+  return sources;
+}
+
+function digestOf(sources: readonly ConfigSource[]): string {
+  const hash = createHash('sha256');
+  for (const { shown, text } of sources) hash.update(`${shown}\0${text}\0`);
+  return hash.digest('hex').slice(0, 32);
+}
+
+/**
+ * A digest of what the site's configuration would be read from now (which files, their texts): the dev
+ * server compares it with the one its configuration was read from (HugoSiteConfig.sourcesDigest).
+ */
+export function siteConfigSourcesDigest(siteDir: string): string {
+  return digestOf(configSources(siteDir));
+}
+
+function parseFile({ path, shown, text: source }: ConfigSource): Record<string, unknown> {
   try {
     const data: unknown = path.endsWith('.toml') ? parseToml(source) : path.endsWith('.json') ? JSON.parse(source) : YAML.parse(source);
     if (data === null || data === undefined) return {};
@@ -186,29 +229,25 @@ export function contentLanguages(c: HugoSiteConfig): { defaultLanguage: string; 
 }
 
 /** Reads the raw configuration of the site at `siteDir`; `{}` when it has none. */
-function readRawConfig(siteDir: string): { raw: Record<string, unknown>; file: string } {
-  const shown = (p: string) => relative(siteDir, p) || p;
-  const rootFile = ROOT_FILES.map((f) => join(siteDir, f)).find((p) => existsSync(p));
-  let raw = rootFile ? parseFile(rootFile, shown(rootFile)) : {};
-  let file = rootFile ? shown(rootFile) : '';
-  const defaults = join(siteDir, 'config', '_default');
-  if (existsSync(defaults) && statSync(defaults).isDirectory()) {
-    const files = readdirSync(defaults)
-      .filter((f) => /\.(toml|ya?ml|json)$/.test(f))
-      .sort();
-    // hugo.* / config.* first, then the one-key files over them.
-    files.sort((x, y) => Number(/^(hugo|config)\./.test(y)) - Number(/^(hugo|config)\./.test(x)));
-    for (const f of files) {
-      const base = f.replace(/\.(toml|ya?ml|json)$/, '').toLowerCase();
-      const data = parseFile(join(defaults, f), shown(join(defaults, f)));
+function readRawConfig(siteDir: string): { raw: Record<string, unknown>; file: string; sourcesDigest: string } {
+  const sources = configSources(siteDir);
+  let raw: Record<string, unknown> = {};
+  let file = '';
+  for (const source of sources) {
+    const data = parseFile(source);
+    if (source.root) raw = data;
+    else {
+      const base = basename(source.path)
+        .replace(/\.(toml|ya?ml|json)$/, '')
+        .toLowerCase();
       if (base === 'hugo' || base === 'config') raw = merge(raw, data);
       else if (KEY_FILES[base]) raw = merge(raw, { [KEY_FILES[base]]: data });
-      file ||= shown(join(defaults, f));
     }
+    file ||= source.shown;
   }
   // Hugo accepts both `menu` and `menus`.
   if (raw.menus && !raw.menu) raw.menu = raw.menus;
-  return { raw, file };
+  return { raw, file, sourcesDigest: digestOf(sources) };
 }
 
 /** The path of a baseURL, with leading and trailing slash ("/" when none). */
@@ -233,7 +272,7 @@ function variantOf(v: unknown): LearnParams['themeVariant'] {
  */
 export function readHugoSiteConfig(siteDir: string): HugoSiteConfig {
   const read = readRawConfig(siteDir);
-  const { file } = read;
+  const { file, sourcesDigest } = read;
   let raw = read.raw;
   // A multilingual site: the default language's own table (title, params, menu…) overrides the root, as in Hugo.
   const defaultLanguage = String(raw.defaultcontentlanguage ?? 'en').toLowerCase();
@@ -284,6 +323,7 @@ export function readHugoSiteConfig(siteDir: string): HugoSiteConfig {
       externalLinkTarget: p.externallinktarget,
       all: p as Record<string, unknown>,
     },
+    sourcesDigest,
   };
 }
 

@@ -1,0 +1,178 @@
+// `npm run dev` after a site-configuration edit: when the dev server asks Astro to restart
+// (dev-config-restart.ts), driven by a hand-made clock, and which server generation pages may load from
+// (dev-generation.ts). The real restarts, with a browser, are in tests/e2e/dev-live-reload.test.ts.
+import { describe, expect, it } from 'vitest';
+import { BUSY_LIMIT_MS, configRestarter, IDLE_MS, noteConfigLoad, QUIET_MS, RETRY_MS, SETTLE_MS } from '../../src/lib/authoring/dev-config-restart.ts';
+import { generationEndpoint, generationPageScript, newGeneration } from '../../src/lib/authoring/dev-generation.ts';
+import { isSiteConfigFile } from '../../src/lib/authoring/dev-watch.ts';
+
+/** A clock and timers that move only when told to. */
+function fakeTime() {
+  let now = 0;
+  let timers: { at: number; run: () => void }[] = [];
+  return {
+    now: () => now,
+    setTimer(run: () => void, ms: number) {
+      const timer = { at: now + ms, run };
+      timers.push(timer);
+      return { clear: () => (timers = timers.filter((t) => t !== timer)) };
+    },
+    advance(ms: number) {
+      const end = now + ms;
+      for (;;) {
+        const next = timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at)[0];
+        if (!next) break;
+        timers = timers.filter((t) => t !== next);
+        now = next.at;
+        next.run();
+      }
+      now = end;
+    },
+  };
+}
+
+/** A server generation as the restarter sees it. */
+function server(time: ReturnType<typeof fakeTime>) {
+  const generation = newGeneration(time.now);
+  // What configureServer does for it (generationEndpoint), then its server listens.
+  const plugin = generationEndpoint('/cours/', generation);
+  (plugin.configureServer as (s: unknown) => void)({ httpServer: null, middlewares: { stack: [] } });
+  return generation;
+}
+
+function setup(options: { disk: string; read?: string }) {
+  const time = fakeTime();
+  const generation = server(time);
+  const files = { digest: options.disk };
+  const requests: number[] = [];
+  const restarter = configRestarter({
+    generation,
+    readDigest: options.read ?? 'read',
+    diskDigest: () => files.digest,
+    requestRestart: () => requests.push(time.now()),
+    now: time.now,
+    setTimer: time.setTimer,
+  });
+  return { time, generation, files, requests, restarter };
+}
+
+describe('the dev server restarts on a configuration edit once it is complete', () => {
+  it('asks nothing while the files hold what was read', () => {
+    const { time, requests, restarter } = setup({ disk: 'read' });
+    restarter.changed();
+    time.advance(10_000);
+    expect(requests).toEqual([]);
+  });
+
+  it('asks once the files have settled, not on the first event of a save (an editor truncates, then writes)', () => {
+    const { time, files, requests, restarter } = setup({ disk: 'read' });
+    time.advance(QUIET_MS);
+    files.digest = 'empty';
+    restarter.changed();
+    time.advance(SETTLE_MS / 2);
+    files.digest = 'written';
+    restarter.changed();
+    time.advance(SETTLE_MS - 1);
+    expect(requests).toEqual([]);
+    time.advance(1);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('asks again when Astro ignored the request (it was restarting), not once Astro read the configuration', () => {
+    const { time, files, requests, restarter } = setup({ disk: 'read' });
+    time.advance(QUIET_MS);
+    files.digest = 'new';
+    restarter.changed();
+    time.advance(SETTLE_MS);
+    expect(requests).toHaveLength(1);
+    time.advance(RETRY_MS);
+    expect(requests).toHaveLength(2); // ignored: nothing read the configuration
+    noteConfigLoad(); // Astro reads it (a restart under way, or refused because the file is broken)
+    time.advance(10 * RETRY_MS);
+    expect(requests).toHaveLength(2); // no loop of failed restarts
+    files.digest = 'fixed';
+    restarter.changed();
+    time.advance(SETTLE_MS);
+    expect(requests).toHaveLength(3); // the next edit asks again
+  });
+
+  it('checks at start: an edit saved while this server was being made restarts it', () => {
+    const { time, requests } = setup({ disk: 'edited during the restart' });
+    time.advance(QUIET_MS);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('waits for the new server to have served a while and for the page loads in flight to end', () => {
+    const time = fakeTime();
+    const generation = server(time);
+    const requests: number[] = [];
+    generation.requestStarted(); // a page reloading into the new server
+    configRestarter({
+      generation,
+      readDigest: 'read',
+      diskDigest: () => 'edited',
+      requestRestart: () => requests.push(time.now()),
+      now: time.now,
+      setTimer: time.setTimer,
+    });
+    time.advance(QUIET_MS + 2_000);
+    expect(requests).toEqual([]);
+    generation.requestEnded();
+    const ended = time.now();
+    time.advance(IDLE_MS + SETTLE_MS);
+    expect(requests).toHaveLength(1);
+    expect(requests[0]! - ended).toBeGreaterThanOrEqual(IDLE_MS);
+  });
+
+  it('does not wait for ever on a request that never ends', () => {
+    const time = fakeTime();
+    const generation = server(time);
+    const requests: number[] = [];
+    generation.requestStarted();
+    configRestarter({
+      generation,
+      readDigest: 'read',
+      diskDigest: () => 'edited',
+      requestRestart: () => requests.push(time.now()),
+      now: time.now,
+      setTimer: time.setTimer,
+    });
+    time.advance(BUSY_LIMIT_MS + 2 * SETTLE_MS);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('an older server stops asking once a newer one exists', () => {
+    const { time, files, requests, restarter } = setup({ disk: 'read' });
+    server(time); // the restart made the next server
+    files.digest = 'new';
+    restarter.changed();
+    time.advance(10_000);
+    expect(requests).toEqual([]);
+  });
+});
+
+describe('server generations', () => {
+  it('pages load only from the newest server, and not once its restart was asked for', () => {
+    const time = fakeTime();
+    const first = server(time);
+    expect(first.isServing()).toBe(true);
+    first.retire();
+    expect(first.isCurrent()).toBe(true);
+    expect(first.isServing()).toBe(false);
+    const second = server(time);
+    expect(first.isCurrent()).toBe(false);
+    expect(second.isServing()).toBe(true);
+  });
+
+  it("the page script asks under the page's base path", () => {
+    expect(generationPageScript('/linux-pratique/')).toContain('"/linux-pratique/__course-dev/generation"');
+  });
+
+  it('knows the configuration files of a site', () => {
+    expect(isSiteConfigFile('/site/config.toml', '/site')).toBe(true);
+    expect(isSiteConfigFile('/site/hugo.yaml', '/site')).toBe(true);
+    expect(isSiteConfigFile('/site/config/_default/params.toml', '/site')).toBe(true);
+    expect(isSiteConfigFile('/site/content/config.toml', '/site')).toBe(false);
+    expect(isSiteConfigFile('/site/static/hugo.toml', '/site')).toBe(false);
+  });
+});
