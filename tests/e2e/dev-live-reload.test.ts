@@ -210,6 +210,7 @@ describe('npm run dev on a Hugo course', () => {
       page.on('requestfailed', (request) => history.push(`${stamp()} ${name}: ${request.url()} ${request.failure()?.errorText}`));
       const view = {
         page,
+        liveReloadOpen: liveReloadState(page),
         text: () =>
           page
             .locator('article')
@@ -279,8 +280,15 @@ describe('npm run dev on a Hugo course', () => {
         });
       await expect.poll(view.text, { timeout: 30_000 }).toContain('presque tout est un fichier');
     }
-    // After that restart, page edits still reach the open page (Astro's content layer kept the old watcher).
+    // After that restart, page edits still reach the open page (Astro's content layer kept the old watcher),
+    // once its new document's live-reload socket is open (a reload message sent while a page loads is lost).
+    await expect.poll(open.liveReloadOpen, { timeout: 30_000 }).toBe(true);
     edit('presque tout est un fichier', 'presque tout se présente comme un fichier', 'content/01-fichiers/_index.md');
-    await expect.poll(open.text, { timeout: 30_000 }).toContain('presque tout se présente comme un fichier');
+    await expect
+      .poll(open.text, { timeout: 30_000 })
+      .toContain('presque tout se présente comme un fichier')
+      .catch((error: unknown) => {
+        throw new Error(`${String(error)}\n${history.join('\n')}\ndev server:\n${devOutput.slice(-3000)}`);
+      });
   }, 300_000);
 });
