@@ -24,6 +24,8 @@ export interface MachineSource {
   /** Forgets the machine: it is gone. */
   drop(): void;
   rememberTerminals(names: readonly string[]): void;
+  /** Words to add after a run of `commands` on this kind of machine (the browser machine's missing Docker), if any. */
+  remark?(commands: readonly string[]): string | undefined;
   /** How terminals of `machine` connect; `labMachine` picks one machine of a lab (undefined: the first, or the only one). */
   connection(machine: RememberedSandbox, labMachine?: string): TerminalConnection;
 }
@@ -79,5 +81,6 @@ export function browserMachines(machine: BrowserMachine): MachineSource {
       terminals = [...names];
     },
     connection: () => machine.connection(),
+    remark: (commands) => machine.remarkAbout(commands),
   };
 }

@@ -1,7 +1,41 @@
-// The row of keys phones lack (Ctrl, Esc, Tab, arrows) under a terminal;
-// CSS shows it on touch screens only. The Ctrl key is held for the next key
-// typed, as on a real keyboard.
-import { SCREEN_KEYS, ctrlChord, screenKeyBytes } from './terminal-keys.ts';
+// The row of keys phones lack (Ctrl, Esc, Tab, arrows) under a terminal,
+// with what each key sends: loaded on touch screens only (terminal-view.ts),
+// where CSS shows it. The Ctrl key is held for the next key typed, as on a
+// real keyboard.
+
+export interface ScreenKey {
+  /** Text on the button. */
+  label: string;
+  /** Accessible name. */
+  name: string;
+  /** Bytes sent in normal mode, and in "application cursor keys" mode (vi, less) when different. */
+  normal: string;
+  application?: string;
+}
+
+/** The row of keys shown on touch screens, after the Ctrl toggle. */
+export const SCREEN_KEYS: readonly ScreenKey[] = [
+  { label: 'Échap', name: 'Échap', normal: '\x1b' },
+  { label: 'Tab', name: 'Tabulation', normal: '\t' },
+  { label: '←', name: 'Flèche gauche', normal: '\x1b[D', application: '\x1bOD' },
+  { label: '↑', name: 'Flèche haut', normal: '\x1b[A', application: '\x1bOA' },
+  { label: '↓', name: 'Flèche bas', normal: '\x1b[B', application: '\x1bOB' },
+  { label: '→', name: 'Flèche droite', normal: '\x1b[C', application: '\x1bOC' },
+];
+
+export function screenKeyBytes(key: ScreenKey, applicationCursor: boolean): string {
+  return applicationCursor && key.application !== undefined ? key.application : key.normal;
+}
+
+/** What Ctrl + `text` sends (the on-screen Ctrl is held for the next key): Ctrl-C → \x03; undefined if no such chord. */
+export function ctrlChord(text: string): string | undefined {
+  if (text.length !== 1) return undefined;
+  const code = text.toUpperCase().charCodeAt(0);
+  // @ A–Z [ \ ] ^ _ map to 0x00–0x1f, as on a real keyboard.
+  if (code >= 0x40 && code <= 0x5f) return String.fromCharCode(code - 0x40);
+  if (text === '?') return '\x7f';
+  return undefined;
+}
 
 export interface ScreenKeysTarget {
   /** Sends bytes as typed. */

@@ -59,15 +59,6 @@ export interface SnippetRun {
   reveal?(): void;
 }
 
-/**
- * What differs in the browser machine, said where it shows: it has no Docker.
- * Debian's i386 docker.io + containerd + runc are 206 MB installed (52 MB of
- * packages): in a machine whose whole disk is RAM, restored from a download,
- * that is ≈ 4× the machine itself, before dockerd's own memory.
- */
-export const NO_DOCKER_REMARK =
-  "La machine de votre navigateur n'a pas Docker : `pidof dockerd` n'y trouve rien, donc `ls` ne trouve pas /proc//ns et `kill` affiche son mode d'emploi. Sur une machine du serveur du cours, dockerd tourne et `kill` répond « No such process ».";
-
 export class TerminalApp {
   private readonly sandbox: SandboxClient;
   /** Where machines come from now; undefined until the reader accepts a browser machine (machine: 'browser'). */
@@ -161,7 +152,8 @@ export class TerminalApp {
       const parts = [`Terminé dans ${where}.`];
       if (outcome.interrupted) parts.push("Une commande en cours a d'abord été arrêtée (Ctrl-C).");
       if (failed > 0) parts.push(failed === 1 ? 'Une commande a échoué : voyez sa sortie.' : `${failed} commandes ont échoué : voyez leur sortie.`);
-      if (this.source?.kind === 'browser' && run.commands.some((command) => command.includes('dockerd'))) parts.push(NO_DOCKER_REMARK);
+      const remark = this.source?.remark?.(run.commands);
+      if (remark !== undefined) parts.push(remark);
       run.report('done', parts.join(' '));
     } catch (error) {
       if (error instanceof RunStoppedError) {

@@ -1,6 +1,7 @@
 // Keyboard conventions of the embedded terminal, as pure functions:
-// copy/paste with the usual keys, a key to leave the terminal (it otherwise
-// keeps Tab for completion), and the on-screen keys phones lack.
+// copy/paste with the usual keys and a key to leave the terminal (it
+// otherwise keeps Tab for completion). The on-screen keys phones lack are in
+// screen-keys-row.ts (loaded on touch screens only).
 
 export interface KeyLike {
   type: string;
@@ -36,39 +37,5 @@ export function keyAction(event: KeyLike, hasSelection: boolean): KeyAction | un
   if (ctrl && key === 'Insert') return 'copy';
   if (ctrl && key === 'v') return 'paste';
   if (event.shiftKey && !event.ctrlKey && key === 'Insert') return 'paste';
-  return undefined;
-}
-
-export interface ScreenKey {
-  /** Text on the button. */
-  label: string;
-  /** Accessible name. */
-  name: string;
-  /** Bytes sent in normal mode, and in "application cursor keys" mode (vi, less) when different. */
-  normal: string;
-  application?: string;
-}
-
-/** The row of keys shown on touch screens, after the Ctrl toggle. */
-export const SCREEN_KEYS: readonly ScreenKey[] = [
-  { label: 'Échap', name: 'Échap', normal: '\x1b' },
-  { label: 'Tab', name: 'Tabulation', normal: '\t' },
-  { label: '←', name: 'Flèche gauche', normal: '\x1b[D', application: '\x1bOD' },
-  { label: '↑', name: 'Flèche haut', normal: '\x1b[A', application: '\x1bOA' },
-  { label: '↓', name: 'Flèche bas', normal: '\x1b[B', application: '\x1bOB' },
-  { label: '→', name: 'Flèche droite', normal: '\x1b[C', application: '\x1bOC' },
-];
-
-export function screenKeyBytes(key: ScreenKey, applicationCursor: boolean): string {
-  return applicationCursor && key.application !== undefined ? key.application : key.normal;
-}
-
-/** What Ctrl + `text` sends (the on-screen Ctrl is held for the next key): Ctrl-C → \x03; undefined if no such chord. */
-export function ctrlChord(text: string): string | undefined {
-  if (text.length !== 1) return undefined;
-  const code = text.toUpperCase().charCodeAt(0);
-  // @ A–Z [ \ ] ^ _ map to 0x00–0x1f, as on a real keyboard.
-  if (code >= 0x40 && code <= 0x5f) return String.fromCharCode(code - 0x40);
-  if (text === '?') return '\x7f';
   return undefined;
 }

@@ -6,7 +6,7 @@
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal, type ITheme } from '@xterm/xterm';
 import { writeClipboard } from '../components/copy-client.ts';
-import { ScreenKeysRow } from './screen-keys-row.ts';
+import type { ScreenKeysRow } from './screen-keys-row.ts';
 import { keyAction, LEAVE_KEY } from './terminal-keys.ts';
 
 Terminal.strings.promptLabel = 'Saisie du terminal';
@@ -53,7 +53,8 @@ export class TerminalView {
   private readonly status: HTMLElement;
   private readonly actionButton: HTMLButtonElement;
   private readonly screen: HTMLElement;
-  private readonly keys: ScreenKeysRow;
+  /** The keys phones lack: on touch screens only, its code loaded then. */
+  private keys: ScreenKeysRow | undefined;
   private readonly resizeObserver: ResizeObserver;
 
   /** Builds the terminal inside `host` (the <lesson-terminal> element); `heading` is its title (« node2 · 1 » in a lab). */
@@ -79,12 +80,23 @@ export class TerminalView {
     this.screen.className = 'lt-screen';
     this.screen.setAttribute('aria-label', `Terminal ${name}`);
 
-    this.keys = new ScreenKeysRow(name, {
-      send: (bytes) => events.typed(bytes),
-      applicationCursor: () => this.term.modes.applicationCursorKeysMode,
-      focus: () => this.term.focus(),
-    });
-    host.append(head, this.screen, this.keys.element);
+    host.append(head, this.screen);
+    const touch = matchMedia('(pointer: coarse)');
+    const addKeys = () => {
+      import('./screen-keys-row.ts')
+        .then(({ ScreenKeysRow }) => {
+          if (this.keys !== undefined) return;
+          this.keys = new ScreenKeysRow(name, {
+            send: (bytes) => events.typed(bytes),
+            applicationCursor: () => this.term.modes.applicationCursorKeysMode,
+            focus: () => this.term.focus(),
+          });
+          host.append(this.keys.element);
+        })
+        .catch(() => undefined);
+    };
+    if (touch.matches) addKeys();
+    else touch.addEventListener('change', addKeys, { once: true });
 
     const term = new Terminal({
       fontFamily: "ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace",
@@ -108,7 +120,7 @@ export class TerminalView {
     // Several terminals on one page: say which one the keyboard is in.
     term.textarea?.setAttribute('aria-label', `Saisie du terminal ${name}`);
     term.attachCustomKeyEventHandler((event) => this.onKey(event, events));
-    term.onData((data) => events.typed(this.keys.transform(data)));
+    term.onData((data) => events.typed(this.keys?.transform(data) ?? data));
     term.onBinary((data) => events.typed(Uint8Array.from(data, (char) => char.charCodeAt(0) & 0xff)));
     term.onResize(({ cols, rows }) => events.resized(cols, rows));
     this.term = term;

@@ -105,6 +105,9 @@ describe('the lesson served by the sandbox server', () => {
       await expect(one.getAttribute('data-built-ahead')).resolves.toBe('');
       await expect(one.evaluate((element) => getComputedStyle(element).visibility)).resolves.toBe('visible');
       expect(await terminalText(page, '1')).not.toContain('!"#$%');
+      // A desktop pointer: the row of keys phones lack (and its code) never came.
+      expect((await Promise.all(seen.scripts.map((script) => script.text))).some((text) => text.includes('Touches du terminal'))).toBe(false);
+      await expect(one.locator('.lt-keys').count()).resolves.toBe(0);
       // The lesson's end stays readable above the area: the page gained its height as bottom padding.
       await expect
         .poll(() => page.evaluate(() => Number.parseFloat(getComputedStyle(document.body).paddingBottom)), { timeout: 5_000 })

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SCREEN_KEYS, ctrlChord, keyAction, screenKeyBytes, type KeyLike } from '../../src/client/terminal-keys.ts';
+import { SCREEN_KEYS, ctrlChord, screenKeyBytes } from '../../src/client/screen-keys-row.ts';
+import { keyAction, type KeyLike } from '../../src/client/terminal-keys.ts';
 
 const key = (name: string, modifiers: Partial<KeyLike> = {}): KeyLike => ({
   type: 'keydown',

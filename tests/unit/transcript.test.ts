@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { runControlsHtml } from '../../src/lib/snippets/transcript-html.ts';
 import { parseTranscript, TranscriptError } from '../../src/lib/snippets/transcript.ts';
 
 describe('parseTranscript', () => {
@@ -102,5 +104,14 @@ my.name.is.bob
 
   it('rejects a continuation that never ends', () => {
     expect(() => parseTranscript('$ echo a \\')).toThrowError(/line 1: the last command ends with "\\"/);
+  });
+});
+
+describe('runControlsHtml', () => {
+  it('draws the play triangle in CSS, not with an SVG in each button (a lesson has a dozen)', () => {
+    const html = runControlsHtml('1', '/');
+    expect(html).toContain('<button type="button" class="run-button" data-run>Exécuter</button>');
+    expect(html).not.toContain('<svg');
+    expect(readFileSync(new URL('../../src/styles/snippets.css', import.meta.url), 'utf8')).toMatch(/\.run-button::before \{[^}]*clip-path: polygon/);
   });
 });

@@ -76,6 +76,15 @@ function decodeBase64(text: string): Uint8Array {
   return Uint8Array.from(atob(text), (char) => char.charCodeAt(0));
 }
 
+/**
+ * What differs in the browser machine, said where it shows: it has no Docker.
+ * Debian's i386 docker.io + containerd + runc are 206 MB installed (52 MB of
+ * packages): in a machine whose whole disk is RAM, restored from a download,
+ * that is ≈ 4× the machine itself, before dockerd's own memory.
+ */
+export const NO_DOCKER_REMARK =
+  "La machine de votre navigateur n'a pas Docker : `pidof dockerd` n'y trouve rien, donc `ls` ne trouve pas /proc//ns et `kill` affiche son mode d'emploi. Sur une machine du serveur du cours, dockerd tourne et `kill` répond « No such process ».";
+
 export class BrowserMachine implements PortHost {
   readonly manifest: BrowserMachineManifest;
   private readonly base: string;
@@ -98,6 +107,11 @@ export class BrowserMachine implements PortHost {
   /** The machine's name in this tab; a reset makes a new one (so terminals know their old shell is gone). */
   get id(): string {
     return `navigateur-${this.generation}`;
+  }
+
+  /** What to add after a run of `commands` in this machine: it has no Docker, said when a command needs dockerd. */
+  remarkAbout(commands: readonly string[]): string | undefined {
+    return commands.some((command) => command.includes('dockerd')) ? NO_DOCKER_REMARK : undefined;
   }
 
   get running(): boolean {

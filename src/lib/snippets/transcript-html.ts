@@ -34,7 +34,7 @@ export function runControlsHtml(terminal: string, sandboxUrl: string): string {
   return (
     `<div class="run-controls" data-run-controls data-terminal="${escapeHtml(terminal)}" data-sandbox-url="${escapeHtml(sandboxUrl)}">` +
     '<div class="run-buttons">' +
-    '<button type="button" class="run-button" data-run><svg aria-hidden="true" viewBox="0 0 16 16" width="14" height="14"><path d="M4 2.5v11l9-5.5z" fill="currentColor"></path></svg>Exécuter</button>' +
+    '<button type="button" class="run-button" data-run>Exécuter</button>' +
     '<button type="button" class="run-copy" data-copy>Copier</button>' +
     (terminal !== '1' ? `<span class="run-target">dans le terminal ${escapeHtml(terminal)}</span>` : '') +
     '</div><p class="run-status" role="status" data-run-status></p></div>'
