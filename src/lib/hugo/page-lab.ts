@@ -14,9 +14,10 @@
  * Pure: the caller says how to read a content file's front matter (from the
  * content collection at build time, from the files for the Markdown plugin).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import type { LabOfPage } from '../snippets/block-machine.ts';
+import { memoByFile } from './file-memo.ts';
 import { hugoFrontMatterObject, normalizeFrontMatterKeys, parseFrontMatter } from './front-matter.ts';
 import { classifyContentPath } from './urls.ts';
 
@@ -55,8 +56,8 @@ export function pageLab(contentPath: string, frontMatterOf: FrontMatterOf): Page
 /**
  * The lab of a content file, reading the front matter of the page and of the
  * sections above it from the disk (the Markdown plugin and the MDX checks see
- * one file at a time). Files are read again at each call: a page reads at most
- * a few, and the dev server sees an edited `_index.md` at once.
+ * one file at a time). A file is parsed again only once it changed (file-memo.ts),
+ * so the dev server sees an edited `_index.md` at once.
  * @returns null when the page has no lab; undefined when `absolute` is not under `contentDir`.
  */
 export function labOfFile(absolute: string, contentDir: string, projectRoot: string): LabOfPage | null | undefined {
@@ -65,14 +66,17 @@ export function labOfFile(absolute: string, contentDir: string, projectRoot: str
   const lab = pageLab(contentPath, (path) => {
     const file = join(contentDir, path);
     if (!existsSync(file)) return undefined;
-    try {
-      const { data } = parseFrontMatter(readFileSync(file, 'utf8'), path);
-      const machines = hugoFrontMatterObject.shape.machines.safeParse((normalizeFrontMatterKeys(data) as Record<string, unknown>).machines);
-      // A bad value is the content loader's error to report, with its line; here it counts as none.
-      return { machines: machines.success ? machines.data : undefined };
-    } catch {
-      return undefined;
-    }
+    // Parsed again only when the file changed (file-memo.ts): npm run dev renders a page at each edit.
+    return memoByFile('page-lab', file, (text) => {
+      try {
+        const { data } = parseFrontMatter(text, path);
+        const machines = hugoFrontMatterObject.shape.machines.safeParse((normalizeFrontMatterKeys(data) as Record<string, unknown>).machines);
+        // A bad value is the content loader's error to report, with its line; here it counts as none.
+        return { machines: machines.success ? machines.data : undefined };
+      } catch {
+        return undefined;
+      }
+    });
   });
   if (lab === undefined) return null;
   const declared = join(contentDir, lab.declaredIn);

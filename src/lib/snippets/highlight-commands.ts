@@ -18,15 +18,37 @@ export interface StyledToken {
 
 let highlighter: HighlighterCore | undefined;
 
+/**
+ * The tokens of the transcripts highlighted lately, by their commands: `npm run dev` renders a page again
+ * at each edit, and its other transcripts, unchanged, are not highlighted again (Shiki was the largest
+ * part of our time on a one-page edit). Bounded: the oldest go first.
+ */
+const recent = new Map<string, readonly StyledToken[][][]>();
+const RECENT_MAX = 2_000;
+
 function styleOf(token: ThemedToken): string {
   return Object.entries(token.htmlStyle ?? {})
     .map(([property, value]) => `${property}:${value}`)
     .join(';');
 }
 
-/** For each command, its lines of tokens (a command continued with "\" spans several lines). */
-export function highlightCommandsSync(commands: readonly string[]): StyledToken[][][] {
+/** For each command, its lines of tokens (a command continued with "\" spans several lines). Shared: not to be changed. */
+export function highlightCommandsSync(commands: readonly string[]): readonly StyledToken[][][] {
   if (commands.length === 0) return [];
+  const key = commands.join('\0');
+  const known = recent.get(key);
+  if (known !== undefined) {
+    recent.delete(key); // the most recent goes last
+    recent.set(key, known);
+    return known;
+  }
+  const highlighted = highlightUncached(commands);
+  recent.set(key, highlighted);
+  if (recent.size > RECENT_MAX) recent.delete(recent.keys().next().value as string);
+  return highlighted;
+}
+
+function highlightUncached(commands: readonly string[]): StyledToken[][][] {
   highlighter ??= createHighlighterCoreSync({ themes: [githubLight, githubDark], langs: [bash], engine: createJavaScriptRegexEngine() });
   // No time limit per line: Shiki's default (500 ms) counts the grammar's lazy regex compilation of
   // the first line, so on a loaded host a build published some commands half coloured, differently
@@ -44,6 +66,6 @@ export function highlightCommandsSync(commands: readonly string[]): StyledToken[
 }
 
 /** The same, for callers that can wait (kept for the component's signature). */
-export async function highlightCommands(commands: readonly string[]): Promise<StyledToken[][][]> {
+export async function highlightCommands(commands: readonly string[]): Promise<readonly StyledToken[][][]> {
   return highlightCommandsSync(commands);
 }

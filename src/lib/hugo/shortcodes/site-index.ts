@@ -8,10 +8,11 @@
  * to the page ("namespaces.md", "../annexes/"), or a file's name when only one
  * page has it ("namespaces"); an anchor ("#les-namespaces") is kept.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { contentLanguage } from '../content-selection.ts';
 import { buildContentTree, type ContentEntry, type ContentLanguages, type ContentTree, type TreeNode } from '../content-tree.ts';
+import { memoByFile } from '../file-memo.ts';
 import { parseHugoPage } from '../front-matter.ts';
 
 export interface SiteIndexOptions {
@@ -41,29 +42,27 @@ function contentFiles(dir: string): string[] {
     .sort();
 }
 
-/** What changes when a page is added, removed or edited: `npm run dev` must not keep a stale index. */
-function contentStamp(dir: string): string {
-  return contentFiles(dir)
-    .map((f) => `${f}:${statSync(join(dir, f)).mtimeMs}`)
-    .join('|');
-}
-
 export function siteIndex(options: SiteIndexOptions): SiteIndex {
   const key = JSON.stringify(options);
-  const stamp = contentStamp(options.contentDir);
-  const known = cache.get(key);
-  if (known && known.stamp === stamp) return known.index;
   // A page whose front matter cannot be read stays in the index without it (refs to it still
   // resolve): its own error is reported by the content check (authoring/content-survey.ts),
   // once, with its line, and the other pages' shortcodes are still checked instead of all
-  // failing on it.
-  const entries: ContentEntry[] = contentFiles(options.contentDir).flatMap((path) => {
-    try {
-      return [{ path, frontMatter: parseHugoPage(readFileSync(join(options.contentDir, path), 'utf8'), `content/${path}`).frontMatter }];
-    } catch {
-      return [{ path, frontMatter: { title: posix.basename(path).replace(/\.mdx?$/, '') } }];
-    }
-  });
+  // failing on it. Each file is parsed again only when it changed (file-memo.ts).
+  const entries: ContentEntry[] = contentFiles(options.contentDir).map((path) => ({
+    path,
+    frontMatter: memoByFile('site-index', join(options.contentDir, path), (text) => {
+      try {
+        return parseHugoPage(text, `content/${path}`).frontMatter;
+      } catch {
+        return { title: posix.basename(path).replace(/\.mdx?$/, '') };
+      }
+    }),
+  }));
+  // What the index is made of: the same pages with the same front matter give the same index (an edit
+  // of a page's text, the usual one in npm run dev, does not build it again).
+  const stamp = JSON.stringify(entries);
+  const known = cache.get(key);
+  if (known && known.stamp === stamp) return known.index;
   const tree = buildContentTree(entries, {
     basePath: options.basePath,
     buildDrafts: options.buildDrafts,
