@@ -36,8 +36,31 @@ function server(time: ReturnType<typeof fakeTime>) {
   const generation = newGeneration(time.now);
   // What configureServer does for it (generationEndpoint), then its server listens.
   const plugin = generationEndpoint('/cours/', generation);
-  (plugin.configureServer as (s: unknown) => void)({ httpServer: null, middlewares: { stack: [] } });
+  (plugin.configureServer as (s: unknown) => void)({ httpServer: null, middlewares: { stack: [] }, environments: { client: { hot: { send() {} } } } });
   return generation;
+}
+
+/** A dev server's side of the generation, with its middleware and its channel to the pages. */
+function endpoint() {
+  const generation = newGeneration();
+  const stack: { handle: (req: unknown, res: unknown, next: () => void) => void }[] = [];
+  const sent: unknown[] = [];
+  const hot = { send: (payload: unknown) => sent.push(payload) };
+  const plugin = generationEndpoint('/cours/', generation);
+  const after = (plugin.configureServer as (s: unknown) => (() => void) | undefined)({
+    httpServer: null,
+    middlewares: { stack },
+    environments: { client: { hot } },
+  });
+  after?.();
+  const request = (url: string) => {
+    const headers: Record<string, string> = {};
+    const res = { statusCode: 0, body: '', setHeader: (n: string, v: string) => (headers[n] = v), end: (b: string) => (res.body = b), once() {} };
+    let passed = false;
+    stack[0]!.handle({ url }, res, () => (passed = true));
+    return { status: res.statusCode, body: res.body, headers, passed };
+  };
+  return { generation, hot, sent, request };
 }
 
 function setup(options: { disk: string; read?: string }) {
@@ -162,6 +185,23 @@ describe('server generations', () => {
     const second = server(time);
     expect(first.isCurrent()).toBe(false);
     expect(second.isServing()).toBe(true);
+  });
+
+  it('counts the reloads sent to the pages, gives the count to each response and to the question', () => {
+    const { generation, hot, sent, request } = endpoint();
+    const page = request('/cours/01-fichiers/');
+    expect(page.passed).toBe(true);
+    expect(page.headers['Server-Timing']).toBe('course-dev-reloads;desc="0"');
+    hot.send({ type: 'full-reload', path: '*' });
+    hot.send({ type: 'update', updates: [] });
+    hot.send({ type: 'full-reload', path: '/autre.html' });
+    expect(sent).toHaveLength(3); // all sent on
+    const answer = request('/cours/__course-dev/generation');
+    expect(answer.passed).toBe(false);
+    expect(JSON.parse(answer.body)).toEqual({ generation: generation.id, reloads: 1 });
+    expect(request('/cours/01-fichiers/').headers['Server-Timing']).toBe('course-dev-reloads;desc="1"');
+    generation.retire();
+    expect(request('/cours/__course-dev/generation').status).toBe(503);
   });
 
   it("the page script asks under the page's base path", () => {

@@ -8,6 +8,9 @@
 // the page's HTML carries the generation that rendered it (an inline head script), and a small page script
 // asks the server for its generation when the page loads, when its socket connects, and every second while
 // the page is shown; when they differ, the page loads again.
+// The same holds for Vite's reload messages (a page edit): one sent while a page loads is lost for that
+// page, which then kept the old text. So the server counts the reloads it sends, each response carries the
+// count at its start (a Server-Timing entry, readable by the page), and the page asks for the count too.
 //
 // A page must not reload into a server that is going away: Vite's restart destroys the old server's open
 // connections and leaves a moment when nothing listens, so that reload fails and Chromium's error page stays
@@ -52,6 +55,8 @@ export interface DevGeneration {
   servingSince(): number | undefined;
   /** Since when no request is in flight (undefined while one is). */
   idleSince(): number | undefined;
+  /** How many reloads this server has sent the pages. */
+  reloads(): number;
 }
 
 export function newGeneration(now: () => number = Date.now): DevGeneration & {
@@ -59,13 +64,19 @@ export function newGeneration(now: () => number = Date.now): DevGeneration & {
   started(): void;
   requestStarted(): void;
   requestEnded(): void;
+  reloaded(): void;
 } {
   const id = randomUUID();
   let servingSince: number | undefined;
   let inFlight = 0;
   let idleSince: number | undefined;
+  let reloads = 0;
   return {
     id,
+    reloads: () => reloads,
+    reloaded() {
+      reloads++;
+    },
     isCurrent: () => state.current === id,
     isServing: () => state.current === id && now() >= state.retiringUntil,
     retire() {
@@ -97,9 +108,13 @@ export function generationHeadScript(generation: string): string {
   return `globalThis.__COURSE_DEV_GENERATION__=${JSON.stringify(generation)};`;
 }
 
-/** The page script: reload when the server serving now is of another generation than the page's HTML. */
+/** The name of the Server-Timing entry that carries the reload count at the response's start. */
+export const RELOADS_TIMING = 'course-dev-reloads';
+
+/** The page script: reload when the server serving now is of another generation, or has sent a reload since the page's HTML. */
 export function generationPageScript(basePath: string): string {
   return `const rendered = globalThis.__COURSE_DEV_GENERATION__;
+const reloadsAtRender = performance.getEntriesByType('navigation')[0]?.serverTiming?.find((entry) => entry.name === ${JSON.stringify(RELOADS_TIMING)})?.description;
 if (typeof rendered === 'string') {
   let reloading = false;
   const check = async () => {
@@ -107,8 +122,9 @@ if (typeof rendered === 'string') {
     try {
       const answer = await fetch(${JSON.stringify(generationPath(basePath))}, { cache: 'no-store' });
       if (!answer.ok) return;
-      const { generation } = await answer.json();
-      if (generation !== rendered && !reloading) {
+      const { generation, reloads } = await answer.json();
+      const missed = generation !== rendered || (reloadsAtRender !== undefined && String(reloads) !== reloadsAtRender);
+      if (missed && !reloading) {
         reloading = true;
         location.reload();
       }
@@ -134,6 +150,7 @@ export function generationEndpoint(basePath: string, generation: ReturnType<type
   const handle: Handler = (req, res, next) => {
     if (req.url?.startsWith(api)) return next(); // « Exécuter », forwarded (dev-sandbox-proxy.ts): not a page loading
     if (req.url?.split('?')[0] !== path) {
+      res.setHeader('Server-Timing', `${RELOADS_TIMING};desc="${generation.reloads()}"`);
       generation.requestStarted();
       res.once('close', () => generation.requestEnded());
       return next();
@@ -142,7 +159,7 @@ export function generationEndpoint(basePath: string, generation: ReturnType<type
     res.statusCode = serving ? 200 : 503;
     res.setHeader('Content-Type', 'application/json');
     res.setHeader('Cache-Control', 'no-store');
-    res.end(JSON.stringify(serving ? { generation: generation.id } : { replaced: generation.id }));
+    res.end(JSON.stringify(serving ? { generation: generation.id, reloads: generation.reloads() } : { replaced: generation.id }));
   };
   return {
     name: 'course:dev-generation',
@@ -150,6 +167,15 @@ export function generationEndpoint(basePath: string, generation: ReturnType<type
     configureServer(server) {
       state.current = generation.id;
       state.retiringUntil = 0;
+      // Every full reload sent to the pages (Vite's, Astro's, ours) is counted before it goes.
+      const hot = server.environments.client.hot;
+      const send = hot.send.bind(hot) as (...args: unknown[]) => void;
+      hot.send = ((...args: unknown[]) => {
+        const payload = args[0] as { type?: string; path?: string } | undefined;
+        // A reload of one HTML file of Vite's own (path "….html") is no page of the course.
+        if (payload?.type === 'full-reload' && !payload.path?.endsWith('.html')) generation.reloaded();
+        send(...args);
+      }) as typeof hot.send;
       if (server.httpServer === null) generation.started();
       else server.httpServer.once('listening', () => generation.started());
       // Before Vite's own listener, which would accept the ping.
