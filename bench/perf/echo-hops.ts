@@ -30,6 +30,8 @@ import { startServer } from '../../tests/support/server.ts';
 import { attachTerminal, createSandbox, deleteSandbox } from '../../tests/support/server-client.ts';
 
 const KEYS = Number(process.env.PERF_KEYS ?? 600);
+/** Pause between keys (0: back to back; 25: the perf bench's typing pace). */
+const GAP_MS = Number(process.env.PERF_TYPING_GAP_MS ?? 0);
 const STAGES = new Set((process.env.HOPS ?? 'pty,bare,agent,driver,server').split(','));
 const PROMPT = /[$#] (\x1b\]133;B\x07)?$/;
 
@@ -167,7 +169,7 @@ async function hostPty(): Promise<void> {
   shell.onData((chunk: string | Buffer) => source.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)));
   await source.prompt();
   const watching = watch({ shell: shell.pid, self: process.pid }, undefined);
-  const samples = await echoSamples({ type: (key) => shell.write(key), onData: source.onData }, KEYS);
+  const samples = await echoSamples({ type: (key) => shell.write(key), onData: source.onData }, KEYS, GAP_MS);
   show('host pty', samples, watching.done(KEYS));
   shell.kill();
 }
@@ -176,7 +178,7 @@ async function bareWs(): Promise<void> {
   const server = await startBareServer();
   const client = await BareClient.connect(server.url);
   await client.waitForPrompt();
-  show('bare ws', await echoSamples(client, KEYS));
+  show('bare ws', await echoSamples(client, KEYS, GAP_MS));
   await client.close();
   await server.close();
 }
@@ -221,7 +223,7 @@ async function machineStages(): Promise<void> {
       await terminal.prompt();
       const pids = machinePids(options.prefix, id, 'raw');
       const watching = watch(pids, `${options.prefix}/${id}`);
-      show('agent socket', await echoSamples(terminal, KEYS), watching.done(KEYS));
+      show('agent socket', await echoSamples(terminal, KEYS, GAP_MS), watching.done(KEYS));
       socket.destroy();
     }
   } finally {
@@ -236,7 +238,7 @@ async function machineStages(): Promise<void> {
         await source.prompt();
         const pids = machinePids(options.prefix, id, 'drv');
         const watching = watch({ ...pids, self: process.pid }, `${options.prefix}/${id}`);
-        show('driver stream', await echoSamples({ type: (key) => stream.write(key), onData: source.onData }, KEYS), watching.done(KEYS));
+        show('driver stream', await echoSamples({ type: (key) => stream.write(key), onData: source.onData }, KEYS, GAP_MS), watching.done(KEYS));
       }
     } finally {
       await again.destroy();
@@ -266,7 +268,7 @@ async function wholePath(): Promise<void> {
     await reader.waitForPrompt();
     const pids = machinePids(options.prefix, sandbox.id, '1');
     const watching = watch({ ...pids, server: server.process.pid! }, `${options.prefix}/${sandbox.id}`);
-    show('server', await echoSamples(client, KEYS), watching.done(KEYS));
+    show('server', await echoSamples(client, KEYS, GAP_MS), watching.done(KEYS));
     await client.close();
     await deleteSandbox(server, sandbox);
   } finally {
