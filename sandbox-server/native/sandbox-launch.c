@@ -16,11 +16,15 @@
 //      by the server) on an auto-clearing loop device at BUNDLE/layer/docker,
 //      so that the loop device and the mount live and die with the sandbox's
 //      mount namespace: nothing to detach on the host afterwards;
-//   5. exec the command after "--" (crun …).
+//   5. with --user-namespace: the machine's user namespace (owned by --uid-base,
+//      see user_namespace_fd) bound at that file, which the container's
+//      config.json joins, instead of one the runtime would make as host root;
+//   6. exec the command after "--" (crun …).
 //
 // The id-mapped mount needs a user namespace carrying the sandbox's map before
 // the sandbox exists: a short-lived child creates it, we write its maps, keep
-// a handle on it and kill the child.
+// a handle on it (and bind it for the runtime) and kill the child. The mount
+// and the container then share that one namespace.
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,6 +43,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <unistd.h>
 
 static void die(const char *step, const char *hint, ...) __attribute__((noreturn, format(printf, 2, 3)));
@@ -76,15 +81,27 @@ static void write_file(const char *path, const char *content) {
   close(fd);
 }
 
-// A user namespace mapping 0..count-1 to base..base+count-1, as an fd.
-static int user_namespace_fd(unsigned long base, unsigned long count) {
+// The machine's user namespace, mapping 0..count-1 to base..base+count-1, as an fd.
+//
+// It is made by a child running as host uid `base` (root inside), not as host
+// root: the kernel charges a user namespace's counts (every namespace root
+// inside makes, inotify, fanotify) at the host level to the namespace's owner,
+// its creator's uid. Made by root, every machine would share host root's
+// allowance (user.max_*_namespaces), and root inside one machine could use it
+// up for all the others and the host. Owned by `base`, each machine has its own.
+// Host root, privileged over the parent namespace, then writes the full map.
+static int user_namespace_fd(unsigned long base, unsigned long count, pid_t *holder) {
   int ready[2], done[2];
   if (pipe2(ready, O_CLOEXEC) || pipe2(done, O_CLOEXEC)) die("pipe", NULL);
   pid_t child = fork();
   if (child < 0) die("fork", NULL);
   if (child == 0) {
     char byte = 0;
-    if (unshare(CLONE_NEWUSER)) _exit(1);
+    // Only the parent writes `ready` and holds `done` open: its exit, whatever the path, ends our read.
+    close(ready[0]);
+    close(done[1]);
+    if (setgroups(0, NULL) || setresgid((gid_t)base, (gid_t)base, (gid_t)base) || setresuid((uid_t)base, (uid_t)base, (uid_t)base)) _exit(2);
+    if (unshare(CLONE_NEWUSER)) _exit(3);
     if (write(ready[1], &byte, 1) != 1) _exit(1);
     // Wait until the parent has taken its handle (it then kills us).
     if (read(done[0], &byte, 1) < 0) _exit(1);
@@ -92,9 +109,14 @@ static int user_namespace_fd(unsigned long base, unsigned long count) {
   }
   char byte;
   close(ready[1]);
+  close(done[0]);
   if (read(ready[0], &byte, 1) != 1) {
-    errno = EPERM;
-    die("unshare(CLONE_NEWUSER)", "the kernel refused a new user namespace");
+    int status = 0;
+    waitpid(child, &status, 0);
+    errno = WIFEXITED(status) && WEXITSTATUS(status) == 2 ? EPERM : EAGAIN;
+    die("unshare(CLONE_NEWUSER) as the machine's host uid",
+        WIFEXITED(status) && WEXITSTATUS(status) == 2 ? "could not become uid %lu" : "the kernel refused a new user namespace owned by uid %lu (user.max_user_namespaces?)",
+        base);
   }
   char path[64], map[96];
   snprintf(map, sizeof map, "0 %lu %lu\n", base, count);
@@ -105,10 +127,26 @@ static int user_namespace_fd(unsigned long base, unsigned long count) {
   snprintf(path, sizeof path, "/proc/%d/ns/user", (int)child);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) die(path, "open");
-  kill(child, SIGKILL);
-  waitpid(child, NULL, 0);
-  close(done[1]);
+  close(ready[0]);
+  *holder = child;
   return fd;
+}
+
+// The namespace lives on in what holds it (the fd, the bind): the holder is no longer needed.
+// (`done`'s write end, close-on-exec, goes at the runtime's exec.)
+static void end_holder(pid_t holder) {
+  kill(holder, SIGKILL);
+  waitpid(holder, NULL, 0);
+}
+
+// Binds the user namespace `userns` (a /proc/<pid>/ns/user or an fd of one) at `path`, a
+// file the OCI runtime's config names: the runtime joins it there. The bind is in our
+// private mount namespace only, and keeps the namespace alive until the runtime holds it.
+static void bind_user_namespace(const char *source, const char *path) {
+  int file = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (file < 0) die(path, "create the user namespace's mount point");
+  close(file);
+  if (mount(source, path, NULL, MS_BIND, NULL)) die("bind the machine's user namespace", "%s", path);
 }
 
 static void make_dir(const char *path, mode_t mode, uid_t owner) {
@@ -118,7 +156,7 @@ static void make_dir(const char *path, mode_t mode, uid_t owner) {
 }
 
 static void mount_root_filesystem(const char *lower, const char *bundle, unsigned long uid_base,
-                                  unsigned long id_count, unsigned long layer_size) {
+                                  unsigned long id_count, unsigned long layer_size, const char *userns_path) {
   char lower_mount[4096], layer[4096], upper[4096], work[4096], docker[4096], rootfs[4096];
   snprintf(lower_mount, sizeof lower_mount, "%s/lower", bundle);
   snprintf(layer, sizeof layer, "%s/layer", bundle);
@@ -127,7 +165,14 @@ static void mount_root_filesystem(const char *lower, const char *bundle, unsigne
   snprintf(docker, sizeof docker, "%s/layer/docker", bundle);
   snprintf(rootfs, sizeof rootfs, "%s/rootfs", bundle);
 
-  int userns = user_namespace_fd(uid_base, id_count);
+  pid_t holder;
+  int userns = user_namespace_fd(uid_base, id_count, &holder);
+  if (userns_path) {
+    char source[64];
+    snprintf(source, sizeof source, "/proc/%d/ns/user", (int)holder);
+    bind_user_namespace(source, userns_path);
+  }
+  end_holder(holder);
   int tree = open_tree(AT_FDCWD, lower, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
   if (tree < 0) die("open_tree", "is %s a directory on a local filesystem?", lower);
   struct mount_attr attr = {
@@ -203,7 +248,7 @@ static void mount_docker_disk(const char *bundle, const char *image) {
 
 static void usage(void) {
   fputs("usage: sandbox-launch [--unmount PATH]... [--lower DIR --bundle DIR --uid-base N --id-count N\n"
-        "                      --layer-size BYTES [--docker-disk IMAGE]] -- COMMAND [ARG]...\n",
+        "                      --layer-size BYTES [--docker-disk IMAGE] [--user-namespace FILE]] -- COMMAND [ARG]...\n",
         stderr);
   exit(125);
 }
@@ -213,12 +258,12 @@ int main(int argc, char **argv) {
       {"unmount", required_argument, NULL, 'u'}, {"lower", required_argument, NULL, 'l'},
       {"bundle", required_argument, NULL, 'b'},  {"uid-base", required_argument, NULL, 'i'},
       {"id-count", required_argument, NULL, 'c'}, {"layer-size", required_argument, NULL, 's'},
-      {"docker-disk", required_argument, NULL, 'd'},
+      {"docker-disk", required_argument, NULL, 'd'}, {"user-namespace", required_argument, NULL, 'n'},
       {NULL, 0, NULL, 0},
   };
   const char *unmounts[16];
   int unmount_count = 0;
-  const char *lower = NULL, *bundle = NULL, *docker_disk = NULL;
+  const char *lower = NULL, *bundle = NULL, *docker_disk = NULL, *userns_path = NULL;
   unsigned long uid_base = 0, id_count = 65536, layer_size = 0;
   int option;
   while ((option = getopt_long(argc, argv, "+", options, NULL)) != -1) {
@@ -233,19 +278,20 @@ int main(int argc, char **argv) {
       case 'c': id_count = parse_number(optarg, "--id-count"); break;
       case 's': layer_size = parse_number(optarg, "--layer-size"); break;
       case 'd': docker_disk = optarg; break;
+      case 'n': userns_path = optarg; break;
       default: usage();
     }
   }
   if (optind >= argc) usage();
   if ((lower == NULL) != (bundle == NULL)) usage();
   if (lower && (uid_base == 0 || layer_size == 0)) usage();
-  if (docker_disk && !lower) usage();
+  if ((docker_disk || userns_path) && !lower) usage();
 
   if (unshare(CLONE_NEWNS)) die("unshare(CLONE_NEWNS)", "run as root");
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) die("make / private", NULL);
   for (int i = 0; i < unmount_count; i++)
     if (umount2(unmounts[i], MNT_DETACH) && errno != EINVAL && errno != ENOENT) die(unmounts[i], "umount");
-  if (lower) mount_root_filesystem(lower, bundle, uid_base, id_count, layer_size);
+  if (lower) mount_root_filesystem(lower, bundle, uid_base, id_count, layer_size, userns_path);
   if (docker_disk) mount_docker_disk(bundle, docker_disk);
 
   execvp(argv[optind], argv + optind);

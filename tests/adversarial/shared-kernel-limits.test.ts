@@ -7,8 +7,12 @@
 // could watch a file. Each attack here goes past those old limits; the other
 // machine and the host must not notice. Also: kernel keys (memory outside any
 // cgroup), a tmpfs root mounts in its own mount namespace, and the machine's
-// Docker disk, filled to the brim.
-import { existsSync, readFileSync, statSync, watch } from 'node:fs';
+// Docker disk, filled to the brim. And namespace counts (user.max_*_namespaces),
+// which this host's root cannot raise: each machine's user namespace is owned
+// by its own host uid, so what root inside makes is charged to that uid.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, readlinkSync, statSync, watch } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NamespaceSandbox } from '../../sandbox-server/src/drivers/namespace/index.ts';
 import { MACHINE_PTYS } from '../../sandbox-server/src/drivers/namespace/oci-config.ts';
@@ -100,6 +104,112 @@ describe('limits the kernel shares between machines', () => {
     expect(Number(held)).toBe(4000);
     await othersStillCan();
     await root(attacker, 'pkill -f /tmp/pts/ptmx; true');
+  }, 120_000);
+});
+
+// Run by host root on a process: for each namespace it holds open, its type and
+// the top-level user namespace above it (a child of the host's), with that one's
+// owner uid (ioctl NS_GET_USERNS, NS_GET_PARENT, NS_GET_OWNER_UID). The kernel
+// charges a namespace at the host's level to exactly that owner (kernel/ucount.c:
+// inc_ucount climbs the namespaces, charging each level to its child's owner).
+const NAMESPACE_OWNERS = `
+my $pid = shift;
+my $host = (stat("/proc/self/ns/user"))[1];
+for my $link (glob("/proc/$pid/fd/*")) {
+  my $to = readlink($link) // next;
+  next unless $to =~ /^(user|net|mnt|pid|ipc|uts|cgroup):/;
+  my $type = $1;
+  open(my $u, "<", $link) or die "open $link: $!";
+  if ($type ne "user") { my $z = 0; my $fd = ioctl($u, 0xb701, $z) or die "NS_GET_USERNS: $!"; open($u, "<&=", $fd) or die "$!" }
+  if ((stat($u))[1] == $host) { print "$type host\n"; next }
+  for (;;) {
+    my $z = 0; my $fd = ioctl($u, 0xb702, $z) or die "NS_GET_PARENT: $!";
+    open(my $parent, "<&=", $fd) or die "$!";
+    last if (stat($parent))[1] == $host;
+    $u = $parent;
+  }
+  my $owner = pack("L", 0); ioctl($u, 0xb704, $owner) or die "NS_GET_OWNER_UID: $!";
+  printf "%s %d %d\n", $type, (stat($u))[1], unpack("L", $owner);
+}`;
+
+/** The host pids whose command line starts with `marker` (the processes that named themselves so). */
+function hostPidsNamed(marker: string): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(marker);
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
+}
+
+function inode(nsLink: string): number {
+  return Number(/\[(\d+)\]/.exec(readlinkSync(nsLink))![1]);
+}
+
+describe('namespace counts (user.max_*_namespaces: host-wide per owner, not raisable by this host\'s root)', () => {
+  it("what root inside one machine makes is charged to that machine's host uid, not to host root's; nothing runs as that uid on the host", async () => {
+    // Small on purpose: each namespace kept open is charged where the kernel counts it; filling a
+    // host-wide allowance for real would stop every other machine on this host, others' included.
+    const users = 300;
+    const nets = 40;
+    const marker = `nsflood-${randomBytes(4).toString('hex')}`;
+    // A child makes the namespace (unshare: 272; CLONE_NEWUSER, CLONE_NEWNET), the flood keeps it open by fd, the child ends.
+    const held = await holdInAttacker(
+      'namespaces',
+      `$0 = "${marker}"; use POSIX; our @keep; our $n = 0; for my $kind ([0x10000000, "user", ${users}], [0x40000000, "net", ${nets}]) { for (1..$kind->[2]) { pipe(my $r, my $w); my $pid = fork(); if (!$pid) { close $r; syswrite($w, syscall(272, $kind->[0]) == 0 ? "y" : "n"); sleep 60; POSIX::_exit(0) } close $w; sysread($r, my $said, 1); if ($said eq "y") { open(my $ns, "<", "/proc/$pid/ns/$kind->[1]") or die "$!"; push @keep, $ns; $n++ } kill 9, $pid; waitpid($pid, 0) } }`,
+    );
+    expect(Number(held)).toBe(users + nets);
+    const [flood] = hostPidsNamed(marker);
+    expect(flood, 'the flood, seen from the host').toBeDefined();
+    const machineNamespace = inode(`/proc/${flood}/ns/user`);
+    const owners = execFileSync('perl', ['-e', NAMESPACE_OWNERS, String(flood)], { encoding: 'utf8' }).trim().split('\n');
+    // Every one is under the machine's own user namespace, owned by the machine's base host uid.
+    const expected = `${machineNamespace} ${attacker.uidRange.base}`;
+    // (Made by crun as host root, they were all "<namespace> 0": host root's one allowance for every machine.)
+    expect(new Set(owners.map((line) => line.split(' ').slice(1).join(' ')))).toEqual(new Set([expected]));
+    expect(owners.filter((line) => line === `user ${expected}`)).toHaveLength(users);
+    expect(owners.filter((line) => line === `net ${expected}`)).toHaveLength(nets);
+    expect(owners.filter((line) => !line.endsWith(` ${expected}`))).toEqual([]);
+    expect(attacker.uidRange.base).not.toBe(0);
+
+    // The other machine's namespace has an owner of its own: two machines never share a count.
+    const bystanderShell = await root(bystander, `nohup perl -e '$0 = "${marker}-b"; open(my $u, "<", "/proc/self/ns/user"); sleep 60' >/dev/null 2>&1 & echo started`);
+    expect(bystanderShell.stdout.trim()).toBe('started');
+    let bystanderPids: number[] = [];
+    for (let attempt = 0; attempt < 100 && bystanderPids.length === 0; attempt++) {
+      bystanderPids = hostPidsNamed(`${marker}-b`);
+      if (bystanderPids.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const bystanderOwners = execFileSync('perl', ['-e', NAMESPACE_OWNERS, String(bystanderPids[0])], { encoding: 'utf8' }).trim();
+    expect(bystanderOwners).toBe(`user ${inode(`/proc/${bystanderPids[0]}/ns/user`)} ${bystander.uidRange.base}`);
+
+    // The process that made each machine's namespace as its host uid is gone: nothing in the host's
+    // own user namespace runs as either machine's uid (a process there would hold every capability over the machine).
+    const hostNamespace = inode('/proc/self/ns/user');
+    const onHostAs = (uid: number) =>
+      readdirSync('/proc')
+        .filter((name) => /^\d+$/.test(name))
+        .filter((pid) => {
+          try {
+            const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+            return new RegExp(`^Uid:\\s+${uid}\\s`, 'm').test(status) && inode(`/proc/${pid}/ns/user`) === hostNamespace;
+          } catch {
+            return false;
+          }
+        });
+    expect(onHostAs(attacker.uidRange.base)).toEqual([]);
+    expect(onHostAs(bystander.uidRange.base)).toEqual([]);
+
+    // And meanwhile the other machine and host root still make namespaces.
+    expect((await root(bystander, 'unshare --user --net true && echo made')).stdout.trim()).toBe('made');
+    expect(execFileSync('unshare', ['--user', '--net', 'echo', 'made'], { encoding: 'utf8' }).trim()).toBe('made');
+    // ^: the flood and the sleeper named themselves so; the shell running pkill did not.
+    await root(attacker, `pkill -f "^${marker}"; true`);
+    await root(bystander, `pkill -f "^${marker}"; true`);
   }, 120_000);
 });
 

@@ -2,7 +2,10 @@
 //
 // Starting point: `crun spec`. Changes, each needed by the course:
 // - user and cgroup namespaces on top of pid/net/ipc/uts/mount; root inside
-//   is the first id of the sandbox's own host range;
+//   is the first id of the sandbox's own host range. The user namespace is
+//   joined, not made: sandbox-launch makes it as that host id, so that the
+//   kernel charges what root inside makes (namespaces, inotify…) to the
+//   machine's own host uid, not to host root, whom every machine would share;
 // - noNewPrivileges off and a capability set with CAP_SYS_ADMIN (sudo must
 //   work, and `sudo unshare`/`mount` as root inside);
 // - a writable cgroup mount (dockerd makes its own groups);
@@ -62,8 +65,8 @@ export const MACHINE_PTYS = 512;
 
 export interface SandboxConfigInput {
   hostname: string;
-  uidBase: number;
-  idCount: number;
+  /** The machine's user namespace, mapped and bound there by sandbox-launch (runtime.ts: userNamespace). */
+  userNamespacePath: string;
   limits: SandboxLimits;
   /** Relative to each cgroup hierarchy's root. */
   cgroupPath: string;
@@ -124,9 +127,12 @@ export function sandboxConfig(input: SandboxConfigInput): object {
       })),
     ],
     linux: {
-      namespaces: ['pid', 'network', 'ipc', 'uts', 'mount', 'user', 'cgroup'].map((type) => ({ type })),
-      uidMappings: [{ containerID: 0, hostID: input.uidBase, size: input.idCount }],
-      gidMappings: [{ containerID: 0, hostID: input.uidBase, size: input.idCount }],
+      // Its maps (0 → the range's base, 65 536 ids) come with the joined user namespace.
+      namespaces: [
+        ...['pid', 'network', 'ipc', 'uts', 'mount'].map((type) => ({ type })),
+        { type: 'user', path: input.userNamespacePath },
+        { type: 'cgroup' },
+      ],
       cgroupsPath: `/${input.cgroupPath}`,
       resources: {
         devices: [

@@ -24,6 +24,12 @@ export interface RootfsLayout {
   layerBytes: number;
   /** An ext4 image to mount at the layer's docker/ (sandbox-launch --docker-disk). */
   dockerDisk?: string;
+  /**
+   * Where sandbox-launch binds the machine's user namespace, made as host uid
+   * uidBase (its owner) rather than by crun as host root; config.json joins it
+   * there (oci-config.ts: userNamespacePath).
+   */
+  userNamespace: string;
 }
 
 export interface RunningContainer {
@@ -72,6 +78,8 @@ export class Runtime {
         '--layer-size',
         String(rootfs.layerBytes),
         ...(rootfs.dockerDisk ? ['--docker-disk', rootfs.dockerDisk] : []),
+        '--user-namespace',
+        rootfs.userNamespace,
       ],
       ['run', '--detach', '--bundle', bundle, id],
     );

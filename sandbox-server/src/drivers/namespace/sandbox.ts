@@ -131,10 +131,10 @@ export class NamespaceSandbox extends AgentBackedSandbox implements Sandbox {
     const dockerDisk = docker ? dockerDiskPath(options.dockerDiskDir, this.id) : undefined;
     if (dockerDisk) await createDockerDisk(dockerDisk, options.dockerDiskBytes, base);
     const registry = docker ? await this.#openRegistry(record.reader ?? this.id) : undefined;
+    const userNamespace = join(this.#dirs.bundle, 'userns');
     const config = sandboxConfig({
       hostname,
-      uidBase: base,
-      idCount: this.uidRange.count,
+      userNamespacePath: userNamespace,
       limits: spec.limits,
       cgroupPath: this.#cgroups.path,
       holdPids: options.holdPids,
@@ -164,6 +164,7 @@ export class NamespaceSandbox extends AgentBackedSandbox implements Sandbox {
       idCount: this.uidRange.count,
       layerBytes: spec.limits.diskBytes,
       dockerDisk,
+      userNamespace,
     });
     // From now on the record follows the sandbox's init, not this process (see sandbox-state.ts).
     const init = (await this.#host.runtime.list()).find((container) => container.id === this.containerId)?.pid;
