@@ -150,7 +150,32 @@ function inode(nsLink: string): number {
   return Number(/\[(\d+)\]/.exec(readlinkSync(nsLink))![1]);
 }
 
-describe('namespace counts (user.max_*_namespaces: host-wide per owner, not raisable by this host\'s root)', () => {
+/** NAMESPACE_OWNERS's lines for host process `pid`. */
+function namespaceOwners(pid: number): string[] {
+  return execFileSync('perl', ['-e', NAMESPACE_OWNERS, String(pid)], { encoding: 'utf8' })
+    .trim()
+    .split('\n');
+}
+
+/** "<inode of the machine's user namespace> <its owner's host uid>", as a process root starts in `sandbox` sees it. */
+async function machineNamespaceOwner(sandbox: NamespaceSandbox): Promise<string> {
+  const marker = `nsowner-${randomBytes(4).toString('hex')}`;
+  await root(sandbox, `nohup perl -e '$0 = "${marker}"; open(my $u, "<", "/proc/self/ns/user"); sleep 60' >/dev/null 2>&1 &`);
+  try {
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const [pid] = hostPidsNamed(marker);
+      // Its fd is open once its name is set: the name comes first in the program, the open right after.
+      const owners = pid === undefined ? [] : namespaceOwners(pid).filter((line) => line.startsWith('user '));
+      if (owners.length === 1) return owners[0]!.slice('user '.length);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`no process named ${marker} in machine ${sandbox.id}`);
+  } finally {
+    await root(sandbox, `pkill -f "^${marker}"; true`);
+  }
+}
+
+describe("namespace counts (user.max_*_namespaces: host-wide per owner, not raisable by this host's root)", () => {
   it("what root inside one machine makes is charged to that machine's host uid, not to host root's; nothing runs as that uid on the host", async () => {
     // Small on purpose: each namespace kept open is charged where the kernel counts it; filling a
     // host-wide allowance for real would stop every other machine on this host, others' included.
@@ -166,7 +191,7 @@ describe('namespace counts (user.max_*_namespaces: host-wide per owner, not rais
     const [flood] = hostPidsNamed(marker);
     expect(flood, 'the flood, seen from the host').toBeDefined();
     const machineNamespace = inode(`/proc/${flood}/ns/user`);
-    const owners = execFileSync('perl', ['-e', NAMESPACE_OWNERS, String(flood)], { encoding: 'utf8' }).trim().split('\n');
+    const owners = namespaceOwners(flood!);
     // Every one is under the machine's own user namespace, owned by the machine's base host uid.
     const expected = `${machineNamespace} ${attacker.uidRange.base}`;
     // (Made by crun as host root, they were all "<namespace> 0": host root's one allowance for every machine.)
@@ -177,15 +202,7 @@ describe('namespace counts (user.max_*_namespaces: host-wide per owner, not rais
     expect(attacker.uidRange.base).not.toBe(0);
 
     // The other machine's namespace has an owner of its own: two machines never share a count.
-    const bystanderShell = await root(bystander, `nohup perl -e '$0 = "${marker}-b"; open(my $u, "<", "/proc/self/ns/user"); sleep 60' >/dev/null 2>&1 & echo started`);
-    expect(bystanderShell.stdout.trim()).toBe('started');
-    let bystanderPids: number[] = [];
-    for (let attempt = 0; attempt < 100 && bystanderPids.length === 0; attempt++) {
-      bystanderPids = hostPidsNamed(`${marker}-b`);
-      if (bystanderPids.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    const bystanderOwners = execFileSync('perl', ['-e', NAMESPACE_OWNERS, String(bystanderPids[0])], { encoding: 'utf8' }).trim();
-    expect(bystanderOwners).toBe(`user ${inode(`/proc/${bystanderPids[0]}/ns/user`)} ${bystander.uidRange.base}`);
+    expect(await machineNamespaceOwner(bystander)).toMatch(new RegExp(` ${bystander.uidRange.base}$`));
 
     // The process that made each machine's namespace as its host uid is gone: nothing in the host's
     // own user namespace runs as either machine's uid (a process there would hold every capability over the machine).
@@ -209,7 +226,31 @@ describe('namespace counts (user.max_*_namespaces: host-wide per owner, not rais
     expect(execFileSync('unshare', ['--user', '--net', 'echo', 'made'], { encoding: 'utf8' }).trim()).toBe('made');
     // ^: the flood and the sleeper named themselves so; the shell running pkill did not.
     await root(attacker, `pkill -f "^${marker}"; true`);
-    await root(bystander, `pkill -f "^${marker}"; true`);
+  }, 120_000);
+
+  it("a per-owner allowance one machine uses up (POSIX message queues' 800 KiB) leaves the other machine and host root theirs", async () => {
+    // RLIMIT_MSGQUEUE (819 200 bytes here) is counted like the namespace counts: at the host's level, for all
+    // of a machine's uids, against its user namespace's owner. Small enough to use up for real — but only once
+    // the machine's namespace is known to be owned by its own uid: owned by host root, the flood would take
+    // host root's own queues (and every machine's) for the test's duration.
+    expect(await machineNamespaceOwner(attacker)).toMatch(new RegExp(` ${attacker.uidRange.base}$`));
+    const limit = Number(/^Max msgqueue size\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1]);
+    expect(limit).toBeGreaterThan(0);
+    // mq_open (240) of queues of 10 messages of 8 KiB, ≈ 82 KB each, until the kernel says no; mq_unlink is 241.
+    const queues = (name: string, count: number) =>
+      `my $attr = pack("q8", 0, 10, 8192, 0, 0, 0, 0, 0); our $n = 0; our $why = ""; for my $i (1..${count}) { if (syscall(240, "${name}-$i", 0102, 0600, $attr) < 0) { $why = "$!"; last } $n++ }`;
+    const name = `mq-${randomBytes(3).toString('hex')}`;
+    const flood = await root(attacker, `perl -e '${queues(name, 100)} print "$n $why"'`);
+    const [made, ...why] = flood.stdout.split(' ');
+    // Its whole allowance: the next queue would go past it.
+    expect(why.join(' ')).toBe('Too many open files');
+    expect(Number(made) * 82_000).toBeGreaterThan(limit - 2 * 82_000);
+    // The other machine and host root each still make one (host root's is removed at once).
+    const other = await root(bystander, `perl -e '${queues(name, 1)} my $q = "${name}-1"; syscall(241, $q); print "made $n$why"'`);
+    expect(other.stdout + other.stderr).toBe('made 1');
+    const host = execFileSync('perl', ['-e', `${queues(name, 1)} my $q = "${name}-1"; syscall(241, $q); print "made $n$why"`], { encoding: 'utf8' });
+    expect(host).toBe('made 1');
+    await root(attacker, `perl -e 'syscall(241, "${name}-$_") for 1..${Number(made)}'`);
   }, 120_000);
 });
 

@@ -84,7 +84,10 @@ export function namespaceLeftovers({ prefix, stateDir, dockerDiskDir, ids, labId
   const locks = join(stateDir, 'uid-ranges');
   if (existsSync(locks)) {
     for (const index of readdirSync(locks)) {
-      const holder = existsSync(join(locks, index, 'sandbox')) ? readFileSync(join(locks, index, 'sandbox'), 'utf8') : '';
+      // A lock names its holder by a file holder-<id> (uid-ranges.ts); an older server's by the content of its file sandbox.
+      const holderFile = readdirSync(join(locks, index)).find((entry) => entry.startsWith('holder-'));
+      const legacy = existsSync(join(locks, index, 'sandbox')) ? readFileSync(join(locks, index, 'sandbox'), 'utf8') : '';
+      const holder = holderFile ? holderFile.slice('holder-'.length) : legacy;
       if (ids.includes(holder)) found.push(`uid range ${index} still held by ${holder}`);
     }
   }

@@ -274,6 +274,8 @@ export class NamespaceDriver implements SandboxDriver {
       await each('state directory', id, () => new SandboxDirs(stateDir, id).remove());
     }
     for (const [index, { holder, sinceMs, takerAlive }] of await this.#uidRanges.held()) {
+      // An empty lock holds nothing (its releaser died half-way): removing it cannot take a range from anyone.
+      if (!holder) await this.#uidRanges.removeIfEmpty(index).catch(() => {});
       if (!holder || alive.has(holder) || beingMade.has(holder)) continue;
       // A range is taken a moment before its sandbox's record is written: spare fresh ones while
       // their taker runs. One whose taker died (a server killed between the removal of a record and

@@ -128,11 +128,7 @@ export function sandboxConfig(input: SandboxConfigInput): object {
     ],
     linux: {
       // Its maps (0 → the range's base, 65 536 ids) come with the joined user namespace.
-      namespaces: [
-        ...['pid', 'network', 'ipc', 'uts', 'mount'].map((type) => ({ type })),
-        { type: 'user', path: input.userNamespacePath },
-        { type: 'cgroup' },
-      ],
+      namespaces: [...['pid', 'network', 'ipc', 'uts', 'mount'].map((type) => ({ type })), { type: 'user', path: input.userNamespacePath }, { type: 'cgroup' }],
       cgroupsPath: `/${input.cgroupPath}`,
       resources: {
         devices: [

@@ -2,18 +2,30 @@
 // (root inside included) onto a range of its own, so two sandboxes never share
 // an owner on the host, and no sandbox's root is anybody on the host.
 //
-// A range is taken by renaming a ready lock directory (naming the sandbox that
-// holds it) to the range's number: rename onto an existing non-empty directory
-// fails, so this is atomic, also between processes (the server and a test run
-// may share a host). Freed ranges are reused, live ones never. The lock also
-// names the process that took it (pid + start time): a range whose sandbox has
-// no record and whose taker is gone is a leftover however fresh it is.
+// A range is taken by renaming a ready lock directory to the range's number:
+// rename onto an existing non-empty directory fails, so this is atomic, also
+// between processes (the server and a test run may share a host). Freed ranges
+// are reused, live ones never.
+//
+// The lock directory holds one file, named after the sandbox that holds the
+// range (holder-<id>), whose content names the process that took it (pid +
+// start time): a range whose sandbox has no record and whose taker is gone is
+// a leftover however fresh it is. Releasing is atomic too: unlinking that file
+// is the compare step (only a releaser of the holder itself can, and only one),
+// then the emptied directory is removed — unless another sandbox has renamed
+// its lock onto it meanwhile (rename may replace an empty directory), which
+// rmdir then refuses (ENOTEMPTY) and leaves alone.
+//
+// Older servers wrote N/sandbox (the holder's id) and N/taker: such locks are
+// still read, and released as those servers did.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { processIsAlive, processStartTime } from '../../process-start.ts';
 
 export const IDS_PER_SANDBOX = 65536;
+
+const HOLDER_PREFIX = 'holder-';
 
 export interface UidRange {
   index: number;
@@ -44,8 +56,7 @@ export class UidRanges {
     const taken = new Set((await readdir(this.#dir)).filter(isIndex).map(Number));
     const ready = join(this.#dir, `.lock-${process.pid}-${randomBytes(4).toString('hex')}`);
     await mkdir(ready);
-    await writeFile(join(ready, 'sandbox'), sandboxId);
-    await writeFile(join(ready, 'taker'), `${process.pid} ${processStartTime(process.pid) ?? 0}`);
+    await writeFile(join(ready, `${HOLDER_PREFIX}${sandboxId}`), `${process.pid} ${processStartTime(process.pid) ?? 0}`);
     try {
       for (let index = 0; index < this.#slots; index++) {
         if (taken.has(index)) continue;
@@ -67,25 +78,46 @@ export class UidRanges {
     return { index, base: this.#start + index * IDS_PER_SANDBOX, count: IDS_PER_SANDBOX };
   }
 
-  /** Frees `index` if `sandboxId` still holds it. */
+  /** Frees `index` if `sandboxId` still holds it (atomic: see the top of this file). */
   async release(index: number, sandboxId: string): Promise<void> {
     const lock = join(this.#dir, String(index));
-    const holder = await readFile(join(lock, 'sandbox'), 'utf8').catch(() => undefined);
-    if (holder === sandboxId) await rm(lock, { recursive: true, force: true });
+    try {
+      await unlink(join(lock, `${HOLDER_PREFIX}${sandboxId}`));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      // Not held by it (any more), or a lock in an older server's format.
+      const legacy = await readFile(join(lock, 'sandbox'), 'utf8').catch(() => undefined);
+      if (legacy === sandboxId) await rm(lock, { recursive: true, force: true });
+      return;
+    }
+    await this.removeIfEmpty(index);
+  }
+
+  /** Removes lock `index` if nobody holds it (left empty by a releaser that died between its two steps). */
+  async removeIfEmpty(index: number): Promise<void> {
+    try {
+      await rmdir(join(this.#dir, String(index)));
+    } catch (error) {
+      // Taken again meanwhile (ENOTEMPTY, EEXIST on some filesystems), or already gone.
+      if (!['ENOTEMPTY', 'EEXIST', 'ENOENT'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    }
   }
 
   /**
-   * Ranges held, by index: the sandbox holding each, since when (ms since the
-   * epoch), and whether the process that took it still runs (undefined: a lock
-   * of an older server, which did not say).
+   * Ranges held, by index: the sandbox holding each (undefined: an empty
+   * lock, which nobody holds), since when (ms since the epoch), and whether the
+   * process that took it still runs (undefined: a lock that did not say).
    */
   async held(): Promise<Map<number, HeldRange>> {
     const held = new Map<number, HeldRange>();
     for (const name of (await readdir(this.#dir).catch(() => [])).filter(isIndex)) {
       const lock = join(this.#dir, name);
-      const holder = await readFile(join(lock, 'sandbox'), 'utf8').catch(() => undefined);
+      const entries = await readdir(lock).catch(() => [] as string[]);
+      const holderFile = entries.find((entry) => entry.startsWith(HOLDER_PREFIX));
+      const holder = holderFile ? holderFile.slice(HOLDER_PREFIX.length) : await readFile(join(lock, 'sandbox'), 'utf8').catch(() => undefined);
       const sinceMs = (await stat(lock).catch(() => undefined))?.mtimeMs ?? 0;
-      const taker = /^(\d+) (\d+)$/.exec((await readFile(join(lock, 'taker'), 'utf8').catch(() => '')).trim());
+      const takerText = await readFile(join(lock, holderFile ?? 'taker'), 'utf8').catch(() => '');
+      const taker = /^(\d+) (\d+)$/.exec(takerText.trim());
       held.set(Number(name), { holder, sinceMs, takerAlive: taker ? processIsAlive(Number(taker[1]), Number(taker[2])) : undefined });
     }
     return held;
