@@ -20,7 +20,7 @@ import { SandboxDirs, listRecords, ownerIsAlive, serverIsAlive, type SandboxReco
 import { NamespaceLab, labMachineId } from './lab.ts';
 import { listLabNetns, removeLabNetns } from './lab-network.ts';
 import { terminalNameProblem } from '../../../../contracts/names.ts';
-import { raiseSharedKernelLimits } from './shared-kernel-limits.ts';
+import { isPerMachineLimit, raiseSharedKernelLimits } from './shared-kernel-limits.ts';
 import { UidRanges } from './uid-ranges.ts';
 
 interface Prepared {
@@ -101,7 +101,7 @@ export class NamespaceDriver implements SandboxDriver {
   }
 
   async #prepare(progress: PrepareProgress): Promise<Prepared> {
-    // Before any machine: what root inside one machine could otherwise take from all the others (shared-kernel-limits.ts).
+    // Before any machine: what root inside one machine could otherwise take from all the others, or a lot of (shared-kernel-limits.ts).
     for (const { name, from, to, refused } of await raiseSharedKernelLimits()) {
       if (refused === undefined) {
         this.options.log({
@@ -110,6 +110,15 @@ export class NamespaceDriver implements SandboxDriver {
           limit: name,
           from,
           to,
+        });
+      } else if (isPerMachineLimit(name)) {
+        this.options.log({
+          level: 'info',
+          msg: "host limit per machine left as it is: each machine's user namespace has its own owner, so each has that many of its own",
+          limit: name,
+          value: from,
+          wanted: to,
+          error: refused,
         });
       } else {
         this.options.log({

@@ -1,10 +1,12 @@
 // Limits the kernel keeps per user of the host, or for the host as a whole,
-// rather than per cgroup. Every machine's user namespace is made by root (crun
-// runs as root), and the kernel charges what a user namespace's processes take
-// to its creator in the parent namespace: the inotify instances and watches
-// and the namespaces root inside any machine makes all count against host
-// root's one allowance — shared by every machine and by the host's own root
-// processes. The ptys of every machine count against one host-wide number.
+// rather than per cgroup. The kernel charges what a user namespace's processes
+// take (inotify instances and watches, fanotify groups, the namespaces root
+// inside makes, message queue bytes) at the host's level to the namespace's
+// owner. Made by crun as root, every machine's namespace was owned by host
+// root: all of them and the host's own root processes shared one allowance.
+// Each machine's namespace is now owned by its own base host uid (sandbox-launch
+// makes it as that uid), so each has an allowance of its own; the ptys of every
+// machine still count against one host-wide number.
 //
 // At Debian's defaults, root inside one machine took them all with a few lines
 // of perl (measured on this host: 125 inotify instances, 3071 ptys): no other
@@ -13,7 +15,9 @@
 // machine's memory cgroup is charged for (≈ 4.6 KiB a pty, measured), so
 // with the allowances raised far enough the machine's memory limit stops it
 // long before the host runs out. The namespace driver raises them at prepare
-// (never lowers one an administrator set higher) and says so in its log.
+// (never lowers one an administrator set higher) and says so in its log. The
+// namespace counts (user/*) need CAP_SYS_RESOURCE, which some hosts' root
+// lacks: left as they are, they are each machine's own (96 365 of each kind here).
 import { readFile, writeFile } from 'node:fs/promises';
 
 const INT_MAX = 2 ** 31 - 1;
@@ -35,6 +39,11 @@ export const SHARED_KERNEL_LIMIT_FLOORS: Readonly<Record<string, number>> = {
   // NR_UNIX98_PTY_MAX: the most the kernel accepts. Machines share what is above kernel/pty/reserve.
   'kernel/pty/max': 1 << 20,
 };
+
+/** Counted per owner of a machine's user namespace, that is per machine: left low, they bound one machine, not all. */
+export function isPerMachineLimit(name: string): boolean {
+  return name.startsWith('user.') || name.startsWith('user/');
+}
 
 export interface RaisedLimit {
   name: string;
