@@ -46,9 +46,17 @@
 #include <grp.h>
 #include <unistd.h>
 
+// The child holding the machine's new user namespace while it is set up (see user_namespace_fd), if any.
+static pid_t holder_pid = 0;
+
 static void die(const char *step, const char *hint, ...) __attribute__((noreturn, format(printf, 2, 3)));
 static void die(const char *step, const char *hint, ...) {
   int saved = errno;
+  // Ended and reaped here: it would end by itself (its read sees our exit), but as a zombie of a pid 1 that may not reap.
+  if (holder_pid > 0) {
+    kill(holder_pid, SIGKILL);
+    waitpid(holder_pid, NULL, 0);
+  }
   fprintf(stderr, "sandbox-launch: %s: %s", step, saved ? strerror(saved) : "failed");
   if (hint && *hint) {
     va_list ap;
@@ -100,8 +108,9 @@ static int user_namespace_fd(unsigned long base, unsigned long count, pid_t *hol
     // Only the parent writes `ready` and holds `done` open: its exit, whatever the path, ends our read.
     close(ready[0]);
     close(done[1]);
-    if (setgroups(0, NULL) || setresgid((gid_t)base, (gid_t)base, (gid_t)base) || setresuid((uid_t)base, (uid_t)base, (uid_t)base)) _exit(2);
-    if (unshare(CLONE_NEWUSER)) _exit(3);
+    // Failures are told by the exit status: 100, or unshare's errno (ENOSPC: this uid's user.max_user_namespaces).
+    if (setgroups(0, NULL) || setresgid((gid_t)base, (gid_t)base, (gid_t)base) || setresuid((uid_t)base, (uid_t)base, (uid_t)base)) _exit(100);
+    if (unshare(CLONE_NEWUSER)) _exit(errno > 0 && errno < 100 ? errno : 99);
     if (write(ready[1], &byte, 1) != 1) _exit(1);
     // Wait until the parent has taken its handle (it then kills us).
     if (read(done[0], &byte, 1) < 0) _exit(1);
@@ -110,13 +119,18 @@ static int user_namespace_fd(unsigned long base, unsigned long count, pid_t *hol
   char byte;
   close(ready[1]);
   close(done[0]);
+  holder_pid = child;
   if (read(ready[0], &byte, 1) != 1) {
     int status = 0;
     waitpid(child, &status, 0);
-    errno = WIFEXITED(status) && WEXITSTATUS(status) == 2 ? EPERM : EAGAIN;
-    die("unshare(CLONE_NEWUSER) as the machine's host uid",
-        WIFEXITED(status) && WEXITSTATUS(status) == 2 ? "could not become uid %lu" : "the kernel refused a new user namespace owned by uid %lu (user.max_user_namespaces?)",
-        base);
+    holder_pid = 0;  // reaped: not one for die() to end
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+    if (code == 100) {
+      errno = EPERM;
+      die("setresuid", "could not become uid %lu, the machine's root on the host, to make its user namespace", base);
+    }
+    errno = code > 0 && code < 99 ? code : EPERM;
+    die("unshare(CLONE_NEWUSER)", "the kernel refused a user namespace owned by uid %lu (its user.max_user_namespaces?)", base);
   }
   char path[64], map[96];
   snprintf(map, sizeof map, "0 %lu %lu\n", base, count);
@@ -137,6 +151,7 @@ static int user_namespace_fd(unsigned long base, unsigned long count, pid_t *hol
 static void end_holder(pid_t holder) {
   kill(holder, SIGKILL);
   waitpid(holder, NULL, 0);
+  holder_pid = 0;
 }
 
 // Binds the user namespace `userns` (a /proc/<pid>/ns/user or an fd of one) at `path`, a
