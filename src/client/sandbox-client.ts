@@ -8,7 +8,7 @@ import { TOKEN_QUERY_PARAM, apiPath } from '../../contracts/wire.ts';
 import { readApiError, readCreateSandboxResponse, readResetMachinesResponse } from '../../contracts/wire-readers.ts';
 import type { TerminalSize } from '../../contracts/sizes.ts';
 import { HintedError } from '../../contracts/errors.ts';
-import { SandboxRefusedError, SandboxServerMissingError } from './sandbox-errors.ts';
+import { SandboxRefusedError, SandboxServerMissingError, statusWords } from './sandbox-errors.ts';
 import { apiUrl, type SandboxEndpoint } from './sandbox-endpoint.ts';
 import { forget, recall, remember, type KeyValueStore, type RememberedSandbox } from './sandbox-memory.ts';
 import { classCredential } from './classroom/class-credential.ts';
@@ -234,7 +234,11 @@ export class SandboxClient {
       return new SandboxServerMissingError(this.endpoint.base, `HTTP ${response.status} sans réponse d'API`);
     }
     const retryAfter = Number(response.headers.get('retry-after'));
-    return new SandboxRefusedError(response.status, error, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined);
+    const words = await import('./refusal-words.ts').then(
+      ({ refusalWords }) => refusalWords(response.status, error),
+      () => statusWords(response.status),
+    );
+    return new SandboxRefusedError(response.status, error, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined, words);
   }
 }
 

@@ -1,7 +1,7 @@
 // Why the page could not get a machine, in words for the reader: what
 // happened and what to do. The lesson is in French, so are these.
-import { ERROR_WORDS_FR, inFrench } from '../../contracts/messages.fr.ts';
 import { HintedError, type ErrorInfo } from '../../contracts/errors.ts';
+import type { FrenchWords } from '../../contracts/messages.fr.ts';
 
 /** The command that starts the course's server, shown wherever it is missing. */
 export const START_COMMAND = 'bash scripts/start.sh';
@@ -33,11 +33,8 @@ export class SandboxServerMissingError extends HintedError {
   }
 }
 
-/** The catalogue's words for a refusal; by its HTTP status when the body said nothing readable. */
-function refusalWords(status: number, info: ErrorInfo | undefined): { message: string; hint: string } {
-  if (info !== undefined) return inFrench(info);
-  if (status === 429) return ERROR_WORDS_FR['too-many-sandboxes'];
-  if (status === 503) return ERROR_WORDS_FR['server-at-capacity'];
+/** A refusal's words when nothing better is known: its HTTP status (the catalogue, refusal-words.ts, knows more). */
+export function statusWords(status: number): FrenchWords {
   return { message: `le serveur a répondu par l'erreur HTTP ${status}.`, hint: 'Réessayez dans un instant.' };
 }
 
@@ -47,8 +44,8 @@ export class SandboxRefusedError extends HintedError {
   readonly status: number;
   readonly info: ErrorInfo | undefined;
   readonly retryAfterSeconds: number | undefined;
-  constructor(status: number, info: ErrorInfo | undefined, retryAfterSeconds: number | undefined) {
-    const words = refusalWords(status, info);
+  /** `words`: the catalogue's for this refusal (refusal-words.ts, loaded when a refusal comes). */
+  constructor(status: number, info: ErrorInfo | undefined, retryAfterSeconds: number | undefined, words: FrenchWords) {
     super(`Le serveur n'a pas pu vous donner de machine : ${words.message}`, words.hint);
     this.status = status;
     this.info = info;

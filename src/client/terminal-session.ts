@@ -6,7 +6,7 @@
 //
 // No DOM here: the page gives it a sink for output (xterm) and a WebSocket
 // constructor, so it runs the same in a browser and in Node.
-import { inFrench } from '../../contracts/messages.fr.ts';
+import type { FrenchWords } from '../../contracts/messages.fr.ts';
 import type { ErrorCode, ErrorInfo, ExitMessage, ReadyMessage } from '../../contracts/protocol.ts';
 import { MAX_CLIENT_FRAME_BYTES } from '../../contracts/wire.ts';
 import { readServerMessage } from '../../contracts/wire-readers.ts';
@@ -79,6 +79,21 @@ export interface TerminalSessionOptions {
 const OPEN = 1;
 const encoder = new TextEncoder();
 
+type Translate = (info: ErrorInfo) => FrenchWords;
+/**
+ * The French catalogue, loaded with the first error frame (a first prompt
+ * needs none of it); shared by every terminal of the page. Its own chunk
+ * could not come: the server's words are shown then, with the code.
+ */
+let catalogue: Promise<Translate> | undefined;
+function loadCatalogue(): Promise<Translate> {
+  catalogue ??= import('../../contracts/messages.fr.ts').then(
+    ({ inFrench }) => inFrench,
+    () => (info) => ({ message: `${info.message} (${info.code})`, hint: info.hint ?? '' }),
+  );
+  return catalogue;
+}
+
 export class TerminalSession {
   private readonly options: TerminalSessionOptions;
   private readonly events: TerminalSessionEvents;
@@ -93,6 +108,9 @@ export class TerminalSession {
   private replayLeft = 0;
   private exitReceived = false;
   private lastError: ErrorInfo | undefined;
+  /** Set once the catalogue is here; until then, the socket's events wait in `held` (in order) for it. */
+  private translate: Translate | undefined;
+  private held: (() => void)[] | undefined;
 
   constructor(options: TerminalSessionOptions) {
     this.options = options;
@@ -131,8 +149,8 @@ export class TerminalSession {
     this.setState(this.backoff.attempts > 0 ? 'reconnecting' : 'connecting', { attempt: this.backoff.attempts });
     const socket = this.openSocket(this.options.url(this.size));
     socket.binaryType = 'arraybuffer';
-    socket.onmessage = (event) => this.onMessage(event.data);
-    socket.onclose = (event) => this.onClose(socket, event.code);
+    socket.onmessage = (event) => this.inOrder(socket, () => this.onMessage(event.data));
+    socket.onclose = (event) => this.inOrder(socket, () => this.onClose(socket, event.code));
     socket.onerror = () => {
       // Always followed by a close event, which decides what to do.
     };
@@ -167,6 +185,15 @@ export class TerminalSession {
     this.cancelRetry();
     this.dropSocket();
     this.setState('closed', {});
+  }
+
+  /** Runs the socket's event now, or after those held while the catalogue loads; none of a socket dropped meanwhile. */
+  private inOrder(socket: SocketLike, handle: () => void): void {
+    const run = () => {
+      if (socket === this.socket) handle();
+    };
+    if (this.held !== undefined) this.held.push(run);
+    else run();
   }
 
   private onMessage(data: unknown): void {
@@ -219,11 +246,29 @@ export class TerminalSession {
         this.exitReceived = true;
         this.events.exit?.(message);
         break;
-      case 'error':
+      case 'error': {
         // The reader's words, from the catalogue by code (the server's own text is English, for developers).
-        this.lastError = { code: message.code, ...inFrench(message) };
-        this.events.error?.(this.lastError);
+        const report = (translate: Translate) => {
+          this.lastError = { code: message.code, ...translate(message) };
+          this.events.error?.(this.lastError);
+        };
+        if (this.translate !== undefined) {
+          report(this.translate);
+          break;
+        }
+        // What the socket says next (its close, most often) waits for these words.
+        const held: (() => void)[] = [];
+        const socket = this.socket;
+        this.held = held;
+        void loadCatalogue().then((translate) => {
+          this.translate = translate;
+          if (this.held !== held) return; // That socket was dropped meanwhile: its events are over.
+          this.held = undefined;
+          if (socket === this.socket) report(translate);
+          for (const run of held) run();
+        });
         break;
+      }
     }
   }
 
@@ -274,6 +319,7 @@ export class TerminalSession {
   }
 
   private dropSocket(): void {
+    this.held = undefined;
     const socket = this.socket;
     if (socket === undefined) return;
     this.socket = undefined;

@@ -105,6 +105,8 @@ describe('the lesson served by the sandbox server', () => {
       await expect(one.getAttribute('data-built-ahead')).resolves.toBe('');
       await expect(one.evaluate((element) => getComputedStyle(element).visibility)).resolves.toBe('visible');
       expect(await terminalText(page, '1')).not.toContain('!"#$%');
+      // Nothing failed: the French error catalogue (its own chunk, loaded with a first error) never came either.
+      expect((await Promise.all(seen.scripts.map((script) => script.text))).some((text) => text.includes('message illisible'))).toBe(false);
       // A desktop pointer: the row of keys phones lack (and its code) never came.
       expect((await Promise.all(seen.scripts.map((script) => script.text))).some((text) => text.includes('Touches du terminal'))).toBe(false);
       await expect(one.locator('.lt-keys').count()).resolves.toBe(0);

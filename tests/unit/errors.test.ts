@@ -7,7 +7,13 @@ import { ClassroomDatabaseError } from '../../sandbox-server/src/classroom/datab
 import { HostNotSupportedError } from '../../sandbox-server/src/drivers/driver.ts';
 import { CapacityError } from '../../sandbox-server/src/manager/sandbox-manager.ts';
 import { DashboardApiError } from '../../src/client/dashboard/dashboard-api.ts';
+import { refusalWords } from '../../src/client/refusal-words.ts';
 import { SandboxRefusedError, SandboxServerMissingError, describeFailure } from '../../src/client/sandbox-errors.ts';
+import type { ErrorInfo } from '../../contracts/errors.ts';
+
+/** A refusal as sandbox-client.ts makes it: with the catalogue's words. */
+const refusal = (status: number, info: ErrorInfo | undefined, retryAfter: number | undefined) =>
+  new SandboxRefusedError(status, info, retryAfter, refusalWords(status, info));
 import { ContentError } from '../../src/lib/hugo/errors.ts';
 
 describe('the error base', () => {
@@ -18,7 +24,7 @@ describe('the error base', () => {
       new CapacityError('host', 'm', 'h', 30),
       new DashboardApiError(500, 'internal', 'm'),
       new SandboxServerMissingError('http://localhost:4321/', 'connexion refusée'),
-      new SandboxRefusedError(503, undefined, undefined),
+      refusal(503, undefined, undefined),
       new ContentError({ file: 'content/a.md', reason: 'r' }),
     ];
     for (const error of errors) expect(error, error.name).toBeInstanceOf(HintedError);
@@ -42,7 +48,7 @@ describe('what the reader is shown', () => {
   });
 
   it("a refusal: the catalogue's French words for its code, never the server's English", () => {
-    const refused = new SandboxRefusedError(
+    const refused = refusal(
       429,
       { code: 'too-many-sandboxes', message: 'You already have 3 sandboxes, the most one reader may hold at once.' },
       60,
@@ -56,7 +62,7 @@ describe('what the reader is shown', () => {
   });
 
   it('a refusal the classroom wrote in French itself is shown as sent', () => {
-    const refused = new SandboxRefusedError(
+    const refused = refusal(
       403,
       { code: 'class-link-expired', lang: 'fr', message: 'Ce lien a expiré le 1 décembre 2026 à 18:00.' },
       undefined,
