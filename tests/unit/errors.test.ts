@@ -48,11 +48,7 @@ describe('what the reader is shown', () => {
   });
 
   it("a refusal: the catalogue's French words for its code, never the server's English", () => {
-    const refused = refusal(
-      429,
-      { code: 'too-many-sandboxes', message: 'You already have 3 sandboxes, the most one reader may hold at once.' },
-      60,
-    );
+    const refused = refusal(429, { code: 'too-many-sandboxes', message: 'You already have 3 sandboxes, the most one reader may hold at once.' }, 60);
     expect(describeFailure(refused)).toMatchInlineSnapshot(`
       {
         "hint": "Fermez les machines dont vous ne vous servez plus, ou attendez qu'elles expirent (une minute pour un onglet fermé), puis réessayez.",
@@ -62,11 +58,7 @@ describe('what the reader is shown', () => {
   });
 
   it('a refusal the classroom wrote in French itself is shown as sent', () => {
-    const refused = refusal(
-      403,
-      { code: 'class-link-expired', lang: 'fr', message: 'Ce lien a expiré le 1 décembre 2026 à 18:00.' },
-      undefined,
-    );
+    const refused = refusal(403, { code: 'class-link-expired', lang: 'fr', message: 'Ce lien a expiré le 1 décembre 2026 à 18:00.' }, undefined);
     expect(describeFailure(refused).message).toBe("Le serveur n'a pas pu vous donner de machine : Ce lien a expiré le 1 décembre 2026 à 18:00.");
   });
 

@@ -108,10 +108,12 @@ my.name.is.bob
 });
 
 describe('runControlsHtml', () => {
-  it('draws the play triangle in CSS, not with an SVG in each button (a lesson has a dozen)', () => {
+  it('draws the play triangle in CSS, not with an SVG in each button, and styles the status line by its attribute (a lesson has a dozen)', () => {
     const html = runControlsHtml('1', '/');
     expect(html).toContain('<button type="button" class="run-button" data-run>Exécuter</button>');
     expect(html).not.toContain('<svg');
+    // The status line is styled by its data attribute: no class to repeat.
+    expect(html).toContain('<p role="status" data-run-status></p>');
     expect(readFileSync(new URL('../../src/styles/snippets.css', import.meta.url), 'utf8')).toMatch(/\.run-button::before \{[^}]*clip-path: polygon/);
   });
 });

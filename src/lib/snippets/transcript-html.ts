@@ -37,7 +37,7 @@ export function runControlsHtml(terminal: string, sandboxUrl: string): string {
     '<button type="button" class="run-button" data-run>Exécuter</button>' +
     '<button type="button" class="run-copy" data-copy>Copier</button>' +
     (terminal !== '1' ? `<span class="run-target">dans le terminal ${escapeHtml(terminal)}</span>` : '') +
-    '</div><p class="run-status" role="status" data-run-status></p></div>'
+    '</div><p role="status" data-run-status></p></div>'
   );
 }
 
