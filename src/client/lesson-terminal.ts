@@ -14,6 +14,9 @@ import { sessionStatusText } from './status-text.ts';
 import { TerminalSession, type SessionState, type SocketFactory, type StateDetail } from './terminal-session.ts';
 import { TerminalView } from './terminal-view.ts';
 
+/** Keystrokes kept at most while a prompt shown ahead waits for its socket (a few are typed in that time). */
+const MAX_TYPED_AHEAD = 256;
+
 /** Why a run stops, by the state the connection went into. */
 const STOP_REASONS: Partial<Record<SessionState, string>> = {
   reconnecting: "La connexion au terminal a été perdue pendant l'exécution : cliquez à nouveau sur Exécuter une fois reconnecté.",
@@ -75,6 +78,8 @@ export class LessonTerminal extends HTMLElement {
   private glyphsDrawn = false;
   /** Shown before the socket opened (connection.started): the replay's first bytes, not written twice. */
   private shownAhead: ShownAhead | undefined;
+  /** What the reader typed at that prompt before the socket was there: sent once it is (dropped if it never comes). */
+  private typedAhead: (string | Uint8Array)[] | undefined;
 
   get name(): string {
     return this.getAttribute('name') ?? '1';
@@ -126,6 +131,7 @@ export class LessonTerminal extends HTMLElement {
       this.hasOutput = false;
     }
     this.shownAhead = undefined;
+    this.typedAhead = undefined;
     this.session?.close();
     this.session = new TerminalSession({
       url: (size) => this.requireConnection().url(this.name, size),
@@ -144,6 +150,7 @@ export class LessonTerminal extends HTMLElement {
     const ahead = connection.started?.(this.name);
     if (ahead !== undefined && ahead.length > 0 && !this.hasOutput) {
       this.shownAhead = new ShownAhead(ahead);
+      this.typedAhead = [];
       view.term.write(ahead);
     }
     this.session.connect();
@@ -205,6 +212,7 @@ export class LessonTerminal extends HTMLElement {
     this.session?.close();
     this.session = undefined;
     this.shownAhead = undefined;
+    this.typedAhead = undefined;
   }
 
   private build(): void {
@@ -216,6 +224,11 @@ export class LessonTerminal extends HTMLElement {
       {
         typed: (data) => {
           this.queue.readerTyped();
+          // A prompt shown ahead invites typing before the socket is there: keep those keys for it.
+          if (this.typedAhead !== undefined && this.session?.state === 'connecting') {
+            if (this.typedAhead.length < MAX_TYPED_AHEAD) this.typedAhead.push(data);
+            return;
+          }
           this.session?.input(data);
         },
         resized: (cols, rows) => this.session?.resize(cols, rows),
@@ -245,6 +258,11 @@ export class LessonTerminal extends HTMLElement {
   }
 
   private onState(state: SessionState, detail: StateDetail): void {
+    if (state !== 'connecting') {
+      const typed = this.typedAhead ?? [];
+      this.typedAhead = undefined;
+      if (state === 'connected') for (const data of typed) this.session?.input(data);
+    }
     const stopReason = STOP_REASONS[state];
     if (stopReason !== undefined && this.queue.busy) this.queue.stop(stopReason);
     this.view?.setStatus(sessionStatusText(state, detail));

@@ -1,7 +1,8 @@
 // A machine from the warm pool comes with its shell started: the answer of
 // POST api/sandboxes carries terminal 1's prompt, and the page shows it at
 // once, before the terminal's socket is even attached (here held back by the
-// test), then types the snippet into that shell once the socket is there.
+// test), then types the snippet into that shell once the socket is there;
+// what the reader types at that prompt meanwhile reaches the shell too.
 import { afterEach, expect, it } from 'vitest';
 import type { Page } from '../support/browser.ts';
 import { courseInChromium } from '../support/e2e-fixtures.ts';
@@ -56,4 +57,28 @@ it("shows the pooled shell's prompt before its socket is attached, then runs the
   expect(text).toContain('my.name.is.bob');
   // The shell shown ahead is the one the snippet ran in: its first line is that prompt, then the first command.
   expect(text.trimStart()).toMatch(/^student@[\w-]+:~\$ hostname\n/);
+});
+
+it('keeps what the reader types at that prompt before the socket is there, and sends it once it is', async () => {
+  await poolHoldsOne();
+  page = await web.browser.newPage({ viewport: { width: 1280, height: 900 } });
+  let release = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  await page.routeWebSocket(/\/terminals\//, async (socket) => {
+    await released;
+    socket.connectToServer();
+  });
+  await page.goto(web.course.lessonUrl);
+  const figure = snippets(page).nth(0);
+  await figure.getByRole('button', { name: 'Exécuter', exact: true }).click();
+  await waitForTerminalText(page, '1', /student@[\w-]+:~\$\s*$/m, 30_000);
+  await expect(terminal(page, '1').getAttribute('data-state')).resolves.toBe('connecting');
+  await terminal(page, '1').locator('.xterm-screen').click();
+  await page.keyboard.type('echo tot$((6*7))');
+  await page.keyboard.press('Enter');
+
+  release();
+  // The shell ran the line typed early: its output is there, computed by bash.
+  await waitForTerminalText(page, '1', /^tot42$/m, 60_000);
+  await figure.locator('[data-run-controls]:is([data-run-state="done"], [data-run-state="stopped"], [data-run-state="error"])').waitFor({ timeout: 90_000 });
 });
