@@ -3,14 +3,20 @@
 // on which each of dockerd's connections to 127.0.0.1:5000 becomes one
 // stream (stream-mux.ts). The guest has no NIC for it and no route: the host
 // connects every stream to the store's read-only gate and nowhere else.
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import type net from 'node:net';
+//
+// The port outlives each sandbox server (a restart connects a new one), so
+// vm/boot.sh's vport-bridge turns each host session on it into one connection
+// to a socket listened on here: a new connection is a new host, and the old
+// one's streams are gone with it.
+import { chmodSync, existsSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import type { Log } from './log.ts';
 import { StreamMux } from './stream-mux.ts';
 
 /** Same name as REGISTRY_PORT_NAME in src/drivers/vm/qemu-args.ts (vm/boot.sh makes the link). */
 export const REGISTRY_PORT = '/dev/virtio-ports/cours-linux.registry';
+/** Where vm/boot.sh's vport-bridge connects each host session of the registry port. */
+export const REGISTRY_PORT_SOCKET = '/run/cours-linux-registry.sock';
 
 export interface RegistryChannel {
   carry(client: net.Socket): void;
@@ -19,16 +25,24 @@ export interface RegistryChannel {
 /** The channel over the VM's registry port; undefined where there is none (a namespace machine, a VM without Docker). */
 export function openRegistryChannel(log: Log): RegistryChannel | undefined {
   if (!existsSync(REGISTRY_PORT)) return undefined;
-  // A port opens once, read-write; Node would read the character device in its
-  // thread pool and cut long writes (see vm/boot.sh): two cats make it two pipes.
-  const pump = spawn('/bin/sh', ['-c', 'exec 3<>"$1"; cat <&3 & exec cat >&3', 'registry-port', REGISTRY_PORT], {
-    stdio: ['pipe', 'pipe', 'ignore'],
+  let current: StreamMux | undefined;
+  const server = net.createServer((session) => {
+    current?.close('a new host session replaces this one');
+    const mux: StreamMux = new StreamMux(session, session, {
+      onClose: (reason) => {
+        if (current === mux) current = undefined;
+        session.destroy();
+        log('info', 'image store channel closed: pulls fail until the host is back', { reason });
+      },
+    });
+    current = mux;
+    session.once('error', () => session.destroy());
+    session.once('close', () => mux.close('host session ended'));
+    log('info', 'image store channel open', { port: REGISTRY_PORT });
   });
-  const mux = new StreamMux(pump.stdout, pump.stdin, {
-    onClose: (reason) => log('warn', 'image store channel closed: pulls now fail', { reason }),
-  });
-  pump.once('error', (error) => mux.close(`could not open ${REGISTRY_PORT}: ${error.message}`));
-  pump.once('exit', (code, signal) => mux.close(`port pump exited (${code ?? signal})`));
-  log('info', 'image store channel open', { port: REGISTRY_PORT });
-  return { carry: (client) => mux.carry(client) };
+  rmSync(REGISTRY_PORT_SOCKET, { force: true });
+  server.on('error', (error) => log('warn', 'image store channel: cannot listen', { socket: REGISTRY_PORT_SOCKET, error: error.message }));
+  server.listen(REGISTRY_PORT_SOCKET, () => chmodSync(REGISTRY_PORT_SOCKET, 0o600));
+  // No host session right now: the pull fails at once, as it would offline.
+  return { carry: (client) => (current ? current.carry(client) : client.destroy()) };
 }

@@ -1,8 +1,9 @@
 #!/bin/sh
 # The guest's boot, run by the sandbox's init (PID 1) once the disk is the
 # root: what systemd would do on a real machine, cut down to what the lesson
-# needs, then the agent that serves the host's terminals. When the agent ends
-# (the host went away), the VM powers off.
+# needs, then the agent that serves the host's terminals, one host after
+# another (a restarted server connects again). When the agent ends, the VM
+# powers off.
 #
 # The agent's configuration comes from the kernel command line
 # (cours_linux.agent=<base64 JSON>, written by src/drivers/vm/qemu-args.ts).
@@ -67,20 +68,18 @@ channel=/dev/virtio-ports/cours-linux.agent
 config=$(cmdline_value 'cours_linux\.agent' | base64 -d) \
   || { say "FATAL: no valid cours_linux.agent= on the kernel command line"; halt_now; }
 
-# A virtio port may be opened once: one read-write descriptor serves both
-# directions. Two cats turn it into pipes for the agent: Node would treat the
-# character device as a file (blocking reads in its thread pool, and writes
-# the port driver cuts at 32 KiB that Node would not finish); cat copies
-# every byte, promptly, both ways. Only the agent is waited for: once the
-# host is gone, a write to the port blocks forever.
-exec 3<>"$channel"
-mkfifo -m 600 /run/agent.in /run/agent.out
-cat <&3 > /run/agent.in &
-reader=$!
-cat < /run/agent.out >&3 &
-writer=$!
-exec 3<&-
-SANDBOX_AGENT_CONFIG="$config" "$AGENT_NODE" "$AGENT_MAIN" < /run/agent.in > /run/agent.out
-kill -9 "$reader" "$writer" 2>/dev/null
+# The agent listens on a socket of the guest's own, as in the namespace
+# driver, and keeps its terminals while no host is connected. vport-bridge
+# joins each host session on the port (QEMU's socket on the host, which one
+# server after another connects to) to one connection to that socket; the
+# image store's port likewise. (Node itself would treat the port's character
+# device as a file: blocking reads in its thread pool, writes cut at 32 KiB.)
+# Only the agent is waited for: when it ends, the machine is over.
+SANDBOX_AGENT_CONFIG="$config" "$AGENT_NODE" "$AGENT_MAIN" < /dev/null > /dev/console 2>&1 &
+agent=$!
+/.sandbox/vm/vport-bridge "$channel" /run/cours-linux-agent.sock > /dev/console 2>&1 &
+registry=/dev/virtio-ports/cours-linux.registry
+[ -e "$registry" ] && /.sandbox/vm/vport-bridge "$registry" /run/cours-linux-registry.sock > /dev/console 2>&1 &
+wait "$agent"
 say "agent exited; powering off"
 halt_now

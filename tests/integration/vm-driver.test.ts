@@ -19,31 +19,23 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxLimits } from '../../sandbox-server/src/drivers/driver.ts';
 import { createDriver } from '../../sandbox-server/src/drivers/index.ts';
-import { InvalidVmOptionsError, createVmDriver, type VmDriver } from '../../sandbox-server/src/drivers/vm/index.ts';
-import type { LogRecord } from '../../sandbox-server/src/drivers/vm/index.ts';
+import { InvalidVmOptionsError, createVmDriver } from '../../sandbox-server/src/drivers/vm/index.ts';
 import { QemuCgroup } from '../../sandbox-server/src/drivers/vm/qemu-cgroup.ts';
 import { findQemuProcesses } from '../../sandbox-server/src/drivers/vm/qemu-processes.ts';
 import { VmDirs } from '../../sandbox-server/src/drivers/vm/vm-dirs.ts';
 import type { VmSandbox } from '../../sandbox-server/src/drivers/vm/vm-sandbox.ts';
 import { describeLessonExercises, waitForDockerd } from '../support/lesson-exercises.ts';
 import { VM_DOCKER_TESTS } from '../support/vm-docker-tests.ts';
-import { ImageStoreFixture } from '../support/image-store-fixture.ts';
+import { VmFixture } from '../support/vm-fixture.ts';
 import { openTerminal, type OpenedTerminal } from '../support/terminal-reader.ts';
 
 const LIMITS: SandboxLimits = { memoryBytes: 256 * 1024 * 1024, pids: 512, cpus: 1, diskBytes: 128 * 1024 * 1024 };
 // Under emulation a command takes longer than on bare metal; these are safety nets, not speed checks.
 const SLOW = { timeoutMs: 120_000 };
 
-const logs: LogRecord[] = [];
 // The class image store, on sockets of this run: the VM's channel leads to its gate.
-const store = new ImageStoreFixture();
-const driver: VmDriver = createVmDriver({
-  registry: store.gates,
-  log: (record) => {
-    logs.push(record);
-    if (record.level === 'error') process.stderr.write(`${JSON.stringify(record)}\n`);
-  },
-});
+const vms = new VmFixture();
+const { driver, store } = vms;
 const id = `test-vm-${randomBytes(3).toString('hex')}`;
 let sandbox: VmSandbox | undefined;
 let qemuPid: number;
@@ -53,11 +45,8 @@ let two: OpenedTerminal;
 let dockerdPid: string;
 
 beforeAll(async () => {
-  await driver.checkHost();
-  await driver.cleanupLeftovers();
-  await store.start();
   // The first run on a machine builds the root filesystem, the kernel and the disk: minutes.
-  await driver.prepare(() => {});
+  await vms.start();
   const path = await driver.diskImage(LIMITS.diskBytes);
   const stat = statSync(path);
   disk = { path, size: stat.size, mtimeMs: stat.mtimeMs };
@@ -72,7 +61,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sandbox?.destroy();
-  expect(await store.stop()).toEqual([]);
+  expect(await vms.stop()).toEqual([]);
 });
 
 describe('the VM the student finds', () => {

@@ -4,33 +4,26 @@
 // every VM boots at a fraction of a core, and three booting at once triple
 // the suite's heaviest file. Swarm across both runs on request (TEST_VM_DOCKER=1:
 // see tests/support/vm-docker-tests.ts). Hostnames, /etc/hosts, ping by name, nothing else reachable;
-// and after destroy, no QEMU, directory, tap or namespace is left.
+// a restart of the server (detach, then a new driver adopts), which keeps the
+// lab's shells and makes anew a machine that died meanwhile; and after destroy,
+// no QEMU, directory, tap or namespace is left.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VM_DOCKER_TESTS } from '../support/vm-docker-tests.ts';
-import type { LogRecord } from '../../sandbox-server/src/drivers/vm/index.ts';
-import { createVmDriver, type VmDriver } from '../../sandbox-server/src/drivers/vm/index.ts';
 import { findQemuProcesses } from '../../sandbox-server/src/drivers/vm/qemu-processes.ts';
 import type { VmLab } from '../../sandbox-server/src/drivers/vm/vm-lab.ts';
-import { ImageStoreFixture } from '../support/image-store-fixture.ts';
-import { openTerminal, type OpenedTerminal } from '../support/terminal-reader.ts';
+import { VmFixture } from '../support/vm-fixture.ts';
+import { TerminalReader, openTerminal, type OpenedTerminal } from '../support/terminal-reader.ts';
 
 const NODES = ['node1', 'node2'];
 const LIMITS = { memoryBytes: 384 * 1024 * 1024, pids: 1024, cpus: 1, diskBytes: 128 * 1024 * 1024 };
 // Safety nets, not speed checks: under TCG on a loaded host a docker command takes minutes.
 const SLOW = { timeoutMs: 600_000 };
 
-const logs: LogRecord[] = [];
-const store = new ImageStoreFixture();
-const driver: VmDriver = createVmDriver({
-  registry: store.gates,
-  log: (record) => {
-    logs.push(record);
-    if (record.level === 'error') process.stderr.write(`${JSON.stringify(record)}\n`);
-  },
-});
+const vms = new VmFixture();
+const { driver, logs } = vms;
 const labId = `tlab-${randomBytes(3).toString('hex')}`;
 let lab: VmLab | undefined;
 const terms = new Map<string, OpenedTerminal>();
@@ -44,17 +37,14 @@ async function on(node: string, command: string): Promise<string> {
 const netnsNames = () => (existsSync('/run/netns') ? readdirSync('/run/netns') : []);
 
 beforeAll(async () => {
-  await driver.checkHost();
-  await driver.cleanupLeftovers();
-  await store.start();
-  await driver.prepare(() => {});
+  await vms.start();
   lab = (await driver.create({ id: labId, limits: LIMITS, docker: VM_DOCKER_TESTS, machines: NODES })) as VmLab;
   for (const node of NODES) terms.set(node, await openTerminal(lab.machine(node)!, '1', undefined, SLOW));
 }, 1_200_000);
 
 afterAll(async () => {
   await lab?.destroy();
-  expect(await store.stop()).toEqual([]);
+  expect(await vms.stop()).toEqual([]);
 }, 120_000);
 
 describe('a lab of two VMs', () => {
@@ -113,6 +103,36 @@ describe('a lab of two VMs', () => {
   );
 });
 
+describe('a restart of the server', () => {
+  it('lets go of the lab running; the next driver takes it over with the same shells, and makes anew a machine that died meanwhile', async () => {
+    const shells = new Map<string, string>();
+    for (const node of NODES) shells.set(node, (await on(node, 'echo "shell $$"')).trim());
+    const node2 = findQemuProcesses(driver.options.prefix).find((qemu) => qemu.id === lab!.machine('node2')!.id)!;
+    expect(await lab!.detach()).toEqual({ kept: true });
+    // While no server runs it, node2's VM dies; node1's goes on.
+    process.kill(node2.pid, 'SIGKILL');
+    await waitUntil(() => !findQemuProcesses(driver.options.prefix).some((qemu) => qemu.pid === node2.pid), 60_000);
+
+    const next = vms.newDriver();
+    await next.prepare(() => {});
+    const spec = { id: labId, limits: LIMITS, docker: VM_DOCKER_TESTS, machines: NODES, addresses: lab!.machines.map(({ address }) => address) };
+    lab = (await next.adopt(spec)) as VmLab;
+    expect(logs.some((record) => record.msg === 'lab machine lost while no server ran it: made anew' && record.machine === 'node2')).toBe(true);
+    expect(lab.restoredTerminals().map(({ name }) => name)).toEqual(['1']);
+    // node1: the same shell, its screen replayed before anything is typed.
+    const first = await lab.machine('node1')!.openTerminal('1', { cols: 120, rows: 40 });
+    const replayed = new TerminalReader(first, (text) => first.write(text));
+    await replayed.waitFor(shells.get('node1')!, SLOW);
+    terms.set('node1', { terminal: first, reader: replayed });
+    expect((await on('node1', 'echo "shell $$"')).trim()).toBe(shells.get('node1'));
+    // node2: a new machine at the same name and address, on the same bridge.
+    terms.set('node2', await openTerminal(lab.machine('node2')!, '1', undefined, SLOW));
+    expect((await on('node2', 'hostname')).trim()).toBe('node2');
+    expect(await on('node1', 'ping -c 1 -W 10 node2')).toMatch(/1 received/);
+    expect(await on('node2', 'ping -c 1 -W 10 node1')).toMatch(/1 received/);
+  }, 900_000);
+});
+
 describe('destroy', () => {
   it('leaves no QEMU, directory, tap or namespace of the lab', async () => {
     const netns = lab!.netns;
@@ -123,3 +143,10 @@ describe('destroy', () => {
     expect(logs.some((record) => record.msg === 'lab destroyed')).toBe(true);
   });
 });
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !condition(); ) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

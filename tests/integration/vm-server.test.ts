@@ -1,11 +1,13 @@
 // The whole server on the VM driver (SANDBOX_DRIVER=vm), seen from a browser's
 // side: same REST calls, same WebSocket frames, same terminal as with the
-// namespace driver; only `uname -r` tells it is a VM. Then the two crashes a
-// VM host lives through: QEMU killed under a running server, and the server
-// killed under a running VM (whose guest then powers itself off, and whose
-// leftovers the next server start removes). Two VM boots (TCG here).
-import { existsSync } from 'node:fs';
-import { release } from 'node:os';
+// namespace driver; only `uname -r` tells it is a VM. Then what a VM host
+// lives through: QEMU killed under a running server; the server restarted
+// (SIGTERM) and crashed (SIGKILL) under a running VM, which the next server
+// takes over with the same shell and its screen; and a server gone for good,
+// whose VM the next start without its records removes. Two VM boots (TCG here).
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { release, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveVmOptions } from '../../sandbox-server/src/drivers/vm/options.ts';
 import { QemuCgroup } from '../../sandbox-server/src/drivers/vm/qemu-cgroup.ts';
@@ -17,7 +19,10 @@ import { attachTerminal, createSandbox, deleteSandbox, type AttachedTerminal, ty
 
 const SLOW = { timeoutMs: 120_000 };
 const { prefix, stateDir } = resolveVmOptions();
-const VM_SERVER = { env: { SANDBOX_DRIVER: 'vm', WARM_POOL_SIZE: '0' }, startTimeoutMs: 900_000 };
+const dbDir = mkdtempSync(join(tmpdir(), 'vm-server-test-'));
+const DB = join(dbDir, 'sandboxes.sqlite');
+/** One records file for every server but the last: each restart finds the VMs of the one before. */
+const VM_SERVER = { env: { SANDBOX_DRIVER: 'vm', WARM_POOL_SIZE: '0', SANDBOX_DB: DB, SANDBOXES_ON_EXIT: 'keep' }, startTimeoutMs: 900_000 };
 let server: RunningServer;
 let sandbox: CreatedSandbox;
 let terminal: AttachedTerminal;
@@ -34,6 +39,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await terminal?.client.close();
   await server?.stop();
+  // A last server with the same records stops for good: whatever VM of this run is left goes with it.
+  const last = await startServer({ ...VM_SERVER, env: { ...VM_SERVER.env, SANDBOXES_ON_EXIT: 'destroy' } });
+  await last.stop();
+  rmSync(dbDir, { recursive: true, force: true });
   // Whatever happened above, no VM of this run may outlive the server.
   expect(findQemuProcesses(prefix).filter((qemu) => sandboxIds.includes(qemu.id))).toEqual([]);
 });
@@ -73,32 +82,84 @@ describe('the server with SANDBOX_DRIVER=vm', () => {
     expect((await deleteSandbox(server, sandbox)).status).toBe(410);
   });
 
-  it('survives its own crash: the orphaned VM powers itself off, the next start removes what is left', async () => {
-    const orphan = await createSandbox(server);
-    sandboxIds.push(orphan.id);
-    const attached = await attachTerminal(server, orphan, '1');
-    await attached.reader.waitForPrompt(SLOW);
-    const qemu = findQemuProcesses(prefix).find((process) => process.id === orphan.id);
+  it('keeps the VM across a restart (SIGTERM): same shell, its screen replayed', async () => {
+    const kept = await createSandbox(server);
+    sandboxIds.push(kept.id);
+    const shell = await busyShell(kept);
+    const qemu = findQemuProcesses(prefix).find((process) => process.id === kept.id);
     expect(qemu).toBeDefined();
 
+    expect(await server.stop()).toEqual({ code: 0, signal: null });
+    expect(server.logs.some((line) => line.msg === 'sandboxes detached for the next server process' && line.kept === 1)).toBe(true);
+    expect(running(qemu!.pid)).toBe(true);
+
+    server = await startServer(VM_SERVER);
+    await server.waitForLog((line) => line.msg === 'sandbox taken over after a restart' && line.sandbox === kept.id);
+    await expectSameShell(kept, shell, 'sigterm');
+    lastKept = { sandbox: kept, shell };
+  }, 900_000);
+
+  it('keeps the VM across a crash of the server (SIGKILL): same shell, its screen replayed', async () => {
+    const { sandbox: kept, shell } = lastKept!;
+    server.process.kill('SIGKILL');
+    expect(await server.stop()).toEqual({ code: null, signal: 'SIGKILL' });
+
+    server = await startServer(VM_SERVER);
+    await server.waitForLog((line) => line.msg === 'sandbox taken over after a restart' && line.sandbox === kept.id);
+    await expectSameShell(kept, shell, 'sigkill');
+  }, 900_000);
+
+  it('removes the VM of a server gone for good (no records left) at the next start: QEMU, directory, cgroup', async () => {
+    const { sandbox: orphan } = lastKept!;
+    const qemu = findQemuProcesses(prefix).find((process) => process.id === orphan.id);
+    expect(qemu).toBeDefined();
     server.process.kill('SIGKILL');
     await server.stop();
-    // The agent saw the host go, ended, and the guest powered off: QEMU exits without anyone killing it.
-    await waitUntil(() => !existsSync(`/proc/${qemu!.pid}`), 120_000);
+    rmSync(DB, { force: true });
+    // Still running, for a server that never comes back…
+    expect(running(qemu!.pid)).toBe(true);
     const dirs = new VmDirs(stateDir, prefix, orphan.id);
-    expect(existsSync(dirs.root)).toBe(true); // nobody was left to remove it…
+    expect(existsSync(dirs.root)).toBe(true);
 
     server = await startServer(VM_SERVER);
     const removed = await server.waitForLog((line) => line.msg === 'removed VMs left by an earlier run');
     expect(removed.ids).toContain(orphan.id);
-    expect(existsSync(dirs.root)).toBe(false); // …until the next start
+    // …until the next start, which finds it in no records file.
+    expect(running(qemu!.pid)).toBe(false);
+    expect(existsSync(dirs.root)).toBe(false);
     for (const file of QemuCgroup.for(prefix, orphan.id)?.procsFiles() ?? []) expect(existsSync(file)).toBe(false);
-  });
+  }, 900_000);
 });
 
-async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !condition(); ) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+let lastKept: { sandbox: CreatedSandbox; shell: string } | undefined;
+
+/** Leaves a shell the way a reader does: a variable, a job in the background, some output; returns its pid. */
+async function busyShell(kept: CreatedSandbox): Promise<string> {
+  const attached = await attachTerminal(server, kept, '1');
+  await attached.reader.waitForPrompt(SLOW);
+  const { output } = await attached.reader.run('export KEPT=vm; sleep 900 & echo "shell $$"', SLOW);
+  await attached.client.close();
+  return /shell (\d+)/.exec(output)![1]!;
+}
+
+async function expectSameShell(kept: CreatedSandbox, shell: string, marker: string): Promise<void> {
+  const { reader, ready, client } = await attachTerminal(server, kept, '1');
+  expect(ready.resumed).toBe(true);
+  // The screen from before the restart, replayed: nothing was typed yet, so these bytes can only be
+  // the agent's replay (under TCG they may come just after "ready", hence no check of replayBytes).
+  await reader.waitFor(`shell ${shell}`, SLOW);
+  await reader.waitForPrompt(SLOW);
+  const { output } = await reader.run(`echo "$$ $KEPT ${marker}"; jobs`, SLOW);
+  expect(output).toMatch(new RegExp(`^${shell} vm ${marker}\\n\\[1\\]\\+ +Running +sleep 900 &`));
+  await client.close();
+}
+
+/** The process runs (a zombie waiting for its reaper does not). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return false;
   }
 }

@@ -3,7 +3,7 @@
 // a crashed server from a machine someone still runs. One rule for both
 // drivers: the owner is a pid plus that process's start time (process-start.ts).
 import { readFile } from 'node:fs/promises';
-import { processIsAlive } from '../process-start.ts';
+import { processIsAlive, processStartTime } from '../process-start.ts';
 
 export interface OwnedRecord {
   ownerPid: number;
@@ -11,8 +11,29 @@ export interface OwnedRecord {
   ownerStart: number;
 }
 
+/**
+ * A machine that outlives its server: the owner is the machine's own process
+ * (the namespace sandbox's init, the VM's QEMU) once it runs, and the server
+ * running it is said apart.
+ */
+export interface ServedRecord extends OwnedRecord {
+  serverPid?: number | undefined;
+  serverStart?: number | undefined;
+}
+
 export function ownerIsAlive(record: OwnedRecord): boolean {
   return processIsAlive(record.ownerPid, record.ownerStart);
+}
+
+/** A server process runs the machine (for a machine still being made: its owner is that server). */
+export function serverIsAlive(record: ServedRecord): boolean {
+  if (record.serverPid === undefined) return ownerIsAlive(record);
+  return processStartTime(record.serverPid) === record.serverStart;
+}
+
+/** This process's entry for a record's server fields. */
+export function thisServer(): { serverPid: number; serverStart: number } {
+  return { serverPid: process.pid, serverStart: processStartTime(process.pid) ?? 0 };
 }
 
 /** A record file's contents, or undefined when it is missing or unreadable (a crash mid-write leaves half a file). */

@@ -17,7 +17,8 @@ import { dockerDiskIds, dockerDiskPath, removeDockerDisk } from './docker-disk.t
 import { Runtime } from './runtime.ts';
 import { NamespaceSandbox, type SandboxHost } from './sandbox.ts';
 import { SandboxDirs, listRecords, ownerIsAlive, serverIsAlive, type SandboxRecord } from './sandbox-state.ts';
-import { NamespaceLab, labMachineId } from './lab.ts';
+import { labMachineId, namespaceLabParts, type NamespaceLab } from './lab.ts';
+import { adoptLab, startLab } from '../machine-lab.ts';
 import { listLabNetns, removeLabNetns } from './lab-network.ts';
 import { terminalNameProblem } from '../../../../contracts/names.ts';
 import { isPerMachineLimit, raiseSharedKernelLimits } from './shared-kernel-limits.ts';
@@ -143,7 +144,8 @@ export class NamespaceDriver implements SandboxDriver {
   async create(spec: SandboxSpec): Promise<NamespaceSandbox | NamespaceLab> {
     const host = await this.#hostFor(spec);
     if (spec.machines) {
-      const lab = await NamespaceLab.start(host, { ...spec, machines: spec.machines }, this.#freeLabSubnet(), (member) => this.#live.set(member.id, member));
+      const track = (member: NamespaceSandbox) => this.#live.set(member.id, member);
+      const lab = await startLab(namespaceLabParts(host, spec, track), { ...spec, machines: spec.machines }, this.#freeLabSubnet());
       this.#labs.set(spec.id, lab);
       return lab;
     }
@@ -159,9 +161,8 @@ export class NamespaceDriver implements SandboxDriver {
     const host = await this.#hostFor(spec);
     if (spec.machines) {
       if (spec.addresses?.length !== spec.machines.length) throw new RangeError(`lab ${spec.id}: adopt() needs the address of each of its machines`);
-      const lab = await NamespaceLab.adopt(host, { ...spec, machines: spec.machines, addresses: spec.addresses }, (member) =>
-        this.#live.set(member.id, member),
-      );
+      const track = (member: NamespaceSandbox) => this.#live.set(member.id, member);
+      const lab = await adoptLab(namespaceLabParts(host, spec, track), { ...spec, machines: spec.machines, addresses: spec.addresses });
       this.#labs.set(spec.id, lab);
       return lab;
     }

@@ -2,7 +2,6 @@
 // fills. Every field is optional; the defaults suit one host serving one class.
 import { z } from 'zod';
 import type { SandboxLimits } from '../driver.ts';
-import type { RegistryAccess } from '../../images/machine-gates.ts';
 import {
   absolutePath,
   jsonLinesToStderr,
@@ -27,26 +26,12 @@ export const DEFAULT_LIMITS: SandboxLimits = {
 };
 
 const optionsSchema = z.object({
-  // cacheDir, hostname, nodePath, mirror, log: see driver-options.ts.
+  // cacheDir, hostname, nodePath, mirror, log, docker, dockerDiskBytes, registry, labAddressPrefix, reservedPids: see driver-options.ts.
   ...sharedOptionFields,
   /** Per-sandbox bundles and agent sockets, crun's state and the uid-range locks. A tmpfs is best: a reboot empties it, as it kills every sandbox. */
   stateDir: absolutePath().default('/run/cours-linux'),
   /** Per-sandbox Docker disks (sparse ext4 images, see docker-disk.ts): on a real disk, not a tmpfs. */
   dockerDiskDir: absolutePath().default('/var/lib/cours-linux/docker-disks'),
-  /** Size of each sandbox's /var/lib/docker: its quota for images, containers and volumes. Sparse: the host's disk only pays what is written. */
-  dockerDiskBytes: z
-    .number()
-    .int()
-    .min(256 * 1024 ** 2, 'must be at least 256 MiB (one Debian image and a build)')
-    .max(64 * 1024 ** 3, 'must be at most 64 GiB')
-    .default(1536 * 1024 ** 2),
-  /**
-   * The class image store's gates (src/images/machine-gates.ts): each sandbox with Docker gets a socket of its own,
-   * whose directory is bind-mounted read-only into it. Absent: no store, `docker pull` fails as it would offline.
-   */
-  registry: z.custom<RegistryAccess>((value) => typeof value === 'object' && value !== null && 'open' in value, 'must be a RegistryAccess').optional(),
-  /** Allow a Docker daemon in sandboxes. When false, dockerd is left out whatever SandboxSpec.docker says (lighter classes). */
-  docker: z.boolean().default(true),
   /** Name of the cgroup (in every hierarchy) under which sandboxes get theirs, and prefix of every host resource. */
   prefix: z
     .string()
@@ -54,22 +39,10 @@ const optionsSchema = z.object({
     .default('cours-linux'),
   /** First host uid of the first sandbox's range; each live sandbox gets its own 65536 ids from there. Keep clear of real users and /etc/subuid. */
   uidRangeStart: z.number().int().min(100_000).default(1_000_000),
-  /**
-   * First two octets of the private /16 whose /24s the labs' networks get
-   * (one each, different between the labs of one server). Only inside each
-   * lab's own network namespace: nothing on the host routes to them. Keep it
-   * clear of Swarm's default overlay pool (10.0.0.0/8).
-   */
-  labAddressPrefix: z
-    .string()
-    .regex(/^(10\.\d{1,3}|172\.(1[6-9]|2\d|3[01])|192\.168)$/, 'the first two octets of a private /16, e.g. "192.168"')
-    .default('192.168'),
   /** Most sandboxes alive at once on this host (number of uid ranges). */
   maxSandboxes: z.number().int().min(1).max(60_000).default(512),
   /** Low pids held by the sandbox's init (see native/sandbox-init.c); they count in the pids limit. */
   holdPids: z.number().int().min(0).max(1000).default(100),
-  /** Tasks kept for the agent, dockerd and containerd out of the pids limit: terminals together get the rest. */
-  reservedPids: z.number().int().min(16).default(160),
   /** How long a sandbox may take from `crun run` to its agent saying hello. */
   startTimeoutMs: z.number().int().min(1000).default(30_000),
   /** The OCI runtime. */

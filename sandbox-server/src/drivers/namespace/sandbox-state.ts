@@ -13,10 +13,10 @@
 import { processStartTime } from '../../process-start.ts';
 import { mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ownerIsAlive, readRecordFile, type OwnedRecord } from '../owner-record.ts';
+import { ownerIsAlive, readRecordFile, serverIsAlive, thisServer, type ServedRecord } from '../owner-record.ts';
 import { mountSmallTmpfs, removeHostTree } from './host-tree.ts';
 
-export interface SandboxRecord extends OwnedRecord {
+export interface SandboxRecord extends ServedRecord {
   id: string;
   containerId: string;
   uidIndex: number;
@@ -96,15 +96,4 @@ export function readRecord(dirs: SandboxDirs): Promise<SandboxRecord | undefined
   return readRecordFile<SandboxRecord>(dirs.record);
 }
 
-export { ownerIsAlive, processStartTime };
-
-/** A server process runs the sandbox (for a sandbox still being made: its owner is that server). */
-export function serverIsAlive(record: SandboxRecord): boolean {
-  if (record.serverPid === undefined) return ownerIsAlive(record);
-  return processStartTime(record.serverPid) === record.serverStart;
-}
-
-/** This process's entry for a record's server fields. */
-export function thisServer(): { serverPid: number; serverStart: number } {
-  return { serverPid: process.pid, serverStart: processStartTime(process.pid) ?? 0 };
-}
+export { ownerIsAlive, processStartTime, serverIsAlive, thisServer };

@@ -20,6 +20,9 @@ import { runCommand } from './run-command.ts';
 /** Bump when this file's procedure changes in a way its inputs do not show. */
 const BUILD_FORMAT = 3;
 const BOOT_SCRIPT = join(GUEST_FILES_DIR, 'boot.sh');
+/** Joins each host session on a virtio-serial port to a guest socket (boot.sh runs it); compiled static, like native/. */
+const PORT_BRIDGE_SOURCE = join(GUEST_FILES_DIR, 'vport-bridge.c');
+const GUEST_PORT_BRIDGE = '/.sandbox/vm/vport-bridge';
 /** Where boot.sh lives in the guest (initramfs-init.sh starts it). */
 export const GUEST_BOOT_SCRIPT = '/.sandbox/vm/boot.sh';
 const GUEST_AGENT_ENV = '/.sandbox/vm/agent.env';
@@ -47,6 +50,7 @@ export function diskImagePath(inputs: DiskImageInputs): string {
     basename(inputs.rootfs), // rootfs-<recipe hash>
     sources.map((file) => [file.target, hashTree(file.source)]),
     readFileSync(BOOT_SCRIPT),
+    readFileSync(PORT_BRIDGE_SOURCE),
     SANDBOX_PATHS,
     inputs.freeBytes,
     inputs.boot.hash,
@@ -91,6 +95,8 @@ export async function ensureDiskImage(inputs: DiskImageInputs, progress: Prepare
     await runCommand('chroot', [tree, '/sbin/depmod', '-a', inputs.boot.release]);
     await mkdir(join(tree, '.sandbox', 'vm'), { recursive: true });
     await writeFile(join(tree, GUEST_BOOT_SCRIPT), readFileSync(BOOT_SCRIPT), { mode: 0o755 });
+    progress('vm-disk', 'compiling vport-bridge.c');
+    await runCommand('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-static', '-o', join(tree, GUEST_PORT_BRIDGE), PORT_BRIDGE_SOURCE]);
     // boot.sh learns from here where the agent lives, as the namespace driver mounts it.
     await writeFile(join(tree, GUEST_AGENT_ENV), `AGENT_NODE=${SANDBOX_PATHS.node}\nAGENT_MAIN=${SANDBOX_PATHS.agentMain}\n`, { mode: 0o644 });
 

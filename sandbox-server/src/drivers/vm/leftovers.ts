@@ -1,17 +1,23 @@
-// After a crash of the server, its VMs power themselves off within seconds
-// (the guest's agent sees the host go, see vm/boot.sh), but a hung guest's
-// QEMU would live on, and directories and cgroups stay. A later run finds
-// all three by their prefix and removes those whose owner is dead; a live
-// server's VMs (another instance on the same host, a test run beside a dev
-// server) are left alone.
+// A VM outlives its server (the next server process takes it over), so what
+// a server that is gone for good left behind stays: QEMU, its directory, its
+// cgroup. A later run finds all three by their prefix and removes those no
+// live server runs; spared are a live server's VMs (another instance on the
+// same host, a test run beside a dev server), VMs being made, and — while
+// their server is down — running VMs that another server's records file
+// lists, for that server to take over (unless `all`: stopping for good).
+import { existsSync } from 'node:fs';
+import type { LeftoverOptions } from '../driver.ts';
 import { QemuCgroup, listQemuCgroups } from './qemu-cgroup.ts';
 import { findQemuProcesses, killAndWait } from './qemu-processes.ts';
-import { listVmDirs, ownerIsAlive } from './vm-dirs.ts';
+import { listVmDirs, ownerIsAlive, serverIsAlive, type VmRecord } from './vm-dirs.ts';
 import type { LogSink } from './options.ts';
 
-export async function removeLeftoverVms(stateDir: string, prefix: string, log: LogSink): Promise<number> {
+export async function removeLeftoverVms(stateDir: string, prefix: string, log: LogSink, leftovers: LeftoverOptions = {}): Promise<number> {
   const dirs = await listVmDirs(stateDir, prefix);
-  const liveIds = new Set(dirs.filter((entry) => (entry.record ? ownerIsAlive(entry.record) : entry.dirs.isBeingCreated())).map((entry) => entry.id));
+  const keptElsewhere = (record: VmRecord) =>
+    !leftovers.all && record.recordedIn !== undefined && record.recordedIn !== leftovers.recordsPath && existsSync(record.recordedIn);
+  const spared = (record: VmRecord) => serverIsAlive(record) || (ownerIsAlive(record) && keptElsewhere(record));
+  const liveIds = new Set(dirs.filter((entry) => (entry.record ? spared(entry.record) : entry.dirs.isBeingCreated())).map((entry) => entry.id));
   const removed = new Set<string>();
   const problems: string[] = [];
 

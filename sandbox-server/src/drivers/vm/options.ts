@@ -3,12 +3,12 @@
 import { z } from 'zod';
 import type { SandboxLimits } from '../driver.ts';
 import { absolutePath, parseDriverOptions, sharedLimitsProblem, sharedOptionFields, type LogRecord, type LogSink } from '../driver-options.ts';
-import type { RegistryAccess } from '../../images/machine-gates.ts';
 
 export type { LogRecord, LogSink };
 
 const optionsSchema = z.object({
-  // cacheDir (shared with the namespace driver; the VM's files go under vm/), hostname, nodePath, mirror, log: see driver-options.ts.
+  // cacheDir (shared with the namespace driver; the VM's files go under vm/), hostname, nodePath, mirror, log,
+  // docker, dockerDiskBytes (a second virtio disk, in the VM's directory), registry, labAddressPrefix, reservedPids: see driver-options.ts.
   ...sharedOptionFields,
   /**
    * One directory per VM: the agent's socket, the console log and the disk's
@@ -16,27 +16,6 @@ const optionsSchema = z.object({
    * tmpfs, so that writes inside a VM do not take host memory.
    */
   stateDir: absolutePath().default('/var/tmp/cours-linux-vm'),
-  /** Allow a Docker daemon in VMs. When false, dockerd is left out whatever SandboxSpec.docker says. */
-  docker: z.boolean().default(true),
-  /**
-   * Size of each VM's Docker disk (/var/lib/docker: images, containers,
-   * volumes), a second virtio disk: a sparse ext4 file in the VM's directory,
-   * removed with it. The guest's filesystem cannot grow past it, so its size
-   * is the quota; the host pays only what is written (the guest discards freed blocks).
-   */
-  dockerDiskBytes: z
-    .number()
-    .int()
-    .min(256 * 1024 ** 2, 'must be at least 256 MiB (one Debian image and a build)')
-    .max(64 * 1024 ** 3, 'must be at most 64 GiB')
-    .default(1536 * 1024 ** 2),
-  /** The class registry (src/images/machine-gates.ts): each VM with Docker gets a gate socket of its own, which its image channel connects to. */
-  registry: z.custom<RegistryAccess>((value) => typeof value === 'object' && value !== null && 'open' in value, 'must be a RegistryAccess').optional(),
-  /** First two octets of the private /16 from which each lab gets its own /24 (machines at .11, .12, …). */
-  labAddressPrefix: z
-    .string()
-    .regex(/^(10\.\d{1,3}|172\.(1[6-9]|2\d|3[01])|192\.168)$/, 'the first two octets of a private /16, e.g. "192.168"')
-    .default('192.168'),
   /** Prefix of every VM's directory and QEMU process name (how a later run recognises leftovers). */
   prefix: z
     .string()
@@ -61,8 +40,6 @@ const optionsSchema = z.object({
     .default(256 * 1024 * 1024),
   /** TCG's translation cache, in MiB. QEMU's default (1 GiB reserved, ≈ 770 MiB RSS) dwarfs the guest; 64 keeps QEMU near 400 MiB. */
   tbSizeMiB: z.number().int().min(16).max(2048).default(64),
-  /** Tasks kept for the guest's own services (agent, dockerd, containerd) out of limits.pids: terminals together get the rest. */
-  reservedPids: z.number().int().min(16).default(160),
   /** How long a VM may take from QEMU's start to its agent saying hello (TCG on a busy host: tens of seconds). */
   bootTimeoutMs: z.number().int().min(5_000).default(240_000),
   /** Unprivileged user QEMU switches to once it has opened its files; empty: QEMU stays root. */

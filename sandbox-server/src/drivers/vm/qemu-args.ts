@@ -7,6 +7,8 @@ import type { Accelerator } from './accelerator.ts';
 export const AGENT_PORT_NAME = 'cours-linux.agent';
 /** Name of the virtio-serial port of the class image store's channel (agent/registry-channel.ts). */
 export const REGISTRY_PORT_NAME = 'cours-linux.registry';
+/** Where the guest's agent listens (agent transport `listen:`); vm/boot.sh's vport-bridge joins the agent port to it. */
+export const GUEST_AGENT_SOCKET = '/run/cours-linux-agent.sock';
 
 export interface LabNic {
   /** The tap device, in the lab's network namespace. */
@@ -28,11 +30,11 @@ export interface VmLaunch {
   kernel: string;
   initrd: string;
   disk: string;
-  /** Unix socket the host listens on; QEMU connects to it at start. */
+  /** Unix socket QEMU listens on for the agent's port; one server after another connects to it. */
   agentSocket: string;
   /** The VM's Docker disk (raw, sparse; /dev/vdb in the guest), when it runs Docker. */
   dockerDisk?: string;
-  /** Unix socket of the image store's channel (host listens, QEMU connects), when it runs Docker. */
+  /** Unix socket QEMU listens on for the image store's channel, when it runs Docker. */
   registrySocket?: string;
   /** A lab machine's NIC: a tap on its lab's bridge (QEMU runs in the lab's network namespace), and its address there. */
   labNic?: LabNic;
@@ -98,13 +100,20 @@ export function qemuArgs(launch: VmLaunch): string[] {
     ...(launch.dockerDisk ? ['-drive', `file=${launch.dockerDisk},format=raw,if=virtio,cache=unsafe,discard=unmap`] : []),
     '-device',
     'virtio-serial-pci,id=serial0',
+    // QEMU listens, and waits for nobody: the server connects once the VM runs, and the next server
+    // after a restart (the guest sees each host come and go, vm/vport-bridge.c).
     '-chardev',
-    `socket,id=agent,path=${launch.agentSocket}`,
+    `socket,id=agent,path=${launch.agentSocket},server=on,wait=off`,
     '-device',
     `virtserialport,bus=serial0.0,chardev=agent,name=${AGENT_PORT_NAME}`,
     // Pulls from the class image store, multiplexed on one port: no NIC, no route.
     ...(launch.registrySocket
-      ? ['-chardev', `socket,id=registry,path=${launch.registrySocket}`, '-device', `virtserialport,bus=serial0.0,chardev=registry,name=${REGISTRY_PORT_NAME}`]
+      ? [
+          '-chardev',
+          `socket,id=registry,path=${launch.registrySocket},server=on,wait=off`,
+          '-device',
+          `virtserialport,bus=serial0.0,chardev=registry,name=${REGISTRY_PORT_NAME}`,
+        ]
       : []),
     '-device',
     'virtio-rng-pci',

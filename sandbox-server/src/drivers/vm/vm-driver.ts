@@ -8,7 +8,7 @@
 //   const sandbox = await driver.create({ id, limits, docker: true });
 import { existsSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
-import { HostNotSupportedError, SandboxLostError, type PrepareProgress, type Sandbox, type SandboxDriver, type SandboxSpec } from '../driver.ts';
+import { HostNotSupportedError, type LeftoverOptions, type PrepareProgress, type Sandbox, type SandboxDriver, type SandboxSpec } from '../driver.ts';
 import { ensureRootfs } from '../../rootfs/build.ts';
 import { ensureHelpers } from '../../rootfs/native.ts';
 import { chooseAccelerator, type Accelerator } from './accelerator.ts';
@@ -20,7 +20,8 @@ import { checkVmLimits, resolveVmOptions, type ResolvedVmOptions, type VmDriverO
 import { machineIdProblem } from '../../../../contracts/names.ts';
 import { commandExists } from './run-command.ts';
 import { VmSandbox, type VmHost } from './vm-sandbox.ts';
-import { VmLab, vmLabMachineId } from './vm-lab.ts';
+import { vmLabParts, type VmLab } from './vm-lab.ts';
+import { adoptLab, labMachineId, startLab } from '../machine-lab.ts';
 import { labMachinesProblem } from '../namespace/driver.ts';
 import { listLabNetns, removeLabNetns } from '../namespace/lab-network.ts';
 
@@ -108,7 +109,7 @@ export class VmDriver implements SandboxDriver {
     const prepared = this.#prepared;
     if (!prepared) throw new Error('the VM driver is not prepared: call prepare() before create()');
     // A lab's machines are named <lab id>-<index>: the longest of them must be a valid machine id.
-    const idProblem = machineIdProblem(spec.machines ? vmLabMachineId(spec.id, spec.machines.length - 1) : spec.id);
+    const idProblem = machineIdProblem(spec.machines ? labMachineId(spec.id, spec.machines.length - 1) : spec.id);
     if (idProblem) throw new RangeError(idProblem);
     if (spec.machines) {
       const machinesProblem = labMachinesProblem(spec.machines);
@@ -123,18 +124,11 @@ export class VmDriver implements SandboxDriver {
     if (!existsSync(prepared.boot.kernel) || !existsSync(prepared.boot.initrd)) {
       prepared.boot = await ensureGuestBoot(this.options.cacheDir, () => {});
     }
-    const host: VmHost = {
-      options: this.options,
-      boot: prepared.boot,
-      accelerator: prepared.accelerator,
-      diskImage: (freeBytes) => this.diskImage(freeBytes),
-      forget: (id) => this.#sandboxes.delete(id),
-    };
+    const host = this.#host();
     this.#starting.add(spec.id);
     try {
       if (spec.machines) {
-        const lab = await VmLab.start(host, { ...spec, machines: spec.machines }, this.#freeLabSubnet());
-        for (const member of lab.members) this.#sandboxes.set(member.id, member);
+        const lab = await startLab(vmLabParts(host, spec, this.#track), { ...spec, machines: spec.machines }, this.#freeLabSubnet());
         this.#labs.set(spec.id, lab);
         void lab.onExit(() => this.#labs.delete(spec.id));
         return lab;
@@ -147,9 +141,43 @@ export class VmDriver implements SandboxDriver {
     }
   }
 
-  /** QEMU runs as the server's child and its agent exits with its host: a VM does not outlive the server (yet). */
+  /**
+   * Takes over VM `spec.id` left running by an earlier server process: QEMU,
+   * its agent with the shells and their recent output. Throws
+   * SandboxLostError when it stopped meanwhile (its remains are removed).
+   */
   async adopt(spec: SandboxSpec): Promise<Sandbox> {
-    throw new SandboxLostError(`the vm driver cannot take over VM ${spec.id} from an earlier server process: its VMs end with the server`);
+    const host = this.#host();
+    if (this.#sandboxes.has(spec.id) || this.#labs.has(spec.id) || this.#starting.has(spec.id)) throw new Error(`sandbox ${spec.id} already exists`);
+    this.#starting.add(spec.id);
+    try {
+      if (spec.machines) {
+        if (spec.addresses?.length !== spec.machines.length) throw new RangeError(`lab ${spec.id}: adopt() needs the address of each of its machines`);
+        const lab = await adoptLab(vmLabParts(host, spec, this.#track), { ...spec, machines: spec.machines, addresses: spec.addresses });
+        this.#labs.set(spec.id, lab);
+        void lab.onExit(() => this.#labs.delete(spec.id));
+        return lab;
+      }
+      const sandbox = await VmSandbox.adopt(host, spec);
+      this.#sandboxes.set(spec.id, sandbox);
+      return sandbox;
+    } finally {
+      this.#starting.delete(spec.id);
+    }
+  }
+
+  readonly #track = (member: VmSandbox) => this.#sandboxes.set(member.id, member);
+
+  #host(): VmHost {
+    const prepared = this.#prepared;
+    if (!prepared) throw new Error('the VM driver is not prepared: call prepare() first');
+    return {
+      options: this.options,
+      boot: prepared.boot,
+      accelerator: prepared.accelerator,
+      diskImage: (freeBytes) => this.diskImage(freeBytes),
+      forget: (id) => this.#sandboxes.delete(id),
+    };
   }
 
   /** Live labs of this driver instance. */
@@ -171,9 +199,9 @@ export class VmDriver implements SandboxDriver {
     return `${this.options.labAddressPrefix}.1`; // more than 254 labs: two isolated networks sharing a subnet never meet
   }
 
-  async cleanupLeftovers(): Promise<number> {
+  async cleanupLeftovers(leftovers: LeftoverOptions = {}): Promise<number> {
     const { stateDir, prefix, log } = this.options;
-    let removed = await removeLeftoverVms(stateDir, prefix, log);
+    let removed = await removeLeftoverVms(stateDir, prefix, log, leftovers);
     // A lab's network outlives none of its VMs: spared while one of them has a directory, or while it is fresh (being made).
     const vmDirs = await readdir(stateDir).catch(() => [] as string[]);
     for (const { labId, sinceMs } of await listLabNetns(prefix)) {

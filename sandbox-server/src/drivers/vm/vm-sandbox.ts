@@ -1,25 +1,27 @@
 // One VM sandbox: a QEMU process booting the guest's kernel on a
 // copy-on-write view of the shared disk image, its agent reached over a
-// virtio-serial port that QEMU bridges to a unix socket the host listens on.
+// virtio-serial port that QEMU offers on a unix socket in the VM's directory.
 // The agent session is the namespace driver's: same protocol, other pipe.
+// Like a namespace sandbox, a VM outlives its server: detach() lets go of it
+// running, and the next server process takes it over (adopt) with its shells.
 // With Docker, two more things of its own: a Docker disk (a second virtio
 // disk, sparse, its size the quota) and a channel to the class image store
 // (a second virtio-serial port, registry-channel.ts).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import net from 'node:net';
-import { isMisbehaviour, type Disposable, type RestoredTerminal, type Sandbox, type SandboxSpec, type SandboxUsage } from '../driver.ts';
+import { SandboxLostError, isMisbehaviour, type Disposable, type RestoredTerminal, type Sandbox, type SandboxSpec, type SandboxUsage } from '../driver.ts';
 import { AgentSession } from '../agent-session.ts';
 import { AgentBackedSandbox } from '../agent-backed-sandbox.ts';
 import { Lifecycle } from '../lifecycle.ts';
 import type { Accelerator } from './accelerator.ts';
 import type { GuestBoot } from './guest-boot.ts';
 import { guestCpus, guestMemoryMiB, type ResolvedVmOptions } from './options.ts';
-import { qemuArgs, type LabNic } from './qemu-args.ts';
+import { GUEST_AGENT_SOCKET, qemuArgs, type LabNic } from './qemu-args.ts';
+import { connectToAgent } from '../agent-socket.ts';
 import type { LabHost } from '../../../../contracts/agent-protocol.ts';
 import { QEMU_OVERHEAD_BYTES, QemuCgroup } from './qemu-cgroup.ts';
 import { QemuProcess } from './qemu-launcher.ts';
-import { VmDirs, processStartTime, type VmRecord } from './vm-dirs.ts';
+import { VmDirs, processStartTime, serverIsAlive, thisServer, type VmRecord } from './vm-dirs.ts';
 import { createDockerDisk } from '../namespace/docker-disk.ts';
 import { GATE_SOCKET_NAME } from '../../images/paths.ts';
 import { RegistryChannel } from './registry-channel.ts';
@@ -51,6 +53,8 @@ const COURSE_USER = 'student';
 const CLOCK_TICKS_PER_SECOND = 100;
 /** How long a VM's agent under emulation may take to open a terminal or describe its processes before the VM is taken for broken. */
 const TCG_AGENT_ANSWER_MS = 180_000;
+/** How long QEMU may take to make its sockets once started. */
+const QEMU_SOCKET_MS = 30_000;
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -61,10 +65,11 @@ export class VmSandbox extends AgentBackedSandbox implements Sandbox {
   #qemu: QemuProcess | undefined;
   #session: AgentSession | undefined;
   #cgroup: QemuCgroup | undefined;
-  #listener: net.Server | undefined;
   #registry: RegistryChannel | undefined;
   /** Whether the class registry serves this VM (a gate socket of its own: closed at teardown). */
   #registryOpen = false;
+  /** Whose machine it is for the class registry (its own id, or its lab's). */
+  #reader: string;
   #exitListeners = new Set<(reason: string) => void>();
   #teardown: Promise<void> | undefined;
   /** starting → ready → closing → done (drivers/lifecycle.ts), instead of flags. */
@@ -76,6 +81,7 @@ export class VmSandbox extends AgentBackedSandbox implements Sandbox {
     this.id = id;
     this.#host = host;
     this.dirs = new VmDirs(host.options.stateDir, host.options.prefix, id);
+    this.#reader = id;
     this.#log = (level, msg, fields = {}) => host.options.log({ level, msg, sandbox: id, ...fields });
   }
 
@@ -95,32 +101,30 @@ export class VmSandbox extends AgentBackedSandbox implements Sandbox {
 
   /** QEMU's pid on the host (undefined before the start, or once gone). */
   get qemuPid(): number | undefined {
-    return this.#qemu?.pid;
+    return this.#qemu?.running ? this.#qemu.pid : undefined;
   }
 
   async #start(spec: SandboxSpec, member: LabMember | undefined): Promise<void> {
     const { options, boot, accelerator } = this.#host;
     const started = Date.now();
     const disk = await this.#host.diskImage(spec.limits.diskBytes);
+    const docker = options.docker && spec.docker;
     const record: VmRecord = {
       id: this.id,
       ownerPid: process.pid,
       ownerStart: processStartTime(process.pid) ?? 0,
       createdAt: new Date().toISOString(),
+      recordedIn: spec.recordedIn,
+      reader: member?.reader ?? this.id,
+      docker,
     };
     await this.dirs.create(record);
-    const connection = this.#listen();
-    connection.catch(() => {}); // awaited below, unless the start fails earlier
 
-    const docker = options.docker && spec.docker;
     let registry: { dir: string; namespace: string } | undefined;
     if (docker) {
       // Made before QEMU starts: it opens both at once, then drops root.
       await createDockerDisk(this.dirs.dockerDisk, options.dockerDiskBytes, 0);
       registry = await this.#openRegistry(member?.reader ?? this.id);
-      // Without a class registry the channel still exists: its streams then fail, as pulls do offline.
-      const gate = registry ? join(registry.dir, GATE_SOCKET_NAME) : '/nonexistent/gate.sock';
-      this.#registry = await RegistryChannel.listen(this.dirs.registrySocket, gate, this.#log);
     }
     const memoryMiB = guestMemoryMiB(spec.limits, options);
     const cpus = guestCpus(spec.limits);
@@ -148,7 +152,7 @@ export class VmSandbox extends AgentBackedSandbox implements Sandbox {
       runAs: options.runAs,
       bios: options.bios && existsSync(options.bios) ? options.bios : undefined,
       agent: {
-        transport: 'stdio',
+        transport: `listen:${GUEST_AGENT_SOCKET}`,
         hostname: member?.hostname ?? options.hostname,
         ...(member ? { hosts: member.hosts } : {}),
         ...(registry ? { registryNamespace: registry.namespace } : {}),
@@ -166,27 +170,25 @@ export class VmSandbox extends AgentBackedSandbox implements Sandbox {
     } else {
       this.#log('warn', 'no cgroup with the cpu and memory controllers: QEMU runs without host-side limits');
     }
-    const qemu = new QemuProcess({
+    const qemu = await QemuProcess.launch({
       qemu: options.qemu,
       args,
       cgroup,
       tmpDir: this.dirs.tmp,
+      stderrFile: this.dirs.qemuLog,
       ...(member ? { netns: member.netns } : {}),
-      onStderrLine: (line) => this.#log('warn', 'qemu', { line }),
     });
     this.#qemu = qemu;
-    if (qemu.pid) await this.dirs.write({ ...record, qemuPid: qemu.pid, qemuStart: processStartTime(qemu.pid) ?? 0 });
+    // From now on the record follows QEMU, not this process: a restart of the server leaves the VM running.
+    await this.dirs.write({ ...record, ownerPid: qemu.pid, ownerStart: qemu.start, qemuPid: qemu.pid, qemuStart: qemu.start, ...thisServer() });
 
     const failed = qemu.exit.then((reason) => Promise.reject(new Error(this.#describeFailure(reason))));
     failed.catch(() => {});
-    const socket = await withTimeout(Promise.race([connection, failed]), 30_000, () => 'QEMU did not connect to the agent socket within 30 s');
-    // Under TCG on a busy host the guest's agent answers in tens of seconds: the namespace driver's 20 s bound would end healthy VMs.
-    const session = new AgentSession(socket, options.log, { sandbox: this.id }, undefined, accelerator === 'tcg' ? TCG_AGENT_ANSWER_MS : undefined);
-    this.#session = session;
     try {
-      await withTimeout(Promise.race([session.hello, failed]), options.bootTimeoutMs, () =>
+      const session = await withTimeout(Promise.race([this.#connect(qemu, docker, registry), failed]), options.bootTimeoutMs, () =>
         this.#describeFailure(`the guest's agent did not say hello within ${options.bootTimeoutMs / 1000} s`),
       );
+      this.#session = session;
     } catch (error) {
       // The socket closing is only the symptom when QEMU itself died: say why it did.
       const exit = await withTimeout(qemu.exit, 2000, () => '').catch(() => undefined);
@@ -194,34 +196,96 @@ export class VmSandbox extends AgentBackedSandbox implements Sandbox {
     }
     // The boot ran at full speed; from now on the VM gets its share of the host's CPU.
     await cgroup?.limitCpu(spec.limits.cpus).catch((error: Error) => this.#log('warn', "could not limit the VM's CPU", { error: error.message }));
+    this.#serve(qemu, this.#session);
+    this.#log('info', 'sandbox ready', { accelerator, memoryMiB, cpus, docker, qemuPid: qemu.pid, cgroup: cgroup?.group, startMs: Date.now() - started });
+  }
+
+  /**
+   * Takes over a VM that an earlier server process left running: makes its
+   * record ours, connects to its agent (which tells its open terminals and
+   * replays their recent output) and to its image store channel. A VM that
+   * is not running any more is removed and SandboxLostError thrown.
+   */
+  static async adopt(host: VmHost, spec: SandboxSpec): Promise<VmSandbox> {
+    const sandbox = new VmSandbox(host, spec.id);
+    const record = await sandbox.dirs.read();
+    if (!record) throw new SandboxLostError(`VM ${spec.id} has no state on this host any more`);
+    if (record.serverPid !== process.pid && serverIsAlive(record)) {
+      // Not ours to take: another live server process runs it (and may share our database by mistake).
+      throw new Error(`VM ${spec.id} belongs to server process ${record.serverPid ?? record.ownerPid}, which is still running`);
+    }
+    // Removed with the VM should it be lost: its cgroup, and the gate it had (with its reader's pushes if it was the last).
+    sandbox.#cgroup = QemuCgroup.for(host.options.prefix, spec.id);
+    sandbox.#registryOpen = Boolean(record.docker);
+    sandbox.#reader = record.reader ?? spec.id;
+    try {
+      const qemu =
+        record.qemuPid !== undefined && record.qemuStart !== undefined
+          ? QemuProcess.running(record.qemuPid, record.qemuStart, sandbox.dirs.qemuLog)
+          : undefined;
+      if (!qemu) throw new SandboxLostError(`VM ${spec.id} stopped while no server ran it${sandbox.#consoleEnd()}`);
+      sandbox.#qemu = qemu;
+      // Ours from now on: a leftover clean-up by anyone else spares it.
+      await sandbox.dirs.write({ ...record, ...thisServer(), recordedIn: spec.recordedIn ?? record.recordedIn });
+      const docker = record.docker ?? (host.options.docker && spec.docker);
+      const registry = docker ? await sandbox.#openRegistry(record.reader ?? spec.id) : undefined;
+      const session = await withTimeout(
+        Promise.race([sandbox.#connect(qemu, docker, registry), qemu.exit.then((reason) => Promise.reject(new Error(reason)))]),
+        host.options.bootTimeoutMs,
+        () => `its agent did not say hello within ${host.options.bootTimeoutMs / 1000} s`,
+      );
+      sandbox.#session = session;
+      sandbox.#serve(qemu, session);
+      sandbox.#log('info', 'sandbox adopted', { qemuPid: qemu.pid, terminals: session.openTerminals.map((terminal) => terminal.name) });
+      return sandbox;
+    } catch (error) {
+      await sandbox
+        .#tearDown()
+        .catch((cleanupError: Error) => sandbox.#log('error', 'cleanup of a VM that could not be adopted failed', { error: cleanupError.message }));
+      if (error instanceof SandboxLostError) throw error;
+      throw new SandboxLostError(`VM ${spec.id} could not be taken over: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * Connects to QEMU's sockets: the image store's channel (with Docker), then
+   * the agent's, waiting for its hello. QEMU makes them a moment after it starts.
+   */
+  async #connect(qemu: QemuProcess, docker: boolean, registry: { dir: string } | undefined): Promise<AgentSession> {
+    const { options, accelerator } = this.#host;
+    if (docker) {
+      // Without a class registry the channel still exists: its streams then fail, as pulls do offline.
+      const gate = registry ? join(registry.dir, GATE_SOCKET_NAME) : '/nonexistent/gate.sock';
+      this.#registry = await RegistryChannel.connect(this.dirs.registrySocket, gate, this.#log, QEMU_SOCKET_MS);
+    }
+    const socket = await connectToAgent(this.dirs.socket, QEMU_SOCKET_MS, qemu.exit);
+    // Under TCG on a busy host the guest's agent answers in tens of seconds: the namespace driver's 20 s bound would end healthy VMs.
+    const session = new AgentSession(socket, options.log, { sandbox: this.id }, undefined, accelerator === 'tcg' ? TCG_AGENT_ANSWER_MS : undefined);
+    this.#session = session;
+    await session.hello;
+    return session;
+  }
+
+  /** Ready: terminals may open; from here on a death is news for the owner (before, the start's own error says it). */
+  #serve(qemu: QemuProcess, session: AgentSession): void {
     if (!this.#lifecycle.becomeReady()) throw new Error(`VM ${this.id} was destroyed while it started`);
-    // From here on a death is news for the owner; before, the start's own error says it.
     void qemu.exit.then((reason) => this.#died(reason));
     session.onClose((reason) => void this.#died(`agent gone: ${reason}`));
-    this.#log('info', 'sandbox ready', { accelerator, memoryMiB, cpus, docker, qemuPid: qemu.pid, cgroup: cgroup?.group, startMs: Date.now() - started });
+  }
+
+  #consoleEnd(): string {
+    const console = this.dirs.consoleTail(5);
+    return console ? `; the guest's console ended with:\n${console}` : '';
   }
 
   /** Asks the class registry for this VM's gate socket; undefined when the server runs none. */
   async #openRegistry(reader: string): Promise<{ dir: string; namespace: string } | undefined> {
+    this.#reader = reader;
     const access = this.#host.options.registry;
     if (!access) return undefined;
     const opened = await access.open({ id: this.id, reader });
     this.#registryOpen = true;
     return opened;
-  }
-
-  /** Listens on the socket QEMU connects to; resolves with that (only) connection. */
-  #listen(): Promise<net.Socket> {
-    return new Promise((resolve, reject) => {
-      const server = net.createServer((socket) => {
-        // One QEMU per socket; nobody else may connect (the directory is root's alone).
-        server.close();
-        resolve(socket);
-      });
-      this.#listener = server;
-      server.once('error', reject);
-      server.listen(this.dirs.socket);
-    });
   }
 
   #describeFailure(reason: string): string {
@@ -263,13 +327,27 @@ export class VmSandbox extends AgentBackedSandbox implements Sandbox {
   }
 
   restoredTerminals(): RestoredTerminal[] {
-    return [];
+    return (this.#session?.openTerminals ?? []).map((terminal) => ({ name: terminal.name, size: { ...terminal.size } }));
   }
 
-  /** A VM ends with the server that runs it (see VmDriver.adopt): destroyed, not kept. */
+  /** Lets go of the running VM: QEMU, its files and cgroup stay; the agent keeps its terminals for the next server process. */
   async detach(): Promise<{ kept: boolean }> {
-    await this.destroy();
-    return { kept: false };
+    if (!this.#lifecycle.beginClosing('detach')) {
+      await this.#teardown;
+      return { kept: this.#lifecycle.closingKind === 'detach' };
+    }
+    this.#session?.close('the server is restarting');
+    this.#registry?.close('the server is restarting');
+    if (this.#registryOpen) {
+      this.#registryOpen = false;
+      await this.#host.options.registry
+        ?.close(this.id, { destroyed: false })
+        .catch((error: Error) => this.#log('warn', 'registry gate not closed', { error: error.message }));
+    }
+    this.#lifecycle.finish();
+    this.#host.forget(this.id);
+    this.#log('info', 'sandbox detached: it keeps running for the next server process', { qemuPid: this.qemuPid });
+    return { kept: true };
   }
 
   destroy(): Promise<void> {
@@ -290,9 +368,11 @@ export class VmSandbox extends AgentBackedSandbox implements Sandbox {
   }
 
   #tearDown(): Promise<void> {
-    // Before anything runs: closing the session calls #died synchronously, which must see it.
-    this.#lifecycle.beginClosing('destroy');
-    this.#teardown ??= this.#removeEverything().finally(() => this.#lifecycle.finish());
+    if (!this.#teardown) {
+      // Before anything runs: closing the session calls #died synchronously, which must see it.
+      if (!this.#lifecycle.beginClosing('destroy') && this.#lifecycle.closingKind === 'detach') return Promise.resolve(); // not ours to remove
+      this.#teardown = this.#removeEverything().finally(() => this.#lifecycle.finish());
+    }
     return this.#teardown;
   }
 
@@ -300,7 +380,6 @@ export class VmSandbox extends AgentBackedSandbox implements Sandbox {
     const started = Date.now();
     const problems: string[] = [];
     this.#session?.close('sandbox destroyed');
-    this.#listener?.close();
     this.#registry?.close();
     const qemuPid = this.#qemu?.pid;
     if (this.#qemu && !(await this.#qemu.kill())) problems.push(`QEMU (pid ${qemuPid}) survived SIGKILL`);
@@ -313,8 +392,10 @@ export class VmSandbox extends AgentBackedSandbox implements Sandbox {
     }
     if (this.#registryOpen) {
       this.#registryOpen = false;
-      // A VM never outlives its server: its gate goes for good, and its reader's pushes with their last machine.
-      await this.#host.options.registry?.close(this.id, { destroyed: true }).catch((error: Error) => problems.push(`registry gate: ${error.message}`));
+      // Its gate goes for good, and its reader's pushes with their last machine.
+      await this.#host.options.registry
+        ?.close(this.id, { destroyed: true, reader: this.#reader })
+        .catch((error: Error) => problems.push(`registry gate: ${error.message}`));
     }
     try {
       await this.dirs.remove();
