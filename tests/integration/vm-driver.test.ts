@@ -27,7 +27,7 @@ import type { VmSandbox } from '../../sandbox-server/src/drivers/vm/vm-sandbox.t
 import { describeLessonExercises, waitForDockerd } from '../support/lesson-exercises.ts';
 import { VM_DOCKER_TESTS } from '../support/vm-docker-tests.ts';
 import { VmFixture } from '../support/vm-fixture.ts';
-import { openTerminal, type OpenedTerminal } from '../support/terminal-reader.ts';
+import { TerminalReader, openTerminal, type OpenedTerminal } from '../support/terminal-reader.ts';
 
 const LIMITS: SandboxLimits = { memoryBytes: 256 * 1024 * 1024, pids: 512, cpus: 1, diskBytes: 128 * 1024 * 1024 };
 // Under emulation a command takes longer than on bare metal; these are safety nets, not speed checks.
@@ -35,7 +35,9 @@ const SLOW = { timeoutMs: 120_000 };
 
 // The class image store, on sockets of this run: the VM's channel leads to its gate.
 const vms = new VmFixture();
-const { driver, store } = vms;
+const { store } = vms;
+/** The driver of the VM: after the restart test, the next server process's (which took the VM over). */
+let driver = vms.driver;
 const id = `test-vm-${randomBytes(3).toString('hex')}`;
 let sandbox: VmSandbox | undefined;
 let qemuPid: number;
@@ -271,6 +273,46 @@ describe.runIf(VM_DOCKER_TESTS)('Docker as the student, offline (TEST_VM_DOCKER=
   );
 });
 
+describe('a restart of the server', () => {
+  it('lets go of the VM running (detach); a new driver takes it over: same QEMU, same shells, their screens replayed', async () => {
+    const shells = [(await one.reader.run('echo "shell one $$"')).output.trim(), (await two.reader.run('echo "shell two $$"')).output.trim()];
+    expect(await sandbox!.detach()).toEqual({ kept: true });
+    expect(sandbox!.qemuPid).toBe(qemuPid); // let go of, not stopped
+    await expect(sandbox!.openTerminal('1', { cols: 80, rows: 24 })).rejects.toThrow(/not running/);
+
+    driver = vms.newDriver();
+    await driver.prepare(() => {});
+    sandbox = (await driver.adopt({ id, limits: LIMITS, docker: true })) as VmSandbox;
+    expect(sandbox.qemuPid).toBe(qemuPid);
+    expect(
+      sandbox
+        .restoredTerminals()
+        .map(({ name }) => name)
+        .sort(),
+    ).toEqual(['1', '2']);
+    for (const [index, name] of ['1', '2'].entries()) {
+      const terminal = await sandbox.openTerminal(name, { cols: 120, rows: 40 });
+      const reader = new TerminalReader(terminal, (text) => terminal.write(text));
+      // Nothing typed yet: this is the agent's replay of the screen.
+      await reader.waitFor(shells[index]!, SLOW);
+      if (name === '1') one = { terminal, reader };
+      else two = { terminal, reader };
+    }
+    expect((await one.reader.run('echo "shell one $$"')).output.trim()).toBe(shells[0]);
+    expect((await two.reader.run('echo "shell two $$"')).output.trim()).toBe(shells[1]);
+  });
+
+  it.runIf(VM_DOCKER_TESTS)(
+    'pulls from the class store again after it (TEST_VM_DOCKER=1): the image channel reconnects',
+    async () => {
+      const pull = await one.reader.run('docker image rm -f busybox >/dev/null; docker pull busybox', { timeoutMs: 600_000 });
+      expect(pull.exitCode, pull.output).toBe(0);
+      expect(pull.output).toMatch(/Downloaded newer image for busybox:latest/);
+    },
+    1_800_000,
+  );
+});
+
 describe('bad input', () => {
   it('refuses invalid terminal names and sizes with a message, and keeps working', async () => {
     await expect(sandbox!.openTerminal('../etc', { cols: 80, rows: 24 })).rejects.toThrow(/invalid terminal name: a terminal name is/);
@@ -356,7 +398,6 @@ describe('destroy', () => {
   it('kills QEMU and leaves no process, socket or temporary file; the shared disk image never changed', async () => {
     // The guest wrote (the disk test filled it up): none of it may reach the shared image.
     const dirs = new VmDirs(driver.options.stateDir, driver.options.prefix, id);
-    // The socket's file went when the host accepted QEMU's connection; the directory holds the rest.
     expect(existsSync(dirs.console)).toBe(true);
     expect(existsSync(dirs.tmp)).toBe(true);
     expect(existsSync(dirs.dockerDisk)).toBe(true);
