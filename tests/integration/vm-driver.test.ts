@@ -26,7 +26,7 @@ import { VmDirs } from '../../sandbox-server/src/drivers/vm/vm-dirs.ts';
 import type { VmSandbox } from '../../sandbox-server/src/drivers/vm/vm-sandbox.ts';
 import { describeLessonExercises, waitForDockerd } from '../support/lesson-exercises.ts';
 import { VM_DOCKER_TESTS } from '../support/vm-docker-tests.ts';
-import { VmFixture } from '../support/vm-fixture.ts';
+import { VmFixture, waitUntil } from '../support/vm-fixture.ts';
 import { TerminalReader, openTerminal, type OpenedTerminal } from '../support/terminal-reader.ts';
 
 const LIMITS: SandboxLimits = { memoryBytes: 256 * 1024 * 1024, pids: 512, cpus: 1, diskBytes: 128 * 1024 * 1024 };
@@ -419,10 +419,3 @@ describe('destroy', () => {
     expect(after.mode & 0o777).toBe(0o444);
   });
 });
-
-async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !condition(); ) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VM_DOCKER_TESTS } from '../support/vm-docker-tests.ts';
 import { findQemuProcesses } from '../../sandbox-server/src/drivers/vm/qemu-processes.ts';
 import type { VmLab } from '../../sandbox-server/src/drivers/vm/vm-lab.ts';
-import { VmFixture } from '../support/vm-fixture.ts';
+import { VmFixture, waitUntil } from '../support/vm-fixture.ts';
 import { TerminalReader, openTerminal, type OpenedTerminal } from '../support/terminal-reader.ts';
 
 const NODES = ['node1', 'node2'];
@@ -143,10 +143,3 @@ describe('destroy', () => {
     expect(logs.some((record) => record.msg === 'lab destroyed')).toBe(true);
   });
 });
-
-async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !condition(); ) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

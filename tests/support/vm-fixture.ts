@@ -47,3 +47,11 @@ export class VmFixture {
     return this.store.stop();
   }
 }
+
+/** Resolves once `condition()` holds, looking every 50 ms; throws after `timeoutMs`. */
+export async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !condition(); ) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
