@@ -12,9 +12,9 @@ import { NAMESPACE_TYPES } from '../../contracts/process-snapshot.ts';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import { release } from 'node:os';
+import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxLimits } from '../../sandbox-server/src/drivers/driver.ts';
@@ -22,7 +22,7 @@ import { createDriver } from '../../sandbox-server/src/drivers/index.ts';
 import { InvalidVmOptionsError, createVmDriver } from '../../sandbox-server/src/drivers/vm/index.ts';
 import { QemuCgroup } from '../../sandbox-server/src/drivers/vm/qemu-cgroup.ts';
 import { findQemuProcesses } from '../../sandbox-server/src/drivers/vm/qemu-processes.ts';
-import { VmDirs } from '../../sandbox-server/src/drivers/vm/vm-dirs.ts';
+import { VmDirs, processStartTime } from '../../sandbox-server/src/drivers/vm/vm-dirs.ts';
 import type { VmSandbox } from '../../sandbox-server/src/drivers/vm/vm-sandbox.ts';
 import { describeLessonExercises, waitForDockerd } from '../support/lesson-exercises.ts';
 import { VM_DOCKER_TESTS } from '../support/vm-docker-tests.ts';
@@ -352,23 +352,7 @@ describe('leftovers of a crashed run', () => {
   it('kills QEMU processes and removes directories whose owner is dead, and leaves live VMs alone', async () => {
     const leftoverId = `test-leftover-${randomBytes(3).toString('hex')}`;
     const dirs = new VmDirs(driver.options.stateDir, driver.options.prefix, leftoverId);
-    // A real QEMU, as a crashed server would have left it (paused: -S, nothing to boot).
-    const orphan = spawn(
-      driver.options.qemu,
-      [
-        '-name',
-        `guest=${driver.options.prefix}-${leftoverId},process=${driver.options.prefix}`,
-        '-S',
-        '-nodefaults',
-        '-display',
-        'none',
-        '-machine',
-        'pc',
-        '-m',
-        '16',
-      ],
-      { stdio: 'ignore', detached: true },
-    );
+    const orphan = pausedQemu(leftoverId);
     const exited = new Promise((resolve) => orphan.once('exit', resolve));
     try {
       const deadOwner = spawn('true');
@@ -392,7 +376,48 @@ describe('leftovers of a crashed run', () => {
       if (orphan.exitCode === null && orphan.signalCode === null) orphan.kill('SIGKILL');
     }
   });
+
+  it('spares a running VM that another records file keeps for its server while that server is down; `all` removes it', async () => {
+    const keptId = `test-kept-${randomBytes(3).toString('hex')}`;
+    const dirs = new VmDirs(driver.options.stateDir, driver.options.prefix, keptId);
+    const orphan = pausedQemu(keptId);
+    const exited = new Promise((resolve) => orphan.once('exit', resolve));
+    const recordsFile = join(tmpdir(), `vm-kept-${keptId}.sqlite`);
+    try {
+      await waitUntil(() => findQemuProcesses(driver.options.prefix).some((process) => process.id === keptId));
+      const qemuStart = processStartTime(orphan.pid!)!;
+      const deadServer = spawn('true');
+      await new Promise((resolve) => deadServer.once('exit', resolve));
+      await writeFile(recordsFile, 'the records of a server that will come back');
+      await mkdir(dirs.tmp, { recursive: true });
+      // As a VM's record is once QEMU runs: QEMU owns it, the server that ran it is gone.
+      const record = { id: keptId, ownerPid: orphan.pid, ownerStart: qemuStart, qemuPid: orphan.pid, qemuStart, serverPid: deadServer.pid, serverStart: 1 };
+      await writeFile(dirs.record, JSON.stringify({ ...record, recordedIn: recordsFile, createdAt: new Date().toISOString() }));
+
+      // Another server's clean-up (its own records elsewhere) leaves it for its server to take over…
+      expect(await driver.cleanupLeftovers({ recordsPath: join(tmpdir(), 'another-server.sqlite') })).toBe(0);
+      expect(findQemuProcesses(driver.options.prefix).some((process) => process.id === keptId)).toBe(true);
+      expect(existsSync(dirs.root)).toBe(true);
+      // …and stopping for good (`npm run sandbox:cleanup`) removes it.
+      expect(await driver.cleanupLeftovers({ all: true })).toBe(1);
+      await exited;
+      expect(existsSync(dirs.root)).toBe(false);
+      expect(sandbox!.qemuPid).toBe(qemuPid);
+    } finally {
+      if (orphan.exitCode === null && orphan.signalCode === null) orphan.kill('SIGKILL');
+      await rm(recordsFile, { force: true });
+    }
+  });
 });
+
+/** A real QEMU named as a VM of ours, paused (-S: nothing to boot), as a crashed server would leave one. */
+function pausedQemu(vmId: string) {
+  return spawn(
+    driver.options.qemu,
+    ['-name', `guest=${driver.options.prefix}-${vmId},process=${driver.options.prefix}`, '-S', '-nodefaults', '-display', 'none', '-machine', 'pc', '-m', '16'],
+    { stdio: 'ignore', detached: true },
+  );
+}
 
 describe('destroy', () => {
   it('kills QEMU and leaves no process, socket or temporary file; the shared disk image never changed', async () => {
