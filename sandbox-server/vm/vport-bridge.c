@@ -67,7 +67,6 @@ static int connect_socket(const char *path) {
 
 /* Reads what `from` has into `buffer` when it has room; -1 when `from` ended or failed. */
 static int fill(int from, struct pipe_buffer *buffer) {
-  if (buffer->start == buffer->end) buffer->start = buffer->end = 0;
   if (buffer->end == BUFFER_BYTES) return 0;
   ssize_t got = read(from, buffer->data + buffer->end, BUFFER_BYTES - buffer->end);
   if (got > 0) buffer->end += (size_t)got;
@@ -82,6 +81,8 @@ static int drain(int to, struct pipe_buffer *buffer) {
   ssize_t put = write(to, buffer->data + buffer->start, buffer->end - buffer->start);
   if (put > 0) buffer->start += (size_t)put;
   if (put < 0 && errno != EAGAIN && errno != EINTR) return -1;
+  /* All of it written: the whole buffer is room again (else a full one would never be read into). */
+  if (buffer->start == buffer->end) buffer->start = buffer->end = 0;
   return 0;
 }
 

@@ -67,6 +67,12 @@ describe('the server with SANDBOX_DRIVER=vm', () => {
     expect((await terminal.reader.run('stty size')).output.trim()).toBe('30 100');
   });
 
+  it("carries a burst of output larger than the guest's port bridge holds at once (64 KiB)", async () => {
+    const { output, exitCode } = await terminal.reader.run("head -c 300000 /dev/zero | tr '\\0' x; echo; echo burst-done", SLOW);
+    expect(exitCode).toBe(0);
+    expect(output.replace(/\r?\n/g, '')).toBe(`${'x'.repeat(300_000)}burst-done`);
+  });
+
   it('notices a VM that crashes (QEMU killed), tells the browser, and leaves nothing behind', async () => {
     const qemu = findQemuProcesses(prefix).find((process) => process.id === sandbox.id);
     expect(qemu).toBeDefined();
