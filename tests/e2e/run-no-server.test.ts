@@ -14,6 +14,7 @@ const XTERM_CODE = /xterm-helper-textarea|registerOscHandler/;
 const web = staticSiteInChromium();
 
 interface Script {
+  url: string;
   /** It came before the page's load event. */
   atLoad: boolean;
   text: Promise<string>;
@@ -26,7 +27,7 @@ function collectScripts(page: Page): { scripts: Script[]; loaded(): void; xtermA
   page.on('response', (response) => {
     const type = response.headers()['content-type'] ?? '';
     if (response.request().resourceType() === 'script' || type.includes('javascript')) {
-      scripts.push({ atLoad: !loaded, text: response.text().catch(() => '') });
+      scripts.push({ url: response.url(), atLoad: !loaded, text: response.text().catch(() => '') });
     }
   });
   return {
@@ -85,6 +86,8 @@ describe('the lesson served by the sandbox server', () => {
       const atLoad = seen.scripts.filter((script) => script.atLoad);
       expect(atLoad.length).toBeGreaterThan(0);
       expect(await seen.xtermAmong(atLoad)).toBe(false);
+      // The buttons' code comes with the layout's one script: no entry script of their components' own.
+      expect(atLoad.map((script) => script.url).filter((url) => /(Transcript|RunControls|TerminalOpenButton)\.astro/.test(url))).toEqual([]);
       const before = await page.evaluate(() => ({ padding: getComputedStyle(document.body).paddingBottom, height: document.documentElement.scrollHeight }));
       await expect.poll(() => seen.xtermAmong(seen.scripts.filter((script) => !script.atLoad)), { timeout: 20_000 }).toBe(true);
       // Idle: terminal 1 is built ahead (xterm has drawn it), in the terminal area still hidden and unseen; nothing asked of the server.
