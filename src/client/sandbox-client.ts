@@ -96,15 +96,15 @@ export class SandboxClient {
   }
 
   /**
-   * Destroys the current sandbox (if any) and creates a fresh one. A lab is
-   * made anew in place when the server can (same id, token and addresses);
-   * else destroyed and made again, like one machine.
+   * A fresh machine (every machine of a lab): made anew in place when the
+   * server can (same id, token, expiry and addresses: the page's links and
+   * cookie stay good); else destroyed and made again.
    */
   async reset(): Promise<RememberedSandbox> {
     const sandbox = this.sandbox;
-    if (sandbox !== undefined && this.machines !== undefined) {
+    if (sandbox !== undefined) {
       const response = await this.request(apiPath.labReset(sandbox.id), { method: 'POST', headers: this.authorization(sandbox) });
-      if (response.ok && readResetMachinesResponse(await response.json().catch(() => undefined)) !== undefined) return this.keep(sandbox);
+      if (response.ok && this.resetInPlace(sandbox, await response.json().catch(() => undefined))) return this.keep(sandbox);
       if (!response.ok && !NO_RESET_IN_PLACE.has(response.status) && !LOST.has(response.status)) throw await this.refusal(response);
     }
     await this.destroy();
@@ -120,6 +120,12 @@ export class SandboxClient {
     if (NO_RESET_IN_PLACE.has(response.status)) throw new MachineResetUnavailableError(machine);
     if (response.status === 410) this.drop();
     throw await this.refusal(response);
+  }
+
+  /** The answer of a reset in place: a lab's machines, or a single machine's status (as GET gives it). */
+  private resetInPlace(sandbox: RememberedSandbox, body: unknown): boolean {
+    if (this.machines !== undefined) return readResetMachinesResponse(body) !== undefined;
+    return typeof body === 'object' && body !== null && (body as { id?: unknown }).id === sandbox.id;
   }
 
   private keep(sandbox: RememberedSandbox): RememberedSandbox {

@@ -2,7 +2,8 @@
 // terminal URL per machine, the lab remembered under its own key (the pages
 // of a chapter find it again, the reader's single machine stays beside it),
 // and the two resets: the whole lab in place (or destroyed and made again by
-// a server that cannot), one machine in place. The server is a fake fetch
+// a server that cannot), one machine in place; and a single machine's reset,
+// in place too where the server can. The server is a fake fetch
 // that answers as docs/protocol.md says.
 import { describe, expect, it } from 'vitest';
 import { MachineResetUnavailableError, SandboxClient } from '../../src/client/sandbox-client.ts';
@@ -140,5 +141,31 @@ describe('a lab from the page', () => {
     const server = fakeServer(() => ({ status: 201, body: { id: ID1, token: 't', expiresAt: '2030-01-01T00:00:00.000Z' } }));
     await new SandboxClient({ endpoint, fetch: server.fetch }).ensure();
     expect(server.calls).toEqual([{ method: 'POST', path: '/api/sandboxes', body: undefined }]);
+  });
+  it('a single machine is reset in place when the server can (its status answers), else destroyed and made again', async () => {
+    const single = (id: string) => ({ id, token: 't', expiresAt: '2030-01-01T00:00:00.000Z' });
+    const able = fakeServer((call) =>
+      call.path.endsWith('/reset') ? { status: 200, body: { id: ID1, state: 'running', terminals: [] } } : { status: 201, body: single(ID1) },
+    );
+    const client = new SandboxClient({ endpoint, fetch: able.fetch });
+    await client.ensure();
+    expect((await client.reset()).id).toBe(ID1);
+    expect(able.calls.map((call) => `${call.method} ${call.path}`)).toEqual(['POST /api/sandboxes', `POST /api/sandboxes/${ID1}/reset`]);
+
+    // A server older than the in-place reset: 404, so DELETE then POST, as before.
+    const older = fakeServer((call, count) => {
+      if (call.path.endsWith('/reset')) return notFound;
+      if (call.method === 'DELETE') return { status: 204 };
+      return { status: 201, body: single(count === 1 ? ID1 : ID2) };
+    });
+    const oldClient = new SandboxClient({ endpoint, fetch: older.fetch });
+    await oldClient.ensure();
+    expect((await oldClient.reset()).id).toBe(ID2);
+    expect(older.calls.map((call) => `${call.method} ${call.path}`)).toEqual([
+      'POST /api/sandboxes',
+      `POST /api/sandboxes/${ID1}/reset`,
+      `DELETE /api/sandboxes/${ID1}`,
+      'POST /api/sandboxes',
+    ]);
   });
 });
