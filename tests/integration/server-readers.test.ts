@@ -3,7 +3,7 @@
 // released after the short unclaimed timeout; the per-reader limit is keyed
 // on the browser and the per-address ceiling counts every reader behind one
 // address (a classroom behind NAT).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CreateSandboxResponse, READER_COOKIE, SandboxStatus, apiPath } from '../../contracts/protocol.ts';
 import { shutDown, startServer, type RunningServer } from '../support/server.ts';
 import { attachTerminal, deleteSandbox } from '../support/server-client.ts';
@@ -114,7 +114,16 @@ describe('machines nobody can come back for', () => {
     const first = await ask('10.0.1.2');
     const terminal = await attachTerminal(server, first.body, '1', { cookie: `${READER_COOKIE}=${first.reader}; sandbox_token=${first.body.token}` });
     await terminal.client.close();
-    const detached = SandboxStatus.parse((await status(first.body)).body);
+    // The client's close resolves before the server has seen it: until then the
+    // machine counts as attached (idle.since null). Wait for the server's side.
+    const detached = await vi.waitFor(
+      async () => {
+        const answer = SandboxStatus.parse((await status(first.body)).body);
+        if (answer.idle.since === null) throw new Error('the server has not yet seen the terminal close');
+        return answer;
+      },
+      { timeout: 10_000, interval: 50 },
+    );
     expect(Date.parse(detached.idle.expiresAt!) - Date.parse(detached.idle.since!)).toBe(15 * 60_000);
   });
 
