@@ -63,9 +63,11 @@ function endpoint() {
   return { generation, hot, sent, request };
 }
 
-function setup(options: { disk: string; read?: string }) {
+/** `pageLoading`: a page is reloading into this server when the restarter starts. */
+function setup(options: { disk: string; read?: string; pageLoading?: boolean }) {
   const time = fakeTime();
   const generation = server(time);
+  if (options.pageLoading) generation.requestStarted();
   const files = { digest: options.disk };
   const requests: number[] = [];
   const restarter = configRestarter({
@@ -126,18 +128,7 @@ describe('the dev server restarts on a configuration edit once it is complete', 
   });
 
   it('waits for the new server to have served a while and for the page loads in flight to end', () => {
-    const time = fakeTime();
-    const generation = server(time);
-    const requests: number[] = [];
-    generation.requestStarted(); // a page reloading into the new server
-    configRestarter({
-      generation,
-      readDigest: 'read',
-      diskDigest: () => 'edited',
-      requestRestart: () => requests.push(time.now()),
-      now: time.now,
-      setTimer: time.setTimer,
-    });
+    const { time, generation, requests } = setup({ disk: 'edited', pageLoading: true });
     time.advance(QUIET_MS + 2_000);
     expect(requests).toEqual([]);
     generation.requestEnded();
@@ -148,18 +139,7 @@ describe('the dev server restarts on a configuration edit once it is complete', 
   });
 
   it('does not wait for ever on a request that never ends', () => {
-    const time = fakeTime();
-    const generation = server(time);
-    const requests: number[] = [];
-    generation.requestStarted();
-    configRestarter({
-      generation,
-      readDigest: 'read',
-      diskDigest: () => 'edited',
-      requestRestart: () => requests.push(time.now()),
-      now: time.now,
-      setTimer: time.setTimer,
-    });
+    const { time, requests } = setup({ disk: 'edited', pageLoading: true });
     time.advance(BUSY_LIMIT_MS + 2 * SETTLE_MS);
     expect(requests).toHaveLength(1);
   });
