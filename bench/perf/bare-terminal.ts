@@ -1,8 +1,13 @@
 // The floor any terminal bridge can reach on this host: bash in a node-pty
 // on the host, behind a plain `ws` server on loopback, bytes both ways, no
 // sandbox, no agent, no flow control. bench/perf.bench.ts measures the
-// project against it, side by side in one run.
+// project against it, side by side in one run. The server runs in the
+// benchmark's own process (startBareServer, issue 14's baseline) or in a
+// process of its own (startBareServerProcess), as the project's server does.
+import { spawn as spawnProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { spawn, type IPty } from 'node-pty';
 import { WebSocket, WebSocketServer } from 'ws';
 
@@ -45,6 +50,25 @@ export async function startBareServer(): Promise<BareServer> {
     close: async () => {
       for (const shell of shells) shell.kill();
       await new Promise((resolve) => wss.close(resolve));
+    },
+  };
+}
+
+/** The same server in a Node process of its own (bench/perf/bare-server-main.ts); close() ends it. */
+export async function startBareServerProcess(): Promise<BareServer> {
+  const main = fileURLToPath(new URL('./bare-server-main.ts', import.meta.url));
+  const child = spawnProcess(process.execPath, [main], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.once('line', (line) => resolve((JSON.parse(line) as { url: string }).url));
+    child.once('exit', (code, signal) => reject(new Error(`the bare server's process ended before listening (${code ?? signal})`)));
+  });
+  return {
+    url,
+    close: async () => {
+      child.stdin!.end();
+      await exited;
     },
   };
 }
