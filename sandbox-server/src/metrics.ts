@@ -2,7 +2,8 @@
 // own so tests and several servers in one process never share counters.
 // Gauges that describe the current state are read from the manager at scrape
 // time rather than kept in step by hand.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { registerProcessMetrics } from './event-loop-metrics.ts';
 
 export interface MetricsState {
   sandboxes(): { assigned: number; pool: number; creating: number };
@@ -116,7 +117,8 @@ export class Metrics {
       'Output bytes held in server memory on their way to clients (coalescing + WebSocket send buffers), all terminals together.',
       () => state.terminals().bufferedBytes,
     );
-    collectDefaultMetrics({ register: this.registry });
+    // Node's process metrics, without prom-client's 10 ms event-loop timer (see event-loop-metrics.ts).
+    registerProcessMetrics(this.registry);
   }
 
   contentType(): string {
