@@ -95,6 +95,15 @@ export class ProtocolError extends Error {
 }
 
 export function encodeFrame(kind: FrameKind, channel: number, payload: Buffer | string = Buffer.alloc(0)): Buffer {
+  return encodeFrameOfKind(kind, channel, payload);
+}
+
+/**
+ * The same layout for a kind of another stream that borrows it (the agent's
+ * link to its terminal keeper, sandbox-server/agent/keeper-link.ts).
+ */
+export function encodeFrameOfKind(kind: number, channel: number, payload: Buffer | string = Buffer.alloc(0)): Buffer {
+  if (!Number.isInteger(kind) || kind < 0 || kind > 0xff) throw new ProtocolError(`frame kind must be a byte, got ${kind}`);
   const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
   if (!Number.isInteger(channel) || channel < 0 || channel > 0xffffffff) {
     throw new ProtocolError(`channel must be an integer in 0..2^32-1, got ${channel}`);
@@ -127,6 +136,12 @@ export function encodeData(channel: number, data: Buffer): Buffer[] {
 export class FrameDecoder {
   #pending: Buffer[] = [];
   #pendingBytes = 0;
+  readonly #kinds: ReadonlySet<number> | ReadonlyMap<number, string>;
+
+  /** `kinds`: the kinds this stream may carry (by default the host protocol's; a stream that borrows the layout passes its own). */
+  constructor(kinds?: ReadonlySet<number>) {
+    this.#kinds = kinds ?? kindNames;
+  }
 
   push(chunk: Buffer): Frame[] {
     this.#pending.push(chunk);
@@ -142,7 +157,7 @@ export class FrameDecoder {
       if (this.#pendingBytes < 4 + length) break;
       const bytes = this.#take(4 + length);
       const kind = bytes.readUInt8(4);
-      if (!kindNames.has(kind)) throw new ProtocolError(`unknown frame kind ${kind}`);
+      if (!this.#kinds.has(kind)) throw new ProtocolError(`unknown frame kind ${kind}`);
       frames.push({ kind: kind as FrameKind, channel: bytes.readUInt32BE(5), payload: bytes.subarray(HEADER_BYTES) });
     }
     return frames;

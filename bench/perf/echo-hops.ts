@@ -155,7 +155,9 @@ function machinePids(prefix: string, id: string, name: string): { agent: number;
       .split('\n')
       .filter(Boolean)
       .map(Number);
-  const agent = procs(`${prefix}/${id}`).find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sandbox-agent');
+  // On the echo path: the agent's terminal keeper (terminal-keeper.c), or the Node agent itself before it.
+  const named = (comm: string) => procs(`${prefix}/${id}`).find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm);
+  const agent = named('terminal-keeper') ?? named('sandbox-agent');
   const shell = procs(`${prefix}/${id}/terminals/${name}`).find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'bash');
   if (!agent || !shell) throw new Error(`machine ${id}: agent ${agent}, shell ${shell} not found`);
   return { agent, shell };

@@ -1,18 +1,19 @@
-// The agent's side of the protocol: owns the machine's terminals and serves
-// them to one host connection at a time. Knows nothing about how a stream
-// reaches the host, nor about sandboxes.
+// The agent's side of the protocol, behind its terminal keeper
+// (terminal-keeper.c). The keeper owns the machine's terminals and the host
+// connection, and carries every byte a terminal reads or prints; what it
+// does not carry itself comes here over the link (keeper-link.ts), as the
+// host sent it: opening a terminal (which shell, in which cgroups), window
+// sizes, exercise commands, process descriptions. Answers go back the same
+// way, to the host.
 //
-// The terminals belong to the agent, not to a connection: when the host goes
-// away (a server restart, a crash), every shell keeps running and its output
-// keeps feeding a replay ring; the next host connection takes over, is told
-// which terminals are open (Hello) and gets their recent output. Like tmux
-// with its clients, or Jupyter with its kernels.
+// The terminals belong to the keeper, not to a connection: when the host goes
+// away, every shell keeps running and its output feeds the keeper's replay
+// ring; the next host connection is told which terminals are open and gets
+// their recent output, from the keeper. Like tmux with its clients.
 import type { Duplex } from 'node:stream';
-import type { IPty } from 'node-pty';
 import {
   FrameDecoder,
   FrameKind,
-  PROTOCOL_VERSION,
   ProtocolError,
   decodeControl,
   encodeControl,
@@ -20,42 +21,28 @@ import {
   frameKindName,
   type Frame,
   type LogRecord,
-  type OpenTerminal,
-  TERMINAL_REPLAY_BYTES,
 } from '../../contracts/agent-protocol.ts';
-import { ReplayBuffer } from '../../contracts/replay-buffer.ts';
 import type { Log } from './log.ts';
 import type { TerminalGroups } from './terminal-groups.ts';
 import type { LoginShellOptions } from './login-shell.ts';
 import { runExec } from './exec.ts';
-import { PtyWriter } from './pty-writer.ts';
+import { LINK_FRAME_KINDS, LinkKind, decodeSpawned, readyFrame, setSizeFrame, spawnFrame, type ShellCommand } from './keeper-link.ts';
 import { throttledSnapshots } from './process-snapshot.ts';
 
 interface Terminal {
   name: string;
   channel: number;
-  pty: IPty;
-  /** Reader input into it, written on the spot (pty-writer.ts). */
-  input: PtyWriter;
-  /** The host asked for a pause (its client is behind). */
-  pausedByHost: boolean;
-  /** The line was hung up: the pty's master side is closed, its shell is on its way out. */
-  hungUp: boolean;
-  tty: string;
+  /** Its shell's pid, once the keeper started it. */
+  pid: number | undefined;
   cols: number;
   rows: number;
-  /** Its recent output, for the next host that connects. */
-  recent: ReplayBuffer;
 }
-
-// node-pty's destroy() (close the master side, then SIGHUP) is not in its typings.
-type ClosablePty = IPty & { destroy(): void };
 
 export interface AgentOptions {
   user: string;
-  hostname: string;
   groups: TerminalGroups;
-  spawnShell: (options: LoginShellOptions) => IPty;
+  /** What a terminal runs: the login shell (login-shell.ts), or a plain shell in tests. */
+  shellCommand: (options: LoginShellOptions) => ShellCommand;
   log: Log;
 }
 
@@ -67,81 +54,32 @@ const forkBombNotice = (killed: number) => `\r\n\x1b[1;33m[bac à sable] Limite 
 const SNAPSHOT_MIN_INTERVAL_MS = 200;
 
 export class Agent {
-  /** The host connection being served, if any. */
-  #stream: Duplex | undefined;
+  #link: Duplex | undefined;
   #options: AgentOptions;
-  #decoder = new FrameDecoder();
+  #decoder = new FrameDecoder(LINK_FRAME_KINDS);
   #terminals = new Map<number, Terminal>();
-  /** The stream's buffer is full: every pty is paused until it drains. */
-  #blocked = false;
-  #stopped = false;
-  #onHostGone: (() => void)[] = [];
   #snapshot = throttledSnapshots(SNAPSHOT_MIN_INTERVAL_MS);
 
   constructor(options: AgentOptions) {
     this.#options = options;
   }
 
-  /** Starts watching the terminals' limits; connections come through serve(). */
-  start(): void {
-    this.#options.groups.watchLimit((name) => this.#stopForkBomb(name));
-  }
-
   /**
-   * Serves the host over `stream`. A host already connected is dropped: the
-   * newest connection wins, as the old one is a server that died or is being
-   * replaced (its socket may not even have noticed yet).
+   * Serves the keeper over `link`, then tells it to serve the host over
+   * `transport` (contracts' AgentConfig.transport) as `hostname`.
    */
-  serve(stream: Duplex): void {
-    if (this.#stopped) {
-      stream.destroy();
-      return;
-    }
-    const previous = this.#stream;
-    if (previous) {
-      this.#options.log('warn', 'a new host connection takes over from the current one');
-      this.#hostGone(previous, false);
-      previous.destroy();
-    }
-    this.#stream = stream;
-    this.#decoder = new FrameDecoder();
-    this.#blocked = false;
-    stream.on('data', (chunk: Buffer) => {
-      if (this.#stream === stream) this.#receive(chunk);
-    });
-    stream.on('drain', () => {
-      if (this.#stream === stream) this.#unblock();
-    });
-    stream.on('error', (error) => this.#options.log('warn', 'host stream error', { error: error.message }));
-    stream.on('close', () => this.#hostGone(stream, true));
-    stream.on('end', () => this.#hostGone(stream, true));
-    const terminals: OpenTerminal[] = [...this.#terminals.values()]
-      .filter((terminal) => !terminal.hungUp)
-      .map(({ channel, name, pty, tty, cols, rows }) => ({ channel, name, pid: pty.pid, tty, cols, rows }));
-    this.#send(encodeControl(FrameKind.Hello, 0, { protocol: PROTOCOL_VERSION, pid: process.pid, hostname: this.#options.hostname, terminals }));
-    // What each shell printed lately, so the host can show it again.
-    for (const terminal of this.#terminals.values()) {
-      if (terminal.hungUp) continue;
-      const snapshot = terminal.recent.snapshot();
-      const recent = Buffer.from(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength);
-      if (recent.length > 0) this.#send(...encodeData(terminal.channel, recent));
-    }
-    if (terminals.length > 0) this.#options.log('info', 'host reconnected: terminals handed over', { terminals: terminals.map(({ name }) => name) });
+  serve(link: Duplex, transport: string, hostname: string): void {
+    this.#link = link;
+    link.on('data', (chunk: Buffer) => this.#receive(chunk));
+    link.on('error', (error) => this.#options.log('warn', 'link to the terminal keeper failed', { error: error.message }));
+    this.#options.groups.watchLimit((name) => this.#stopForkBomb(name));
+    link.write(readyFrame(transport, hostname));
   }
 
-  /** The host connection ended; the terminals live on (what to do is the caller's choice). */
-  onHostGone(listener: () => void): void {
-    this.#onHostGone.push(listener);
-  }
-
-  get connected(): boolean {
-    return this.#stream !== undefined;
-  }
-
-  /** Sends a log record to the host (see log.ts); false when no host is connected. */
+  /** Sends a log record to the host through the keeper (which writes it to stderr while no host is connected). */
   sendLog(record: LogRecord): boolean {
-    if (!this.#stream) return false;
-    this.#send(encodeControl(FrameKind.Log, 0, record));
+    if (!this.#link || this.#link.destroyed) return false;
+    this.#link.write(encodeControl(FrameKind.Log, 0, record));
     return true;
   }
 
@@ -150,8 +88,9 @@ export class Agent {
     try {
       frames = this.#decoder.push(chunk);
     } catch (error) {
-      this.#options.log('error', 'unreadable stream from the host, closing', { error: String(error) });
-      this.#stream?.destroy();
+      // The keeper is ours: an unreadable link is a bug, and nothing can be served without it.
+      this.#options.log('error', 'unreadable link from the terminal keeper', { error: String(error) });
+      this.#link?.destroy();
       return;
     }
     for (const frame of frames) {
@@ -165,43 +104,34 @@ export class Agent {
   }
 
   #handle(frame: Frame): void {
-    if (frame.kind === FrameKind.Open) return this.#open(frame);
-    if (frame.kind === FrameKind.Exec) return this.#exec(frame);
-    if (frame.kind === FrameKind.Snapshot) return this.#describeProcesses(frame);
-    const terminal = this.#terminals.get(frame.channel);
-    if (!terminal) {
-      // Frames may cross an Exit on the wire: input for a shell that just ended is dropped.
-      if (frame.kind === FrameKind.Data || frame.kind === FrameKind.Close) return;
-      throw new ProtocolError(`${frameKindName(frame.kind)} for channel ${frame.channel}, which has no terminal`);
+    const kind = frame.kind as number;
+    if (kind === LinkKind.Spawned) return this.#spawned(frame);
+    if (kind === LinkKind.SpawnFailed) {
+      this.#terminals.delete(frame.channel);
+      return;
     }
-    // Hung up, not yet exited: its fd is closed (and its number may already
-    // belong to another terminal's pty), so nothing more may reach it.
-    if (terminal.hungUp) return;
-    switch (frame.kind) {
-      case FrameKind.Data:
-        terminal.input.write(frame.payload);
-        return;
-      case FrameKind.Resize: {
-        const { cols, rows } = decodeControl(FrameKind.Resize, frame);
-        terminal.pty.resize(cols, rows);
-        terminal.cols = cols;
-        terminal.rows = rows;
-        return;
+    if (kind === LinkKind.Exited) return this.#exited(frame);
+    if (kind === LinkKind.Host) {
+      if (frame.payload[0] === 1 && this.#terminals.size > 0) {
+        this.#options.log('info', 'host connected: terminals handed over', { terminals: [...this.#terminals.values()].map(({ name }) => name) });
+      } else if (frame.payload[0] === 0) {
+        this.#options.log('info', 'host gone: terminals kept until a host connects again');
       }
-      case FrameKind.Pause:
-        terminal.pausedByHost = true;
-        terminal.pty.pause();
-        return;
-      case FrameKind.Resume:
-        terminal.pausedByHost = false;
-        if (!this.#blocked) terminal.pty.resume();
-        return;
-      case FrameKind.Close:
-        this.#hangUp(terminal);
-        return;
-      default:
-        throw new ProtocolError(`the agent does not accept ${frameKindName(frame.kind)} frames`);
+      return;
     }
+    if (kind === FrameKind.Open) return this.#open(frame);
+    if (kind === FrameKind.Exec) return this.#exec(frame);
+    if (kind === FrameKind.Snapshot) return this.#describeProcesses(frame);
+    if (kind === FrameKind.Resize) {
+      const terminal = this.#terminals.get(frame.channel);
+      if (!terminal || terminal.pid === undefined) throw new ProtocolError(`Resize for channel ${frame.channel}, which has no terminal`);
+      const { cols, rows } = decodeControl(FrameKind.Resize, frame);
+      terminal.cols = cols;
+      terminal.rows = rows;
+      this.#send(setSizeFrame(frame.channel, cols, rows));
+      return;
+    }
+    throw new ProtocolError(`the agent does not accept ${frameKindName(frame.kind)} frames`);
   }
 
   #open(frame: Frame): void {
@@ -212,37 +142,31 @@ export class Agent {
       if (other.name === name) throw new ProtocolError(`terminal "${name}" is already open on channel ${other.channel}`);
     }
     const groupProcsFiles = this.#options.groups.create(name);
-    const pty = this.#options.spawnShell({ user: this.#options.user, cols, rows, groupProcsFiles });
-    // node-pty's pty path (e.g. /dev/pts/0) is not in its typings.
-    const tty = (pty as IPty & { ptsName?: string }).ptsName ?? '';
-    const terminal: Terminal = {
-      name,
-      channel,
-      pty,
-      input: new PtyWriter(pty),
-      pausedByHost: false,
-      hungUp: false,
-      tty,
-      cols,
-      rows,
-      recent: new ReplayBuffer(TERMINAL_REPLAY_BYTES),
-    };
-    this.#terminals.set(channel, terminal);
-    if (this.#blocked) pty.pause();
+    const command = this.#options.shellCommand({ user: this.#options.user, cols, rows, groupProcsFiles });
+    this.#terminals.set(channel, { name, channel, pid: undefined, cols, rows });
+    // The keeper answers the host (Opened, or an Error) and us (Spawned or SpawnFailed).
+    this.#send(spawnFrame(channel, name, cols, rows, command));
+  }
 
-    // With `encoding: null` node-pty hands out Buffers, though its typings say string.
-    pty.onData((chunk: string | Buffer) => {
-      const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
-      terminal.recent.append(bytes);
-      this.#send(...encodeData(channel, bytes));
-    });
-    pty.onExit(({ exitCode, signal }) => {
-      this.#terminals.delete(channel);
-      this.#send(encodeControl(FrameKind.Exit, channel, { code: signal ? null : exitCode, signal: signal || null }));
-      this.#options.log('info', 'terminal exited', { terminal: name, code: exitCode, signal });
-    });
-    this.#send(encodeControl(FrameKind.Opened, channel, { pid: pty.pid, tty }));
-    this.#options.log('info', 'terminal opened', { terminal: name, pid: pty.pid, tty });
+  #spawned(frame: Frame): void {
+    const terminal = this.#terminals.get(frame.channel);
+    if (!terminal) return;
+    const { pid, tty } = decodeSpawned(frame.payload);
+    terminal.pid = pid;
+    this.#options.log('info', 'terminal opened', { terminal: terminal.name, pid, tty });
+  }
+
+  #exited(frame: Frame): void {
+    const terminal = this.#terminals.get(frame.channel);
+    if (!terminal) return;
+    this.#terminals.delete(frame.channel);
+    let status: unknown = {};
+    try {
+      status = JSON.parse(frame.payload.toString('utf8'));
+    } catch {
+      // Logged without its status.
+    }
+    this.#options.log('info', 'terminal exited', { terminal: terminal.name, ...(status as object) });
   }
 
   #exec(frame: Frame): void {
@@ -262,7 +186,7 @@ export class Agent {
   #describeProcesses(frame: Frame): void {
     const { maxProcesses } = decodeControl(FrameKind.Snapshot, frame);
     if (frame.channel === 0 || this.#terminals.has(frame.channel)) throw new ProtocolError(`channel ${frame.channel} is not free`);
-    const terminals = [...this.#terminals.values()].filter((terminal) => !terminal.hungUp).map((terminal) => ({ name: terminal.name, pid: terminal.pty.pid }));
+    const terminals = [...this.#terminals.values()].flatMap(({ name, pid }) => (pid === undefined ? [] : [{ name, pid }]));
     this.#send(encodeControl(FrameKind.SnapshotDone, frame.channel, this.#snapshot({ maxProcesses, terminals })));
   }
 
@@ -270,7 +194,7 @@ export class Agent {
     const terminal = [...this.#terminals.values()].find((candidate) => candidate.name === name);
     let killed: number;
     try {
-      killed = await this.#options.groups.killAll(name, terminal?.pty.pid);
+      killed = await this.#options.groups.killAll(name, terminal?.pid);
     } catch (error) {
       this.#options.log('error', 'pids limit reached but the terminal could not be cleaned up', { terminal: name, error: String(error) });
       return;
@@ -282,66 +206,14 @@ export class Agent {
   }
 
   #send(...frames: Buffer[]): void {
-    const stream = this.#stream;
-    if (!stream) return; // no host: the output is in the terminal's replay ring
-    let full = false;
-    for (const frame of frames) full = !stream.write(frame) || full;
-    if (full && !this.#blocked) {
-      // The host reads slower than the shells write: hold every pty back
-      // rather than buffer without bound.
-      this.#blocked = true;
-      for (const terminal of this.#terminals.values()) terminal.pty.pause();
-    }
+    const link = this.#link;
+    if (!link || link.destroyed) return;
+    // The keeper reads the link as fast as the host reads it: Node's own buffer holds what it has not taken yet.
+    for (const frame of frames) link.write(frame);
   }
 
-  #unblock(): void {
-    if (!this.#blocked) return;
-    this.#blocked = false;
-    for (const terminal of this.#terminals.values()) if (!terminal.pausedByHost) terminal.pty.resume();
-  }
-
-  /**
-   * Hangs the terminal's line up, as closing a terminal emulator's window
-   * does: the pty's master side is closed, so the kernel sends SIGHUP to the
-   * shell and every later read of the terminal fails. A SIGHUP alone is not
-   * enough: when it reaches bash while readline is not blocked in read()
-   * (still drawing the prompt, say), readline hands it to bash, which notes
-   * it and goes back to reading, to act on it only after the next command
-   * line: the shell lived on, and the host waited for its exit forever. On a
-   * hung-up line that read fails at once, and bash dies of the SIGHUP.
-   * (A shell closed before it even started exits with status 1 instead:
-   * forkpty's child cannot make a hung-up pty its terminal.)
-   */
-  #hangUp(terminal: Terminal): void {
-    if (terminal.hungUp) return;
-    terminal.hungUp = true;
-    terminal.input.close();
-    (terminal.pty as ClosablePty).destroy();
-  }
-
-  /**
-   * `stream` is no longer the host. Nothing holds the shells back any more:
-   * what they print goes to their replay rings until the next host connects.
-   */
-  #hostGone(stream: Duplex, notify: boolean): void {
-    if (this.#stream !== stream) return;
-    this.#stream = undefined;
-    this.#blocked = false;
-    for (const terminal of this.#terminals.values()) {
-      terminal.pausedByHost = false;
-      if (!terminal.hungUp) terminal.pty.resume();
-    }
-    if (notify) for (const listener of this.#onHostGone) listener();
-  }
-
-  /** Hangs every terminal up and serves no host any more (the machine is stopping). */
+  /** Watches no more limits (the machine is stopping; the keeper hangs the terminals up). */
   stop(): void {
-    if (this.#stopped) return;
-    this.#stopped = true;
     this.#options.groups.stop();
-    for (const terminal of this.#terminals.values()) this.#hangUp(terminal);
-    this.#terminals.clear();
-    this.#stream?.destroy();
-    this.#stream = undefined;
   }
 }

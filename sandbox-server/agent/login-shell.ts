@@ -1,7 +1,8 @@
-// A login shell for the course's user on a fresh pty, allocated here inside
-// the sandbox so that `tty`, `stty size` and `ps` tell the truth.
+// A login shell for the course's user, as the command line the terminal
+// keeper runs on a fresh pty (allocated inside the sandbox, so that `tty`,
+// `stty size` and `ps` tell the truth).
 import { readFileSync } from 'node:fs';
-import { spawn, type IPty } from 'node-pty';
+import type { ShellCommand } from './keeper-link.ts';
 
 export interface LoginShellOptions {
   user: string;
@@ -15,8 +16,8 @@ export interface LoginShellOptions {
 // (so everything the shell starts is counted there from its first fork), make
 // the shell and its children the first candidates for the OOM killer rather
 // than the agent or dockerd, then drop to the user with its own groups and a
-// clean environment, as login(1) would. setpriv (util-linux) is used rather
-// than node-pty's uid/gid options, which do not set supplementary groups.
+// clean environment, as login(1) would (setpriv, from util-linux, also sets
+// the supplementary groups).
 const START_SCRIPT = `
 for file do
   [ "$file" = -- ] && break
@@ -27,11 +28,10 @@ shift
 echo 500 > /proc/self/oom_score_adj 2>/dev/null
 exec "$@"`;
 
-export function spawnLoginShell(options: LoginShellOptions): IPty {
-  const home = homeOf(options.user);
-  return spawn(
-    '/bin/sh',
-    [
+export function loginShellCommand(options: LoginShellOptions): ShellCommand {
+  return {
+    argv: [
+      '/bin/sh',
       '-c',
       START_SCRIPT,
       'sandbox-shell',
@@ -45,16 +45,9 @@ export function spawnLoginShell(options: LoginShellOptions): IPty {
       '/bin/bash',
       '--login',
     ],
-    {
-      name: 'xterm-256color',
-      cols: options.cols,
-      rows: options.rows,
-      cwd: home,
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', TERM: 'xterm-256color', LANG: 'C.UTF-8' },
-      // Bytes in, bytes out: decoding is the browser's job.
-      encoding: null,
-    },
-  );
+    cwd: homeOf(options.user),
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', TERM: 'xterm-256color', LANG: 'C.UTF-8' },
+  };
 }
 
 function homeOf(user: string): string {

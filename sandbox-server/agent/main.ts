@@ -1,21 +1,24 @@
-// The sandbox agent: started by the sandbox's init (see native/sandbox-init.c),
-// it makes the machine what the lesson expects (name, machine id, dockerd)
-// and serves the host's terminals over one byte stream (see
-// contracts/agent-protocol.ts). With a "listen:" transport the terminals
-// outlive the host: a restarted server connects again and finds every shell
-// where it was. With a one-shot transport the agent exits when its host goes
-// away, and the sandbox with it.
+// The sandbox agent: started by its terminal keeper (terminal-keeper.c, itself
+// started by the sandbox's init, native/sandbox-init.c), it makes the machine
+// what the lesson expects (name, machine id, dockerd) and answers, over its
+// link to the keeper (fd 3), what the host asks that is not terminal bytes:
+// which shell a terminal runs, window sizes, exercise commands, process
+// descriptions (see agent.ts). The keeper serves the host on the configured
+// transport; with "listen:" the terminals outlive the host (a restarted
+// server connects again and finds every shell where it was), with a one-shot
+// transport the keeper ends when its host goes away, and the sandbox with it.
 //
-//   SANDBOX_AGENT_CONFIG='{"transport":"listen:/.sandbox/run/agent.sock",…}' node main.ts
+//   SANDBOX_AGENT_CONFIG='{"transport":"listen:/.sandbox/run/agent.sock",…}' terminal-keeper node main.js
+import net from 'node:net';
 import { AGENT_CONFIG_ENV, parseAgentConfig } from '../../contracts/agent-protocol.ts';
 import { Agent } from './agent.ts';
 import { startDocker } from './docker.ts';
 import { applyIdentity } from './identity.ts';
+import { LINK_FD } from './keeper-link.ts';
 import { startRegistryForwarder, writeDepotProfile } from './registry-forwarder.ts';
 import { createLog } from './log.ts';
-import { spawnLoginShell } from './login-shell.ts';
+import { loginShellCommand } from './login-shell.ts';
 import { openTerminalGroups } from './terminal-groups.ts';
-import { openTransport } from './transport.ts';
 
 // What `ps aux` shows inside the sandbox.
 process.title = 'sandbox-agent';
@@ -30,19 +33,12 @@ try {
   if (config.writeIdentity) applyIdentity(config.hostname, config.hosts);
   if (config.docker && config.registryNamespace) writeDepotProfile(config.registryNamespace, log);
   const groups = openTerminalGroups(config.terminalPidsMax, log);
-  const transport = openTransport(config.transport);
-  const agent = new Agent({ user: config.user, hostname: config.hostname, groups, spawnShell: spawnLoginShell, log });
-  agent.onHostGone(() => {
-    if (transport.reconnectable) {
-      log('info', 'host gone: terminals kept until a host connects again');
-      return;
-    }
-    log('info', 'host gone, agent exiting');
-    process.exit(0);
-  });
+  const link = new net.Socket({ fd: LINK_FD, readable: true, writable: true });
+  const agent = new Agent({ user: config.user, groups, shellCommand: loginShellCommand, log });
   sendTo((record) => agent.sendLog(record));
-  agent.start();
-  await transport.serve((stream) => agent.serve(stream));
+  // The keeper gone, there is nothing left to serve (it ends the machine).
+  link.on('close', () => process.exit(0));
+  agent.serve(link, config.transport, config.hostname);
   if (config.docker) {
     startRegistryForwarder(log);
     startDocker(log, config.terminalPidsMax);

@@ -1,58 +1,164 @@
-// The agent (sandbox-server/agent/agent.ts) in-process, for the unit and fuzz
-// tests: one end of a pipe is the host (the test), the agent serves real ptys
-// on the other (a plain /bin/sh on this host: no sandbox, no login).
-import { duplexPair } from 'node:stream';
-import { spawn } from 'node-pty';
+// The agent as it runs in a machine, on this host, for the unit and fuzz
+// tests: the real terminal keeper (terminal-keeper.c, compiled here) in front
+// of the real Agent (agent-child.ts: a plain /bin/sh for every terminal, no
+// cgroups). The test is the host: the keeper's stdin/stdout, or (`keep`)
+// connections to the socket it listens on, as a server's.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { Duplex } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { FrameDecoder, FrameKind, decodeControl, encodeControl, encodeFrame, type Frame } from '../../contracts/agent-protocol.ts';
-import { Agent } from '../../sandbox-server/agent/agent.ts';
-import type { TerminalGroups } from '../../sandbox-server/agent/terminal-groups.ts';
+import { KEEPER_SOURCE } from '../../sandbox-server/src/rootfs/agent-build.ts';
 
-/** No cgroups for the shells: this agent runs on the host. */
-const noGroups: TerminalGroups = { create: () => [], killAll: async () => 0, watchLimit: () => {}, stop: () => {} };
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const CHILD = join(ROOT, 'tests/support/agent-child.ts');
+
+/** The keeper, compiled once per source (as the agent build does, but here, synchronously). */
+export function keeperBinary(): string {
+  const source = join(ROOT, KEEPER_SOURCE);
+  const hash = createHash('sha256').update(readFileSync(source)).digest('hex').slice(0, 16);
+  const binary = join(tmpdir(), `cours-linux-terminal-keeper-${hash}`);
+  if (!existsSync(binary)) {
+    const temporary = `${binary}.tmp-${process.pid}`;
+    execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-static', '-o', temporary, source]);
+    execFileSync('mv', [temporary, binary]);
+  }
+  return binary;
+}
 
 export interface AgentHarnessOptions {
   /** The hostname the agent says in Hello. */
   hostname: string;
-  /** The agent outlives its host, as with a "listen:" transport (main.ts does not stop it then). */
+  /** The agent outlives its host, as with a "listen:" transport (the keeper listens on a socket). */
   keep?: boolean;
 }
 
 export type AgentHarness = ReturnType<typeof startAgentHarness>;
 
-export function startAgentHarness({ hostname, keep = false }: AgentHarnessOptions) {
-  const [host, agentEnd] = duplexPair();
-  const logs: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
-  const shells: number[] = [];
-  const agent = new Agent({
-    user: 'nobody',
-    hostname,
-    groups: noGroups,
-    spawnShell: ({ cols, rows }) => {
-      const pty = spawn('/bin/sh', [], { name: 'xterm', cols, rows, cwd: '/tmp', env: { PATH: '/usr/bin:/bin', PS1: '$ ' }, encoding: null });
-      shells.push(pty.pid);
-      return pty;
+interface HostLine {
+  host: Duplex;
+  frames: Frame[];
+}
+
+/** A connection to the keeper's socket, usable at once: what is written before it connects waits. */
+function connectWhenListening(path: string, onClose: () => void): Duplex {
+  const pending: Buffer[] = [];
+  let socket: net.Socket | undefined;
+  let ended = false;
+  const host = new Duplex({
+    read() {},
+    write(chunk: Buffer, _encoding, callback) {
+      if (socket) socket.write(chunk, callback);
+      else {
+        pending.push(chunk);
+        callback();
+      }
     },
-    log: (level, msg, fields) => logs.push({ level, msg, fields }),
+    final(callback) {
+      ended = true;
+      socket?.end();
+      callback();
+    },
+    destroy(error, callback) {
+      socket?.destroy();
+      callback(error);
+    },
   });
-  const decoder = new FrameDecoder();
-  const frames: Frame[] = [];
-  host.on('data', (chunk: Buffer) => frames.push(...decoder.push(chunk)));
+  const attempt = () => {
+    if (host.destroyed) return;
+    if (!existsSync(path)) {
+      setTimeout(attempt, 5);
+      return;
+    }
+    const next = net.connect(path);
+    next.once('error', () => setTimeout(attempt, 5));
+    next.once('connect', () => {
+      next.removeAllListeners('error');
+      next.on('error', () => {});
+      socket = next;
+      for (const chunk of pending.splice(0)) next.write(chunk);
+      if (ended) next.end();
+      next.on('data', (chunk: Buffer) => host.push(chunk));
+      next.on('close', () => {
+        onClose();
+        host.push(null);
+      });
+    });
+  };
+  attempt();
+  return host;
+}
+
+export function startAgentHarness({ hostname, keep = false }: AgentHarnessOptions) {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-harness-'));
+  const socketPath = join(dir, 'agent.sock');
+  const logs: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
+  const keeper: ChildProcess = spawn(keeperBinary(), [process.execPath, CHILD], {
+    env: { PATH: '/usr/bin:/bin', TEST_AGENT_TRANSPORT: keep ? `listen:${socketPath}` : 'stdio', TEST_AGENT_HOSTNAME: hostname },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let closed = false;
-  // As main.ts does with a one-shot transport (stdio, unix:): the host gone, the terminals are hung up.
-  agent.onHostGone(() => {
+  let exited = false;
+  keeper.once('exit', () => {
+    exited = true;
     closed = true;
-    if (!keep) agent.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
-  agent.start();
-  agent.serve(agentEnd);
+  // Records written where no host hears them (JSON lines on stderr), and those sent to the host.
+  let stderr = '';
+  keeper.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    const lines = stderr.split('\n');
+    stderr = lines.pop()!;
+    for (const line of lines) {
+      try {
+        const { level, msg, ...fields } = JSON.parse(line) as { level: string; msg: string };
+        logs.push({ level, msg, fields });
+      } catch {
+        logs.push({ level: 'stderr', msg: line });
+      }
+    }
+  });
+  const watch = (host: Duplex): HostLine => {
+    const decoder = new FrameDecoder();
+    const frames: Frame[] = [];
+    host.on('data', (chunk: Buffer) => {
+      for (const frame of decoder.push(chunk)) {
+        frames.push(frame);
+        if (frame.kind === FrameKind.Log) {
+          const { level, msg, ...fields } = decodeControl(FrameKind.Log, frame);
+          logs.push({ level, msg, fields });
+        }
+      }
+    });
+    host.on('error', () => {});
+    return { host, frames };
+  };
+  const first = watch(
+    keep
+      ? connectWhenListening(socketPath, () => (closed = true))
+      : Duplex.from({ readable: keeper.stdout!, writable: keeper.stdin! }),
+  );
+  if (!keep) keeper.stdin!.on('error', () => {});
+  const { host, frames } = first;
+  // Output of terminals, from every connection so far (a reconnect sees the replay again).
+  const opened = () => frames.filter((f) => f.kind === FrameKind.Opened).map((f) => decodeControl(FrameKind.Opened, f).pid);
   return {
     host,
-    agentEnd,
     frames,
     logs,
-    /** The pids of the shells the agent spawned, in order. */
-    shells,
+    /** The keeper's pid: what Hello says, and the parent of every shell. */
+    keeperPid: keeper.pid!,
+    /** The pids of the shells the agent said it opened, in order. */
+    get shells() {
+      return opened();
+    },
     isClosed: () => closed,
+    hasExited: () => exited,
     send: (frame: Buffer) => host.write(frame),
     /** The terminal output of a channel so far. */
     output: (channel: number) => Buffer.concat(frames.filter((f) => f.kind === FrameKind.Data && f.channel === channel).map((f) => f.payload)).toString('utf8'),
@@ -61,20 +167,18 @@ export function startAgentHarness({ hostname, keep = false }: AgentHarnessOption
       await until(() => frames.some((f) => f.kind === kind && f.channel === channel), `${kind} on channel ${channel}`);
       return frames.find((f) => f.kind === kind && f.channel === channel)!;
     },
-    /** A new host connection, as a restarted server makes: its own frames. */
-    reconnect: () => {
-      const [nextHost, nextAgentEnd] = duplexPair();
-      const nextDecoder = new FrameDecoder();
-      const nextFrames: Frame[] = [];
-      nextHost.on('data', (chunk: Buffer) => nextFrames.push(...nextDecoder.push(chunk)));
-      agent.serve(nextAgentEnd);
-      return { host: nextHost, frames: nextFrames };
+    /** A new host connection, as a restarted server makes: its own frames (`keep` only). */
+    reconnect: (): HostLine => {
+      if (!keep) throw new Error('reconnect needs a harness started with keep: the keeper listens only then');
+      return watch(connectWhenListening(socketPath, () => {}));
     },
-    /** Abrupt end (test teardown): the pipe destroyed, the agent stopped. */
+    /** Abrupt end (test teardown): the host gone, the keeper stopped with its agent and shells. */
     end: () => {
       host.destroy();
-      agent.stop();
+      if (!exited) keeper.kill('SIGTERM');
     },
+    /** Resolves once the keeper has exited. */
+    exited: () => until(() => exited, 'the keeper to exit'),
   };
 }
 

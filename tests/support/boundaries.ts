@@ -1,7 +1,7 @@
 // The import rules between the runtimes. The browser (src/) and the server
 // (sandbox-server/) meet only in contracts/; contracts/ depends on neither and
 // runs in a browser; the agent runs inside a machine where only its own folder,
-// the contracts the agent build copies, Node's builtins and node-pty exist.
+// the contracts the agent build copies and Node's builtins exist.
 import { type Import, isNodeBuiltin } from './import-graph.ts';
 
 export interface BoundaryOptions {
@@ -13,8 +13,8 @@ export interface BoundaryOptions {
 
 /** Packages contracts/ may use: they must load in a browser and in Node. */
 export const CONTRACT_PACKAGES = ['zod'];
-/** Packages the agent finds inside a machine (agent-files.ts mounts them). */
-export const AGENT_PACKAGES = ['node-pty'];
+/** Packages the agent finds inside a machine (agent-files.ts mounts them): none, its terminals are the keeper's (terminal-keeper.c). */
+export const AGENT_PACKAGES: string[] = [];
 /**
  * Contracts spoken only between Node processes (host ↔ agent): they may use
  * Node's globals (Buffer) and the browser must never load them.

@@ -1,6 +1,8 @@
-// The agent (sandbox-server/agent/agent.ts) in-process: one end of a pipe is
-// the host, the agent serves real ptys on the other (a plain /bin/sh on this
-// host: no sandbox, no login). Every verb of the protocol, and how it ends.
+// The agent as a machine runs it: the real terminal keeper
+// (sandbox-server/agent/terminal-keeper.c) in front of the real Agent, serving
+// real ptys (a plain /bin/sh on this host: no sandbox, no login); the test is
+// the host. Every verb of the protocol, and how it ends.
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FrameKind, PROTOCOL_VERSION, decodeControl, encodeControl, encodeFrame } from '../../contracts/agent-protocol.ts';
 import { type AgentHarness, answerOn, openOn, startAgentHarness, until } from '../support/agent-harness.ts';
@@ -22,14 +24,15 @@ describe('the agent', () => {
   it('says hello first: protocol version, pid, hostname', async () => {
     const harness = startAgent();
     const hello = decodeControl(FrameKind.Hello, await harness.next(FrameKind.Hello, 0));
-    expect(hello).toEqual({ protocol: PROTOCOL_VERSION, pid: process.pid, hostname: 'unit', terminals: [] });
+    expect(hello).toEqual({ protocol: PROTOCOL_VERSION, pid: harness.keeperPid, hostname: 'unit', terminals: [] });
     expect(harness.frames[0]!.kind).toBe(FrameKind.Hello);
   });
 
   it('opens a shell on a pty at the asked size, carries bytes both ways, and resizes it', async () => {
     const harness = startAgent();
     const opened = await openOn(harness, 1, '1', 100, 30);
-    expect(opened.pid).toBe(harness.shells[0]);
+    // The shell is the keeper's child, on its own pty.
+    expect(readFileSync(`/proc/${opened.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]).toBe(String(harness.keeperPid));
     expect(opened.tty).toMatch(/^\/dev\/pts\/\d+$/);
     await answerOn(harness, 1, 'SIZE', 'echo SIZE-$((1+1)) $(stty size)');
     expect(harness.output(1)).toMatch(/SIZE-2 30 100/);

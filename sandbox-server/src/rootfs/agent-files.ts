@@ -4,11 +4,9 @@
 //
 //   /.sandbox/bin/node                 the server's own Node (same glibc: Debian 12 both sides)
 //   /.sandbox/bin/sandbox-init         PID 1 (native/sandbox-init.c)
-//   /.sandbox/app/sandbox-server/agent/  sandbox-server/agent/, as JavaScript (agent-build.ts)
+//   /.sandbox/app/sandbox-server/agent/  sandbox-server/agent/, as JavaScript, and its terminal keeper (agent-build.ts)
 //   /.sandbox/app/contracts/           the contracts the agent imports (agent-protocol, process-snapshot, names, sizes), so that `../../contracts/…` resolves
-//   /.sandbox/node_modules/node-pty/   the host's build of node-pty
 //   /.sandbox/run/                     the agent's socket to the host (namespace driver only)
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { agentBuildName } from './agent-build.ts';
 
@@ -17,8 +15,9 @@ export const SANDBOX_PATHS = {
   init: '/.sandbox/bin/sandbox-init',
   agentDir: '/.sandbox/app/sandbox-server/agent',
   agentMain: '/.sandbox/app/sandbox-server/agent/main.js',
+  /** The agent's front (terminal-keeper.c): the machine's init starts it, it starts `node agentMain`. */
+  keeper: '/.sandbox/app/sandbox-server/agent/terminal-keeper',
   contracts: '/.sandbox/app/contracts',
-  nodePty: '/.sandbox/node_modules/node-pty',
   runDir: '/.sandbox/run',
   socket: '/.sandbox/run/agent.sock',
 } as const;
@@ -34,14 +33,11 @@ export interface BindMount {
  * build (ensureHelpers() makes it beside the helpers, hence the default).
  */
 export function agentFiles(options: { nodePath: string; initPath: string; agentDir?: string }): BindMount[] {
-  const require = createRequire(import.meta.url);
-  const nodePtyDir = dirname(require.resolve('node-pty/package.json'));
   const agentDir = options.agentDir ?? join(dirname(options.initPath), agentBuildName());
   return [
     { source: options.nodePath, target: SANDBOX_PATHS.node, readonly: true },
     { source: options.initPath, target: SANDBOX_PATHS.init, readonly: true },
     { source: join(agentDir, 'sandbox-server', 'agent'), target: SANDBOX_PATHS.agentDir, readonly: true },
     { source: join(agentDir, 'contracts'), target: SANDBOX_PATHS.contracts, readonly: true },
-    { source: nodePtyDir, target: SANDBOX_PATHS.nodePty, readonly: true },
   ];
 }

@@ -86,7 +86,7 @@ export function sandboxConfig(input: SandboxConfigInput): object {
     process: {
       terminal: false,
       user: { uid: 0, gid: 0 },
-      args: [SANDBOX_PATHS.init, '--hold-pids', String(input.holdPids), '--', SANDBOX_PATHS.node, SANDBOX_PATHS.agentMain],
+      args: [SANDBOX_PATHS.init, '--hold-pids', String(input.holdPids), '--', SANDBOX_PATHS.keeper, SANDBOX_PATHS.node, SANDBOX_PATHS.agentMain],
       env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', `${AGENT_CONFIG_ENV}=${JSON.stringify(input.agent)}`],
       cwd: '/',
       capabilities: {

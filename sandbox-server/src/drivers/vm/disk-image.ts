@@ -26,8 +26,6 @@ const GUEST_PORT_BRIDGE = '/.sandbox/vm/vport-bridge';
 /** Where boot.sh lives in the guest (initramfs-init.sh starts it). */
 export const GUEST_BOOT_SCRIPT = '/.sandbox/vm/boot.sh';
 const GUEST_AGENT_ENV = '/.sandbox/vm/agent.env';
-/** What a VM needs of node-pty: its JavaScript and the native module built for the host's Node (not its 60 MB of sources). */
-const NODE_PTY_PARTS = ['package.json', 'lib', 'build/Release'];
 
 export interface DiskImageInputs {
   cacheDir: string;
@@ -75,18 +73,11 @@ export async function ensureDiskImage(inputs: DiskImageInputs, progress: Prepare
     await mkdir(work, { recursive: true });
     progress('vm-disk', `copying ${inputs.rootfs}`);
     await runCommand('cp', ['-a', '--reflink=auto', inputs.rootfs, tree]);
-    progress('vm-disk', 'adding the agent, Node and node-pty');
+    progress('vm-disk', 'adding the agent and Node');
     for (const file of agentFiles({ nodePath: inputs.nodePath, initPath: inputs.initPath, agentDir: inputs.agentDir })) {
       const target = join(tree, file.target);
       await mkdir(join(target, '..'), { recursive: true });
-      if (file.target === SANDBOX_PATHS.nodePty) {
-        for (const part of NODE_PTY_PARTS) {
-          await mkdir(join(target, part, '..'), { recursive: true });
-          await copyInto(join(file.source, part), join(target, part));
-        }
-      } else {
-        await copyInto(file.source, target);
-      }
+      await copyInto(file.source, target);
     }
     progress('vm-disk', `adding the kernel modules of ${inputs.boot.release}`);
     await mkdir(join(tree, 'lib', 'modules'), { recursive: true });
@@ -98,7 +89,7 @@ export async function ensureDiskImage(inputs: DiskImageInputs, progress: Prepare
     progress('vm-disk', 'compiling vport-bridge.c');
     await runCommand('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-static', '-o', join(tree, GUEST_PORT_BRIDGE), PORT_BRIDGE_SOURCE]);
     // boot.sh learns from here where the agent lives, as the namespace driver mounts it.
-    await writeFile(join(tree, GUEST_AGENT_ENV), `AGENT_NODE=${SANDBOX_PATHS.node}\nAGENT_MAIN=${SANDBOX_PATHS.agentMain}\n`, { mode: 0o644 });
+    await writeFile(join(tree, GUEST_AGENT_ENV), `AGENT_KEEPER=${SANDBOX_PATHS.keeper}\nAGENT_NODE=${SANDBOX_PATHS.node}\nAGENT_MAIN=${SANDBOX_PATHS.agentMain}\n`, { mode: 0o644 });
 
     const used = Number((await runCommand('du', ['-s', '--block-size=1', tree])).split(/\s/)[0]);
     // ext4's own metadata (inode tables, bitmaps) takes a few percent; the rest is the reader's
