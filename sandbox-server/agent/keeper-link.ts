@@ -17,7 +17,7 @@ export const LinkKind = {
   SpawnFailed: 103,
   /** agent → keeper: a checked new window size. u16 cols, u16 rows. */
   SetSize: 104,
-  /** keeper → agent: the shell is gone; the host has been sent its Exit. */
+  /** keeper → agent: the shell is gone; the host has been sent its Exit. The same JSON Exit. */
   Exited: 105,
   /** keeper → agent: a host connection came (u8 1) or went (u8 0). */
   Host: 106,

@@ -21,7 +21,7 @@
 // never sees (LINK_* below) are mirrored in agent/keeper-link.ts, which a
 // unit test holds to this file.
 //
-// The keeper carries: Data, Pause, Resume and Close for its terminals; the
+// The keeper carries: Data, Pause, Resume, Close and (well-formed) Resize for its terminals; the
 // Hello (it knows the terminals) and their replay after it; Opened and Exit
 // (it starts and reaps the shells). Everything else the host sends (Open,
 // Resize, Exec, Snapshot, anything unexpected) goes to the Node agent, and
@@ -62,6 +62,11 @@
 #define MAX_DATA_PAYLOAD (64 * 1024)
 #define TERMINAL_REPLAY_BYTES (64 * 1024)
 #define MAX_OPEN_TERMINALS 256
+// contracts/sizes.ts
+#define MIN_COLS 2
+#define MAX_COLS 500
+#define MIN_ROWS 1
+#define MAX_ROWS 200
 
 enum {
   K_HELLO = 1, K_OPEN = 2, K_OPENED = 3, K_DATA = 4, K_RESIZE = 5, K_PAUSE = 6, K_RESUME = 7, K_CLOSE = 8,
@@ -81,7 +86,7 @@ enum {
   LINK_SPAWN_FAILED = 103,
   /** agent → keeper: a checked new window size. u16 cols, u16 rows. */
   LINK_SET_SIZE = 104,
-  /** keeper → agent: the shell is gone (the host has been sent its Exit). */
+  /** keeper → agent: the shell is gone (the host has been sent its Exit); the same JSON Exit. */
   LINK_EXITED = 105,
   /** keeper → agent: a host connection came or went (for its logs). u8 1 = came, 0 = went. */
   LINK_HOST = 106,
@@ -418,7 +423,7 @@ static void finish_terminal(int index) {
   int length = WIFSIGNALED(t->status) ? snprintf(json, sizeof json, "{\"code\":null,\"signal\":%d}", WTERMSIG(t->status))
                                       : snprintf(json, sizeof json, "{\"code\":%d,\"signal\":null}", WEXITSTATUS(t->status));
   send_frame(&host, K_EXIT, t->channel, json, (size_t)length);
-  send_frame(&link_peer, LINK_EXITED, t->channel, NULL, 0);
+  send_frame(&link_peer, LINK_EXITED, t->channel, json, (size_t)length);
   close_master(t);
   free(t->ring);
   free(t);
@@ -600,7 +605,68 @@ static void host_came(int read_fd, int write_fd) {
   update_masters();
 }
 
+/**
+ * A Resize's JSON as the server writes it, {"cols":N,"rows":M} (either order,
+ * blanks allowed, nothing else): 1 with the sizes when it is one and in
+ * bounds. Anything else goes to the Node agent, which answers it with the
+ * precise error (or applies an odd but valid one).
+ */
+static int parse_size(const unsigned char *json, size_t length, unsigned *cols, unsigned *rows) {
+  size_t at = 0;
+  int have_cols = 0, have_rows = 0;
+#define SKIP_BLANKS() while (at < length && (json[at] == ' ' || json[at] == '\t' || json[at] == '\n' || json[at] == '\r')) at++
+  SKIP_BLANKS();
+  if (at >= length || json[at++] != '{') return 0;
+  for (int field = 0; field < 2; field++) {
+    SKIP_BLANKS();
+    unsigned *target;
+    if (length - at >= 6 && memcmp(json + at, "\"cols\"", 6) == 0 && !have_cols) {
+      target = cols;
+      have_cols = 1;
+    } else if (length - at >= 6 && memcmp(json + at, "\"rows\"", 6) == 0 && !have_rows) {
+      target = rows;
+      have_rows = 1;
+    } else {
+      return 0;
+    }
+    at += 6;
+    SKIP_BLANKS();
+    if (at >= length || json[at++] != ':') return 0;
+    SKIP_BLANKS();
+    unsigned value = 0;
+    size_t digits = 0;
+    while (at < length && json[at] >= '0' && json[at] <= '9' && digits < 6) value = value * 10 + (json[at++] - '0'), digits++;
+    if (digits == 0 || (at < length && json[at] >= '0' && json[at] <= '9')) return 0;
+    *target = value;
+    SKIP_BLANKS();
+    if (at >= length) return 0;
+    if (field == 0 && json[at++] != ',') return 0;
+  }
+  if (at >= length || json[at++] != '}') return 0;
+  SKIP_BLANKS();
+#undef SKIP_BLANKS
+  return at == length && *cols >= MIN_COLS && *cols <= MAX_COLS && *rows >= MIN_ROWS && *rows <= MAX_ROWS;
+}
+
+static void set_size(Terminal *t, unsigned cols, unsigned rows) {
+  t->cols = cols;
+  t->rows = rows;
+  struct winsize size = {.ws_col = (unsigned short)cols, .ws_row = (unsigned short)rows};
+  ioctl(t->master, TIOCSWINSZ, &size);
+}
+
 static void host_frame(int kind, uint32_t channel, const unsigned char *payload, size_t length) {
+  if (kind == K_RESIZE) {
+    // Here, not through the agent: keys typed after a resize must reach the shell after it.
+    int index = find_terminal(channel);
+    Terminal *t = index >= 0 ? terminals[index] : NULL;
+    unsigned cols, rows;
+    if (t && t->hung_up) return;
+    if (t && !t->exited && t->master >= 0 && parse_size(payload, length, &cols, &rows)) {
+      set_size(t, cols, rows);
+      return;
+    }
+  }
   if (kind == K_DATA || kind == K_PAUSE || kind == K_RESUME || kind == K_CLOSE) {
     int index = find_terminal(channel);
     Terminal *t = index >= 0 ? terminals[index] : NULL;
@@ -655,13 +721,7 @@ static int take_frames(Peer *peer, int host_side) {
       spawn_shell(channel, payload, payload_length);
     } else if (kind == LINK_SET_SIZE && payload_length == 4) {
       int index = find_terminal(channel);
-      if (index >= 0 && terminals[index]->master >= 0) {
-        Terminal *t = terminals[index];
-        t->cols = get_u16(payload);
-        t->rows = get_u16(payload + 2);
-        struct winsize size = {.ws_col = (unsigned short)t->cols, .ws_row = (unsigned short)t->rows};
-        ioctl(t->master, TIOCSWINSZ, &size);
-      }
+      if (index >= 0 && terminals[index]->master >= 0) set_size(terminals[index], get_u16(payload), get_u16(payload + 2));
     } else if (kind >= 1 && kind <= K_LAST_HOST_KIND) {
       if (kind == K_DATA) {
         // A notice of the agent's for a terminal (a fork bomb stopped): kept for replay too.

@@ -1,6 +1,6 @@
-// Agent frames, both directions, in-process: the real agent module serving
-// real ptys (a plain /bin/sh here, on the host, no sandbox), and the
-// server's real AgentSession, each fed what a broken or hostile peer sends
+// Agent frames, both directions: the real agent (its terminal keeper and its
+// Node side) serving real ptys (a plain /bin/sh here, on the host, no
+// sandbox), and the server's real AgentSession, each fed what a broken or hostile peer sends
 // (frames truncated, oversized, with wrong lengths, unknown kinds, valid
 // kinds with wrong JSON). Neither may throw; the agent keeps serving its
 // other terminals unless the byte stream itself is unreadable, in which case
@@ -17,7 +17,14 @@ import { fuzz, newTally, reportTally } from './fuzz-run.ts';
 const tally = newTally();
 afterAll(() => reportTally('agent', tally));
 
-const startAgent = () => startAgentHarness({ hostname: 'fuzz' });
+// Each case gets a fresh agent, a keeper and a Node process: the next one starts while a case runs.
+let nextAgent: AgentHarness | undefined;
+afterAll(() => nextAgent?.end());
+const startAgent = (): AgentHarness => {
+  const agent = nextAgent ?? startAgentHarness({ hostname: 'fuzz' });
+  nextAgent = startAgentHarness({ hostname: 'fuzz' });
+  return agent;
+};
 
 /** Channel 1 is the witness terminal: after every case it must still echo. */
 const witnessEchoes = (agent: AgentHarness, marker: string) => answerOn(agent, 1, marker);
@@ -130,6 +137,11 @@ describe('host → agent', () => {
         agent.host.write(encodeFrame(FrameKind.Resize, 1, JSON.stringify({ cols, rows })));
         const marker = `s${tally.cases}`;
         await witnessEchoes(agent, marker);
+        // The keeper applies a well-formed size itself and leaves the rest to the Node agent, whose
+        // answers come in order: once an Exec sent after the resize is done, its Error would be here.
+        const barrier = 1000 + tally.cases;
+        agent.host.write(encodeControl(FrameKind.Exec, barrier, { argv: ['/bin/true'], timeoutMs: 5000 }));
+        await until(() => agent.frames.some((f) => f.kind === FrameKind.ExecDone && f.channel === barrier), 'the barrier command');
         expect(agent.isClosed()).toBe(false);
         const refused = agent.frames.filter((f) => f.kind === FrameKind.Error).length > errorsBefore;
         const valid = Number.isInteger(cols) && Number.isInteger(rows) && cols >= 2 && cols <= 500 && rows >= 1 && rows <= 200;

@@ -2,6 +2,7 @@
 // (sandbox-server/agent/terminal-keeper.c) in front of the real Agent, serving
 // real ptys (a plain /bin/sh on this host: no sandbox, no login); the test is
 // the host. Every verb of the protocol, and how it ends.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FrameKind, PROTOCOL_VERSION, decodeControl, encodeControl, encodeFrame } from '../../contracts/agent-protocol.ts';
@@ -86,6 +87,58 @@ describe('the agent', () => {
     const exit = decodeControl(FrameKind.Exit, await harness.next(FrameKind.Exit, 1));
     expect(exit.code !== 0 || exit.signal !== null).toBe(true);
     expect(harness.logs.some((line) => line.msg === 'terminal exited')).toBe(true);
+  });
+
+  it('delivers input far larger than the pty buffer, whole and in order, to a shell that reads slowly', async () => {
+    const harness = startAgent();
+    await openOn(harness, 1);
+    const total = 400_000;
+    const pieces: Buffer[] = [];
+    for (let offset = 0; offset < total; offset += 10_000) pieces.push(Buffer.alloc(10_000, String.fromCharCode(97 + ((offset / 10_000) % 26))));
+    const expected = createHash('sha256').update(Buffer.concat(pieces)).digest('hex');
+    // Raw, no echo: every byte reaches the reader as typed (a canonical line would keep 4 KiB of it);
+    // input starts once the line is raw, and the reader waits a moment before it reads anything.
+    harness.send(encodeFrame(FrameKind.Data, 1, `stty raw -echo; echo RAW-$((1+1)); sleep 0.3; head -c ${total} | sha256sum; stty sane\r`));
+    await until(() => harness.output(1).includes('RAW-2'), 'the raw line');
+    for (const piece of pieces) harness.send(encodeFrame(FrameKind.Data, 1, piece));
+    await until(() => harness.output(1).includes(expected), 'the checksum of every byte typed', 30_000);
+  });
+
+  it("sends a shell's last output before its Exit, with its status", async () => {
+    const harness = startAgent();
+    await openOn(harness, 1);
+    harness.send(encodeFrame(FrameKind.Data, 1, 'echo LAST-$((40+2)); exit 3\r'));
+    const exit = decodeControl(FrameKind.Exit, await harness.next(FrameKind.Exit, 1));
+    expect(exit).toEqual({ code: 3, signal: null });
+    const exitAt = harness.frames.findIndex((f) => f.kind === FrameKind.Exit);
+    const before = Buffer.concat(harness.frames.slice(0, exitAt).filter((f) => f.kind === FrameKind.Data).map((f) => f.payload)).toString();
+    expect(before).toContain('LAST-42');
+    expect(harness.frames.slice(exitAt + 1).some((f) => f.kind === FrameKind.Data && f.channel === 1)).toBe(false);
+    // The channel is free again, for a new shell.
+    harness.send(encodeControl(FrameKind.Open, 1, { name: '1', cols: 80, rows: 24 }));
+    await until(() => harness.frames.filter((f) => f.kind === FrameKind.Opened && f.channel === 1).length === 2, 'a second shell on channel 1');
+    await answerOn(harness, 1, 'AGAIN');
+    expect(harness.logs.find((line) => line.msg === 'terminal exited')?.fields).toMatchObject({ terminal: '1', code: 3, signal: null });
+  });
+
+  it('ends the machine when its Node agent dies: the keeper hangs every shell up and exits', async () => {
+    const harness = startAgent({ keep: true });
+    const { pid: shell } = await openOn(harness, 1);
+    const agent = readFileSync(`/proc/${harness.keeperPid}/task/${harness.keeperPid}/children`, 'utf8')
+      .trim()
+      .split(' ')
+      .map(Number)
+      .find((pid) => pid !== shell)!;
+    process.kill(agent, 'SIGKILL');
+    await harness.exited();
+    await until(() => {
+      try {
+        process.kill(shell, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 'the shell to end with its machine');
   });
 
   it('runs a command without a terminal and answers with its output and status', async () => {
