@@ -115,6 +115,7 @@ async function idleMemory(docker: boolean, count: number): Promise<void> {
   report(`host MemAvailable drop per sandbox ${label}`, (before - after) / count / MIB, 'MiB');
   const { sandbox } = boxes[0]!;
   report(`agent PSS ${label}`, pssBytes(processesNamed(sandbox, 'sandbox-agent')[0]!) / MIB, 'MiB');
+  report(`terminal keeper PSS ${label}`, pssBytes(processesNamed(sandbox, 'terminal-keeper')[0]!) / MIB, 'MiB');
   if (docker) {
     report('dockerd PSS', pssBytes(processesNamed(sandbox, 'dockerd')[0]!) / MIB, 'MiB');
     report('containerd PSS', pssBytes(processesNamed(sandbox, 'containerd')[0]!) / MIB, 'MiB');

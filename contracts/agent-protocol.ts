@@ -12,6 +12,11 @@
 //   u32 channel  terminal channel, chosen by the host at open; 0 = the agent itself
 //   ... payload  raw bytes for Data, UTF-8 JSON for every other kind (may be empty)
 //
+// Inside the machine the host's peer is the agent's terminal keeper
+// (sandbox-server/agent/terminal-keeper.c), which carries terminal bytes
+// itself and passes the other frames to the Node agent; it mirrors the kinds
+// and sizes below in C (tests/unit/agent-keeper-link.test.ts holds them equal).
+//
 // Both ends must treat the other as untrusted: root inside a sandbox can kill
 // the agent and speak on its socket. Hence the size cap and the validation of
 // every control message.

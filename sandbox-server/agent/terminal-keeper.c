@@ -728,7 +728,9 @@ static int take_frames(Peer *peer, int host_side) {
         int index = find_terminal(channel);
         if (index >= 0) ring_append(terminals[index], payload, payload_length);
       }
-      send_frame(&host, kind, channel, payload, payload_length);
+      // With no host, the agent's log records go where the keeper's own go: stderr, a JSON line each.
+      if (kind == K_LOG && host.fd < 0) fprintf(stderr, "%.*s\n", (int)payload_length, (const char *)payload);
+      else send_frame(&host, kind, channel, payload, payload_length);
     } else {
       fprintf(stderr, "terminal-keeper: unexpected frame %d from the agent\n", kind);
     }

@@ -14,11 +14,12 @@ sub agent_pid {
   opendir(my $d, '/proc') or die "no /proc\n";
   for my $p (sort { $a <=> $b } grep { /^\d+$/ } readdir $d) {
     open(my $f, '<', "/proc/$p/cmdline") or next; local $/; my $c = <$f> // '';
-    return $p if $c =~ m{^(sandbox-agent|/\.sandbox/bin/node\0/\.sandbox/app/sandbox-server/agent/main\.js)};
+    return $p if $c =~ m{^/\.sandbox/app/sandbox-server/agent/terminal-keeper\0};
   }
   die "no agent found\n";
 }
-# The agent names itself sandbox-agent (process.title); sandbox-init, PID 1, names its program in its arguments.
+# The process that holds the host's socket and the ptys is the agent's terminal keeper (terminal-keeper.c),
+# started by sandbox-init (PID 1, which names the keeper in its own arguments, after "--"), and its Node side's parent.
 # pidfd_open = 434, pidfd_getfd = 438 on x86_64.
 sub steal {
   my ($pid, $fd) = @_;
@@ -29,12 +30,12 @@ sub steal {
 sub socket_fd {
   my ($pid) = @_;
   opendir(my $d, "/proc/$pid/fd") or die "no fds\n";
-  # Its stdout and stderr are socket pairs too (Node's 'pipe'); past them come the socket it listens on
-  # for hosts, then the connection it accepted from the current host: the last one.
+  # Its stdout and stderr may be sockets too; past them come its link to the Node agent, the socket it
+  # listens on for hosts, then the connection it accepted from the current host: the last one.
   my @s = sort { $a <=> $b } grep { $_ > 2 && (readlink("/proc/$pid/fd/$_") // '') =~ /^socket:/ } grep { /^\d+$/ } readdir $d;
   die "no socket\n" unless @s; return $s[-1];
 }
-# The copies share the agent's open files, which Node made non-blocking: wait on EAGAIN.
+# The copies share the keeper's open files, which it made non-blocking: wait on EAGAIN.
 sub put {
   my ($fh, $data) = @_; my $o = 0;
   while ($o < length $data) {
