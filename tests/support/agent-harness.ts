@@ -138,11 +138,7 @@ export function startAgentHarness({ hostname, keep = false }: AgentHarnessOption
     host.on('error', () => {});
     return { host, frames };
   };
-  const first = watch(
-    keep
-      ? connectWhenListening(socketPath, () => (closed = true))
-      : Duplex.from({ readable: keeper.stdout!, writable: keeper.stdin! }),
-  );
+  const first = watch(keep ? connectWhenListening(socketPath, () => (closed = true)) : Duplex.from({ readable: keeper.stdout!, writable: keeper.stdin! }));
   if (!keep) keeper.stdin!.on('error', () => {});
   const { host, frames } = first;
   // Output of terminals, from every connection so far (a reconnect sees the replay again).

@@ -111,7 +111,12 @@ describe('the agent', () => {
     const exit = decodeControl(FrameKind.Exit, await harness.next(FrameKind.Exit, 1));
     expect(exit).toEqual({ code: 3, signal: null });
     const exitAt = harness.frames.findIndex((f) => f.kind === FrameKind.Exit);
-    const before = Buffer.concat(harness.frames.slice(0, exitAt).filter((f) => f.kind === FrameKind.Data).map((f) => f.payload)).toString();
+    const before = Buffer.concat(
+      harness.frames
+        .slice(0, exitAt)
+        .filter((f) => f.kind === FrameKind.Data)
+        .map((f) => f.payload),
+    ).toString();
     expect(before).toContain('LAST-42');
     expect(harness.frames.slice(exitAt + 1).some((f) => f.kind === FrameKind.Data && f.channel === 1)).toBe(false);
     // The channel is free again, for a new shell.

@@ -89,7 +89,11 @@ export async function ensureDiskImage(inputs: DiskImageInputs, progress: Prepare
     progress('vm-disk', 'compiling vport-bridge.c');
     await runCommand('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-static', '-o', join(tree, GUEST_PORT_BRIDGE), PORT_BRIDGE_SOURCE]);
     // boot.sh learns from here where the agent lives, as the namespace driver mounts it.
-    await writeFile(join(tree, GUEST_AGENT_ENV), `AGENT_KEEPER=${SANDBOX_PATHS.keeper}\nAGENT_NODE=${SANDBOX_PATHS.node}\nAGENT_MAIN=${SANDBOX_PATHS.agentMain}\n`, { mode: 0o644 });
+    await writeFile(
+      join(tree, GUEST_AGENT_ENV),
+      `AGENT_KEEPER=${SANDBOX_PATHS.keeper}\nAGENT_NODE=${SANDBOX_PATHS.node}\nAGENT_MAIN=${SANDBOX_PATHS.agentMain}\n`,
+      { mode: 0o644 },
+    );
 
     const used = Number((await runCommand('du', ['-s', '--block-size=1', tree])).split(/\s/)[0]);
     // ext4's own metadata (inode tables, bitmaps) takes a few percent; the rest is the reader's
