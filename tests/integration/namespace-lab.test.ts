@@ -1,8 +1,11 @@
 // A lab in the namespace driver, as the course's Swarm chapter uses it:
 // three machines (node1, node2, node3) of one reader on a private network of
 // their own, each with its name, resolving the others by name, reaching
-// nothing else; Swarm across them; and nothing left on the host afterwards.
-import { existsSync } from 'node:fs';
+// nothing else; Swarm across them; the lab's network namespace charged to
+// one of its machines' host uids, not to host root; and nothing left on the
+// host afterwards.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NamespaceLab } from '../../sandbox-server/src/drivers/namespace/lab.ts';
 import { labMachineId } from '../../sandbox-server/src/drivers/namespace/lab.ts';
@@ -77,6 +80,55 @@ describe("the lab's namespace in the class registry", () => {
     for (const node of ['node2', 'node3']) expect((await on(node, 'echo $DEPOT')).trim()).toBe(depot);
     await on('node1', 'docker pull -q busybox && docker tag busybox $DEPOT/outil:1 && docker push $DEPOT/outil:1 >/dev/null');
     for (const node of ['node2', 'node3']) expect(await on(node, 'docker run --rm $DEPOT/outil:1 echo depuis-le-depot')).toMatch(/^depuis-le-depot$/m);
+  });
+});
+
+// Run by host root on a namespace file: the user namespace that owns it (its inode), that one's
+// owner uid (ioctl NS_GET_USERNS, NS_GET_OWNER_UID), and whether its parent is the host's
+// (NS_GET_PARENT). The kernel charges a namespace, at the host's level, to the owner of the
+// top-level user namespace above it (kernel/ucount.c: inc_ucount climbs, charging each level).
+const OWNER_OF = `
+open(my $ns, "<", shift) or die "open: $!";
+my $z = 0; my $fd = ioctl($ns, 0xb701, $z) or die "NS_GET_USERNS: $!"; open(my $u, "<&=", $fd) or die "$!";
+my $owner = pack("L", 0); ioctl($u, 0xb704, $owner) or die "NS_GET_OWNER_UID: $!";
+my $pfd = ioctl($u, 0xb702, $z); my $parent = "none";
+if ($pfd) { open(my $p, "<&=", $pfd) or die "$!"; $parent = (stat($p))[1] }
+printf "%d %d %s\n", (stat($u))[1], unpack("L", $owner), $parent;`;
+
+const userNamespaceOf = (pid: number | string) => Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/user`))![1]);
+
+/** Host processes running as host uid `uid`, by the user namespace they are in. */
+function processesAs(uid: number): { pid: string; userNamespace: number }[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .flatMap((pid) => {
+      try {
+        if (!new RegExp(`^Uid:\\s+${uid}\\s`, 'm').test(readFileSync(`/proc/${pid}/status`, 'utf8'))) return [];
+        return [{ pid, userNamespace: userNamespaceOf(pid) }];
+      } catch {
+        return []; // gone meanwhile
+      }
+    });
+}
+
+describe("the lab's network namespace", () => {
+  it("is charged to one of the lab's machines' host uid, not to host root, in a user namespace of its own no machine is in", () => {
+    const [userNamespace, owner, parent] = execFileSync('perl', ['-e', OWNER_OF, `/run/netns/${lab.netns}`], { encoding: 'utf8' })
+      .trim()
+      .split(' ')
+      .map(Number);
+    const host = userNamespaceOf('self');
+    // (Made by `ip netns add`, it was in the host's user namespace: owner 0, no parent.)
+    expect(userNamespace).not.toBe(host);
+    expect(parent).toBe(host);
+    expect(owner).not.toBe(0);
+    expect(lab.members.map((member) => member.uidRange.base)).toContain(owner);
+    // A sibling of the machines' user namespaces, not one of them: root in a machine has no capability over the lab's bridge.
+    const machineNamespaces = new Set(lab.members.flatMap((member) => processesAs(member.uidRange.base).map((process) => process.userNamespace)));
+    expect(machineNamespaces.size).toBeGreaterThanOrEqual(3);
+    expect(machineNamespaces.has(userNamespace!)).toBe(false);
+    // Its owner's rights go to processes of the host's user namespace running as that uid: there is none (the one that made it is gone).
+    expect(processesAs(owner!).filter((process) => process.userNamespace === host)).toEqual([]);
   });
 });
 

@@ -23,7 +23,7 @@ import {
   type TerminalStream,
 } from './driver.ts';
 import type { LogSink } from './driver-options.ts';
-import { LabNetwork, labAddress, labNetnsName, removeLabNetns } from './namespace/lab-network.ts';
+import { LabNetwork, labAddress, labNetnsName, removeLabNetns, type LabNetworkOwner } from './namespace/lab-network.ts';
 
 /** A machine of a lab: a whole sandbox of its driver, which can describe its processes. */
 export interface LabMemberMachine extends Sandbox {
@@ -60,6 +60,8 @@ export type MakerFor<M extends LabMemberMachine> = (network: LabNetwork | undefi
 export interface LabDriverParts<M extends LabMemberMachine> {
   /** The driver's prefix: names the lab's network namespace. */
   prefix: string;
+  /** Who a new lab's network namespace is charged to (namespace/lab-network.ts). */
+  networkOwner: LabNetworkOwner;
   log: LogSink;
   track: TrackMachine<M>;
   makerFor: MakerFor<M>;
@@ -71,7 +73,7 @@ export async function startLab<M extends LabMemberMachine>(
   spec: SandboxSpec & { machines: readonly string[] },
   subnet: string,
 ): Promise<MachineLab<M>> {
-  const network = await LabNetwork.create(driver.prefix, spec.id, subnet);
+  const network = await LabNetwork.create(driver.prefix, spec.id, subnet, driver.networkOwner);
   const machines = spec.machines.map((name, index) => ({ name, address: labAddress(subnet, index) }));
   const maker = driver.makerFor(network, subnet, machines);
   return MachineLab.start({ id: spec.id, machines, maker, log: driver.log, track: driver.track }, network);

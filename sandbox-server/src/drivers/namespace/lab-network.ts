@@ -3,6 +3,20 @@
 // machine a veth pair made inside it, whose other end is moved into the
 // machine's own network namespace as eth0 with the machine's address.
 //
+// Who the namespace is charged to. The kernel counts every namespace
+// (user.max_net_namespaces…) against the owner of the user namespace it is
+// made in, at the host's level (kernel/ucount.c). `ip netns add` makes it in
+// the host's, so every lab would be host root's; each namespace machine's own
+// namespaces are its base host uid's instead (native/sandbox-launch.c). So a
+// namespace driver's lab network is made with its first machine to join
+// (ownedByMachines): in a user namespace of its own, owned by that machine's
+// base uid — a sibling of the machine's user namespace, not inside it, so that
+// root in the machine has no capability over the lab's bridge (a namespace
+// owner's rights go to processes of the host's user namespace running as that
+// uid, and none does; the short-lived process that makes it is ours). Host root
+// still configures it from outside. The VM driver's stays host root's
+// (vm/vm-lab.ts says why).
+//
 // The lab's namespace has no link to the host's, no address and no route:
 // its machines reach each other and nothing else (not the host, not another
 // lab, not the outside). No end of any pair ever exists in the host's
@@ -10,7 +24,7 @@
 // on the bridge: Swarm's ports (2377/tcp, 7946/tcp+udp, 4789/udp for VXLAN)
 // pass as any other, and the MTU is Ethernet's (VXLAN overlays inside take
 // 50 bytes off it, as on real hosts).
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readdir, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
@@ -56,27 +70,47 @@ async function ip(args: string[]): Promise<void> {
   }
 }
 
+/** Who a new lab network's namespace is charged to (see the top of this file). */
+export type LabNetworkOwner = 'host-root' | 'first-machine';
+
 export class LabNetwork {
   readonly netns: string;
   readonly subnet: string;
+  /** Resolves once the namespace and its bridge exist; undefined until the first machine joins, for a network made by it. */
+  #made: Promise<void> | undefined;
 
-  private constructor(netns: string, subnet: string) {
+  private constructor(netns: string, subnet: string, made?: Promise<void>) {
     this.netns = netns;
     this.subnet = subnet;
+    this.#made = made;
   }
 
-  /** Makes the lab's namespace and bridge. Removes what it made if a step fails. */
-  static async create(prefix: string, labId: string, subnet: string): Promise<LabNetwork> {
+  /**
+   * A new network for lab `labId`. `host-root`: its namespace and bridge are
+   * made now, by host root (`ip netns add`). `first-machine`: made when the
+   * first machine joins (attach), owned by that machine's base uid. Either way
+   * a failed step removes what it made.
+   */
+  static async create(prefix: string, labId: string, subnet: string, owner: LabNetworkOwner = 'host-root'): Promise<LabNetwork> {
     const network = new LabNetwork(labNetnsName(prefix, labId), subnet);
-    try {
-      await ip(['netns', 'add', network.netns]);
-      await ip(['-n', network.netns, 'link', 'add', BRIDGE, 'mtu', String(MTU), 'type', 'bridge']);
-      await ip(['-n', network.netns, 'link', 'set', BRIDGE, 'up']);
-      return network;
-    } catch (error) {
-      await removeLabNetns(network.netns).catch(() => {});
-      throw error;
-    }
+    if (owner === 'host-root') await network.#make(undefined);
+    return network;
+  }
+
+  /** Makes the namespace (by host root, or owned by `ownerUid`) and its bridge, once; later calls wait for the first. */
+  #make(ownerUid: number | undefined): Promise<void> {
+    this.#made ??= (async () => {
+      try {
+        if (ownerUid === undefined) await ip(['netns', 'add', this.netns]);
+        else await addOwnedNetns(this.netns, ownerUid);
+        await ip(['-n', this.netns, 'link', 'add', BRIDGE, 'mtu', String(MTU), 'type', 'bridge']);
+        await ip(['-n', this.netns, 'link', 'set', BRIDGE, 'up']);
+      } catch (error) {
+        await removeLabNetns(this.netns).catch(() => {});
+        throw error;
+      }
+    })();
+    return this.#made;
   }
 
   /**
@@ -84,7 +118,7 @@ export class LabNetwork {
    * undefined when its namespace is gone (a host reboot empties /run).
    */
   static async existing(prefix: string, labId: string, subnet: string): Promise<LabNetwork | undefined> {
-    const network = new LabNetwork(labNetnsName(prefix, labId), subnet);
+    const network = new LabNetwork(labNetnsName(prefix, labId), subnet, Promise.resolve());
     return (await stat(`${NETNS_DIR}/${network.netns}`).catch(() => undefined)) ? network : undefined;
   }
 
@@ -92,9 +126,12 @@ export class LabNetwork {
    * Plugs the machine whose init is `pid` into the bridge: a veth pair made in
    * the lab's namespace, one end moved into the machine's namespace as eth0,
    * addressed and up. Host root configures it from outside (it holds
-   * CAP_NET_ADMIN over every namespace), before the reader gets a prompt.
+   * CAP_NET_ADMIN over every namespace), before the reader gets a prompt. The
+   * first machine to join a `first-machine` network makes it, owned by
+   * `ownerUid` (that machine's base host uid; unused once the network exists).
    */
-  async attach(index: number, pid: number): Promise<string> {
+  async attach(index: number, pid: number, ownerUid: number): Promise<string> {
+    await this.#make(ownerUid);
     const address = labAddress(this.subnet, index);
     const port = `m${index}`;
     await ip([
@@ -148,6 +185,45 @@ export class LabNetwork {
   /** Removes the namespace; the bridge and every pair go with it (a machine's end dies with its peer). Idempotent. */
   remove(): Promise<void> {
     return removeLabNetns(this.netns);
+  }
+}
+
+/**
+ * Makes network namespace `name` inside a new user namespace owned by host uid
+ * `uid`: a child drops to that uid and unshares both (the user namespace first,
+ * so the network one is made in it), host root names the child's namespace
+ * (`ip netns attach`: a bind mount under /run/netns keeps it), and the child
+ * ends. The new user namespace maps no id: nothing ever runs in it.
+ */
+async function addOwnedNetns(name: string, uid: number): Promise<void> {
+  const child = spawn(
+    'setpriv',
+    ['--reuid', String(uid), '--regid', String(uid), '--clear-groups', '--', 'unshare', '--user', '--net', '--', 'sh', '-c', 'echo made; read _'],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  try {
+    const said = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('\n')) resolve(out.trim());
+      });
+      child.once('error', reject);
+      child.once('close', () => resolve(out.trim()));
+    });
+    if (said !== 'made') {
+      await exited;
+      throw new Error(`could not make a network namespace owned by host uid ${uid}: ${stderr.trim() || `setpriv/unshare said ${JSON.stringify(said)}`}`);
+    }
+    await ip(['netns', 'attach', name, String(child.pid)]);
+  } finally {
+    // Its read ends at end of input; kill is for a child that never got there.
+    child.stdin.end();
+    child.kill('SIGKILL');
+    await exited;
   }
 }
 

@@ -12,7 +12,14 @@ export type NamespaceLab = MachineLab<NamespaceSandbox>;
 
 /** startLab/adoptLab's view of this driver: how it makes machine `index` of lab `spec`. */
 export function namespaceLabParts(host: SandboxHost, spec: SandboxSpec, track: (member: NamespaceSandbox) => void): LabDriverParts<NamespaceSandbox> {
-  return { prefix: host.options.prefix, log: host.options.log, track, makerFor: (network, _subnet, machines) => namespaceMaker(host, spec, network, machines) };
+  return {
+    prefix: host.options.prefix,
+    // Made with its first machine, charged to that machine's base uid as the machines' own namespaces are.
+    networkOwner: 'first-machine',
+    log: host.options.log,
+    track,
+    makerFor: (network, _subnet, machines) => namespaceMaker(host, spec, network, machines),
+  };
 }
 
 function namespaceMaker(host: SandboxHost, spec: SandboxSpec, network: LabNetwork | undefined, hosts: LabMachine[]): LabMachineMaker<NamespaceSandbox> {
@@ -27,8 +34,8 @@ function namespaceMaker(host: SandboxHost, spec: SandboxSpec, network: LabNetwor
         hosts,
         // One reader: the lab's machines share one namespace in the class registry.
         reader: spec.id,
-        join: async (pid) => {
-          await onNetwork().attach(index, pid);
+        join: async (pid, uid) => {
+          await onNetwork().attach(index, pid, uid);
         },
       }),
     adopt: (index) => NamespaceSandbox.adopt(host, labMemberSpec(spec, index)),

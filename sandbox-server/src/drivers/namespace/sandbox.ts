@@ -55,8 +55,8 @@ export interface LabMembership {
   hosts: LabHost[];
   /** The lab's id: its machines are one reader, with one namespace in the class registry. */
   reader: string;
-  /** Plugs the machine, whose init is `pid`, into the lab's network (before the reader's first prompt). */
-  join(pid: number): Promise<void>;
+  /** Plugs the machine, whose init is `pid` and whose base host uid is `uid`, into the lab's network (before the reader's first prompt). */
+  join(pid: number, uid: number): Promise<void>;
 }
 
 /** The user every terminal runs as; the root filesystem's recipe creates it. */
@@ -170,7 +170,7 @@ export class NamespaceSandbox extends AgentBackedSandbox implements Sandbox {
     const init = (await this.#host.runtime.list()).find((container) => container.id === this.containerId)?.pid;
     const initStart = init ? processStartTime(init) : undefined;
     if (init && initStart !== undefined) await this.#dirs.writeRecord({ ...record, ownerPid: init, ownerStart: initStart, ...thisServer() });
-    if (lab) await lab.join(await this.#host.runtime.pid(this.containerId));
+    if (lab) await lab.join(await this.#host.runtime.pid(this.containerId), base);
     const earlyOutput: string[] = [];
     // Hostile bytes: bounded lines, read at a bounded pace, logged within the machine's budget.
     const lines = readLines(output, ({ text, cutBytes }) => {

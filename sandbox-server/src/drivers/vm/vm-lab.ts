@@ -11,6 +11,15 @@
 // switch: the kernel's bridge forwards, and nothing filters on it (Swarm's
 // 2377/tcp, 7946/tcp+udp and 4789/udp pass like the rest). The namespace,
 // its bridge and taps outlive the server with the VMs.
+//
+// Unlike a namespace lab's (namespace/lab-network.ts), this namespace is host
+// root's, counted in host root's user.max_net_namespaces: a VM has no host uid
+// of its own to charge it to. Every QEMU runs as the same `nobody`, inside
+// this very namespace; a user namespace owned by `nobody` would give each
+// QEMU (the VM driver's one way out of a guest) every capability over its
+// lab's bridge and taps. Nor does a reader make any host namespace in this
+// driver: host root's count grows with the number of labs only, which
+// MAX_SANDBOXES bounds.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { LabMachine, SandboxSpec } from '../driver.ts';
@@ -41,7 +50,14 @@ async function ipIn(netns: string, args: string[]): Promise<void> {
 
 /** startLab/adoptLab's view of this driver: how it makes machine `index` of lab `spec`. */
 export function vmLabParts(host: VmHost, spec: SandboxSpec, track: (member: VmSandbox) => void): LabDriverParts<VmSandbox> {
-  return { prefix: host.options.prefix, log: host.options.log, track, makerFor: (network, subnet, machines) => vmMaker(host, spec, network, subnet, machines) };
+  return {
+    prefix: host.options.prefix,
+    // Host root's: see the top of this file.
+    networkOwner: 'host-root',
+    log: host.options.log,
+    track,
+    makerFor: (network, subnet, machines) => vmMaker(host, spec, network, subnet, machines),
+  };
 }
 
 function vmMaker(host: VmHost, spec: SandboxSpec, network: LabNetwork | undefined, subnet: string, hosts: LabMachine[]): LabMachineMaker<VmSandbox> {
