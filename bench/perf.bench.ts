@@ -1,7 +1,8 @@
 // Issue 14's figures, side by side in one run: the project through its
 // public API against a bare baseline (bash in a host node-pty behind a plain
 // `ws` server on loopback, bench/perf/bare-terminal.ts), printed as ratios:
-// - create → first prompt: a bare spawn; the project cold and from the warm pool;
+// - create → first prompt: the project cold and from the warm pool, each
+//   create right after a bare spawn (so both meet the same host);
 // - keystroke echo p50/p90/p99 over KEYS keys, with the hops apart (pty
 //   alone, loopback WebSocket alone), then the bare bridge and the project
 //   INTERLEAVED: one key to each terminal per round at a typing pace (a
@@ -104,16 +105,14 @@ async function websocketAlone(): Promise<void> {
 
 // ── bare baseline ───────────────────────────────────────────────────────────
 
-async function bareSpawns(server: BareServer): Promise<void> {
-  const spawns: number[] = [];
-  for (let run = 0; run < CREATE_RUNS; run++) {
-    const started = performance.now();
-    const client = await BareClient.connect(server.url);
-    await client.waitForPrompt();
-    spawns.push(performance.now() - started);
-    await client.close();
-  }
-  keep('bare: spawn to first prompt', spawns);
+/** One bare spawn → first prompt (ms): a new connection to the bare server starts a new shell. */
+async function bareSpawn(server: BareServer): Promise<number> {
+  const started = performance.now();
+  const client = await BareClient.connect(server.url);
+  await client.waitForPrompt();
+  const elapsed = performance.now() - started;
+  await client.close();
+  return elapsed;
 }
 
 async function bareTerminal(server: BareServer): Promise<BareClient> {
@@ -168,16 +167,35 @@ async function echoSideBySide(server: RunningServer, baselines: Baselines): Prom
   }
 }
 
+/**
+ * Create → prompt, cold and from the warm pool, each create right after a
+ * bare spawn (the same seconds, as echo is interleaved): the warm ratio is
+ * read against the spawns beside the warm creates (`bare: spawn to first
+ * prompt`), the cold one against those beside the cold creates.
+ */
 async function project(baselines: Baselines): Promise<void> {
   const cold = await startServer({ env: { WARM_POOL_SIZE: '0', LOG_LEVEL: 'info' } });
+  const spawnsBesideCold: number[] = [];
   try {
-    keepCreate('cold', await createToPrompt(cold, CREATE_RUNS, async () => {}));
+    keepCreate(
+      'cold',
+      await createToPrompt(cold, CREATE_RUNS, async () => {
+        spawnsBesideCold.push(await bareSpawn(baselines.inBench));
+      }),
+    );
   } finally {
     await cold.stop();
   }
+  keep('bare: spawn to first prompt, beside the cold creates', spawnsBesideCold);
   const warm = await startServer({ env: { WARM_POOL_SIZE: '1', LOG_LEVEL: 'info' } });
   try {
-    keepCreate('warm pool', await createToPrompt(warm, CREATE_RUNS, () => poolReady(warm)));
+    const spawns: number[] = [];
+    const timings = await createToPrompt(warm, CREATE_RUNS, async () => {
+      await poolReady(warm);
+      spawns.push(await bareSpawn(baselines.inBench));
+    });
+    keep('bare: spawn to first prompt', spawns);
+    keepCreate('warm pool', timings);
     await echoSideBySide(warm, baselines);
   } finally {
     await warm.stop();
@@ -292,7 +310,6 @@ await ptyAlone();
 await websocketAlone();
 const baselines: Baselines = { inBench: await startBareServer(), ownProcess: await startBareServerProcess() };
 try {
-  await bareSpawns(baselines.inBench);
   await project(baselines);
 } finally {
   await baselines.inBench.close();
@@ -301,7 +318,7 @@ try {
 console.log('-- side by side');
 ratio('create → prompt (warm pool) / bare spawn, p50', 'project: create to first prompt (warm pool) p50', 'bare: spawn to first prompt p50');
 ratio('create → terminal attached (warm pool) / bare spawn, p50', 'project: create to terminal attached (warm pool) p50', 'bare: spawn to first prompt p50');
-ratio('create → prompt (cold) / bare spawn, p50', 'project: create to first prompt (cold) p50', 'bare: spawn to first prompt p50');
+ratio('create → prompt (cold) / bare spawn, p50', 'project: create to first prompt (cold) p50', 'bare: spawn to first prompt, beside the cold creates p50');
 for (const pace of ['typing', 'back to back']) {
   for (const p of ECHO_PERCENTILES) ratio(`echo p${p} / bare, ${pace}`, `project: echo, ${pace} p${p}`, `bare: echo, ${pace} p${p}`);
 }
