@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ACTIVE_WINDOW_MS } from '../sandbox-server/agent/terminal-groups.ts';
 import { resolveOptions } from '../sandbox-server/src/drivers/namespace/options.ts';
 import { startServer } from '../tests/support/server.ts';
 import { activityBetween, hostCpu, processesInCgroup, readCounters } from './idle/task-counters.ts';
@@ -21,8 +22,11 @@ const MACHINES = Number(process.env.IDLE_MACHINES ?? 20);
 const WINDOWS = Number(process.env.IDLE_WINDOWS ?? 3);
 const WINDOW_S = Number(process.env.IDLE_WINDOW_S ?? 10);
 const DOCKER = process.env.IDLE_DOCKER === 'true';
-/** Long enough for start-up work (JIT, GC, the pool's last refill) to be over before measuring. */
-const SETTLE_MS = 5000;
+/**
+ * Long enough for start-up work (JIT, GC, the pool's last refill) to be over before measuring, and longer than the
+ * agents' fork-bomb watch keeps checking after a terminal's use (the warm shell's prompt is one; ACTIVE_WINDOW_MS).
+ */
+const SETTLE_MS = ACTIVE_WINDOW_MS + 5000;
 /** Where the figures are extrapolated to: the hosts this is for hold up to ≈ 200 machines. */
 const HOST_MACHINES = 200;
 

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sandbox } from '../sandbox-server/src/drivers/driver.ts';
 import { DEFAULT_LIMITS, createNamespaceDriver } from '../sandbox-server/src/drivers/namespace/index.ts';
 import { TerminalReader } from '../tests/support/terminal-reader.ts';
+import { activityBetween, processesInCgroup, readCounters } from './idle/task-counters.ts';
 import { percentile, report, reportTimings } from './stats.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 12);
@@ -174,10 +175,14 @@ async function capacity(): Promise<void> {
   await sleep(3000);
   const used = before - memAvailable();
   const cpuOf = () => boxes.reduce((sum, { sandbox }) => sum + Number(cgroupFile(sandbox, 'cpuacct', 'cpuacct.usage')), 0) / 1e9;
+  const pids = boxes.flatMap(({ sandbox }) => processesInCgroup(`/sys/fs/cgroup/pids/${prefix}/${sandbox.id}`));
+  const countersBefore = readCounters(pids);
   const cpuBefore = cpuOf();
   await sleep(5000);
   const idleCores = (cpuOf() - cpuBefore) / 5 / boxes.length;
+  const wakeUps = [...activityBetween(countersBefore, readCounters(pids)).values()].reduce((sum, { wakeUps }) => sum + wakeUps, 0);
   report('capacity: idle CPU per sandbox with dockerd', idleCores * 100, '% of a core');
+  report('capacity: idle wake-ups per sandbox with dockerd (all its processes)', wakeUps / 5 / boxes.length, '/s');
   let responsive = 0;
   for (const { reader } of boxes) if ((await reader.run('echo ok', { timeoutMs: 60_000 })).output.trim() === 'ok') responsive++;
   const tasks = boxes.reduce((sum, { sandbox }) => sum + Number(cgroupFile(sandbox, 'pids', 'pids.current')), 0);
