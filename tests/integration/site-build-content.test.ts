@@ -1,7 +1,7 @@
 // Content that must build: a Hugo page copied verbatim (shortcodes and all),
 // drafts hidden unless asked for, the base path and Hugo's aliases honoured.
 // Each build reads a small content tree through COURSE_* variables.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSite, makeTempDir, PROJECT_ROOT, removeTempDir, writeContentTree } from '../support/site.ts';
@@ -135,5 +135,30 @@ describe('under a base path', () => {
     expect(page).toMatch(/<link rel="stylesheet" href="\/tp-iut-docker\/_astro\/[^"]+\.css">/);
     expect(page).toContain('data-base="/tp-iut-docker/"');
     expect(html(outDir, 'ancien/reseau')).toContain('url=/tp-iut-docker/docker_linux/reseau/');
+  });
+
+  it("carries no Vite preload helper in the page's JS at load: its own asks for the terminal code's chunks under the base path", () => {
+    const page = html(outDir, 'docker_linux/namespaces');
+    const read = (src: string) => readFileSync(join(outDir, src.replace(/^\/tp-iut-docker\//, '')), 'utf8');
+    // The page's module scripts and what they import statically: the JS a reader's browser runs at load.
+    const atLoad = new Map<string, string>();
+    const pending = [...page.matchAll(/<script type="module" src="([^"]+)"/g)].map((m) => m[1]!);
+    while (pending.length > 0) {
+      const src = pending.pop()!;
+      if (atLoad.has(src)) continue;
+      const code = read(src);
+      atLoad.set(src, code);
+      for (const m of code.matchAll(/\bimport\s*(?:[\w*{}\s,$]*from\s*)?["']\.\/([^"']+\.js)["']/g)) pending.push(src.replace(/[^/]+$/, m[1]!));
+    }
+    const js = [...atLoad.values()].join('\n');
+    expect(atLoad.size).toBeGreaterThan(1);
+    // Vite's helper (src/lib/authoring/preload-helper.ts says why it is replaced) names the event it sends on a failure.
+    expect(js).not.toContain('vite:preloadError');
+    expect(js).toContain('modulepreload');
+    expect(js).toMatch(/__vite__mapDeps=[^\n]*"_astro\/terminal-app\.[\w-]+\.js"/);
+    expect(js).toContain('`/tp-iut-docker/`');
+    // Nor anywhere else: every dynamic import of the site goes through the light one.
+    for (const file of readdirSync(join(outDir, '_astro')).filter((name) => name.endsWith('.js')))
+      expect(readFileSync(join(outDir, '_astro', file), 'utf8'), file).not.toContain('vite:preloadError');
   });
 });
