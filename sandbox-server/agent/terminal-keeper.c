@@ -254,6 +254,7 @@ static void rewatch_peer(Peer *peer) {
 }
 
 static void host_gone(const char *why);
+static void check_host_water(void);
 
 /** Writes what the peer's queue holds, as far as its socket takes it. */
 static void flush_peer(Peer *peer) {
@@ -271,15 +272,17 @@ static void flush_peer(Peer *peer) {
     }
     queue_drop(&peer->out, (size_t)written);
   }
-  if (peer == &host) {
-    int blocked = queue_size(&host.out) > HOST_HIGH_WATER || (host_blocked && queue_size(&host.out) > HOST_LOW_WATER);
-    if (blocked != host_blocked) {
-      host_blocked = blocked;
-      update_masters();
-      rewatch_peer(&link_peer);
-    }
-  }
+  if (peer == &host) check_host_water();
   rewatch_peer(peer);
+}
+
+/** Past its high water, the host's queue holds every pty back (and the agent's output); below its low water, not. */
+static void check_host_water(void) {
+  int blocked = queue_size(&host.out) > HOST_HIGH_WATER || (host_blocked && queue_size(&host.out) > HOST_LOW_WATER);
+  if (blocked == host_blocked) return;
+  host_blocked = blocked;
+  update_masters();
+  rewatch_peer(&link_peer);
 }
 
 /** Queues one frame for `peer` and writes at once when nothing waits before it. */
@@ -293,6 +296,7 @@ static void send_frame(Peer *peer, int kind, uint32_t channel, const void *paylo
     // Behind others: in order, after them.
     queue_push(&peer->out, header, HEADER_BYTES);
     if (length) queue_push(&peer->out, payload, length);
+    if (peer == &host) check_host_water();
     return;
   }
   // Nothing waits: straight to the socket, one system call, no copy; only what it refuses is queued.

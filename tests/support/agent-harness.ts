@@ -50,7 +50,10 @@ function connectWhenListening(path: string, onClose: () => void): Duplex {
   let socket: net.Socket | undefined;
   let ended = false;
   const host = new Duplex({
-    read() {},
+    // Backpressure as a socket's: a host that stops reading stops reading the keeper's socket.
+    read() {
+      socket?.resume();
+    },
     write(chunk: Buffer, _encoding, callback) {
       if (socket) socket.write(chunk, callback);
       else {
@@ -82,7 +85,9 @@ function connectWhenListening(path: string, onClose: () => void): Duplex {
       socket = next;
       for (const chunk of pending.splice(0)) next.write(chunk);
       if (ended) next.end();
-      next.on('data', (chunk: Buffer) => host.push(chunk));
+      next.on('data', (chunk: Buffer) => {
+        if (!host.push(chunk)) next.pause();
+      });
       next.on('close', () => {
         onClose();
         host.push(null);
@@ -153,6 +158,9 @@ export function startAgentHarness({ hostname, keep = false }: AgentHarnessOption
     get shells() {
       return opened();
     },
+    /** The test stops reading what the keeper sends (as a stalled server would), then reads again. */
+    pauseHost: () => host.pause(),
+    resumeHost: () => host.resume(),
     isClosed: () => closed,
     hasExited: () => exited,
     send: (frame: Buffer) => host.write(frame),

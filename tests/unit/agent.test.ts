@@ -146,6 +146,22 @@ describe('the agent', () => {
     }, 'the shell to end with its machine');
   });
 
+  it('stops reading its ptys while the host reads nothing, so its memory stays bounded, and goes on once it reads', async () => {
+    const harness = startAgent();
+    await openOn(harness, 1);
+    await answerOn(harness, 1, 'READY');
+    const rssKiB = () => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${harness.keeperPid}/status`, 'utf8'))![1]);
+    const before = rssKiB();
+    harness.pauseHost();
+    harness.send(encodeFrame(FrameKind.Data, 1, 'yes FLOOD-LINE-OF-SOME-LENGTH\r'));
+    // `yes` writes as fast as the pty takes it: gigabytes a minute if nothing held it back.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(rssKiB() - before).toBeLessThan(8 * 1024);
+    harness.resumeHost();
+    harness.send(encodeFrame(FrameKind.Data, 1, '\x03'));
+    await answerOn(harness, 1, 'AFTER');
+  });
+
   it('runs a command without a terminal and answers with its output and status', async () => {
     const harness = startAgent();
     harness.send(encodeControl(FrameKind.Exec, 5, { argv: ['/bin/sh', '-c', 'echo out; echo err >&2; exit 3'], timeoutMs: 10_000 }));
