@@ -22,6 +22,9 @@ import { createRequestHandler } from './request-handler.ts';
 import { SandboxApi } from './sandbox-api.ts';
 import { createStaticSite } from './static-site.ts';
 
+/** How often Node's HTTP server looks for requests past their headers or request timeout (see createServer below). */
+const CONNECTIONS_CHECK_MS = 5000;
+
 export interface SandboxServer {
   /** The address it listens on, e.g. http://127.0.0.1:4321/ (base path included). */
   readonly url: string;
@@ -100,8 +103,10 @@ export async function startSandboxServer(config: Config, driver: SandboxDriver, 
   const terminals = new TerminalEndpoint(sandboxSockets);
   const namespaces = new NamespaceEndpoint(sandboxSockets);
   const http: Server = createServer(
-    // Half-sent requests are looked for every second (headers and request timeouts: connection-guard.ts).
-    { connectionsCheckingInterval: 1000 },
+    // Half-sent requests are looked for every 5 s (headers and request timeouts: connection-guard.ts), so one is cut
+    // 10–15 s after it began. Node runs this check for ever, connections or not: every second was a wake-up a
+    // second of an idle server (Node's default, 30 s, would let a half-sent request hold its connection 40 s).
+    { connectionsCheckingInterval: CONNECTIONS_CHECK_MS },
     createRequestHandler({
       basePath: config.basePath,
       allowedOrigins: config.allowedOrigins,
