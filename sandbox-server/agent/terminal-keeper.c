@@ -100,6 +100,16 @@ enum {
 #define MAX_PENDING_INPUT (4 * 1024 * 1024)
 /** After its shell exited, how long a terminal's last output may take to come out of the pty. */
 #define EXIT_DRAIN_MS 200
+/**
+ * Output that trickles (a program writing line by line to its tty, as `seq`
+ * does) is read in pieces this small or smaller only once per REST_MS: read
+ * at once, each line would be a frame, and under emulation (a VM guest) the
+ * writer and this loop took turns on the CPU for every line (3.4 MB of `seq`
+ * took 98 s). Never the echo of what was just typed, nor output after a quiet
+ * spell: those go at once.
+ */
+#define SMALL_READ_BYTES 1024
+#define REST_MS 1
 
 // ---- Byte queues -------------------------------------------------------------
 typedef struct {
@@ -174,6 +184,9 @@ typedef struct {
   size_t ring_head, ring_length;
   Queue input;
   int watching_out; // EPOLLOUT asked for on the master (input waits)
+  int typed_since_read; // input went in since the last read: what comes next is its echo
+  int64_t last_read_ms; // when output was last read
+  int64_t resting_until_ms; // not read before then (trickling output is gathered, see read_master)
 } Terminal;
 
 typedef struct {
@@ -348,7 +361,7 @@ static void rewatch_master(int index) {
   if (!t || t->master < 0) return;
   uint32_t events = 0;
   // With no host, output is read on (into the replay ring): nobody holds a shell back.
-  if (host.fd < 0 || (!host_blocked && !t->paused_by_host)) events |= EPOLLIN;
+  if ((host.fd < 0 || (!host_blocked && !t->paused_by_host)) && t->resting_until_ms == 0) events |= EPOLLIN;
   if (t->watching_out) events |= EPOLLOUT;
   watch(t->master, events, TAG(TAG_MASTER, index));
 }
@@ -377,6 +390,16 @@ static int read_master(int index, int once) {
     if (count <= 0) return 0;
     ring_append(t, frame + HEADER_BYTES, (size_t)count);
     send_frame(&host, K_DATA, t->channel, frame + HEADER_BYTES, (size_t)count);
+    int64_t now = now_ms();
+    int trickling = count <= SMALL_READ_BYTES && !t->typed_since_read && now - t->last_read_ms <= REST_MS;
+    t->typed_since_read = 0;
+    t->last_read_ms = now;
+    if (trickling && once) {
+      // Let the writer go on for a moment: the next read takes what it wrote meanwhile, in one frame.
+      t->resting_until_ms = now + REST_MS + 1;
+      rewatch_master(index);
+      return 1;
+    }
     if (once || host_blocked || t->paused_by_host) return 1;
   }
 }
@@ -407,6 +430,12 @@ static void type_into(Terminal *t, const unsigned char *bytes, size_t length) {
     return;
   }
   int was_empty = queue_size(&t->input) == 0;
+  t->typed_since_read = 1;
+  if (t->resting_until_ms) {
+    // Its echo is awaited: read at once.
+    t->resting_until_ms = 0;
+    rewatch_master(find_terminal(t->channel));
+  }
   queue_push(&t->input, bytes, length);
   if (was_empty) write_input(t);
 }
@@ -904,6 +933,15 @@ int main(int argc, char **argv) {
     int64_t now = now_ms();
     for (int i = 0; i < MAX_OPEN_TERMINALS; i++) {
       Terminal *t = terminals[i];
+      if (t && t->resting_until_ms) {
+        if (t->resting_until_ms <= now) {
+          t->resting_until_ms = 0;
+          rewatch_master(i);
+        } else {
+          int wait = (int)(t->resting_until_ms - now);
+          if (timeout < 0 || wait < timeout) timeout = wait;
+        }
+      }
       if (!t || !t->exited) continue;
       if (t->drain_deadline <= now) {
         finish_terminal(i);
