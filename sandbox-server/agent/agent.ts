@@ -34,8 +34,6 @@ interface Terminal {
   channel: number;
   /** Its shell's pid, once the keeper started it. */
   pid: number | undefined;
-  cols: number;
-  rows: number;
 }
 
 export interface AgentOptions {
@@ -126,8 +124,6 @@ export class Agent {
       const terminal = this.#terminals.get(frame.channel);
       if (!terminal || terminal.pid === undefined) throw new ProtocolError(`Resize for channel ${frame.channel}, which has no terminal`);
       const { cols, rows } = decodeControl(FrameKind.Resize, frame);
-      terminal.cols = cols;
-      terminal.rows = rows;
       this.#send(setSizeFrame(frame.channel, cols, rows));
       return;
     }
@@ -142,8 +138,8 @@ export class Agent {
       if (other.name === name) throw new ProtocolError(`terminal "${name}" is already open on channel ${other.channel}`);
     }
     const groupProcsFiles = this.#options.groups.create(name);
-    const command = this.#options.shellCommand({ user: this.#options.user, cols, rows, groupProcsFiles });
-    this.#terminals.set(channel, { name, channel, pid: undefined, cols, rows });
+    const command = this.#options.shellCommand({ user: this.#options.user, groupProcsFiles });
+    this.#terminals.set(channel, { name, channel, pid: undefined });
     // The keeper answers the host (Opened, or an Error) and us (Spawned or SpawnFailed).
     this.#send(spawnFrame(channel, name, cols, rows, command));
   }

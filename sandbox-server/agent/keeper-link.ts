@@ -45,17 +45,19 @@ export function spawnFrame(channel: number, name: string, cols: number, rows: nu
   if (fields.some((field, index) => field.includes('\0') || (field === '' && index !== 2 + command.argv.length))) {
     throw new Error('a shell command may not hold NUL bytes or empty fields');
   }
-  const size = Buffer.alloc(4);
-  size.writeUInt16BE(cols, 0);
-  size.writeUInt16BE(rows, 2);
-  return encodeFrameOfKind(LinkKind.Spawn, channel, Buffer.concat([size, Buffer.from(`${fields.join('\0')}\0`)]));
+  return encodeFrameOfKind(LinkKind.Spawn, channel, Buffer.concat([sizeBytes(cols, rows), Buffer.from(`${fields.join('\0')}\0`)]));
 }
 
 export function setSizeFrame(channel: number, cols: number, rows: number): Buffer {
+  return encodeFrameOfKind(LinkKind.SetSize, channel, sizeBytes(cols, rows));
+}
+
+/** A window size as the keeper reads it: u16 cols, u16 rows. */
+function sizeBytes(cols: number, rows: number): Buffer {
   const size = Buffer.alloc(4);
   size.writeUInt16BE(cols, 0);
   size.writeUInt16BE(rows, 2);
-  return encodeFrameOfKind(LinkKind.SetSize, channel, size);
+  return size;
 }
 
 export function decodeSpawned(payload: Buffer): { pid: number; tty: string } {

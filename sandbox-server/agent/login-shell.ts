@@ -6,8 +6,6 @@ import type { ShellCommand } from './keeper-link.ts';
 
 export interface LoginShellOptions {
   user: string;
-  cols: number;
-  rows: number;
   /** cgroup.procs files the shell joins before it starts (see terminal-groups.ts). */
   groupProcsFiles: string[];
 }

@@ -987,12 +987,9 @@ int main(int argc, char **argv) {
         Terminal *t = terminals[index];
         if ((what & EPOLLOUT) && t->master >= 0) write_input(t);
         if ((what & (EPOLLIN | EPOLLHUP | EPOLLERR)) && t->master >= 0 && !read_master((int)index, 1)) {
-          // EIO: every holder of the pty's slave side is gone.
-          epoll_ctl(epoll_fd, EPOLL_CTL_DEL, t->master, NULL);
+          // EIO: every holder of the pty's slave side is gone (its SIGCHLD, if still to come, finishes it).
           if (t->exited) finish_terminal((int)index);
-          else {
-            close_master(t);
-          }
+          else close_master(t);
         }
       }
     }

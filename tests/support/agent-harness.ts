@@ -13,6 +13,7 @@ import { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { FrameDecoder, FrameKind, decodeControl, encodeControl, encodeFrame, type Frame } from '../../contracts/agent-protocol.ts';
 import { KEEPER_SOURCE } from '../../sandbox-server/src/rootfs/agent-build.ts';
+import { CFLAGS } from '../../sandbox-server/src/rootfs/compile-c.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CHILD = join(ROOT, 'tests/support/agent-child.ts');
@@ -24,7 +25,7 @@ export function keeperBinary(): string {
   const binary = join(tmpdir(), `cours-linux-terminal-keeper-${hash}`);
   if (!existsSync(binary)) {
     const temporary = `${binary}.tmp-${process.pid}`;
-    execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-static', '-o', temporary, source]);
+    execFileSync('gcc', [...CFLAGS, '-o', temporary, source]);
     execFileSync('mv', [temporary, binary]);
   }
   return binary;
@@ -102,7 +103,9 @@ export function startAgentHarness({ hostname, keep = false }: AgentHarnessOption
   const dir = mkdtempSync(join(tmpdir(), 'agent-harness-'));
   const socketPath = join(dir, 'agent.sock');
   const logs: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
-  const keeper: ChildProcess = spawn(keeperBinary(), [process.execPath, CHILD], {
+  // Told to end with this test process (setpriv execs the keeper in place): a keeper listening for
+  // hosts would otherwise outlive a test run killed midway, with its agent and shells.
+  const keeper: ChildProcess = spawn('/usr/bin/setpriv', ['--pdeathsig', 'SIGTERM', '--', keeperBinary(), process.execPath, CHILD], {
     env: { PATH: '/usr/bin:/bin', TEST_AGENT_TRANSPORT: keep ? `listen:${socketPath}` : 'stdio', TEST_AGENT_HOSTNAME: hostname },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -192,6 +195,16 @@ export async function until(condition: () => boolean, what: string, timeoutMs = 
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** True once process `pid` is gone. */
+export function processGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
   }
 }
 

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FrameKind, PROTOCOL_VERSION, decodeControl, encodeControl, encodeFrame } from '../../contracts/agent-protocol.ts';
-import { type AgentHarness, answerOn, openOn, startAgentHarness, until } from '../support/agent-harness.ts';
+import { type AgentHarness, answerOn, openOn, processGone, startAgentHarness, until } from '../support/agent-harness.ts';
 
 const running: AgentHarness[] = [];
 
@@ -136,14 +136,7 @@ describe('the agent', () => {
       .find((pid) => pid !== shell)!;
     process.kill(agent, 'SIGKILL');
     await harness.exited();
-    await until(() => {
-      try {
-        process.kill(shell, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    }, 'the shell to end with its machine');
+    await until(() => processGone(shell), 'the shell to end with its machine');
   });
 
   it('stops reading its ptys while the host reads nothing, so its memory stays bounded, and goes on once it reads', async () => {
@@ -176,14 +169,7 @@ describe('the agent', () => {
     await until(() => harness.isClosed(), 'the agent to close');
     expect(harness.logs.find((line) => line.level === 'error')?.msg).toBe('unreadable stream from the host, closing');
     const shell = harness.shells[0]!;
-    await until(() => {
-      try {
-        process.kill(shell, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    }, 'the shell to end with its agent');
+    await until(() => processGone(shell), 'the shell to end with its agent');
   });
 
   it('keeps its terminals for the next host, which is told of them in Hello and gets their recent output', async () => {

@@ -10,15 +10,14 @@
 //   <cacheDir>/native/agent-<hash>/sandbox-server/agent/terminal-keeper   (terminal-keeper.c, static: runs in any root filesystem)
 //   <cacheDir>/native/agent-<hash>/contracts/{agent-protocol,process-snapshot,names,sizes}.js
 // (the repository's own layout, so the agent's relative imports resolve as they do here)
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { stripTypeScriptTypes } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { PrepareProgress } from '../drivers/driver.ts';
+import { CFLAGS, compileC } from './compile-c.ts';
 
 const REPO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -41,25 +40,13 @@ export function agentSources(): string[] {
 /** The agent's C front, compiled into the build (its binary's path there is KEEPER_BINARY). */
 export const KEEPER_SOURCE = 'sandbox-server/agent/terminal-keeper.c';
 export const KEEPER_BINARY = 'sandbox-server/agent/terminal-keeper';
-const KEEPER_CFLAGS = ['-O2', '-Wall', '-Wextra', '-Werror', '-static'];
 
 /** Directory name of the build of the current sources. */
 export function agentBuildName(): string {
   const hash = createHash('sha256');
   for (const source of [...agentSources(), KEEPER_SOURCE]) hash.update(source).update(readFileSync(join(REPO_DIR, source)));
-  hash.update(JSON.stringify(KEEPER_CFLAGS));
+  hash.update(JSON.stringify(CFLAGS));
   return `agent-${hash.digest('hex').slice(0, 16)}`;
-}
-
-/** Compiles the terminal keeper to `output` (gcc and libc6-dev, as for the other helpers). */
-export async function compileKeeper(output: string): Promise<void> {
-  await mkdir(dirname(output), { recursive: true });
-  try {
-    await promisify(execFile)('gcc', [...KEEPER_CFLAGS, '-o', output, join(REPO_DIR, KEEPER_SOURCE)]);
-  } catch (error) {
-    const detail = (error as { stderr?: string }).stderr || (error as Error).message;
-    throw new Error(`compiling ${KEEPER_SOURCE} failed (gcc and libc6-dev are needed): ${detail}`);
-  }
 }
 
 export async function ensureAgentBuild(nativeDir: string, progress: PrepareProgress): Promise<string> {
@@ -75,7 +62,7 @@ export async function ensureAgentBuild(nativeDir: string, progress: PrepareProgr
       await writeFile(target, renameImports(code));
     }
     progress('native', 'compiling terminal-keeper.c');
-    await compileKeeper(join(temporary, KEEPER_BINARY));
+    await compileC(join(REPO_DIR, KEEPER_SOURCE), join(temporary, KEEPER_BINARY));
     await rename(temporary, final);
   } catch (error) {
     await rm(temporary, { recursive: true, force: true });

@@ -2,18 +2,16 @@
 // into the cache, named by the hash of their source (a changed source gives a
 // new binary; an unchanged one is never rebuilt). Static, so that the same
 // binary runs inside any root filesystem.
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { PrepareProgress } from '../drivers/driver.ts';
 import { ensureAgentBuild } from './agent-build.ts';
+import { CFLAGS, compileC } from './compile-c.ts';
 
 const NATIVE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../native');
-const CFLAGS = ['-O2', '-Wall', '-Wextra', '-Werror', '-static'];
 
 export const HELPERS = {
   /** PID 1 of a sandbox. */
@@ -43,15 +41,13 @@ export async function ensureHelpers(cacheDir: string, progress: PrepareProgress)
     if (existsSync(output)) continue;
     const { source, flags } = HELPERS[name];
     progress('native', `compiling ${source}`);
-    await mkdir(dirname(output), { recursive: true });
     const temporary = `${output}.tmp-${process.pid}`;
     try {
-      await promisify(execFile)('gcc', [...CFLAGS, ...flags, '-o', temporary, join(NATIVE_DIR, source)]);
+      await compileC(join(NATIVE_DIR, source), temporary, flags);
       await rename(temporary, output);
     } catch (error) {
       await rm(temporary, { force: true });
-      const detail = (error as { stderr?: string }).stderr || (error as Error).message;
-      throw new Error(`compiling ${source} failed (gcc and libc6-dev are needed): ${detail}`);
+      throw error;
     }
   }
   paths.agent = await ensureAgentBuild(join(cacheDir, 'native'), progress);
