@@ -58,7 +58,11 @@ export const FrameKind = {
   Close: 8,
   /** agent → host: the shell is gone; the channel is closed. JSON Exit. */
   Exit: 9,
-  /** both ways: a request failed (channel ≠ 0) or the peer misbehaved (channel 0). JSON ErrorMessage. */
+  /**
+   * both ways: a request failed (channel ≠ 0) or the peer misbehaved (channel 0). JSON ErrorMessage.
+   * Also the answer to an Open, Exec or Snapshot pending when the machine's Node agent died and was
+   * started again (terminal-keeper.c): the request may be sent again.
+   */
   Error: 10,
   /** agent → host, channel 0: a structured log record for the server's log. JSON LogRecord. */
   Log: 11,

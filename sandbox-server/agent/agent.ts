@@ -26,7 +26,7 @@ import type { Log } from './log.ts';
 import type { TerminalGroups } from './terminal-groups.ts';
 import type { LoginShellOptions } from './login-shell.ts';
 import { runExec } from './exec.ts';
-import { LINK_FRAME_KINDS, LinkKind, decodeSpawned, readyFrame, setSizeFrame, spawnFrame, type ShellCommand } from './keeper-link.ts';
+import { LINK_FRAME_KINDS, LinkKind, decodeAdopt, decodeSpawned, readyFrame, setSizeFrame, spawnFrame, type ShellCommand } from './keeper-link.ts';
 import { throttledSnapshots } from './process-snapshot.ts';
 
 interface Terminal {
@@ -109,6 +109,13 @@ export class Agent {
       return;
     }
     if (kind === LinkKind.Exited) return this.#exited(frame);
+    if (kind === LinkKind.Adopt) {
+      // This agent is a restarted one: the keeper kept the terminals the previous one opened.
+      const { pid, name, tty } = decodeAdopt(frame.payload);
+      this.#terminals.set(frame.channel, { name, channel: frame.channel, pid });
+      this.#options.log('info', 'terminal adopted from the previous agent', { terminal: name, pid, tty });
+      return;
+    }
     if (kind === LinkKind.Host) {
       if (frame.payload[0] === 1 && this.#terminals.size > 0) {
         this.#options.log('info', 'host connected: terminals handed over', { terminals: [...this.#terminals.values()].map(({ name }) => name) });

@@ -21,7 +21,16 @@ export const LinkKind = {
   Exited: 105,
   /** keeper → agent: a host connection came (u8 1) or went (u8 0). */
   Host: 106,
+  /** keeper → a restarted agent: a terminal that runs already (decodeAdopt). */
+  Adopt: 107,
 } as const;
+
+/**
+ * In the environment of an agent the keeper started again after the first
+ * died: the machine is made already (dockerd runs, its files are written),
+ * and its terminals come as Adopt messages.
+ */
+export const AGENT_RESTART_ENV = 'SANDBOX_AGENT_RESTART';
 
 /** Every kind a link frame may have: the host's and the link's own. */
 export const LINK_FRAME_KINDS: ReadonlySet<number> = new Set([...Object.values(FrameKind), ...Object.values(LinkKind)]);
@@ -58,6 +67,13 @@ function sizeBytes(cols: number, rows: number): Buffer {
   size.writeUInt16BE(cols, 0);
   size.writeUInt16BE(rows, 2);
   return size;
+}
+
+/** Adopt: u32 pid, then NUL-terminated: the terminal's name, its tty. */
+export function decodeAdopt(payload: Buffer): { pid: number; name: string; tty: string } {
+  const fields = payload.subarray(4).toString('utf8').split('\0');
+  if (payload.length < 4 || fields.length !== 3 || fields[2] !== '' || !fields[0]) throw new Error('a malformed Adopt message');
+  return { pid: payload.readUInt32BE(0), name: fields[0], tty: fields[1]! };
 }
 
 export function decodeSpawned(payload: Buffer): { pid: number; tty: string } {

@@ -7,14 +7,18 @@
 // transport; with "listen:" the terminals outlive the host (a restarted
 // server connects again and finds every shell where it was), with a one-shot
 // transport the keeper ends when its host goes away, and the sandbox with it.
+// If this process dies, the keeper starts it again (AGENT_RESTART_ENV set):
+// the machine is made already, and what the reader did to it since (their
+// /etc/hosts, a dockerd they restarted) is theirs, so it is left as it is.
 //
 //   SANDBOX_AGENT_CONFIG='{"transport":"listen:/.sandbox/run/agent.sock",…}' terminal-keeper node main.js
+import { readFileSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import { AGENT_CONFIG_ENV, parseAgentConfig } from '../../contracts/agent-protocol.ts';
 import { Agent } from './agent.ts';
 import { startDocker } from './docker.ts';
 import { applyIdentity } from './identity.ts';
-import { LINK_FD } from './keeper-link.ts';
+import { AGENT_RESTART_ENV, LINK_FD } from './keeper-link.ts';
 import { startRegistryForwarder, writeDepotProfile } from './registry-forwarder.ts';
 import { createLog } from './log.ts';
 import { loginShellCommand } from './login-shell.ts';
@@ -30,8 +34,11 @@ try {
   const config = parseAgentConfig(process.env[AGENT_CONFIG_ENV]);
   // Shells get an environment of their own; this one is none of their business.
   delete process.env[AGENT_CONFIG_ENV];
-  if (config.writeIdentity) applyIdentity(config.hostname, config.hosts);
-  if (config.docker && config.registryNamespace) writeDepotProfile(config.registryNamespace, log);
+  const restarted = process.env[AGENT_RESTART_ENV] === '1';
+  delete process.env[AGENT_RESTART_ENV];
+  if (restarted) log('warn', 'agent started again after the previous one died: its terminals are adopted');
+  if (config.writeIdentity && !restarted) applyIdentity(config.hostname, config.hosts);
+  if (config.docker && config.registryNamespace && !restarted) writeDepotProfile(config.registryNamespace, log);
   const groups = openTerminalGroups(config.terminalPidsMax, log);
   const link = new net.Socket({ fd: LINK_FD, readable: true, writable: true });
   const agent = new Agent({ user: config.user, groups, shellCommand: loginShellCommand, log });
@@ -40,8 +47,9 @@ try {
   link.on('close', () => process.exit(0));
   agent.serve(link, config.transport, config.hostname);
   if (config.docker) {
+    // The previous agent's forwarder died with it; its dockerd did not.
     startRegistryForwarder(log);
-    startDocker(log, config.terminalPidsMax);
+    if (!restarted || !processRuns('dockerd')) startDocker(log, config.terminalPidsMax);
   }
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.on(signal, () => {
@@ -53,4 +61,15 @@ try {
 } catch (error) {
   log('error', 'agent failed to start', { error: error instanceof Error ? error.message : String(error) });
   process.exit(1);
+}
+
+/** Whether a process of that name runs in this machine (its pid namespace: /proc shows only the machine's). */
+function processRuns(name: string): boolean {
+  return readdirSync('/proc').some((entry) => {
+    try {
+      return /^\d+$/.test(entry) && readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name;
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
 }

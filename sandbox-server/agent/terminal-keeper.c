@@ -27,10 +27,18 @@
 // Resize, Exec, Snapshot, anything unexpected) goes to the Node agent, and
 // everything the agent sends that is not a LINK_* request goes to the host.
 //
+// The Node agent may die (a bug of ours, root inside killing it): the keeper
+// starts it again, tells the new one which terminals run (LINK_ADOPT), and
+// answers with an Error what the dead one had been asked and not answered
+// (an Open, an Exec, a Snapshot), so that the host asks again rather than
+// waits. The shells, their screens and the host connection never notice.
+// Only an agent that keeps dying (AGENT_RESTARTS within AGENT_RESTART_WINDOW_MS)
+// or that dies before it ever served ends the machine.
+//
 // Trust: the host is the server; root inside the machine can also connect to
 // the socket (and then takes over, as a new host does), or kill this process
-// (and the machine ends, as when the agent died before). Every length read
-// from a peer is checked before it is used.
+// (and the machine ends). Every length read from a peer is checked before it
+// is used.
 //
 // Usage: terminal-keeper AGENT_COMMAND [ARG]...   (the Node agent, with fd 3 the link)
 #define _GNU_SOURCE
@@ -90,7 +98,17 @@ enum {
   LINK_EXITED = 105,
   /** keeper → agent: a host connection came or went (for its logs). u8 1 = came, 0 = went. */
   LINK_HOST = 106,
+  /** keeper → a restarted agent: a terminal that runs already. u32 pid, then NUL-terminated: name, tty. */
+  LINK_ADOPT = 107,
 };
+
+/** The agent restarted more than this many times within the window: it cannot live, the machine ends. */
+#define AGENT_RESTARTS 3
+#define AGENT_RESTART_WINDOW_MS 60000
+/** Set in a restarted agent's environment: it finds the machine made (dockerd running, files written). */
+#define AGENT_RESTART_ENV "SANDBOX_AGENT_RESTART"
+/** Requests of the host's the agent has not answered yet, remembered to answer them if it dies. */
+#define MAX_UNANSWERED 1024
 
 #define LINK_FD 3
 /** The host's socket's unsent bytes past which no pty is read (its reader is behind). */
@@ -201,6 +219,16 @@ static int epoll_fd, signal_fd, listen_fd = -1;
 static Peer host = {.fd = -1, .write_fd = -1};
 static Peer link_peer = {.fd = LINK_FD, .write_fd = LINK_FD};
 static pid_t agent_pid;
+static char **agent_command;
+static int agent_served; // the agent sent Ready once: it can serve, so a death is worth a restart
+static int64_t agent_restarts_ms[AGENT_RESTARTS]; // when the last restarts were, oldest first
+static int agent_restart_count;
+typedef struct {
+  uint32_t channel;
+  int kind; // K_OPEN, K_EXEC or K_SNAPSHOT
+} Unanswered;
+static Unanswered unanswered[MAX_UNANSWERED];
+static int unanswered_count;
 static int reconnectable;
 static char hostname[256] = "";
 static int host_blocked; // the host's queue is over its high water: ptys are not read
@@ -269,6 +297,16 @@ static void rewatch_peer(Peer *peer) {
 static void host_gone(const char *why);
 static void check_host_water(void);
 
+/** The agent's end of the link closed or failed: nothing more goes to it until it is started again. */
+static void link_down(void) {
+  if (link_peer.fd < 0) return;
+  epoll_ctl(epoll_fd, EPOLL_CTL_DEL, link_peer.fd, NULL);
+  queue_free(&link_peer.out);
+  link_peer.fd = link_peer.write_fd = -1;
+  // An agent without its link serves nothing: if it is not on its way out already, it is sent.
+  if (agent_pid > 0) kill(agent_pid, SIGKILL);
+}
+
 /** Writes what the peer's queue holds, as far as its socket takes it. */
 static void flush_peer(Peer *peer) {
   while (queue_size(&peer->out) > 0) {
@@ -280,8 +318,9 @@ static void flush_peer(Peer *peer) {
         host_gone(strerror(errno));
         return;
       }
-      fprintf(stderr, "terminal-keeper: the agent's link failed: %s\n", strerror(errno));
-      exit(71);
+      // The agent is dying (its SIGCHLD restarts it, with a new link).
+      link_down();
+      return;
     }
     queue_drop(&peer->out, (size_t)written);
   }
@@ -721,7 +760,18 @@ static void host_frame(int kind, uint32_t channel, const unsigned char *payload,
     return;
   }
   // Everything else is the agent's to answer, as sent.
+  if ((kind == K_OPEN || kind == K_EXEC || kind == K_SNAPSHOT) && unanswered_count < MAX_UNANSWERED) {
+    unanswered[unanswered_count++] = (Unanswered){.channel = channel, .kind = kind};
+  }
   send_frame(&link_peer, kind, channel, payload, length);
+}
+
+/** The agent answered (or the keeper will) what the host asked on `channel`. */
+static void answered(uint32_t channel) {
+  for (int i = 0; i < unanswered_count;) {
+    if (unanswered[i].channel == channel) unanswered[i] = unanswered[--unanswered_count];
+    else i++;
+  }
 }
 
 /**
@@ -749,13 +799,17 @@ static int take_frames(Peer *peer, int host_side) {
       host_frame(kind, channel, payload, payload_length);
       if (peer->fd < 0) return 1; // the host went while its frame was handled
     } else if (kind == LINK_READY) {
+      // A restarted agent says Ready too: the host is served already.
+      agent_served = 1;
       if (listen_fd < 0 && host.fd < 0) serve(payload, payload_length);
     } else if (kind == LINK_SPAWN) {
+      answered(channel);
       spawn_shell(channel, payload, payload_length);
     } else if (kind == LINK_SET_SIZE && payload_length == 4) {
       int index = find_terminal(channel);
       if (index >= 0 && terminals[index]->master >= 0) set_size(terminals[index], get_u16(payload), get_u16(payload + 2));
     } else if (kind >= 1 && kind <= K_LAST_HOST_KIND) {
+      if (kind == K_ERROR || kind == K_EXEC_DONE || kind == K_SNAPSHOT_DONE) answered(channel);
       if (kind == K_DATA) {
         // A notice of the agent's for a terminal (a fork bomb stopped): kept for replay too.
         int index = find_terminal(channel);
@@ -849,15 +903,60 @@ static void stop_all(int code) {
   exit(code);
 }
 
+static void start_agent(int restart);
+
+/**
+ * The Node agent died. Started again, unless it never served (it cannot
+ * start: the machine cannot be made) or keeps dying: then the machine ends.
+ */
+static void agent_died(int status) {
+  int64_t now = now_ms();
+  int too_often = agent_restart_count == AGENT_RESTARTS && now - agent_restarts_ms[0] < AGENT_RESTART_WINDOW_MS;
+  if (!agent_served || too_often) {
+    log_record("error", agent_served ? "the agent keeps dying: the machine stops" : "the agent exited before it served: the machine stops", "wait status %d",
+               status);
+    flush_peer(&host);
+    stop_all(WIFEXITED(status) && WEXITSTATUS(status) ? WEXITSTATUS(status) : 70);
+  }
+  if (agent_restart_count == AGENT_RESTARTS) {
+    memmove(agent_restarts_ms, agent_restarts_ms + 1, (AGENT_RESTARTS - 1) * sizeof *agent_restarts_ms);
+    agent_restart_count--;
+  }
+  agent_restarts_ms[agent_restart_count++] = now;
+  log_record("warn", "the agent exited: started again, the terminals stay", "wait status %d", status);
+  // What the dead agent was asked and did not answer: the host asks again rather than waits.
+  for (int i = 0; i < unanswered_count; i++) {
+    const char *what = unanswered[i].kind == K_OPEN ? "opened this terminal" : unanswered[i].kind == K_EXEC ? "ran this command" : "described the processes";
+    char message[160];
+    snprintf(message, sizeof message, "the machine's agent restarted while it %s: ask again", what);
+    send_error(unanswered[i].channel, message);
+  }
+  unanswered_count = 0;
+  // Its link goes with it (nothing it had not read matters now); the new one takes fd 3.
+  link_down();
+  queue_free(&link_peer.in);
+  start_agent(1);
+  rewatch_peer(&link_peer);
+  for (int i = 0; i < MAX_OPEN_TERMINALS; i++) {
+    Terminal *t = terminals[i];
+    if (!t) continue;
+    size_t name_length = strlen(t->name), tty_length = strlen(t->tty);
+    unsigned char adopt[4 + sizeof t->name + sizeof t->tty];
+    put_u32(adopt, (uint32_t)t->pid);
+    memcpy(adopt + 4, t->name, name_length + 1);
+    memcpy(adopt + 4 + name_length + 1, t->tty, tty_length + 1);
+    send_frame(&link_peer, LINK_ADOPT, t->channel, adopt, 4 + name_length + 1 + tty_length + 1);
+  }
+}
+
 static void reap(void) {
   int status;
   pid_t pid;
   while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
     if (pid == agent_pid) {
       agent_pid = 0;
-      log_record("error", "the agent exited: the machine stops", "wait status %d", status);
-      flush_peer(&host);
-      stop_all(WIFEXITED(status) ? WEXITSTATUS(status) : 70);
+      agent_died(status);
+      continue;
     }
     for (int i = 0; i < MAX_OPEN_TERMINALS; i++) {
       Terminal *t = terminals[i];
@@ -871,7 +970,8 @@ static void reap(void) {
   }
 }
 
-static void start_agent(char **command) {
+/** Starts the Node agent (`restart`: again, in a machine it made already) with the link on its fd 3. */
+static void start_agent(int restart) {
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
     perror("terminal-keeper: socketpair");
@@ -889,8 +989,9 @@ static void start_agent(char **command) {
     signal(SIGPIPE, SIG_DFL);
     // The agent's end of the link is its fd 3 (dup2 clears close-on-exec).
     if (dup2(pair[1], LINK_FD) < 0) _exit(70);
-    execvp(command[0], command);
-    fprintf(stderr, "terminal-keeper: cannot start the agent %s: %s\n", command[0], strerror(errno));
+    if (restart) setenv(AGENT_RESTART_ENV, "1", 1);
+    execvp(agent_command[0], agent_command);
+    fprintf(stderr, "terminal-keeper: cannot start the agent %s: %s\n", agent_command[0], strerror(errno));
     _exit(127);
   }
   close(pair[1]);
@@ -898,6 +999,7 @@ static void start_agent(char **command) {
     dup2(pair[0], LINK_FD);
     close(pair[0]);
   }
+  link_peer.fd = link_peer.write_fd = LINK_FD;
   fcntl(LINK_FD, F_SETFD, FD_CLOEXEC);
   fcntl(LINK_FD, F_SETFL, fcntl(LINK_FD, F_GETFL) | O_NONBLOCK);
 }
@@ -917,7 +1019,8 @@ int main(int argc, char **argv) {
   // Blocked from here (a SIGCHLD waits for the signalfd); the children unblock them.
   sigprocmask(SIG_BLOCK, &handled, NULL);
   // The link first, while fd 3 is still free: nothing else may take it.
-  start_agent(argv + 1);
+  agent_command = argv + 1;
+  start_agent(0);
   epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   signal_fd = signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
   if (epoll_fd < 0 || signal_fd < 0) {
@@ -979,10 +1082,7 @@ int main(int argc, char **argv) {
         else if (host.fd >= 0 && (what & (EPOLLHUP | EPOLLERR)) && index == 1) host_gone("its connection ended");
       } else if (kind == TAG_LINK) {
         if (what & EPOLLOUT) flush_peer(&link_peer);
-        if ((what & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !read_peer(&link_peer, 0)) {
-          // The agent closed its end: it is exiting; its SIGCHLD stops the machine.
-          epoll_ctl(epoll_fd, EPOLL_CTL_DEL, LINK_FD, NULL);
-        }
+        if (link_peer.fd >= 0 && (what & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !read_peer(&link_peer, 0)) link_down();
       } else if (kind == TAG_MASTER && index < MAX_OPEN_TERMINALS && terminals[index]) {
         Terminal *t = terminals[index];
         if ((what & EPOLLOUT) && t->master >= 0) write_input(t);

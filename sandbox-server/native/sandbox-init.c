@@ -7,8 +7,9 @@
 //   sandbox's, looks up /proc/N there and dies ("fatal library error, lookup
 //   self") when no task of the sandbox has that pid. Threads have pids but are
 //   not listed by `ps aux`.
-// - Starts one command (the agent) and lives exactly as long as it: when the
-//   agent exits, the sandbox ends with it (the kernel kills the rest of the pid
+// - Starts one command (the agent's terminal keeper, which restarts the Node
+//   agent behind it when it dies) and lives exactly as long as it: when it
+//   exits, the sandbox ends with it (the kernel kills the rest of the pid
 //   namespace when PID 1 exits).
 // - Passes termination signals on to the agent.
 

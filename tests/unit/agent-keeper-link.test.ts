@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FrameKind, MAX_FRAME_BYTES, MAX_DATA_PAYLOAD, PROTOCOL_VERSION, TERMINAL_REPLAY_BYTES } from '../../contracts/agent-protocol.ts';
 import { TERMINAL_SIZE_LIMITS } from '../../contracts/sizes.ts';
-import { LinkKind, decodeSpawned, spawnFrame } from '../../sandbox-server/agent/keeper-link.ts';
+import { LinkKind, decodeAdopt, decodeSpawned, spawnFrame } from '../../sandbox-server/agent/keeper-link.ts';
 
 const source = readFileSync(new URL('../../sandbox-server/agent/terminal-keeper.c', import.meta.url), 'utf8');
 
@@ -50,5 +50,13 @@ describe('the keeper link', () => {
     expect(() => spawnFrame(1, 'x', 80, 24, { argv: ['/bin/sh', ''], cwd: '/', env: {} })).toThrow(/empty/);
     const spawned = Buffer.concat([Buffer.from([0, 0, 1, 2]), Buffer.from('/dev/pts/3')]);
     expect(decodeSpawned(spawned)).toEqual({ pid: 258, tty: '/dev/pts/3' });
+  });
+
+  it('reads an Adopt as the keeper writes it (u32 pid, then NUL-terminated name and tty), and refuses a broken one', () => {
+    const adopt = Buffer.concat([Buffer.from([0, 0, 1, 2]), Buffer.from('main\0/dev/pts/3\0')]);
+    expect(decodeAdopt(adopt)).toEqual({ pid: 258, name: 'main', tty: '/dev/pts/3' });
+    // That the C side writes this layout, agent.test.ts sees: a restarted agent knows the terminal by its name.
+    expect(() => decodeAdopt(Buffer.concat([Buffer.from([0, 0, 1, 2]), Buffer.from('main')]))).toThrow(/malformed/);
+    expect(() => decodeAdopt(Buffer.from([0, 0]))).toThrow(/malformed/);
   });
 });

@@ -14,6 +14,33 @@ afterEach(() => {
   for (const harness of running.splice(0)) harness.end();
 });
 
+const childrenOf = (pid: number): number[] => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number);
+const commandOf = (pid: number): string => {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+};
+
+/** The keeper's Node agent: its one child that is not a shell. */
+function agentOf(harness: AgentHarness, shells: number[]): number {
+  const agents = childrenOf(harness.keeperPid).filter((pid) => !shells.includes(pid));
+  if (agents.length !== 1) throw new Error(`expected one agent beside the shells, found ${agents.length}`);
+  return agents[0]!;
+}
+
+/** Waits for the keeper to have started an agent other than `dead`; returns its pid. */
+async function nextAgent(harness: AgentHarness, shells: number[], dead: number): Promise<number> {
+  let next: number | undefined;
+  await until(() => {
+    const children = childrenOf(harness.keeperPid).filter((pid) => !shells.includes(pid) && pid !== dead);
+    next = children.length === 1 ? children[0] : undefined;
+    return next !== undefined;
+  }, 'the keeper to start its agent again');
+  return next!;
+}
+
 /** `keep`: the agent outlives its host, as with a "listen:" transport. */
 function startAgent(options: { keep?: boolean } = {}): AgentHarness {
   const harness = startAgentHarness({ hostname: 'unit', ...options });
@@ -126,17 +153,65 @@ describe('the agent', () => {
     expect(harness.logs.find((line) => line.msg === 'terminal exited')?.fields).toMatchObject({ terminal: '1', code: 3, signal: null });
   });
 
-  it('ends the machine when its Node agent dies: the keeper hangs every shell up and exits', async () => {
+  it('starts its Node agent again when it dies: the shell and the host connection stay, and the new agent serves', async () => {
+    const harness = startAgent();
+    const { pid: shell } = await openOn(harness, 1, 'main');
+    await answerOn(harness, 1, 'BEFORE');
+    const first = agentOf(harness, [shell]);
+    process.kill(first, 'SIGKILL');
+    const second = await nextAgent(harness, [shell], first);
+    // The same shell, on the same connection.
+    await answerOn(harness, 1, 'AFTER');
+    expect(processGone(shell)).toBe(false);
+    expect(harness.isClosed()).toBe(false);
+    // The new agent knows the terminal it did not open: its name is taken.
+    harness.send(encodeControl(FrameKind.Open, 2, { name: 'main', cols: 80, rows: 24 }));
+    expect(decodeControl(FrameKind.Error, await harness.next(FrameKind.Error, 2)).message).toBe('terminal "main" is already open on channel 1');
+    // It opens terminals and runs commands as the first one did.
+    await openOn(harness, 3, 'second');
+    await answerOn(harness, 3, 'SECOND');
+    harness.send(encodeControl(FrameKind.Exec, 5, { argv: ['/bin/sh', '-c', 'echo out'], timeoutMs: 10_000 }));
+    expect(decodeControl(FrameKind.ExecDone, await harness.next(FrameKind.ExecDone, 5))).toMatchObject({ code: 0, stdout: 'out\n' });
+    expect(harness.logs.find((line) => line.msg === 'the agent exited: started again, the terminals stay')?.level).toBe('warn');
+    expect(agentOf(harness, harness.shells)).toBe(second);
+  });
+
+  it('answers with an Error what the dead agent had been asked and not answered, so that the host asks again', async () => {
+    const harness = startAgent();
+    const { pid: shell } = await openOn(harness, 1);
+    const agent = agentOf(harness, [shell]);
+    harness.send(encodeControl(FrameKind.Exec, 5, { argv: ['/bin/sleep', '30'], timeoutMs: 60_000 }));
+    let sleeper: number | undefined;
+    await until(() => {
+      sleeper = childrenOf(agent).find((pid) => commandOf(pid) === 'sleep');
+      return sleeper !== undefined;
+    }, 'the command to run');
+    process.kill(agent, 'SIGKILL');
+    try {
+      const error = decodeControl(FrameKind.Error, await harness.next(FrameKind.Error, 5));
+      expect(error.message).toBe("the machine's agent restarted while it ran this command: ask again");
+      await nextAgent(harness, [shell], agent);
+      harness.send(encodeControl(FrameKind.Exec, 6, { argv: ['/bin/sh', '-c', 'echo again'], timeoutMs: 10_000 }));
+      expect(decodeControl(FrameKind.ExecDone, await harness.next(FrameKind.ExecDone, 6))).toMatchObject({ code: 0, stdout: 'again\n' });
+    } finally {
+      // The dead agent's command outlives it (as a machine's would, until its machine ends).
+      process.kill(sleeper!, 'SIGKILL');
+    }
+  });
+
+  it('ends the machine when its agent keeps dying (a fourth death within a minute): every shell hung up', async () => {
     const harness = startAgent({ keep: true });
     const { pid: shell } = await openOn(harness, 1);
-    const agent = readFileSync(`/proc/${harness.keeperPid}/task/${harness.keeperPid}/children`, 'utf8')
-      .trim()
-      .split(' ')
-      .map(Number)
-      .find((pid) => pid !== shell)!;
+    let agent = agentOf(harness, [shell]);
+    for (let death = 1; death <= 3; death++) {
+      process.kill(agent, 'SIGKILL');
+      agent = await nextAgent(harness, [shell], agent);
+    }
     process.kill(agent, 'SIGKILL');
     await harness.exited();
     await until(() => processGone(shell), 'the shell to end with its machine');
+    expect(harness.logs.filter((line) => line.msg === 'the agent exited: started again, the terminals stay')).toHaveLength(3);
+    expect(harness.logs.find((line) => line.msg === 'the agent keeps dying: the machine stops')?.level).toBe('error');
   });
 
   it('stops reading its ptys while the host reads nothing, so its memory stays bounded, and goes on once it reads', async () => {
