@@ -638,6 +638,8 @@ static void host_gone(const char *why) {
   queue_free(&host.out);
   queue_free(&host.in);
   host_blocked = 0;
+  // What it asked is nobody's business now (a later answer goes to the next host, who will not wait for it).
+  unanswered_count = 0;
   // Nothing holds the shells back any more: their output goes to the rings.
   for (int i = 0; i < MAX_OPEN_TERMINALS; i++)
     if (terminals[i]) terminals[i]->paused_by_host = 0;

@@ -199,6 +199,30 @@ describe('the agent', () => {
     }
   });
 
+  it('answers no Error to the next host for what a previous host asked before it went', async () => {
+    const harness = startAgent({ keep: true });
+    const { pid: shell } = await openOn(harness, 1);
+    const agent = agentOf(harness, [shell]);
+    harness.send(encodeControl(FrameKind.Exec, 5, { argv: ['/bin/sleep', '30'], timeoutMs: 60_000 }));
+    let sleeper: number | undefined;
+    await until(() => {
+      sleeper = childrenOf(agent).find((pid) => commandOf(pid) === 'sleep');
+      return sleeper !== undefined;
+    }, 'the command to run');
+    try {
+      const next = harness.reconnect();
+      await until(() => next.frames.some((frame) => frame.kind === FrameKind.Hello), 'Hello on the new connection');
+      process.kill(agent, 'SIGKILL');
+      await nextAgent(harness, [shell], agent);
+      // The keeper says its Errors before it starts the new agent: once that one answers, none came.
+      next.host.write(encodeControl(FrameKind.Exec, 6, { argv: ['/bin/sh', '-c', 'echo here'], timeoutMs: 10_000 }));
+      await until(() => next.frames.some((frame) => frame.kind === FrameKind.ExecDone && frame.channel === 6), 'the new agent to answer');
+      expect(next.frames.filter((frame) => frame.kind === FrameKind.Error)).toEqual([]);
+    } finally {
+      process.kill(sleeper!, 'SIGKILL');
+    }
+  });
+
   it('ends the machine when its agent keeps dying (a fourth death within a minute): every shell hung up', async () => {
     const harness = startAgent({ keep: true });
     const { pid: shell } = await openOn(harness, 1);
