@@ -81,6 +81,18 @@ describe('limits', () => {
     expect((await term.reader.run('echo survived')).output.trim()).toBe('survived');
   });
 
+  it("OOM-kills a hog's pieces, not the machine's own processes, when the hog is many processes each smaller than dockerd", async () => {
+    // Each piece alone is smaller than dockerd or the agent: only the shells' oom_score_adj (500) makes the
+    // kernel pick the reader's processes first, so that the machine's own keep running.
+    const ownBefore = (await term.reader.run('pidof dockerd sandbox-agent terminal-keeper')).output.trim();
+    const killsBefore = Number(/oom_kill (\d+)/.exec(cgroup('memory', 'memory.oom_control'))?.[1]);
+    const hog = await term.reader.run('for i in $(seq 48); do (head -c 16M /dev/zero | tail >/dev/null) & done; wait; echo hog-done', { timeoutMs: 120_000 });
+    expect(hog.output).toMatch(/Killed/);
+    expect(Number(/oom_kill (\d+)/.exec(cgroup('memory', 'memory.oom_control'))?.[1])).toBeGreaterThan(killsBefore);
+    expect((await term.reader.run('pidof dockerd sandbox-agent terminal-keeper')).output.trim()).toBe(ownBefore);
+    expect((await term.reader.run('docker ps --format "{{.Names}}"')).output).toMatch(/^temoin$/m);
+  });
+
   it('gives ENOSPC when the disk is full, then frees it', async () => {
     const fill = await term.reader.run('dd if=/dev/zero of=$HOME/big bs=1M count=400');
     expect(fill.output).toMatch(/No space left on device/);
