@@ -5,7 +5,7 @@
 // Docker Hub mirror is the class store (rootfs files/etc/docker/daemon.json,
 // registry-forwarder.ts). Started in the background: the first prompt never
 // waits for it.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Log } from './log.ts';
@@ -54,46 +54,81 @@ function inVirtualMachine(): boolean {
   }
 }
 
-const CONTAINERD_SOCKET = '/run/containerd/containerd.sock';
-/** How long a VM's containerd may take to answer: minutes under TCG on a loaded host (dockerd's own wait is too short). */
-const CONTAINERD_WAIT_MS = 5 * 60_000;
-
-/**
- * A VM guest (vm driver): containerd as its own service first, waited for as
- * long as an emulated CPU needs, then dockerd pointed at it. dockerd makes its
- * bridge and iptables-nft rules as on any Debian machine: the guest's disk
- * carries its kernel's netfilter, bridge and veth modules, which kmod's
- * modprobe loads on demand (src/drivers/vm/kernel-modules.ts).
- */
-async function startInVirtualMachine(log: Log): Promise<string[]> {
-  const output = openSync('/var/log/containerd.log', 'a');
-  const containerd = spawn('containerd', [], { stdio: ['ignore', output, output], env: { PATH: DAEMON_PATH } });
-  closeSync(output);
-  containerd.once('error', (error) => log('error', 'containerd could not start', { error: error.message }));
-  containerd.once('exit', (code, signal) => log('warn', 'containerd exited; see /var/log/containerd.log inside the machine', { code, signal }));
-  const deadline = Date.now() + CONTAINERD_WAIT_MS;
-  while (!existsSync(CONTAINERD_SOCKET) && Date.now() < deadline && containerd.exitCode === null) await sleep(200);
-  if (!existsSync(CONTAINERD_SOCKET)) log('warn', 'containerd did not open its socket; dockerd starts anyway');
-  return ['--containerd', CONTAINERD_SOCKET];
-}
-
 const DAEMON_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const CONTAINERD_LOG = '/var/log/containerd.log';
+/** Where containerd listens (rootfs files/etc/containerd/config.toml keeps containerd's default). */
+const CONTAINERD_SOCKET = '/run/containerd/containerd.sock';
+/** How long containerd may take to open its socket: minutes in a VM under TCG on a loaded host (dockerd's own wait is too short). */
+const CONTAINERD_WAIT_MS = 5 * 60_000;
+/** containerd is started again after it exits, as dockerd did for its own and systemd does on Debian: */
+const CONTAINERD_RESTART_DELAY_MS = 1000;
+/** … unless it keeps exiting within CONTAINERD_QUICK_EXIT_MS of its start (a config it refuses): then it is left down. */
+const CONTAINERD_QUICK_EXITS = 5;
+const CONTAINERD_QUICK_EXIT_MS = 60_000;
 
-// Joins the cgroup.procs file given first, then becomes dockerd: everything
-// dockerd starts (containerd, shims) is in that group from its first fork.
-// A failed join is said in dockerd's log, and dockerd starts all the same.
+// Joins the cgroup.procs file given first, then becomes the daemon: everything
+// it starts (containerd's shims) is in that group from its first fork.
+// A failed join is said in the daemon's log, and it starts all the same.
 const JOIN_THEN_EXEC = 'echo $$ > "$1" || echo "sandbox: could not join $1" >&2; shift; exec "$@"';
 
+/** Starts `command` with its output appended to `logFile`, in Docker's cpu group first when there is one. */
+function spawnDaemon(command: string, args: string[], cpuGroup: string | undefined, logFile: string): ChildProcess {
+  const output = openSync(logFile, 'a');
+  const [file, argv] = cpuGroup ? ['/bin/sh', ['-c', JOIN_THEN_EXEC, `sandbox-${command}`, cpuGroup, command, ...args]] : [command, args];
+  try {
+    return spawn(file, argv, { stdio: ['ignore', output, output], env: { PATH: DAEMON_PATH } });
+  } finally {
+    closeSync(output);
+  }
+}
+
+/**
+ * containerd as its own service, with the course's configuration (rootfs
+ * files/etc/containerd/config.toml): dockerd's own containerd runs with a
+ * configuration dockerd writes and lets no one change, whose garbage
+ * collector's scheduler woke an idle machine ≈ 30 times a second. Started
+ * again when it exits (dockerd reconnects; running containers keep their
+ * shims).
+ */
+function runContainerd(log: Log, cpuGroup: string | undefined, quickExits = 0): ChildProcess {
+  const started = Date.now();
+  const containerd = spawnDaemon('containerd', [], cpuGroup, CONTAINERD_LOG);
+  containerd.once('error', (error) => log('error', 'containerd could not start', { error: error.message }));
+  containerd.once('exit', (code, signal) => {
+    const uptimeMs = Date.now() - started;
+    const quick = uptimeMs < CONTAINERD_QUICK_EXIT_MS ? quickExits + 1 : 0;
+    if (quick >= CONTAINERD_QUICK_EXITS) {
+      log('error', `containerd exited ${quick} times in a row soon after its start; left down: see ${CONTAINERD_LOG} inside the machine`, { code, signal, uptimeMs });
+      return;
+    }
+    log('warn', `containerd exited; started again: see ${CONTAINERD_LOG} inside the machine`, { code, signal, uptimeMs });
+    setTimeout(() => runContainerd(log, cpuGroup, quick), CONTAINERD_RESTART_DELAY_MS);
+  });
+  return containerd;
+}
+
+/** Starts containerd and waits for its socket (dockerd gives up on a containerd that answers late). */
+async function startContainerd(log: Log, cpuGroup: string | undefined): Promise<void> {
+  const containerd = runContainerd(log, cpuGroup);
+  const deadline = Date.now() + CONTAINERD_WAIT_MS;
+  while (!existsSync(CONTAINERD_SOCKET) && Date.now() < deadline && containerd.exitCode === null) await sleep(50);
+  if (!existsSync(CONTAINERD_SOCKET)) log('warn', 'containerd did not open its socket; dockerd starts anyway');
+}
+
+/**
+ * containerd first, then dockerd pointed at it. In a VM guest (vm driver)
+ * dockerd makes its bridge and iptables-nft rules as on any Debian machine:
+ * the guest's disk carries its kernel's netfilter, bridge and veth modules,
+ * which kmod's modprobe loads on demand (src/drivers/vm/kernel-modules.ts).
+ */
 export function startDocker(log: Log, containersPidsMax: number): void {
   void (async () => {
     const vm = inVirtualMachine();
-    const args = vm ? await startInVirtualMachine(log) : containersGroup(containersPidsMax, log);
+    const cgroupArgs = vm ? [] : containersGroup(containersPidsMax, log);
     const cpuGroup = vm ? undefined : dockerCpuGroup(log);
-    const output = openSync(LOG_FILE, 'a');
+    await startContainerd(log, cpuGroup);
     const started = Date.now();
-    const [command, argv] = cpuGroup ? ['/bin/sh', ['-c', JOIN_THEN_EXEC, 'sandbox-dockerd', cpuGroup, 'dockerd', ...args]] : ['dockerd', args];
-    const daemon = spawn(command, argv, { stdio: ['ignore', output, output], env: { PATH: DAEMON_PATH } });
-    closeSync(output);
+    const daemon = spawnDaemon('dockerd', [...cgroupArgs, '--containerd', CONTAINERD_SOCKET], cpuGroup, LOG_FILE);
     daemon.once('spawn', () => log('info', 'dockerd started', { pid: daemon.pid }));
     daemon.once('error', (error) => log('error', 'dockerd could not start', { error: error.message }));
     daemon.once('exit', (code, signal) => log('warn', `dockerd exited; see ${LOG_FILE} inside the sandbox`, { code, signal, uptimeMs: Date.now() - started }));
