@@ -6,7 +6,7 @@
 // registry-forwarder.ts). Started in the background: the first prompt never
 // waits for it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Log } from './log.ts';
 import { dockerCpuGroup } from './docker-cpu.ts';
@@ -98,7 +98,11 @@ function runContainerd(log: Log, cpuGroup: string | undefined, quickExits = 0): 
     const uptimeMs = Date.now() - started;
     const quick = uptimeMs < CONTAINERD_QUICK_EXIT_MS ? quickExits + 1 : 0;
     if (quick >= CONTAINERD_QUICK_EXITS) {
-      log('error', `containerd exited ${quick} times in a row soon after its start; left down: see ${CONTAINERD_LOG} inside the machine`, { code, signal, uptimeMs });
+      log('error', `containerd exited ${quick} times in a row soon after its start; left down: see ${CONTAINERD_LOG} inside the machine`, {
+        code,
+        signal,
+        uptimeMs,
+      });
       return;
     }
     log('warn', `containerd exited; started again: see ${CONTAINERD_LOG} inside the machine`, { code, signal, uptimeMs });
@@ -107,8 +111,27 @@ function runContainerd(log: Log, cpuGroup: string | undefined, quickExits = 0): 
   return containerd;
 }
 
-/** Starts containerd and waits for its socket (dockerd gives up on a containerd that answers late). */
+/** Whether a containerd runs in this machine already (its pid namespace: /proc shows only the machine's). */
+function containerdRuns(): boolean {
+  return readdirSync('/proc').some((entry) => {
+    try {
+      return /^\d+$/.test(entry) && readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'containerd';
+    } catch {
+      return false; // ended meanwhile
+    }
+  });
+}
+
+/**
+ * Starts containerd and waits for its socket (dockerd gives up on a containerd
+ * that answers late). One that runs already (a restarted agent's predecessor
+ * started it) is kept: a second would take its socket from it.
+ */
 async function startContainerd(log: Log, cpuGroup: string | undefined): Promise<void> {
+  if (containerdRuns()) {
+    log('info', 'containerd runs already: kept (nothing starts it again if it exits)');
+    return;
+  }
   const containerd = runContainerd(log, cpuGroup);
   const deadline = Date.now() + CONTAINERD_WAIT_MS;
   while (!existsSync(CONTAINERD_SOCKET) && Date.now() < deadline && containerd.exitCode === null) await sleep(50);

@@ -99,7 +99,9 @@ describe('an idle namespace machine with Docker', () => {
     // Started again a second later (the loop is a safety net, not a speed check); dockerd names containerd among its
     // components only when it reached it just now.
     const components = 'docker version --format "{{range .Server.Components}}{{.Name}}={{.Version}} {{end}}"';
-    const output = await inDockerMachine(`for i in $(seq 300); do ${components} | grep -q containerd= && break; sleep 0.2; done; echo "pid=$(pidof containerd)"; ${components}`);
+    const output = await inDockerMachine(
+      `for i in $(seq 300); do ${components} | grep -q containerd= && break; sleep 0.2; done; echo "pid=$(pidof containerd)"; ${components}`,
+    );
     expect(output).toMatch(/pid=\d+/);
     expect(output).toMatch(/containerd=\d+/);
     const second = pidNamed(dockerMachine, 'containerd');
