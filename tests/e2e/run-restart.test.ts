@@ -3,13 +3,14 @@
 // back by itself, without a click, to the same shell (its variable, its pid,
 // its screen). And when the agent inside the reader's machine crashes, the
 // page says so in French and « Réinitialiser la machine » gives a new one.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { resolveOptions } from '../../sandbox-server/src/drivers/namespace/options.ts';
 import { launchBrowser, type LaunchedBrowser, type Page } from '../support/browser.ts';
+import { machineProcessPid } from '../support/machine-process.ts';
 import { namespaceLeftovers } from '../support/namespace-leftovers.ts';
 import { createdSandboxIds, startServer, type RunningServer } from '../support/server.ts';
 import { ensureSiteBuilt } from '../support/site.ts';
@@ -96,7 +97,8 @@ it('reconnects by itself to the same shell after a kill -9 and after a SIGTERM o
 
 it("says in French that the machine's agent stopped, and « Réinitialiser la machine » gives a new machine", async () => {
   const before = await rememberedMachine(page);
-  process.kill(agentPid(before!.id), 'SIGKILL');
+  // Its terminal keeper killed: the machine's agent is gone for good (the Node agent alone would be restarted).
+  process.kill(machineProcessPid(before!.id, 'terminal-keeper'), 'SIGKILL');
   const status = page.locator('[data-machine-status]');
   await status.filter({ hasText: /son agent.*a cessé de fonctionner/ }).waitFor({ timeout: 30_000 });
   expect(await status.innerText()).toMatch(/^Votre machine s'est arrêtée : son agent.*Cliquez sur « Réinitialiser la machine »/s);
@@ -110,18 +112,3 @@ it("says in French that the machine's agent stopped, and « Réinitialiser la ma
   expect((await rememberedMachine(page))?.id).not.toBe(before?.id);
   await page.close();
 });
-
-/** The pid (on the host) of the agent of sandbox `id`: the task of its cgroup named sandbox-agent. */
-function agentPid(id: string): number {
-  const { prefix } = resolveOptions();
-  const procs = readFileSync(`/sys/fs/cgroup/pids/${prefix}/${id}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
-  const agent = procs.find((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sandbox-agent';
-    } catch {
-      return false;
-    }
-  });
-  if (agent === undefined) throw new Error(`no sandbox-agent among the tasks of sandbox ${id}`);
-  return agent;
-}

@@ -2,9 +2,9 @@
 // and after SIGKILL (a crash, an OOM kill), the next server process takes
 // every machine over before it answers anyone, and a reader's terminal
 // reattaches to the same shell (exported variable, background job) with its
-// recent output. A machine that died meanwhile is told in French; an agent
-// that crashes inside one machine ends that machine only.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// recent output. A machine that died meanwhile is told in French; a machine
+// whose agent dies for good ends alone, the others go on.
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { resolveOptions } from '../../sandbox-server/src/drivers/namespace/optio
 import { apiRequest, attachTerminal, createSandbox, type CreatedSandbox } from '../support/server-client.ts';
 import { bearerRequest, createClass } from '../support/classroom.ts';
 import { createdSandboxIds, startServer, type RunningServer } from '../support/server.ts';
+import { machineProcessPid } from '../support/machine-process.ts';
 import { namespaceLeftovers } from '../support/namespace-leftovers.ts';
 
 const dbDir = mkdtempSync(join(tmpdir(), 'restart-test-'));
@@ -138,7 +139,7 @@ describe('in class mode', () => {
   });
 });
 
-describe('an agent that crashes inside one machine', () => {
+describe('a machine whose agent dies for good (its terminal keeper killed: the Node agent alone would be restarted)', () => {
   it('ends that machine with a French message offering a reset; the other machines go on', async () => {
     const server = await start();
     const [victim, bystander] = [await createSandbox(server), await createSandbox(server)];
@@ -146,7 +147,7 @@ describe('an agent that crashes inside one machine', () => {
     const fine = await attachTerminal(server, bystander, '1');
     await Promise.all([hurt.reader.waitForPrompt(), fine.reader.waitForPrompt()]);
 
-    process.kill(agentPid(victim.id), 'SIGKILL');
+    process.kill(machineProcessPid(victim.id, 'terminal-keeper'), 'SIGKILL');
     const closed = await hurt.client.closed;
     expect(closed.code).toBe(CloseCode.gone);
     const error = hurt.client.messages.find((message) => message.type === 'error');
@@ -167,7 +168,7 @@ describe('a restart right after a machine died', () => {
     const victim = await createSandbox(server);
     const hurt = await attachTerminal(server, victim, '1');
     await hurt.reader.waitForPrompt();
-    process.kill(agentPid(victim.id), 'SIGKILL');
+    process.kill(machineProcessPid(victim.id, 'terminal-keeper'), 'SIGKILL');
     // The reader hears of the death at once; the removal goes on in the background, and the restart comes now.
     expect((await hurt.client.closed).code).toBe(CloseCode.gone);
     expect(await server.stop()).toEqual({ code: 0, signal: null });
@@ -180,17 +181,3 @@ describe('a restart right after a machine died', () => {
     expect(removedAt).toBeLessThan(detachedAt);
   });
 });
-
-/** The pid (on the host) of the agent of sandbox `id`: the task of its cgroup named sandbox-agent. */
-function agentPid(id: string): number {
-  const procs = readFileSync(`/sys/fs/cgroup/pids/${prefix}/${id}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
-  const agent = procs.find((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sandbox-agent';
-    } catch {
-      return false;
-    }
-  });
-  if (agent === undefined) throw new Error(`no sandbox-agent among the tasks of sandbox ${id}: ${procs.join(', ')}`);
-  return agent;
-}
