@@ -75,7 +75,8 @@ config=$(cmdline_value 'cours_linux\.agent' | base64 -d) \
 # image store's port likewise. (Node itself would treat the port's character
 # device as a file: blocking reads in its thread pool, writes cut at 32 KiB.)
 # Only the agent is waited for: when it ends, the machine is over.
-SANDBOX_AGENT_CONFIG="$config" "$AGENT_KEEPER" "$AGENT_NODE" "$AGENT_MAIN" < /dev/null > /dev/console 2>&1 &
+# $AGENT_NODE_OPTIONS unquoted: Node's options, one word each.
+SANDBOX_AGENT_CONFIG="$config" "$AGENT_KEEPER" "$AGENT_NODE" $AGENT_NODE_OPTIONS "$AGENT_MAIN" < /dev/null > /dev/console 2>&1 &
 agent=$!
 /.sandbox/vm/vport-bridge "$channel" /run/cours-linux-agent.sock > /dev/console 2>&1 &
 registry=/dev/virtio-ports/cours-linux.registry

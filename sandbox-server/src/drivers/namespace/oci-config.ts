@@ -16,7 +16,7 @@
 import { seccompProfile } from './seccomp.ts';
 import type { SandboxLimits } from '../driver.ts';
 import { AGENT_CONFIG_ENV, type AgentConfig } from '../../../../contracts/agent-protocol.ts';
-import { SANDBOX_PATHS, type BindMount } from '../../rootfs/agent-files.ts';
+import { AGENT_NODE_OPTIONS, SANDBOX_PATHS, type BindMount } from '../../rootfs/agent-files.ts';
 
 // Docker's default set, plus what the lesson needs as root inside.
 const CAPABILITIES = [
@@ -86,7 +86,16 @@ export function sandboxConfig(input: SandboxConfigInput): object {
     process: {
       terminal: false,
       user: { uid: 0, gid: 0 },
-      args: [SANDBOX_PATHS.init, '--hold-pids', String(input.holdPids), '--', SANDBOX_PATHS.keeper, SANDBOX_PATHS.node, SANDBOX_PATHS.agentMain],
+      args: [
+        SANDBOX_PATHS.init,
+        '--hold-pids',
+        String(input.holdPids),
+        '--',
+        SANDBOX_PATHS.keeper,
+        SANDBOX_PATHS.node,
+        ...AGENT_NODE_OPTIONS,
+        SANDBOX_PATHS.agentMain,
+      ],
       env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', `${AGENT_CONFIG_ENV}=${JSON.stringify(input.agent)}`],
       cwd: '/',
       capabilities: {

@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { PrepareProgress } from '../driver.ts';
-import { SANDBOX_PATHS, agentFiles } from '../../rootfs/agent-files.ts';
+import { AGENT_NODE_OPTIONS, SANDBOX_PATHS, agentFiles } from '../../rootfs/agent-files.ts';
 import { hashOf, hashTree, pruneOldBuilds, removeStaleTemporaries, vmCacheDir } from './cache.ts';
 import { GUEST_FILES_DIR } from './guest-boot.ts';
 import { runCommand } from './run-command.ts';
@@ -50,6 +50,7 @@ export function diskImagePath(inputs: DiskImageInputs): string {
     readFileSync(BOOT_SCRIPT),
     readFileSync(PORT_BRIDGE_SOURCE),
     SANDBOX_PATHS,
+    AGENT_NODE_OPTIONS,
     inputs.freeBytes,
     inputs.boot.hash,
   );
@@ -91,7 +92,7 @@ export async function ensureDiskImage(inputs: DiskImageInputs, progress: Prepare
     // boot.sh learns from here where the agent lives, as the namespace driver mounts it.
     await writeFile(
       join(tree, GUEST_AGENT_ENV),
-      `AGENT_KEEPER=${SANDBOX_PATHS.keeper}\nAGENT_NODE=${SANDBOX_PATHS.node}\nAGENT_MAIN=${SANDBOX_PATHS.agentMain}\n`,
+      `AGENT_KEEPER=${SANDBOX_PATHS.keeper}\nAGENT_NODE=${SANDBOX_PATHS.node}\nAGENT_NODE_OPTIONS='${AGENT_NODE_OPTIONS.join(' ')}'\nAGENT_MAIN=${SANDBOX_PATHS.agentMain}\n`,
       { mode: 0o644 },
     );
 
