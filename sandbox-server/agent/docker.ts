@@ -149,7 +149,13 @@ export function startDocker(log: Log, containersPidsMax: number): void {
     const vm = inVirtualMachine();
     const cgroupArgs = vm ? [] : containersGroup(containersPidsMax, log);
     const cpuGroup = vm ? undefined : dockerCpuGroup(log);
-    await startContainerd(log, cpuGroup);
+    // In a VM under emulation containerd may take minutes to open its socket, longer than dockerd waits for
+    // one: dockerd starts once it is open. In a namespace machine it opens within a second or two and dockerd
+    // waits for it itself (3 s checked), so dockerd starts at once, as before containerd was ours: `pidof
+    // dockerd` (the lesson's first snippet) and the `docker` wrapper (rootfs /usr/local/bin/docker, which
+    // waits only for a dockerd that runs) find it from the first prompt.
+    const containerdUp = startContainerd(log, cpuGroup);
+    if (vm) await containerdUp;
     const started = Date.now();
     const daemon = spawnDaemon('dockerd', [...cgroupArgs, '--containerd', CONTAINERD_SOCKET], cpuGroup, LOG_FILE);
     daemon.once('spawn', () => log('info', 'dockerd started', { pid: daemon.pid }));
