@@ -35,11 +35,15 @@ function start(command: string): ChildProcess {
   return child;
 }
 
-/** Waits until the processes below `pid` (its children, grand-children…) number `count`. */
-async function descendants(pid: number, count: number): Promise<void> {
+/**
+ * Waits until the processes below `pid` (its children, grand-children…) number `count`, counting only those
+ * running `command` when it is given (a fork shows its parent's command until it has exec'd its own).
+ */
+async function descendants(pid: number, count: number, command?: string): Promise<void> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const snapshot = takeProcessSnapshot({ maxProcesses: 300, terminals: [{ name: 'probe', pid }] });
-    if (snapshot.processes.filter((p) => p.terminal === 'probe' && p.pid !== pid).length >= count) return;
+    const below = snapshot.processes.filter((p) => p.terminal === 'probe' && p.pid !== pid && (command === undefined || p.command === command));
+    if (below.length >= count) return;
     await sleep(25);
   }
   throw new Error(`process ${pid} never had ${count} descendants`);
@@ -76,7 +80,8 @@ describe('takeProcessSnapshot on the real /proc', () => {
   it('sees a new UTS and PID namespace, PID 1 inside it, and the terminal it comes from', async () => {
     // The "terminal's shell" runs unshare, whose fork (sleep) is PID 1 of a new PID namespace.
     const shell = start('unshare --user --map-root-user --uts --pid --fork sleep 30; true');
-    await descendants(shell.pid!, 2);
+    // unshare's fork has become sleep (under load, CI once looked while it was still a copy of unshare).
+    await descendants(shell.pid!, 1, 'sleep 30');
     const snapshot = takeProcessSnapshot({ maxProcesses: 300, terminals: [{ name: '1', pid: shell.pid! }] });
     const uts = NAMESPACE_TYPES.indexOf('uts');
     const pid = NAMESPACE_TYPES.indexOf('pid');
