@@ -313,6 +313,35 @@ describe('a restart of the server', () => {
   );
 });
 
+describe('an agent killed by root inside the VM', () => {
+  it('is started again by its keeper: the same shells, and the new agent opens a terminal and runs a check', async () => {
+    const shell = (await one.reader.run('echo "shell $$"')).output.trim();
+    const agent = (await two.reader.run('pidof sandbox-agent')).output.trim();
+    expect(agent).toMatch(/^\d+$/);
+    await two.reader.run(`sudo kill -9 ${agent}`, SLOW);
+    const after = (
+      await two.reader.run(`for i in $(seq 600); do p=$(pidof sandbox-agent); [ -n "$p" ] && [ "$p" != ${agent} ] && break; sleep 0.2; done; echo $p`, SLOW)
+    ).output.trim();
+    expect(after).toMatch(/^\d+$/);
+    expect(after).not.toBe(agent);
+    expect((await one.reader.run('echo "shell $$"')).output.trim()).toBe(shell);
+    // Asked while the new agent may still be starting (Node under emulation takes seconds): the request waits in the link.
+    const third = await openTerminal(sandbox!, '3', undefined, SLOW);
+    expect((await third.reader.run('echo third-$((1+2))', SLOW)).output.trim()).toBe('third-3');
+    expect(await sandbox!.exec(['hostname'], { timeoutMs: 120_000 })).toMatchObject({ code: 0, stdout: 'tp-docker\n' });
+  }, 600_000);
+
+  it.runIf(VM_DOCKER_TESTS)(
+    "pulls from the class store after it (TEST_VM_DOCKER=1): the new agent's image channel carries the pull",
+    async () => {
+      const pull = await one.reader.run('docker image rm -f busybox >/dev/null; docker pull busybox', { timeoutMs: 600_000 });
+      expect(pull.exitCode, pull.output).toBe(0);
+      expect(pull.output).toMatch(/Downloaded newer image for busybox:latest/);
+    },
+    1_800_000,
+  );
+});
+
 describe('bad input', () => {
   it('refuses invalid terminal names and sizes with a message, and keeps working', async () => {
     await expect(sandbox!.openTerminal('../etc', { cols: 80, rows: 24 })).rejects.toThrow(/invalid terminal name: a terminal name is/);
