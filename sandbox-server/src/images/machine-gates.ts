@@ -179,9 +179,21 @@ export class MachineGates implements RegistryAccess {
     return new Promise<void>((resolve) => {
       let sent = 0;
       let cut = false;
+      let dropped = 0;
+      // The refusal goes out once the reader's client has sent its whole body (read and dropped here, within
+      // DRAIN_LIMIT): answered while it still writes, the connection closes under it, and docker reports
+      // "broken pipe" and retries instead of printing the denial (seen on CI about once in five pushes).
+      const bodyRead = new Promise<void>((done) => {
+        if (request.complete) done();
+        request.once('end', done);
+        request.once('close', done);
+      });
       // Beyond the quota, the body is ended where it stands (a chunked body may end anywhere) rather than the
       // connection dropped: the registry then finishes with the upload's files before the gate removes them.
-      const refuseOnceDone = () => void dropUpload().finally(overQuota);
+      const refuseOnceDone = () =>
+        void dropUpload()
+          .then(() => bodyRead)
+          .finally(overQuota);
       const upstream = send(request, readers, path, (answer) => {
         if (cut) {
           answer.resume();
@@ -192,7 +204,11 @@ export class MachineGates implements RegistryAccess {
         answer.pipe(response);
       });
       request.on('data', (chunk: Buffer) => {
-        if (cut) return;
+        if (cut) {
+          dropped += chunk.length;
+          if (dropped > DRAIN_LIMIT) request.destroy();
+          return;
+        }
         sent += chunk.length;
         if (sent > room) {
           cut = true;
