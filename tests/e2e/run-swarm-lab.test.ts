@@ -185,17 +185,21 @@ describe('the Swarm page and its lab of three machines', () => {
     await waitForTerminalText(page!, 'node2/1', /This node joined a swarm as a worker\./, SLOW);
   });
 
-  it('resets the whole lab in place: the same lab, three new machines, every terminal on a new shell', async () => {
-    const before = await rememberedMachine(page!);
-    await page!.getByRole('button', { name: 'Réinitialiser le lab' }).click();
-    await page!.locator('[data-machine-status]', { hasText: 'Lab neuf : toutes ses machines sont prêtes.' }).waitFor({ timeout: SLOW });
-    for (const node of NODES) {
-      await waitForConnected(page!, `${node}/1`, SLOW);
-      expect(await commandOutput(page!, `${node}/1`, "hostname; docker info --format '{{.Swarm.LocalNodeState}}'", SLOW)).toBe(`${node}\ninactive`);
-    }
-    expect((await rememberedMachine(page!))?.id).toBe(before?.id);
-    // node2's screen was cleared with its old shell.
-    expect(await settled('node2/1')).not.toMatch(/joined a swarm/);
-    // A safety net as long as its own waits (three new machines with Docker on a loaded host; CI once passed 120 s).
-  }, 4 * SLOW);
+  it(
+    'resets the whole lab in place: the same lab, three new machines, every terminal on a new shell',
+    async () => {
+      const before = await rememberedMachine(page!);
+      await page!.getByRole('button', { name: 'Réinitialiser le lab' }).click();
+      await page!.locator('[data-machine-status]', { hasText: 'Lab neuf : toutes ses machines sont prêtes.' }).waitFor({ timeout: SLOW });
+      for (const node of NODES) {
+        await waitForConnected(page!, `${node}/1`, SLOW);
+        expect(await commandOutput(page!, `${node}/1`, "hostname; docker info --format '{{.Swarm.LocalNodeState}}'", SLOW)).toBe(`${node}\ninactive`);
+      }
+      expect((await rememberedMachine(page!))?.id).toBe(before?.id);
+      // node2's screen was cleared with its old shell.
+      expect(await settled('node2/1')).not.toMatch(/joined a swarm/);
+      // A safety net as long as its own waits (three new machines with Docker on a loaded host; CI once passed 120 s).
+    },
+    4 * SLOW,
+  );
 });
