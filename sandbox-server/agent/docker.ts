@@ -111,11 +111,11 @@ function runContainerd(log: Log, cpuGroup: string | undefined, quickExits = 0): 
   return containerd;
 }
 
-/** Whether a containerd runs in this machine already (its pid namespace: /proc shows only the machine's). */
-function containerdRuns(): boolean {
+/** Whether a process of that name runs in this machine (its pid namespace: /proc shows only the machine's). */
+export function processRuns(name: string): boolean {
   return readdirSync('/proc').some((entry) => {
     try {
-      return /^\d+$/.test(entry) && readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'containerd';
+      return /^\d+$/.test(entry) && readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name;
     } catch {
       return false; // ended meanwhile
     }
@@ -128,7 +128,7 @@ function containerdRuns(): boolean {
  * started it) is kept: a second would take its socket from it.
  */
 async function startContainerd(log: Log, cpuGroup: string | undefined): Promise<void> {
-  if (containerdRuns()) {
+  if (processRuns('containerd')) {
     log('info', 'containerd runs already: kept (nothing starts it again if it exits)');
     return;
   }

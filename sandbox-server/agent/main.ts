@@ -12,11 +12,10 @@
 // /etc/hosts, a dockerd they restarted) is theirs, so it is left as it is.
 //
 //   SANDBOX_AGENT_CONFIG='{"transport":"listen:/.sandbox/run/agent.sock",…}' terminal-keeper node main.js
-import { readFileSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import { AGENT_CONFIG_ENV, parseAgentConfig } from '../../contracts/agent-protocol.ts';
 import { Agent } from './agent.ts';
-import { startDocker } from './docker.ts';
+import { processRuns, startDocker } from './docker.ts';
 import { applyIdentity } from './identity.ts';
 import { AGENT_RESTART_ENV, LINK_FD } from './keeper-link.ts';
 import { startRegistryForwarder, writeDepotProfile } from './registry-forwarder.ts';
@@ -61,15 +60,4 @@ try {
 } catch (error) {
   log('error', 'agent failed to start', { error: error instanceof Error ? error.message : String(error) });
   process.exit(1);
-}
-
-/** Whether a process of that name runs in this machine (its pid namespace: /proc shows only the machine's). */
-function processRuns(name: string): boolean {
-  return readdirSync('/proc').some((entry) => {
-    try {
-      return /^\d+$/.test(entry) && readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name;
-    } catch {
-      return false; // gone meanwhile
-    }
-  });
 }

@@ -273,6 +273,13 @@ describe.runIf(VM_DOCKER_TESTS)('Docker as the student, offline (TEST_VM_DOCKER=
   );
 });
 
+/** busybox removed and pulled again from the class store, over the VM's image channel. */
+async function pullsBusyboxAfresh(): Promise<void> {
+  const pull = await one.reader.run('docker image rm -f busybox >/dev/null; docker pull busybox', { timeoutMs: 600_000 });
+  expect(pull.exitCode, pull.output).toBe(0);
+  expect(pull.output).toMatch(/Downloaded newer image for busybox:latest/);
+}
+
 describe('a restart of the server', () => {
   it('lets go of the VM running (detach); a new driver takes it over: same QEMU, same shells, their screens replayed', async () => {
     const shells = [(await one.reader.run('echo "shell one $$"')).output.trim(), (await two.reader.run('echo "shell two $$"')).output.trim()];
@@ -302,15 +309,7 @@ describe('a restart of the server', () => {
     expect((await two.reader.run('echo "shell two $$"')).output.trim()).toBe(shells[1]);
   });
 
-  it.runIf(VM_DOCKER_TESTS)(
-    'pulls from the class store again after it (TEST_VM_DOCKER=1): the image channel reconnects',
-    async () => {
-      const pull = await one.reader.run('docker image rm -f busybox >/dev/null; docker pull busybox', { timeoutMs: 600_000 });
-      expect(pull.exitCode, pull.output).toBe(0);
-      expect(pull.output).toMatch(/Downloaded newer image for busybox:latest/);
-    },
-    1_800_000,
-  );
+  it.runIf(VM_DOCKER_TESTS)('pulls from the class store again after it (TEST_VM_DOCKER=1): the image channel reconnects', pullsBusyboxAfresh, 1_800_000);
 });
 
 describe('an agent killed by root inside the VM', () => {
@@ -333,11 +332,7 @@ describe('an agent killed by root inside the VM', () => {
 
   it.runIf(VM_DOCKER_TESTS)(
     "pulls from the class store after it (TEST_VM_DOCKER=1): the new agent's image channel carries the pull",
-    async () => {
-      const pull = await one.reader.run('docker image rm -f busybox >/dev/null; docker pull busybox', { timeoutMs: 600_000 });
-      expect(pull.exitCode, pull.output).toBe(0);
-      expect(pull.output).toMatch(/Downloaded newer image for busybox:latest/);
-    },
+    pullsBusyboxAfresh,
     1_800_000,
   );
 });

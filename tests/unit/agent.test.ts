@@ -41,6 +41,17 @@ async function nextAgent(harness: AgentHarness, shells: number[], dead: number):
   return next!;
 }
 
+/** Asks `agent` to run `sleep 30` on `channel` (an Exec it will not answer soon); returns the sleep's pid once it runs. */
+async function execSleep(harness: AgentHarness, agent: number, channel: number): Promise<number> {
+  harness.send(encodeControl(FrameKind.Exec, channel, { argv: ['/bin/sleep', '30'], timeoutMs: 60_000 }));
+  let sleeper: number | undefined;
+  await until(() => {
+    sleeper = childrenOf(agent).find((pid) => commandOf(pid) === 'sleep');
+    return sleeper !== undefined;
+  }, 'the command to run');
+  return sleeper!;
+}
+
 /** `keep`: the agent outlives its host, as with a "listen:" transport. */
 function startAgent(options: { keep?: boolean } = {}): AgentHarness {
   const harness = startAgentHarness({ hostname: 'unit', ...options });
@@ -181,12 +192,7 @@ describe('the agent', () => {
     const harness = startAgent();
     const { pid: shell } = await openOn(harness, 1);
     const agent = agentOf(harness, [shell]);
-    harness.send(encodeControl(FrameKind.Exec, 5, { argv: ['/bin/sleep', '30'], timeoutMs: 60_000 }));
-    let sleeper: number | undefined;
-    await until(() => {
-      sleeper = childrenOf(agent).find((pid) => commandOf(pid) === 'sleep');
-      return sleeper !== undefined;
-    }, 'the command to run');
+    const sleeper = await execSleep(harness, agent, 5);
     process.kill(agent, 'SIGKILL');
     try {
       const error = decodeControl(FrameKind.Error, await harness.next(FrameKind.Error, 5));
@@ -196,7 +202,7 @@ describe('the agent', () => {
       expect(decodeControl(FrameKind.ExecDone, await harness.next(FrameKind.ExecDone, 6))).toMatchObject({ code: 0, stdout: 'again\n' });
     } finally {
       // The dead agent's command outlives it (as a machine's would, until its machine ends).
-      process.kill(sleeper!, 'SIGKILL');
+      process.kill(sleeper, 'SIGKILL');
     }
   });
 
@@ -204,12 +210,7 @@ describe('the agent', () => {
     const harness = startAgent({ keep: true });
     const { pid: shell } = await openOn(harness, 1);
     const agent = agentOf(harness, [shell]);
-    harness.send(encodeControl(FrameKind.Exec, 5, { argv: ['/bin/sleep', '30'], timeoutMs: 60_000 }));
-    let sleeper: number | undefined;
-    await until(() => {
-      sleeper = childrenOf(agent).find((pid) => commandOf(pid) === 'sleep');
-      return sleeper !== undefined;
-    }, 'the command to run');
+    const sleeper = await execSleep(harness, agent, 5);
     try {
       const next = harness.reconnect();
       await until(() => next.frames.some((frame) => frame.kind === FrameKind.Hello), 'Hello on the new connection');
@@ -220,7 +221,7 @@ describe('the agent', () => {
       await until(() => next.frames.some((frame) => frame.kind === FrameKind.ExecDone && frame.channel === 6), 'the new agent to answer');
       expect(next.frames.filter((frame) => frame.kind === FrameKind.Error)).toEqual([]);
     } finally {
-      process.kill(sleeper!, 'SIGKILL');
+      process.kill(sleeper, 'SIGKILL');
     }
   });
 
